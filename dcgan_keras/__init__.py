@@ -1,1 +1,13 @@
-"""dcgan-keras: a DCGAN written once in Keras 3, trained on TensorFlow, JAX or PyTorch."""
+"""dcgan-keras: a DCGAN written once in Keras 3, trained on TensorFlow, JAX or PyTorch.
+
+Example:
+    >>> from dcgan_keras import DCGAN, build_generator, build_discriminator
+    >>> gan = DCGAN(discriminator=build_discriminator(), generator=build_generator(), latent_dim=100)
+    >>> gan.compile()
+"""
+
+from dcgan_keras.gan import DCGAN, latent_noise
+from dcgan_keras.losses import GANLoss
+from dcgan_keras.models import build_discriminator, build_generator
+
+__all__ = ["DCGAN", "GANLoss", "build_discriminator", "build_generator", "latent_noise"]

@@ -1,0 +1,78 @@
+"""JAX: a stateless train step, with gradients from `jax.grad`.
+
+Keras's JAX trainer jits `train_step(state, data)` and threads through it
+only the values in `state`: the model's trainable and non-trainable variables
+(BatchNorm statistics and RNG seeds among them), `model.optimizer.variables`
+(DCGAN makes that both optimizers' variables) and the metrics' variables.
+Any variable read otherwise would be baked into the compiled step as a
+constant. So the whole GAN step runs inside a `StatelessScope` mapping every
+variable to its value in `state`: the GAN code stays stateful-looking, reads
+come from the scope, and writes (optimizer updates, BatchNorm statistics,
+seeds, metrics) are collected from it into the new state.
+"""
+
+import jax
+from keras import StatelessScope
+from keras.src.backend.common.stateless_scope import get_stateless_scope
+
+
+class _NestedScope(StatelessScope):
+    """A scope for the function `jax.grad` traces: it maps the differentiated
+    variables to the traced values and reads everything else from the
+    enclosing train-step scope, recording which variables were written."""
+
+    def __init__(self, parent, state_mapping):
+        super().__init__(state_mapping=state_mapping)
+        self.parent = parent
+        self.written = {}
+
+    def get_current_value(self, variable):
+        value = super().get_current_value(variable)
+        return self.parent.get_current_value(variable) if value is None else value
+
+    def add_update(self, update):
+        super().add_update(update)
+        self.written[id(update[0])] = update[0]
+
+
+def minimize(loss_fn, variables, optimizer):
+    parent = get_stateless_scope()
+    if parent is None:
+        raise RuntimeError("dcgan_keras.backend.minimize must run inside DCGAN.train_step on JAX.")
+    differentiated = {id(v) for v in variables}
+    written = []
+
+    def loss_of(values):
+        with _NestedScope(parent, list(zip(variables, values))) as scope:
+            loss, aux = loss_fn()
+            scaled_loss = optimizer.scale_loss(loss)
+        # BatchNorm statistics and seeds written during the forward pass.
+        written[:] = [v for k, v in scope.written.items() if k not in differentiated]
+        return scaled_loss, (loss, aux, [scope.state_mapping[id(v)] for v in written])
+
+    grads, (loss, aux, new_values) = jax.grad(loss_of, has_aux=True)([v.value for v in variables])
+    for variable, value in zip(written, new_values):
+        variable.assign(value)
+    optimizer.apply(grads, variables)
+    return loss, aux
+
+
+def train_step(model, state, data):
+    groups = (
+        model.trainable_variables,
+        model.non_trainable_variables,
+        model.optimizer.variables,
+        model.metrics_variables,
+    )
+    mapping = [pair for variables, values in zip(groups, state) for pair in zip(variables, values)]
+    with StatelessScope(state_mapping=mapping) as scope:
+        logs = model.gan_step(data)
+    new_state = tuple(
+        [scope.get_current_value(v) for v in variables] for variables in groups
+    )
+    return logs, new_state
+
+
+def default_jit_compile():
+    # Unjitted JAX dispatches op by op: orders of magnitude slower.
+    return True

@@ -1,0 +1,390 @@
+"""DCGAN: a generator and a discriminator trained against each other by `fit`.
+
+The keras.io GAN conventions (`DCGAN(discriminator=, generator=,
+latent_dim=)`, `compile(d_optimizer=, g_optimizer=, loss_fn=)`, loss trackers
+in `metrics`), with one `gan_step` for the three backends: what differs
+between them (how gradients are taken and applied) lives in
+`dcgan_keras.backend`.
+"""
+
+import numpy as np
+import keras
+from keras import ops
+
+from dcgan_keras import backend as seam
+from dcgan_keras import losses
+
+METRIC_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "d_acc")
+
+
+def latent_noise(num, latent_dim, seed=None):
+    """Standard normal latent vectors drawn with NumPy.
+
+    Host-side noise is the same on every backend for the same seed, so a
+    checkpoint, a `.keras` file and an exported SavedModel sample the same
+    images. (Noise inside `train_step` comes from Keras's own RNG instead.)
+
+    Args:
+        num: number of vectors.
+        latent_dim: their size.
+        seed: int for reproducible noise, None for fresh noise.
+
+    Example:
+        >>> latent_noise(2, 100, seed=0).shape
+        (2, 100)
+    """
+    return np.random.default_rng(seed).standard_normal((num, latent_dim)).astype("float32")
+
+
+class _OptimizerPair:
+    """What Keras's trainers see as `model.optimizer`.
+
+    The JAX trainer threads `model.optimizer.variables` through its jitted
+    step, and nothing else: handing it both optimizers' variables here is what
+    keeps their slots from being baked in as constants. Callbacks that read
+    `model.optimizer.iterations` (TensorBoard) see GAN steps.
+    """
+
+    def __init__(self, gan):
+        self.d = gan.d_optimizer
+        self.g = gan.g_optimizer
+        self._d_vars = gan.discriminator.trainable_variables
+        self._g_vars = gan.generator.trainable_variables
+
+    @property
+    def built(self):
+        return self.d.built and self.g.built
+
+    def build(self, _unused_variables=None):
+        if not self.d.built:
+            self.d.build(self._d_vars)
+        if not self.g.built:
+            self.g.build(self._g_vars)
+
+    @property
+    def variables(self):
+        return self.d.variables + self.g.variables
+
+    @property
+    def iterations(self):
+        return self.g.iterations
+
+    def scale_loss(self, loss):
+        return loss
+
+
+@keras.saving.register_keras_serializable(package="dcgan_keras")
+class DCGAN(keras.Model):
+    """A GAN trained with `fit`: `d_steps` discriminator updates, then one generator update.
+
+    Algorithm 1 of Goodfellow et al. (2014): each step draws z from N(0, I)
+    with the model's own `SeedGenerator`, updates D on real against G(z)
+    `d_steps` times (on the same real batch, as keras.io's WGAN-GP does), then
+    updates G once on fresh noise. `fit` reports `d_loss`, `g_loss`, `d_real`
+    (mean D(x) as a probability), `d_fake` (mean D(G(z))) and `d_acc` (D's
+    accuracy over real and fake).
+
+    Args:
+        discriminator: a Keras model, images -> one output per image (logits,
+            or probabilities when `loss_fn` expects them).
+        generator: a Keras model, z (latent_dim,) -> images.
+        latent_dim: size of z; must match the generator's input.
+        d_steps: discriminator updates per generator update.
+        label_smoothing: one-sided smoothing of the real labels, in [0, 1).
+        seed: seed of the training noise; the same seed gives the same run.
+
+    Example:
+        >>> from dcgan_keras import DCGAN, build_generator, build_discriminator
+        >>> gan = DCGAN(discriminator=build_discriminator(), generator=build_generator(),
+        ...             latent_dim=100)
+        >>> gan.compile()
+        >>> gan.fit(images, epochs=5)  # images: float32 (N, 28, 28, 1) in [-1, 1]  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        discriminator,
+        generator,
+        latent_dim=None,
+        d_steps=1,
+        label_smoothing=0.0,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        generator_latent = generator.input_shape[-1]
+        latent_dim = generator_latent if latent_dim is None else latent_dim
+        if latent_dim != generator_latent:
+            raise ValueError(
+                f"`latent_dim` must match the generator's input size {generator_latent} "
+                f"(generator input shape {generator.input_shape}). Received: latent_dim={latent_dim}"
+            )
+        fake_shape = tuple(generator.output_shape[1:])
+        real_shape = tuple(discriminator.input_shape[1:])
+        if fake_shape != real_shape:
+            raise ValueError(
+                f"The generator makes images of shape {fake_shape} but the discriminator "
+                f"expects {real_shape}. Build both for the same image_size and channels."
+            )
+        if tuple(discriminator.output_shape[1:]) != (1,):
+            raise ValueError(
+                "The discriminator must return one value per image, shape (batch, 1). "
+                f"Received output shape {discriminator.output_shape}."
+            )
+        if not isinstance(d_steps, int) or d_steps < 1:
+            raise ValueError(f"`d_steps` must be an integer >= 1. Received: d_steps={d_steps!r}")
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(
+                f"`label_smoothing` must be in [0, 1). Received: label_smoothing={label_smoothing!r}"
+            )
+        self.discriminator = discriminator
+        self.generator = generator
+        self.latent_dim = int(latent_dim)
+        self.d_steps = d_steps
+        self.label_smoothing = float(label_smoothing)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in METRIC_NAMES}
+        # Both sub-models are built; building here keeps `fit` from tracing
+        # `call` with images to build a model that has nothing left to build.
+        self.built = True
+
+    @property
+    def image_shape(self):
+        """(height, width, channels) of the images the GAN makes and judges."""
+        return tuple(self.generator.output_shape[1:])
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def call(self, z, training=False):
+        """G(z): `gan(z)` generates, so the GAN can stand in for its generator."""
+        return self.generator(z, training=training)
+
+    # ------------------------------------------------------------------ compile
+
+    def compile(self, d_optimizer=None, g_optimizer=None, loss_fn=None, jit_compile="auto", **kwargs):
+        """Sets the two optimizers and the GAN loss.
+
+        Args:
+            d_optimizer: the discriminator's optimizer. Default
+                Adam(2e-4, beta_1=0.5), as in the DCGAN paper.
+            g_optimizer: the generator's optimizer. Same default.
+            loss_fn: None or "non_saturating" (BCE on logits, the default),
+                "minimax", or a Keras loss such as
+                `keras.losses.BinaryCrossentropy()` applied with real = 1,
+                fake = 0 targets (the keras.io convention).
+            jit_compile: "auto" picks what measured fastest per backend
+                (XLA on JAX and on GPUs, graph mode on CPU TensorFlow, eager
+                torch); True/False force it.
+            **kwargs: `run_eagerly`, `steps_per_execution`, passed to Keras.
+
+        Example:
+            >>> gan.compile(d_optimizer=keras.optimizers.Adam(1e-4), loss_fn="minimax")  # doctest: +SKIP
+        """
+        for unsupported in ("optimizer", "loss", "metrics"):
+            if unsupported in kwargs:
+                raise ValueError(
+                    f"DCGAN.compile takes d_optimizer=, g_optimizer= and loss_fn=, not {unsupported}=. "
+                    f"Received: {unsupported}={kwargs[unsupported]!r}"
+                )
+        self.d_optimizer = keras.optimizers.get(d_optimizer) if d_optimizer else _default_optimizer()
+        self.g_optimizer = keras.optimizers.get(g_optimizer) if g_optimizer else _default_optimizer()
+        if self.d_optimizer is self.g_optimizer:
+            raise ValueError(
+                "d_optimizer and g_optimizer must be two optimizer objects: one keeps "
+                "the discriminator's slots, the other the generator's."
+            )
+        self.loss_fn = loss_fn
+        self.gan_loss = losses.get(loss_fn)
+        if jit_compile == "auto":
+            jit_compile = seam.default_jit_compile()
+        super().compile(optimizer=None, jit_compile=jit_compile, **kwargs)
+        self.optimizer = _OptimizerPair(self)
+        # Built now, so that loading a checkpoint finds slots to fill (an
+        # unbuilt optimizer silently skips its saved state).
+        self.optimizer.build()
+
+    def get_compile_config(self):
+        if not getattr(self, "compiled", False) or not hasattr(self, "d_optimizer"):
+            return {}
+        return {
+            "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
+            "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
+            "loss_fn": _serialize_loss(self.loss_fn),
+            "jit_compile": self.jit_compile,
+        }
+
+    def compile_from_config(self, config):
+        self.compile(
+            d_optimizer=keras.saving.deserialize_keras_object(config["d_optimizer"]),
+            g_optimizer=keras.saving.deserialize_keras_object(config["g_optimizer"]),
+            loss_fn=_deserialize_loss(config.get("loss_fn")),
+            jit_compile=config.get("jit_compile", "auto"),
+        )
+
+    # --------------------------------------------------------------- training
+
+    def train_step(self, *args):
+        # (data) on TensorFlow and torch, (state, data) on JAX: the seam adapts.
+        return seam.train_step(self, *args)
+
+    def sample_noise(self, batch_size):
+        """z for one update, from the model's SeedGenerator (tests replace it to fix z)."""
+        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+
+    def gan_step(self, data):
+        """One GAN training step on a batch of real images; returns the metrics."""
+        real = self._real_images(data)
+        batch_size = ops.shape(real)[0]
+        for _ in range(self.d_steps):
+            z = self.sample_noise(batch_size)
+            d_loss, (real_out, fake_out) = seam.minimize(
+                lambda: self._discriminator_loss(real, z),
+                self.discriminator.trainable_variables,
+                self.d_optimizer,
+            )
+        z = self.sample_noise(batch_size)
+        g_loss, _ = seam.minimize(
+            lambda: self._generator_loss(z), self.generator.trainable_variables, self.g_optimizer
+        )
+        self._update_trackers(d_loss, g_loss, real_out, fake_out)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def _real_images(self, data):
+        # fit hands over images, or (images, labels) tuples (lists from a
+        # torch DataLoader); labels play no part in an unconditional GAN.
+        if isinstance(data, (tuple, list)):
+            data = data[0]
+        shape = tuple(data.shape[1:])
+        if shape != self.image_shape:
+            raise ValueError(
+                f"The data's images have shape {shape} but the discriminator expects "
+                f"{self.image_shape}. Load the data at this image_size and channel count, "
+                "or build the models for the data's shape."
+            )
+        dtype = keras.backend.standardize_dtype(data.dtype)
+        if not dtype.startswith(("float", "bfloat")):
+            raise ValueError(
+                f"Real images must be floats scaled to [-1, 1]. Received dtype {dtype}: "
+                "scale uint8 images with x / 127.5 - 1."
+            )
+        return ops.cast(data, "float32")
+
+    def _discriminator_loss(self, real, z):
+        # No gradient into G during D's update: it would be thrown away.
+        fake = ops.stop_gradient(self.generator(z, training=True))
+        real_out = self.discriminator(real, training=True)
+        fake_out = self.discriminator(fake, training=True)
+        loss = self.gan_loss.discriminator(real_out, fake_out, self.label_smoothing)
+        return loss, (real_out, fake_out)
+
+    def _generator_loss(self, z):
+        fake_out = self.discriminator(self.generator(z, training=True), training=True)
+        return self.gan_loss.generator(fake_out), ()
+
+    def _update_trackers(self, d_loss, g_loss, real_out, fake_out):
+        if self.gan_loss.outputs_are_logits:
+            real_p, fake_p = ops.sigmoid(real_out), ops.sigmoid(fake_out)
+        else:
+            real_p, fake_p = real_out, fake_out
+        real_p = ops.cast(real_p, "float32")
+        fake_p = ops.cast(fake_p, "float32")
+        accuracy = 0.5 * (
+            ops.mean(ops.cast(real_p > 0.5, "float32")) + ops.mean(ops.cast(fake_p < 0.5, "float32"))
+        )
+        self.trackers["d_loss"].update_state(d_loss)
+        self.trackers["g_loss"].update_state(g_loss)
+        self.trackers["d_real"].update_state(ops.mean(real_p))
+        self.trackers["d_fake"].update_state(ops.mean(fake_p))
+        self.trackers["d_acc"].update_state(accuracy)
+
+    # --------------------------------------------------------------- sampling
+
+    def generate(self, num=None, seed=None, z=None, batch_size=256):
+        """Generates images, channels last, in [-1, 1], as a NumPy array.
+
+        Args:
+            num: number of images (ignored when `z` is given).
+            seed: seed of the NumPy noise: the same seed gives the same
+                images on every backend.
+            z: latent vectors (num, latent_dim) to use instead of noise.
+            batch_size: images per generator call.
+
+        Example:
+            >>> images = gan.generate(16, seed=0)  # doctest: +SKIP
+        """
+        if z is None:
+            if num is None:
+                raise ValueError("generate() needs `num` or `z`.")
+            z = latent_noise(num, self.latent_dim, seed)
+        z = np.asarray(z, dtype="float32")
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(
+                f"`z` must have shape (num, {self.latent_dim}). Received shape {z.shape}."
+            )
+        batches = [
+            ops.convert_to_numpy(self.generator(z[i : i + batch_size], training=False))
+            for i in range(0, len(z), batch_size)
+        ]
+        return np.concatenate(batches) if batches else np.zeros((0,) + self.image_shape, "float32")
+
+    # ------------------------------------------------------------ serializing
+
+    def _rng_state_variables(self):
+        # Seed states (the model's and the Dropout layers') are not weights:
+        # Keras leaves them out of `.keras` files. Saved here, a resumed run
+        # draws the noise an uninterrupted one would have.
+        weights = {id(w) for w in self.weights}
+        return [v for v in self.non_trainable_variables if id(v) not in weights]
+
+    def save_own_variables(self, store):
+        for i, v in enumerate(self._rng_state_variables()):
+            store[f"rng_{i}"] = v
+
+    def load_own_variables(self, store):
+        variables = self._rng_state_variables()
+        saved = [k for k in store.keys() if k.startswith("rng_")]
+        if len(saved) != len(variables):
+            # A file from before seed states were saved: keep fresh seeds.
+            return
+        for i, v in enumerate(variables):
+            v.assign(store[f"rng_{i}"])
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "latent_dim": self.latent_dim,
+            "d_steps": self.d_steps,
+            "label_smoothing": self.label_smoothing,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("discriminator", "generator"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
+
+def _default_optimizer():
+    return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
+
+
+def _serialize_loss(loss_fn):
+    if loss_fn is None or isinstance(loss_fn, str):
+        return loss_fn
+    if isinstance(loss_fn, losses.GANLoss):
+        return loss_fn.name if isinstance(loss_fn.name, str) else None
+    return keras.saving.serialize_keras_object(loss_fn)
+
+
+def _deserialize_loss(config):
+    if config is None or isinstance(config, str):
+        return config
+    return keras.saving.deserialize_keras_object(config)

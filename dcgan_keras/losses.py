@@ -1,0 +1,128 @@
+"""GAN losses as pure functions of the discriminator's outputs.
+
+Every function takes logits (the discriminator has no sigmoid) and returns a
+scalar. `get()` turns what a user passes to `DCGAN.compile(loss_fn=...)` (a
+name, None, or a Keras loss such as `keras.losses.BinaryCrossentropy()` as in
+the keras.io examples) into a `GANLoss`.
+"""
+
+import dataclasses
+from typing import Callable
+
+import keras
+from keras import ops
+
+
+def bce_with_logits(labels, logits):
+    """Mean binary cross-entropy of `labels` against `logits`, stable for any logit.
+
+    max(x, 0) - x * y + log(1 + exp(-|x|)): no exp of a large positive number.
+    """
+    logits = ops.cast(logits, "float32")
+    labels = ops.cast(labels, "float32")
+    return ops.mean(ops.relu(logits) - logits * labels + ops.log1p(ops.exp(-ops.abs(logits))))
+
+
+def discriminator_loss(real_logits, fake_logits, label_smoothing=0.0):
+    """BCE of real images against 1 - label_smoothing and of fakes against 0, summed.
+
+    One-sided label smoothing (Salimans et al., 2016) softens only the real
+    targets: smoothing the fake ones would reward the generator for its
+    mistakes.
+
+    Args:
+        real_logits: D(x) for a batch of real images.
+        fake_logits: D(G(z)) for a batch of generated images.
+        label_smoothing: in [0, 1); 0.1 makes the real target 0.9.
+
+    Example:
+        >>> float(discriminator_loss(ops.ones((4, 1)) * 10, -ops.ones((4, 1)) * 10))  # doctest: +SKIP
+        9.07e-05
+    """
+    real_target = ops.full(ops.shape(real_logits), 1.0 - label_smoothing)
+    return bce_with_logits(real_target, real_logits) + bce_with_logits(
+        ops.zeros(ops.shape(fake_logits)), fake_logits
+    )
+
+
+def non_saturating_generator_loss(fake_logits):
+    """-log D(G(z)): strong gradients while D still rejects the fakes (Goodfellow et al.)."""
+    return bce_with_logits(ops.ones(ops.shape(fake_logits)), fake_logits)
+
+
+def minimax_generator_loss(fake_logits):
+    """log(1 - D(G(z))), the original minimax objective; it saturates early in training."""
+    # log(1 - sigmoid(x)) = -softplus(x), written stably.
+    return -bce_with_logits(ops.zeros(ops.shape(fake_logits)), fake_logits)
+
+
+@dataclasses.dataclass(frozen=True)
+class GANLoss:
+    """The two halves of a GAN objective, and how to read D's outputs.
+
+    Attributes:
+        name: what `compile` was given, for `get_compile_config`.
+        discriminator: f(real_out, fake_out, label_smoothing) -> scalar.
+        generator: f(fake_out) -> scalar.
+        outputs_are_logits: False when D ends in a sigmoid (keras.io style),
+            so the metrics read its outputs as probabilities.
+    """
+
+    name: object
+    discriminator: Callable
+    generator: Callable
+    outputs_are_logits: bool = True
+
+
+LOSSES = {
+    "non_saturating": GANLoss("non_saturating", discriminator_loss, non_saturating_generator_loss),
+    "minimax": GANLoss("minimax", discriminator_loss, minimax_generator_loss),
+}
+# What people call the default loss.
+LOSSES["bce"] = LOSSES["non_saturating"]
+
+
+def _from_keras_loss(loss_fn):
+    """Wraps a y_true/y_pred loss (e.g. keras.losses.BinaryCrossentropy) as a GANLoss."""
+    config = loss_fn.get_config() if hasattr(loss_fn, "get_config") else {}
+    from_logits = bool(config.get("from_logits", True))
+
+    def d_loss(real_out, fake_out, label_smoothing=0.0):
+        real = ops.full(ops.shape(real_out), 1.0 - label_smoothing)
+        return loss_fn(real, real_out) + loss_fn(ops.zeros(ops.shape(fake_out)), fake_out)
+
+    def g_loss(fake_out):
+        return loss_fn(ops.ones(ops.shape(fake_out)), fake_out)
+
+    return GANLoss(loss_fn, d_loss, g_loss, outputs_are_logits=from_logits)
+
+
+def get(loss_fn):
+    """Resolves `compile(loss_fn=...)` into a `GANLoss`.
+
+    Args:
+        loss_fn: None (non-saturating BCE on logits), a name in `LOSSES`,
+            a `GANLoss`, or a Keras loss / callable `f(y_true, y_pred)` applied
+            with real = 1 and fake = 0 targets, as in the keras.io GAN examples.
+
+    Example:
+        >>> get("minimax").name
+        'minimax'
+    """
+    if loss_fn is None:
+        return LOSSES["non_saturating"]
+    if isinstance(loss_fn, GANLoss):
+        return loss_fn
+    if isinstance(loss_fn, str):
+        if loss_fn not in LOSSES:
+            raise ValueError(
+                f"Unknown GAN loss {loss_fn!r}. Expected one of {sorted(LOSSES)}, "
+                "a keras.losses.Loss, or a callable f(y_true, y_pred)."
+            )
+        return LOSSES[loss_fn]
+    if isinstance(loss_fn, keras.losses.Loss) or callable(loss_fn):
+        return _from_keras_loss(loss_fn)
+    raise ValueError(
+        f"`loss_fn` must be None, a loss name in {sorted(LOSSES)}, a keras.losses.Loss "
+        f"or a callable. Received: loss_fn={loss_fn!r}"
+    )

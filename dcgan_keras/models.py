@@ -1,0 +1,224 @@
+"""The DCGAN networks: a generator and a discriminator, as functional Keras models.
+
+Both follow Radford et al. (2015): the generator grows a small feature map to
+the image size with strided transposed convolutions, the discriminator shrinks
+the image with strided convolutions; weights start from N(0, 0.02). The
+discriminator returns logits (no sigmoid): the losses take logits, which is
+numerically safer than probabilities.
+"""
+
+import math
+
+import keras
+from keras import layers
+
+SUPPORTED_SIZES = (28, 32, 64, 128)
+
+# Per image size, the architecture a user gets without choosing. 28 is the
+# TensorFlow tutorial's MNIST network; 64 is the one of Radford et al. as
+# written in pytorch/examples; 32 and 128 extend the 64 one by a block.
+_GENERATOR_DEFAULTS = {
+    28: dict(filters=(256, 128, 64), kernel_size=5, activation="leaky_relu"),
+    32: dict(filters=(256, 128, 64), kernel_size=4, activation="relu"),
+    64: dict(filters=(512, 256, 128, 64), kernel_size=4, activation="relu"),
+    128: dict(filters=(1024, 512, 256, 128, 64), kernel_size=4, activation="relu"),
+}
+_DISCRIMINATOR_DEFAULTS = {
+    28: dict(filters=(64, 128), kernel_size=5, batch_norm=False),
+    32: dict(filters=(64, 128, 256), kernel_size=4, batch_norm=True),
+    64: dict(filters=(64, 128, 256, 512), kernel_size=4, batch_norm=True),
+    128: dict(filters=(64, 128, 256, 512, 1024), kernel_size=4, batch_norm=True),
+}
+
+PRESETS = {
+    # https://www.tensorflow.org/tutorials/generative/dcgan
+    "tf_tutorial": dict(image_size=28, channels=1),
+    # Radford et al., as in pytorch/examples/dcgan (ngf = ndf = 64).
+    "dcgan64": dict(image_size=64, channels=3),
+}
+
+
+def _check_choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"`{name}` must be one of {list(choices)}. Received: {name}={value!r}")
+
+
+def _resolve(preset, image_size, channels):
+    if preset is not None:
+        _check_choice("preset", preset, PRESETS)
+        image_size = image_size or PRESETS[preset]["image_size"]
+        channels = channels or PRESETS[preset]["channels"]
+    image_size = image_size or 28
+    channels = channels or 1
+    _check_choice("image_size", image_size, SUPPORTED_SIZES)
+    _check_choice("channels", channels, (1, 3))
+    return image_size, channels
+
+
+def _start_size(image_size):
+    # 28 is 7 * 2**2; the powers of two start from 4x4, as in the DCGAN paper.
+    return 7 if image_size == 28 else 4
+
+
+def _kernel_init(stddev):
+    return keras.initializers.RandomNormal(mean=0.0, stddev=stddev)
+
+
+def _batch_norm(momentum, stddev):
+    return layers.BatchNormalization(
+        momentum=momentum,
+        gamma_initializer=keras.initializers.RandomNormal(mean=1.0, stddev=stddev),
+    )
+
+
+def _activation(name):
+    if name == "leaky_relu":
+        return layers.LeakyReLU(negative_slope=0.2)
+    return layers.Activation(name)
+
+
+def build_generator(
+    latent_dim=100,
+    image_size=None,
+    channels=None,
+    filters=None,
+    kernel_size=None,
+    activation=None,
+    bn_momentum=0.9,
+    init_stddev=0.02,
+    preset=None,
+    name="generator",
+):
+    """Builds the DCGAN generator: z -> image in [-1, 1], channels last.
+
+    z -> Dense -> BatchNorm -> activation -> Reshape to a (7x7 or 4x4) map ->
+    Conv2DTranspose (+BatchNorm +activation) blocks -> Conv2DTranspose to
+    `channels` with tanh. The last `log2(image_size / start) - 1` blocks and
+    the output layer double the resolution; earlier blocks keep it (the
+    TensorFlow tutorial's 256 -> 128 block is such a one).
+
+    Args:
+        latent_dim: size of the noise vector z.
+        image_size: 28, 32, 64 or 128 (default 28, or the preset's).
+        channels: 1 (grayscale) or 3 (RGB) (default 1, or the preset's).
+        filters: channels of the projected map and of each block, e.g.
+            `(256, 128, 64)`. Default: chosen for the image size.
+        kernel_size: of the transposed convolutions.
+        activation: "relu", "leaky_relu" (slope 0.2) or any Keras activation.
+        bn_momentum: BatchNorm moving-average momentum. 0.9 (PyTorch's 0.1)
+            lets the inference statistics follow a short run.
+        init_stddev: standard deviation of the N(0, s) weight initialization.
+        preset: "tf_tutorial" (28x28x1) or "dcgan64" (64x64x3).
+        name: model name.
+
+    Returns:
+        A functional `keras.Model`.
+
+    Example:
+        >>> g = build_generator(latent_dim=100, image_size=28, channels=1)
+        >>> g.output_shape
+        (None, 28, 28, 1)
+    """
+    image_size, channels = _resolve(preset, image_size, channels)
+    defaults = _GENERATOR_DEFAULTS[image_size]
+    filters = tuple(filters or defaults["filters"])
+    kernel_size = kernel_size or defaults["kernel_size"]
+    activation = activation or defaults["activation"]
+    if not isinstance(latent_dim, int) or latent_dim < 1:
+        raise ValueError(f"`latent_dim` must be a positive integer. Received: latent_dim={latent_dim!r}")
+    start = _start_size(image_size)
+    doublings = int(math.log2(image_size // start))
+    if len(filters) < doublings:
+        raise ValueError(
+            f"An image size of {image_size} needs at least {doublings} filter counts "
+            f"(one per doubling from {start}x{start}). Received: filters={filters}"
+        )
+
+    init = _kernel_init(init_stddev)
+    z = keras.Input((latent_dim,), name="z")
+    x = layers.Dense(start * start * filters[0], use_bias=False, kernel_initializer=init)(z)
+    x = _batch_norm(bn_momentum, init_stddev)(x)
+    x = _activation(activation)(x)
+    x = layers.Reshape((start, start, filters[0]))(x)
+    blocks = filters[1:]
+    for i, f in enumerate(blocks):
+        # The output layer makes one doubling; the last blocks make the rest.
+        strides = 2 if i >= len(blocks) - (doublings - 1) else 1
+        x = layers.Conv2DTranspose(
+            f, kernel_size, strides=strides, padding="same", use_bias=False, kernel_initializer=init
+        )(x)
+        x = _batch_norm(bn_momentum, init_stddev)(x)
+        x = _activation(activation)(x)
+    x = layers.Conv2DTranspose(
+        channels, kernel_size, strides=2, padding="same", use_bias=False, kernel_initializer=init
+    )(x)
+    # tanh in float32 even under mixed precision: images must be exact in [-1, 1].
+    images = layers.Activation("tanh", dtype="float32", name="images")(x)
+    return keras.Model(z, images, name=name)
+
+
+def build_discriminator(
+    image_size=None,
+    channels=None,
+    filters=None,
+    kernel_size=None,
+    dropout=0.3,
+    batch_norm=None,
+    bn_momentum=0.9,
+    init_stddev=0.02,
+    seed=None,
+    preset=None,
+    name="discriminator",
+):
+    """Builds the DCGAN discriminator: image in [-1, 1] -> one logit.
+
+    Strided Conv2D blocks (stride 2) with LeakyReLU(0.2) and dropout, optional
+    BatchNorm (never on the first block, as in the paper), then Flatten ->
+    Dense(1). No sigmoid: the GAN losses take logits.
+
+    Args:
+        image_size: 28, 32, 64 or 128 (default 28, or the preset's).
+        channels: 1 or 3 (default 1, or the preset's).
+        filters: channels of each strided block, e.g. `(64, 128)`.
+            Default: chosen for the image size.
+        kernel_size: of the convolutions.
+        dropout: dropout rate after each block (0 disables it).
+        batch_norm: BatchNorm after every block but the first. Default: off
+            at 28 (the TensorFlow tutorial's), on for the larger sizes.
+        bn_momentum: BatchNorm moving-average momentum.
+        init_stddev: standard deviation of the N(0, s) weight initialization.
+        seed: seeds the dropout masks. Without one, torch draws them from its
+            global RNG, which a checkpoint cannot restore: training runs set it.
+        preset: "tf_tutorial" (28x28x1) or "dcgan64" (64x64x3).
+        name: model name.
+
+    Returns:
+        A functional `keras.Model`.
+
+    Example:
+        >>> d = build_discriminator(image_size=64, channels=3)
+        >>> d.output_shape
+        (None, 1)
+    """
+    image_size, channels = _resolve(preset, image_size, channels)
+    defaults = _DISCRIMINATOR_DEFAULTS[image_size]
+    filters = tuple(filters or defaults["filters"])
+    kernel_size = kernel_size or defaults["kernel_size"]
+    batch_norm = defaults["batch_norm"] if batch_norm is None else batch_norm
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout!r}")
+
+    init = _kernel_init(init_stddev)
+    images = keras.Input((image_size, image_size, channels), name="images")
+    x = images
+    for i, f in enumerate(filters):
+        x = layers.Conv2D(f, kernel_size, strides=2, padding="same", kernel_initializer=init)(x)
+        if batch_norm and i > 0:
+            x = _batch_norm(bn_momentum, init_stddev)(x)
+        x = layers.LeakyReLU(negative_slope=0.2)(x)
+        if dropout:
+            x = layers.Dropout(dropout, seed=None if seed is None else seed + i)(x)
+    x = layers.Flatten()(x)
+    # Logits in float32 even under mixed precision: the losses need the range.
+    logits = layers.Dense(1, kernel_initializer=init, dtype="float32", name="logits")(x)
+    return keras.Model(images, logits, name=name)
