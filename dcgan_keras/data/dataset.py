@@ -1,0 +1,64 @@
+"""ImageDataset: what every loader returns."""
+
+import numpy as np
+
+from dcgan_keras.data.batches import Batches
+from dcgan_keras.data.errors import DataError
+
+
+class ImageDataset:
+    """A loaded data set: uint8 images (N, H, W, C), channels-last, C in {1, 3}.
+
+    Kept as uint8 (not float) so a data set costs a quarter of the memory;
+    ``batches`` scales to [-1, 1] one batch at a time.
+
+    Args:
+        images: uint8 array (N, H, W, C).
+        name: the registry name it was loaded under (e.g. "mnist").
+        source: where it came from (a path, or "keras.datasets"), for logs.
+
+    Example:
+        >>> data = load_dataset("synthetic", num=256)
+        >>> data.image_shape
+        (28, 28, 1)
+        >>> model.fit(data.batches(64, seed=0), epochs=5, shuffle=False)
+    """
+
+    def __init__(self, images, name, source=""):
+        images = np.asarray(images)
+        if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] not in (1, 3):
+            raise DataError(
+                f"ImageDataset needs uint8 images of shape (N, H, W, 1 or 3), got "
+                f"{images.dtype} of shape {images.shape}."
+            )
+        self.images = images
+        self.name = name
+        self.source = source
+
+    @property
+    def image_shape(self):
+        """(H, W, C) of one image."""
+        return tuple(self.images.shape[1:])
+
+    def __len__(self):
+        return len(self.images)
+
+    def batches(self, batch_size, seed=0, shuffle=True, drop_remainder=True, epoch=0):
+        """Float batches in [-1, 1] for ``model.fit``; see ``Batches`` for the arguments.
+
+        Example:
+            >>> batches = data.batches(128, seed=1)
+            >>> len(batches)  # N // 128
+        """
+        return Batches(
+            self.images,
+            batch_size,
+            seed=seed,
+            shuffle=shuffle,
+            drop_remainder=drop_remainder,
+            epoch=epoch,
+        )
+
+    def __repr__(self):
+        source = f", source={self.source!r}" if self.source else ""
+        return f"ImageDataset({self.name!r}, {len(self)} images of {self.image_shape}{source})"

@@ -1,0 +1,46 @@
+"""SVHN (cropped digits) from the official MATLAB files ``{split}_32x32.mat``."""
+
+import numpy as np
+
+from dcgan_keras.data.errors import DataError
+from dcgan_keras.data.files import find_file, require_dir
+
+#: SVHN ships a third, larger split of easier samples.
+SVHN_SPLITS = ("train", "test", "extra")
+
+
+def read_svhn_mat(path):
+    """Reads the images of an SVHN .mat file: its ``X`` is (32, 32, 3, N), returned as (N, 32, 32, 3).
+
+    scipy is imported here, not at module level, so the rest of the package
+    works without it.
+
+    Example:
+        >>> read_svhn_mat(pathlib.Path("svhn/test_32x32.mat")).shape
+        (26032, 32, 32, 3)
+    """
+    try:
+        import scipy.io
+    except ImportError as err:
+        raise DataError(f"Reading SVHN's MATLAB file {path} needs scipy: pip install scipy") from err
+    try:
+        contents = scipy.io.loadmat(path, variable_names=["X"])
+    except Exception as err:  # scipy raises ValueError, TypeError, OSError... on damage.
+        raise DataError(
+            f"{path} is not a readable MATLAB file ({type(err).__name__}: {err}); download it again."
+        ) from err
+    images = contents.get("X")
+    if not isinstance(images, np.ndarray) or images.ndim != 4 or images.shape[2] != 3:
+        shape = getattr(images, "shape", None)
+        raise DataError(
+            f"{path} has no SVHN image array: expected X of shape (32, 32, 3, N), found {shape}."
+        )
+    return np.ascontiguousarray(images.transpose(3, 0, 1, 2))
+
+
+def load_svhn(request):
+    """SVHN's train, test or extra split from ``request.data_dir``."""
+    name = f"{request.split}_32x32.mat"
+    directory = require_dir(request.data_dir, "svhn", name)
+    path = find_file(directory, [name], what=f"SVHN {request.split} file")
+    return read_svhn_mat(path), str(path)
