@@ -1,0 +1,201 @@
+"""A small CNN classifier for MNIST-like data: features for FID, and class coverage.
+
+InceptionV3 was trained on ImageNet photos; on 28x28 digits its features say
+little and cost a lot on CPU. A classifier trained on the data set itself
+gives a cheap, relevant feature space, and its predictions tell whether the
+generator covers every class (mode collapse shows up as missing classes).
+"""
+
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from dcgan_keras.metrics.extractors import to_model_range
+
+FEATURES_LAYER = "features"
+
+
+def build_mnist_classifier(image_size=28, channels=1, num_classes=10, feature_dim=128):
+    """Builds the (uncompiled) classifier; its "features" layer feeds FID.
+
+    Args:
+        image_size: side of the square input images.
+        channels: 1 for grayscale, 3 for RGB.
+        num_classes: number of output classes.
+        feature_dim: width of the penultimate "features" layer.
+
+    Returns:
+        A functional keras.Model: images in [-1, 1] -> class probabilities.
+
+    Example:
+        >>> model = build_mnist_classifier()
+        >>> model.output_shape
+        (None, 10)
+    """
+    if image_size < 4:
+        raise ValueError(f"image_size must be >= 4 (two 2x poolings), got {image_size}.")
+    layers = keras.layers
+    inputs = keras.Input((image_size, image_size, channels), name="images")
+    x = layers.Conv2D(32, 3, padding="same", activation="relu")(inputs)
+    x = layers.MaxPooling2D()(x)
+    x = layers.Conv2D(64, 3, padding="same", activation="relu")(x)
+    x = layers.MaxPooling2D()(x)
+    # Flatten rather than global pooling: where a stroke is matters for digits.
+    x = layers.Flatten()(x)
+    x = layers.Dropout(0.25)(x)
+    features = layers.Dense(feature_dim, activation="relu", name=FEATURES_LAYER)(x)
+    x = layers.Dropout(0.25)(features)
+    outputs = layers.Dense(num_classes, activation="softmax", name="probs")(x)
+    return keras.Model(inputs, outputs, name="mnist_classifier")
+
+
+def train_mnist_classifier(images, labels, epochs=3, path=None, batch_size=128,
+                           num_classes=None, learning_rate=1e-3, verbose="auto"):
+    """Builds and trains the classifier on labelled images; optionally saves it.
+
+    Args:
+        images: (N, H, W) or (N, H, W, C); uint8 is read as [0, 255] (what
+            keras.datasets returns), floats must be in [-1, 1] (what the GAN
+            trains on). Both end up in [-1, 1], the range the extractor sees.
+        labels: (N,) integer labels, or (N, K) one-hot.
+        epochs: training epochs.
+        path: if set, where to save: "*.weights.h5" (weights only; rebuild
+            with `load_mnist_classifier`) or "*.keras" (the whole model).
+        batch_size: training batch size.
+        num_classes: defaults to max(label) + 1 (or K for one-hot labels).
+        learning_rate: Adam learning rate.
+        verbose: passed to `fit`.
+
+    Returns:
+        The trained keras.Model (outputs class probabilities).
+
+    Example:
+        >>> (x, y), _ = keras.datasets.mnist.load_data()
+        >>> clf = train_mnist_classifier(x, y, path="mnist_clf.weights.h5")
+        >>> extractor = classifier_extractor(clf)
+    """
+    if path is not None:
+        _check_path(path)  # before training, not after minutes of it
+    images = to_model_range(images)
+    labels = np.asarray(labels)
+    if labels.ndim == 2:
+        num_classes = num_classes or labels.shape[1]
+        labels = labels.argmax(axis=1)
+    labels = labels.astype(np.int32)
+    if len(labels) != len(images):
+        raise ValueError(f"Got {len(images)} images but {len(labels)} labels.")
+    num_classes = num_classes or int(labels.max()) + 1
+    _, height, width, channels = images.shape
+    if height != width:
+        raise ValueError(f"Images must be square, got {height}x{width}.")
+
+    model = build_mnist_classifier(height, channels, num_classes)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    model.fit(images, labels, batch_size=batch_size, epochs=epochs, shuffle=True,
+              verbose=verbose)
+    if path is not None:
+        save_mnist_classifier(model, path)
+    return model
+
+
+def save_mnist_classifier(model, path):
+    """Saves to "*.weights.h5" (weights only) or "*.keras" (whole model)."""
+    path = _check_path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.name.endswith(".keras"):
+        model.save(path)
+    else:
+        model.save_weights(path)
+
+
+def load_mnist_classifier(path, image_size=28, channels=1, num_classes=10):
+    """Loads a classifier saved by `train_mnist_classifier`.
+
+    Args:
+        path: a "*.keras" file (self-describing) or a "*.weights.h5" file, for
+            which the architecture is rebuilt from the remaining arguments,
+            which must match the saved model.
+        image_size, channels, num_classes: see `build_mnist_classifier`.
+
+    Returns:
+        The keras.Model; weight files load on any backend.
+
+    Example:
+        >>> clf = load_mnist_classifier("mnist_clf.weights.h5")
+        >>> features = extract_features(classifier_extractor(clf), images)
+    """
+    path = _check_path(path)
+    if path.name.endswith(".keras"):
+        # compile=False: the model only predicts here, its optimizer is dead weight.
+        return keras.saving.load_model(path, compile=False)
+    model = build_mnist_classifier(image_size, channels, num_classes)
+    model.load_weights(path)
+    return model
+
+
+def classifier_extractor(model, layer_name=FEATURES_LAYER):
+    """The feature extractor of a classifier: images -> its penultimate layer.
+
+    Args:
+        model: a functional classifier, e.g. from `train_mnist_classifier`.
+        layer_name: the layer whose output are the features.
+
+    Returns:
+        A keras.Model sharing the classifier's weights: images in [-1, 1]
+        -> (N, feature_dim) features.
+
+    Example:
+        >>> extractor = classifier_extractor(load_mnist_classifier(path))
+        >>> score = fid(extract_features(extractor, real), extract_features(extractor, fake))
+    """
+    try:
+        layer = model.get_layer(layer_name)
+    except ValueError as error:
+        raise ValueError(
+            f"Model {model.name!r} has no layer {layer_name!r}; layers: "
+            f"{[l.name for l in model.layers]}."
+        ) from error
+    # A lone input, not a list of one: else Keras warns on every plain-array call.
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    return keras.Model(inputs, layer.output, name=f"{model.name}_features")
+
+
+def class_coverage(probs):
+    """How evenly predictions spread over classes: 1.0 uniform, 0.0 one class.
+
+    The entropy of the histogram of argmax predictions, divided by
+    log(num_classes). A collapsed generator that draws only a few digits
+    scores low even if each digit looks perfect.
+
+    Args:
+        probs: (N, num_classes) predicted probabilities (or logits: only the
+            argmax is used).
+
+    Returns:
+        A float in [0, 1].
+
+    Example:
+        >>> class_coverage(clf.predict(gan.generate(1000)))
+    """
+    probs = np.asarray(keras.ops.convert_to_numpy(probs))
+    if probs.ndim != 2 or probs.shape[1] < 2 or len(probs) == 0:
+        raise ValueError(
+            f"probs must have shape (N, num_classes) with N >= 1, num_classes >= 2, "
+            f"got {probs.shape}."
+        )
+    num_classes = probs.shape[1]
+    counts = np.bincount(probs.argmax(axis=1), minlength=num_classes)
+    p = counts[counts > 0] / len(probs)  # 0 log 0 = 0
+    return float(-(p * np.log(p)).sum() / np.log(num_classes))
+
+
+def _check_path(path):
+    path = Path(path)
+    if not (path.name.endswith(".weights.h5") or path.name.endswith(".keras")):
+        raise ValueError(f"path must end in .weights.h5 or .keras, got {str(path)!r}.")
+    return path
