@@ -1,0 +1,50 @@
+"""Shared test helpers: tiny models, array conversion, running a script under a backend."""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+
+from dcgan_keras import DCGAN, build_discriminator, build_generator
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BACKENDS = ("tensorflow", "jax", "torch")
+LATENT = 8
+
+
+def tiny_gan(seed=0, d_steps=1, dropout=0.3, d_batch_norm=False, latent_dim=LATENT, compile=True, **compile_kwargs):
+    """A 28x28x1 DCGAN with a few hundred weights: fast on every backend."""
+    keras.utils.set_random_seed(seed)
+    generator = build_generator(latent_dim=latent_dim, image_size=28, channels=1, filters=(16, 8, 4))
+    discriminator = build_discriminator(
+        image_size=28, channels=1, filters=(4, 8), dropout=dropout, batch_norm=d_batch_norm, seed=seed
+    )
+    gan = DCGAN(discriminator=discriminator, generator=generator, latent_dim=latent_dim, d_steps=d_steps, seed=seed)
+    if compile:
+        gan.compile(**compile_kwargs)
+    return gan
+
+
+def random_images(n=32, seed=0, shape=(28, 28, 1)):
+    return np.random.default_rng(seed).uniform(-1, 1, (n,) + shape).astype("float32")
+
+
+def numpy_weights(variables):
+    return [keras.ops.convert_to_numpy(v) for v in variables]
+
+
+def changed(before, after):
+    return any(not np.array_equal(a, b) for a, b in zip(before, after))
+
+
+def run_backend(backend, script, *args, timeout=300):
+    """Runs `python script args` with KERAS_BACKEND=backend; returns its last stdout line as JSON."""
+    env = dict(os.environ, KERAS_BACKEND=backend, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.run(
+        [sys.executable, script, *map(str, args)], env=env, capture_output=True, text=True, timeout=timeout
+    )
+    assert proc.returncode == 0, f"{backend} run of {script} failed:\n{proc.stderr[-4000:]}"
+    return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -1,0 +1,215 @@
+"""DCGAN training behaviour, on whichever backend KERAS_BACKEND selects."""
+
+import keras
+import numpy as np
+import pytest
+
+from dcgan_keras import DCGAN, build_discriminator, build_generator
+from helpers import LATENT, changed, numpy_weights, random_images, tiny_gan
+
+
+class LastNoise(keras.metrics.Metric):
+    """Reports the first row of the latest z, so a callback can see the noise of each step."""
+
+    def __init__(self, latent_dim, **kwargs):
+        super().__init__(name="z0", **kwargs)
+        self.z0 = self.add_variable(shape=(latent_dim,), initializer="zeros", name="z0")
+
+    def update_state(self, z):
+        self.z0.assign(z[0])
+
+    def result(self):
+        return keras.ops.convert_to_tensor(self.z0)
+
+
+class NoiseRecordingGAN(DCGAN):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.trackers["z0"] = LastNoise(self.latent_dim)
+
+    def sample_noise(self, batch_size):
+        z = super().sample_noise(batch_size)
+        self.trackers["z0"].update_state(z)
+        return z
+
+
+class BatchLogs(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        self.logs = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.logs.append({k: keras.ops.convert_to_numpy(v) for k, v in logs.items()})
+
+
+def test_fit_updates_both_networks_and_both_optimizers():
+    gan = tiny_gan(d_steps=2)
+    g_before = numpy_weights(gan.generator.trainable_variables)
+    d_before = numpy_weights(gan.discriminator.trainable_variables)
+    bn = [v for v in gan.generator.non_trainable_variables if "moving" in v.path]
+    bn_before = numpy_weights(bn)
+    history = gan.fit(random_images(32), batch_size=8, epochs=1, verbose=0)
+
+    for name in ("d_loss", "g_loss", "d_real", "d_fake", "d_acc"):
+        assert np.isfinite(history.history[name][-1]), name
+    assert 0.0 <= history.history["d_real"][-1] <= 1.0
+    assert changed(g_before, numpy_weights(gan.generator.trainable_variables))
+    assert changed(d_before, numpy_weights(gan.discriminator.trainable_variables))
+    assert changed(bn_before, numpy_weights(bn)), "BatchNorm moving statistics did not move"
+    # 4 steps: d_steps=2 discriminator updates and one generator update each.
+    assert int(keras.ops.convert_to_numpy(gan.d_optimizer.iterations)) == 8
+    assert int(keras.ops.convert_to_numpy(gan.g_optimizer.iterations)) == 4
+
+
+def test_consecutive_steps_draw_different_noise_and_seed_reproduces_run():
+    def run():
+        keras.utils.set_random_seed(3)
+        g = build_generator(latent_dim=LATENT, image_size=28, channels=1, filters=(16, 8, 4))
+        d = build_discriminator(image_size=28, channels=1, filters=(4, 8), seed=3)
+        gan = NoiseRecordingGAN(discriminator=d, generator=g, latent_dim=LATENT, seed=3)
+        gan.compile()
+        logs = BatchLogs()
+        gan.fit(random_images(24), batch_size=8, epochs=1, shuffle=False, verbose=0, callbacks=[logs])
+        return logs.logs, numpy_weights(gan.weights)
+
+    logs_a, weights_a = run()
+    noise = [log["z0"] for log in logs_a]
+    assert not np.allclose(noise[0], noise[1]) and not np.allclose(noise[1], noise[2])
+    logs_b, weights_b = run()
+    np.testing.assert_array_equal(noise, [log["z0"] for log in logs_b])
+    for a, b in zip(weights_a, weights_b):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def blob_images(n, seed=0):
+    """One fixed blurred blob plus small noise: trivially learnable."""
+    yy, xx = np.mgrid[:28, :28]
+    blob = np.exp(-((yy - 11.0) ** 2 + (xx - 16.0) ** 2) / (2 * 4.0**2))
+    base = 2.0 * blob - 1.0
+    noise = np.random.default_rng(seed).normal(0, 0.05, (n, 28, 28))
+    return np.clip(base + noise, -1, 1)[..., None].astype("float32"), base
+
+
+def test_it_learns_a_blob():
+    # Mean absolute error between the mean generated image and the data mean,
+    # over pixels in [-1, 1]: ~0.8 untrained (tanh of small values is ~0 on a
+    # -1 background); the bound after 300 steps is 0.15.
+    images, target = blob_images(1200)
+    gan = tiny_gan(seed=1, latent_dim=8, d_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5),
+                   g_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5))
+    error_before = np.abs(gan.generate(256, seed=0)[..., 0].mean(0) - target).mean()
+    gan.fit(images, batch_size=16, epochs=4, verbose=0)
+    error_after = np.abs(gan.generate(256, seed=0)[..., 0].mean(0) - target).mean()
+    assert error_before > 0.5
+    assert error_after < 0.15, f"mean image error {error_after:.3f} (untrained {error_before:.3f})"
+
+
+def test_keras_file_round_trip_continues_the_same_run(tmp_path):
+    batch = random_images(8, seed=5)
+    gan = tiny_gan(seed=2, d_batch_norm=True)
+    gan.fit(batch, batch_size=8, epochs=1, verbose=0)
+    path = str(tmp_path / "gan.keras")
+    gan.save(path)
+    loaded = keras.saving.load_model(path)
+    assert isinstance(loaded, DCGAN)
+    for name in ("d_optimizer", "g_optimizer"):
+        np.testing.assert_equal(
+            numpy_weights(getattr(loaded, name).variables), numpy_weights(getattr(gan, name).variables)
+        )
+    np.testing.assert_array_equal(loaded.generate(4, seed=1), gan.generate(4, seed=1))
+    # shuffle=False: Keras shuffles arrays with the global RNG, which is not
+    # the model's state (the run's data loader owns the order).
+    continued = gan.fit(batch, batch_size=8, epochs=1, shuffle=False, verbose=0).history
+    resumed = loaded.fit(batch, batch_size=8, epochs=1, shuffle=False, verbose=0).history
+    for name in ("d_loss", "g_loss"):
+        np.testing.assert_allclose(resumed[name], continued[name], rtol=1e-5)
+
+
+def test_keras_io_conventions():
+    """As keras.io's DCGAN example calls it: sigmoid discriminator, BCE loss object, a callback."""
+    discriminator = keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Conv2D(4, 4, strides=2, padding="same"),
+         keras.layers.LeakyReLU(0.2), keras.layers.Flatten(), keras.layers.Dense(1, activation="sigmoid")],
+        name="discriminator",
+    )
+    generator = build_generator(latent_dim=LATENT, image_size=28, channels=1, filters=(8, 4, 4))
+
+    class GANMonitor(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            z = keras.random.normal((2, self.model.latent_dim), seed=epoch)
+            self.images = keras.ops.convert_to_numpy(self.model.generator(z))
+
+    gan = DCGAN(discriminator=discriminator, generator=generator, latent_dim=LATENT)
+    gan.compile(
+        d_optimizer=keras.optimizers.Adam(learning_rate=0.0001),
+        g_optimizer=keras.optimizers.Adam(learning_rate=0.0001),
+        loss_fn=keras.losses.BinaryCrossentropy(),
+    )
+    monitor = GANMonitor()
+    history = gan.fit(random_images(16), batch_size=8, epochs=1, verbose=0, callbacks=[monitor])
+    assert monitor.images.shape == (2, 28, 28, 1)
+    # A sigmoid discriminator's outputs are read as probabilities, not logits.
+    assert 0.4 < history.history["d_real"][-1] < 0.6
+    assert np.isfinite(history.history["d_loss"][-1])
+
+
+def test_minimax_loss_trains():
+    gan = tiny_gan(loss_fn="minimax")
+    history = gan.fit(random_images(16), batch_size=8, epochs=1, verbose=0)
+    # log(1 - D(G(z))) is negative: the minimax loss is not the default BCE one.
+    assert history.history["g_loss"][-1] < 0
+
+
+def test_latent_size_mismatch_is_refused():
+    g = build_generator(latent_dim=16, image_size=28, channels=1, filters=(8, 4, 4))
+    d = build_discriminator(image_size=28, channels=1, filters=(4, 4))
+    with pytest.raises(ValueError, match=r"latent_dim.*16.*Received: latent_dim=32"):
+        DCGAN(discriminator=d, generator=g, latent_dim=32)
+
+
+def test_generator_and_discriminator_shapes_must_agree():
+    g = build_generator(latent_dim=8, image_size=28, channels=1, filters=(8, 4, 4))
+    d = build_discriminator(image_size=32, channels=3, filters=(4, 4, 4))
+    with pytest.raises(ValueError, match=r"\(28, 28, 1\).*\(32, 32, 3\)"):
+        DCGAN(discriminator=d, generator=g)
+
+
+def test_data_of_the_wrong_shape_is_refused():
+    gan = tiny_gan()
+    with pytest.raises(ValueError, match=r"\(32, 32, 3\).*\(28, 28, 1\)"):
+        gan.fit(random_images(8, shape=(32, 32, 3)), batch_size=8, epochs=1, verbose=0)
+
+
+def test_uint8_data_is_refused_with_a_hint():
+    gan = tiny_gan()
+    images = np.zeros((8, 28, 28, 1), "uint8")
+    with pytest.raises(ValueError, match=r"uint8.*127.5"):
+        gan.fit(images, batch_size=8, epochs=1, verbose=0)
+
+
+def test_fit_before_compile_is_refused():
+    gan = tiny_gan(compile=False)
+    with pytest.raises(ValueError, match="compile"):
+        gan.fit(random_images(8), batch_size=8, epochs=1, verbose=0)
+
+
+def test_unknown_loss_name_is_refused():
+    gan = tiny_gan(compile=False)
+    with pytest.raises(ValueError, match=r"Unknown GAN loss 'hinge_typo'.*minimax"):
+        gan.compile(loss_fn="hinge_typo")
+
+
+def test_compile_refuses_single_optimizer_arguments():
+    gan = tiny_gan(compile=False)
+    with pytest.raises(ValueError, match="d_optimizer=, g_optimizer="):
+        gan.compile(optimizer="adam")
+
+
+def test_generate_returns_images_in_range_and_is_seeded():
+    gan = tiny_gan()
+    images = gan.generate(5, seed=7)
+    assert images.shape == (5, 28, 28, 1) and images.dtype == np.float32
+    assert images.min() >= -1 and images.max() <= 1
+    np.testing.assert_array_equal(images, gan.generate(5, seed=7))
+    assert not np.array_equal(images, gan.generate(5, seed=8))
+    with pytest.raises(ValueError, match=r"\(num, 8\)"):
+        gan.generate(z=np.zeros((2, 3)))
