@@ -212,8 +212,13 @@ def build_discriminator(
     images = keras.Input((image_size, image_size, channels), name="images")
     x = images
     for i, f in enumerate(filters):
-        x = layers.Conv2D(f, kernel_size, strides=2, padding="same", kernel_initializer=init)(x)
-        if batch_norm and i > 0:
+        normalized = batch_norm and i > 0
+        # A bias before BatchNorm is subtracted away again: its gradient is
+        # zero up to rounding, which Adam would blow up into noise.
+        x = layers.Conv2D(
+            f, kernel_size, strides=2, padding="same", use_bias=not normalized, kernel_initializer=init
+        )(x)
+        if normalized:
             x = _batch_norm(bn_momentum, init_stddev)(x)
         x = layers.LeakyReLU(negative_slope=0.2)(x)
         if dropout:

@@ -1,0 +1,54 @@
+"""Run by tests/test_cross_backend.py under one backend (KERAS_BACKEND) in a subprocess.
+
+  step WORKDIR: load the shared initial weights, take one training step on the
+      shared batch with the shared noise, save the result (<backend>.npz,
+      <backend>.keras) and the images it makes from the shared z.
+  load WORKDIR: load every other backend's .keras and generate from the shared z.
+Prints one JSON line.
+"""
+
+import json
+import os
+import sys
+
+import keras
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from helpers import BACKENDS, numpy_weights, tiny_gan  # noqa: E402
+
+
+def build(z):
+    gan = tiny_gan(dropout=0.0, d_batch_norm=True, compile=False)
+    # The backends' RNGs differ: for parity every update gets the same given z.
+    gan.sample_noise = lambda batch_size: keras.ops.convert_to_tensor(z)
+    gan.compile()
+    return gan
+
+
+def step(workdir, backend):
+    shared = np.load(os.path.join(workdir, "shared.npz"))
+    gan = build(shared["z"])
+    gan.load_weights(os.path.join(workdir, "initial.weights.h5"))
+    logs = gan.fit(shared["real"], batch_size=len(shared["real"]), epochs=1, shuffle=False, verbose=0).history
+    weights = {v.path: w for v, w in zip(gan.weights, numpy_weights(gan.weights))}
+    np.savez(os.path.join(workdir, f"{backend}.npz"), images=gan.generate(z=shared["z"]), **weights)
+    gan.save(os.path.join(workdir, f"{backend}.keras"))
+    return {"d_loss": logs["d_loss"][0], "g_loss": logs["g_loss"][0]}
+
+
+def load(workdir, backend):
+    z = np.load(os.path.join(workdir, "shared.npz"))["z"]
+    out = {}
+    for other in BACKENDS:
+        if other != backend:
+            gan = keras.saving.load_model(os.path.join(workdir, f"{other}.keras"))
+            np.save(os.path.join(workdir, f"{other}-on-{backend}.npy"), gan.generate(z=z))
+            out[other] = True
+    return out
+
+
+if __name__ == "__main__":
+    mode, workdir = sys.argv[1], sys.argv[2]
+    backend = keras.backend.backend()
+    print(json.dumps({"step": step, "load": load}[mode](workdir, backend)))
