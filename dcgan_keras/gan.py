@@ -196,6 +196,11 @@ class DCGAN(keras.Model):
                 "d_optimizer and g_optimizer must be two optimizer objects: one keeps "
                 "the discriminator's slots, the other the generator's."
             )
+        if self.dtype_policy.name == "mixed_float16":
+            # float16 gradients underflow without loss scaling; Keras's own
+            # compile wraps its one optimizer the same way.
+            self.d_optimizer = _loss_scaled(self.d_optimizer, "d")
+            self.g_optimizer = _loss_scaled(self.g_optimizer, "g")
         self.loss_fn = loss_fn
         self.gan_loss = losses.get(loss_fn)
         if jit_compile == "auto":
@@ -232,7 +237,7 @@ class DCGAN(keras.Model):
 
     def sample_noise(self, batch_size):
         """z for one update, from the model's SeedGenerator (tests replace it to fix z)."""
-        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+        return seam.normal_noise(batch_size, self.latent_dim, self.seed_generator)
 
     def gan_step(self, data):
         """One GAN training step on a batch of real images; returns the metrics."""
@@ -374,6 +379,12 @@ class DCGAN(keras.Model):
 
 def _default_optimizer():
     return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
+
+
+def _loss_scaled(optimizer, prefix):
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return optimizer
+    return keras.optimizers.LossScaleOptimizer(optimizer, name=f"{prefix}_loss_scale_optimizer")
 
 
 def _serialize_loss(loss_fn):

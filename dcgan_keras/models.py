@@ -84,6 +84,7 @@ def build_generator(
     filters=None,
     kernel_size=None,
     activation=None,
+    batch_norm=True,
     bn_momentum=0.9,
     init_stddev=0.02,
     preset=None,
@@ -105,6 +106,8 @@ def build_generator(
             `(256, 128, 64)`. Default: chosen for the image size.
         kernel_size: of the transposed convolutions.
         activation: "relu", "leaky_relu" (slope 0.2) or any Keras activation.
+        batch_norm: BatchNorm after the projection and every block, as in
+            the paper. Off, the layers get biases instead.
         bn_momentum: BatchNorm moving-average momentum. 0.9 (PyTorch's 0.1)
             lets the inference statistics follow a short run.
         init_stddev: standard deviation of the N(0, s) weight initialization.
@@ -136,8 +139,9 @@ def build_generator(
 
     init = _kernel_init(init_stddev)
     z = keras.Input((latent_dim,), name="z")
-    x = layers.Dense(start * start * filters[0], use_bias=False, kernel_initializer=init)(z)
-    x = _batch_norm(bn_momentum, init_stddev)(x)
+    x = layers.Dense(start * start * filters[0], use_bias=not batch_norm, kernel_initializer=init)(z)
+    if batch_norm:
+        x = _batch_norm(bn_momentum, init_stddev)(x)
     x = _activation(activation)(x)
     x = layers.Reshape((start, start, filters[0]))(x)
     blocks = filters[1:]
@@ -145,9 +149,10 @@ def build_generator(
         # The output layer makes one doubling; the last blocks make the rest.
         strides = 2 if i >= len(blocks) - (doublings - 1) else 1
         x = layers.Conv2DTranspose(
-            f, kernel_size, strides=strides, padding="same", use_bias=False, kernel_initializer=init
+            f, kernel_size, strides=strides, padding="same", use_bias=not batch_norm, kernel_initializer=init
         )(x)
-        x = _batch_norm(bn_momentum, init_stddev)(x)
+        if batch_norm:
+            x = _batch_norm(bn_momentum, init_stddev)(x)
         x = _activation(activation)(x)
     x = layers.Conv2DTranspose(
         channels, kernel_size, strides=2, padding="same", use_bias=False, kernel_initializer=init

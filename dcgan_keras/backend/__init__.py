@@ -8,7 +8,10 @@ Per backend, only how gradients are taken and applied:
 - `train_step(model, *args)`: adapts `DCGAN.gan_step(data)` to what the
   backend's trainer calls: `train_step(data)` on TensorFlow and torch, the
   stateless `train_step(state, data)` on JAX.
+- `normal_noise(batch_size, latent_dim, seed_generator)`: z for one update
+  (per replica under tf.distribute, a slice of the global batch's noise).
 - `default_jit_compile()`: what `compile(jit_compile="auto")` means here.
+- `data_parallel_scope(devices)`: the backend's own data-parallel engine.
 
 Everything else, the GAN included, is written once with `keras.ops`.
 """
@@ -18,15 +21,33 @@ import keras
 _BACKEND = keras.backend.backend()
 
 if _BACKEND == "tensorflow":
-    from dcgan_keras.backend.tensorflow import default_jit_compile, minimize, train_step
+    from dcgan_keras.backend.tensorflow import (
+        data_parallel_scope,
+        default_jit_compile,
+        minimize,
+        normal_noise,
+        train_step,
+    )
 elif _BACKEND == "jax":
-    from dcgan_keras.backend.jax import default_jit_compile, minimize, train_step
+    from dcgan_keras.backend.jax import (
+        data_parallel_scope,
+        default_jit_compile,
+        minimize,
+        normal_noise,
+        train_step,
+    )
 elif _BACKEND == "torch":
-    from dcgan_keras.backend.torch import default_jit_compile, minimize, train_step
+    from dcgan_keras.backend.torch import (
+        data_parallel_scope,
+        default_jit_compile,
+        minimize,
+        normal_noise,
+        train_step,
+    )
 else:
     raise ImportError(
         f"dcgan_keras supports the tensorflow, jax and torch Keras backends. "
         f"Received: KERAS_BACKEND={_BACKEND!r}. Set KERAS_BACKEND to one of those."
     )
 
-__all__ = ["default_jit_compile", "minimize", "train_step"]
+__all__ = ["data_parallel_scope", "default_jit_compile", "minimize", "normal_noise", "train_step"]

@@ -12,6 +12,7 @@ seeds, metrics) are collected from it into the new state.
 """
 
 import jax
+import keras
 from keras import StatelessScope
 from keras.src.backend.common.stateless_scope import get_stateless_scope
 
@@ -53,8 +54,18 @@ def minimize(loss_fn, variables, optimizer):
     grads, (loss, aux, new_values) = jax.grad(loss_of, has_aux=True)([v.value for v in variables])
     for variable, value in zip(written, new_values):
         variable.assign(value)
-    optimizer.apply(grads, variables)
+    # stateless_apply, not apply: LossScaleOptimizer's apply assigns inside
+    # lax.cond branches, which would leak tracers out of them.
+    new_weights, new_slots = optimizer.stateless_apply(
+        [v.value for v in optimizer.variables], grads, [v.value for v in variables]
+    )
+    for variable, value in zip(list(variables) + list(optimizer.variables), new_weights + new_slots):
+        variable.assign(value)
     return loss, aux
+
+
+def normal_noise(batch_size, latent_dim, seed_generator):
+    return keras.random.normal((batch_size, latent_dim), seed=seed_generator)
 
 
 def train_step(model, state, data):
@@ -76,3 +87,7 @@ def train_step(model, state, data):
 def default_jit_compile():
     # Unjitted JAX dispatches op by op: orders of magnitude slower.
     return True
+
+
+def data_parallel_scope(devices=None):
+    return keras.distribution.DataParallel(devices=devices or keras.distribution.list_devices()).scope()

@@ -1,15 +1,33 @@
 """TensorFlow: gradients from a GradientTape."""
 
+import os
+
+import keras
 import tensorflow as tf
 
 
 def minimize(loss_fn, variables, optimizer):
     with tf.GradientTape() as tape:
         loss, aux = loss_fn()
-        scaled_loss = optimizer.scale_loss(loss)
+        # Replicas' gradients are summed: each replica's mean loss counts 1/N
+        # for the sum to be the gradient of the global batch's mean.
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        scaled_loss = optimizer.scale_loss(loss) / replicas
     grads = tape.gradient(scaled_loss, variables)
     optimizer.apply(grads, variables)
     return loss, aux
+
+
+def normal_noise(batch_size, latent_dim, seed_generator):
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    context = tf.distribute.get_replica_context()
+    if replicas == 1 or context is None:
+        return keras.random.normal((batch_size, latent_dim), seed=seed_generator)
+    # Every replica holds the same seed: each draws the global batch's noise
+    # and keeps its own slice, so N replicas see what one device would.
+    z = keras.random.normal((batch_size * replicas, latent_dim), seed=seed_generator)
+    start = context.replica_id_in_sync_group * batch_size
+    return z[start : start + batch_size]
 
 
 def train_step(model, data):
@@ -20,3 +38,12 @@ def default_jit_compile():
     # Measured on a 2-core CPU: TF graph mode beats XLA for this network;
     # on GPUs XLA usually wins.
     return bool(tf.config.list_physical_devices("GPU"))
+
+
+def data_parallel_scope(devices=None):
+    # A TF_CONFIG names the cluster: one replica group over every worker.
+    if os.environ.get("TF_CONFIG"):
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    else:
+        strategy = tf.distribute.MirroredStrategy(devices)
+    return strategy.scope()

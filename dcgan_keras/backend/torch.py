@@ -1,5 +1,6 @@
 """torch: gradients from autograd, applied outside of it."""
 
+import keras
 import torch
 
 
@@ -16,6 +17,10 @@ def minimize(loss_fn, variables, optimizer):
     return loss, aux
 
 
+def normal_noise(batch_size, latent_dim, seed_generator):
+    return keras.random.normal((batch_size, latent_dim), seed=seed_generator)
+
+
 def train_step(model, data):
     return model.gan_step(data)
 
@@ -23,3 +28,12 @@ def train_step(model, data):
 def default_jit_compile():
     # Keras's torch backend runs eagerly; torch.compile is opt-in.
     return False
+
+
+def data_parallel_scope(devices=None):
+    raise ValueError(
+        "Data-parallel training is supported on the jax backend (keras.distribution) and "
+        "the tensorflow backend (tf.distribute). Keras's torch backend has no distribution "
+        "support that DistributedDataParallel could plug into cleanly. Use --backend=jax "
+        "or --backend=tensorflow for several devices."
+    )

@@ -1,0 +1,82 @@
+"""Run by tests/test_distribute.py in a subprocess: a process's device count is fixed at start.
+
+  one WORKDIR: one device; saves the initial weights, takes a step, saves a
+      checkpoint, takes another step.
+  two WORKDIR: two devices (JAX host devices / TF logical CPUs); from the same
+      initial weights, takes a step; also resumes the one-device checkpoint.
+  resume WORKDIR: one device again, resuming the two-device checkpoint.
+Prints one JSON line of losses; writes weights to WORKDIR/<mode>.npz.
+"""
+
+import contextlib
+import json
+import os
+import sys
+
+mode, workdir = sys.argv[1], sys.argv[2]
+devices = 2 if mode == "two" else 1
+if os.environ["KERAS_BACKEND"] == "jax":
+    os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+if keras.backend.backend() == "tensorflow":
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * devices)
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dcgan_keras import DCGAN, build_discriminator, build_generator  # noqa: E402
+from dcgan_keras.backend import data_parallel_scope  # noqa: E402
+from helpers import random_images  # noqa: E402
+
+# TensorFlow's replicas normalize with their own batch statistics (see the
+# README): the comparison there is made without BatchNorm.
+BATCH_NORM = keras.backend.backend() != "tensorflow"
+BATCH = random_images(16, seed=3)
+
+
+def build():
+    keras.utils.set_random_seed(0)
+    g = build_generator(latent_dim=8, image_size=28, channels=1, filters=(16, 8, 4), batch_norm=BATCH_NORM)
+    d = build_discriminator(image_size=28, channels=1, filters=(4, 8), dropout=0.0, batch_norm=BATCH_NORM)
+    gan = DCGAN(discriminator=d, generator=g, seed=0)
+    gan.compile()
+    return gan
+
+
+def step(gan):
+    logs = gan.fit(BATCH, batch_size=16, epochs=1, shuffle=False, verbose=0).history
+    return {k: float(v[-1]) for k, v in logs.items()}
+
+
+def weights(gan):
+    return {v.path: keras.ops.convert_to_numpy(v) for v in gan.weights}
+
+
+def path(name):
+    return os.path.join(workdir, name)
+
+
+scope = data_parallel_scope() if devices > 1 else contextlib.nullcontext()
+result = {}
+with scope:
+    if mode == "one":
+        gan = build()
+        gan.save_weights(path("initial.weights.h5"))
+        result["step1"] = step(gan)
+        np.savez(path("one.npz"), **weights(gan))
+        gan.save(path("one.keras"))
+        result["step2"] = step(gan)
+    elif mode == "two":
+        gan = build()
+        gan.load_weights(path("initial.weights.h5"))
+        result["step1"] = step(gan)
+        np.savez(path("two.npz"), **weights(gan))
+        gan.save(path("two.keras"))
+        result["resumed_one"] = step(keras.saving.load_model(path("one.keras")))
+    else:
+        result["resumed_two"] = step(keras.saving.load_model(path("two.keras")))
+print(json.dumps(result))

@@ -1,0 +1,77 @@
+"""Data parallelism on the backends' own engines, and mixed precision.
+
+Two devices on a CPU: JAX host devices (XLA_FLAGS) and TensorFlow logical
+CPUs, each in a subprocess since a process's devices are fixed at start.
+"""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from helpers import random_images, run_backend, tiny_gan
+
+SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "distribute_script.py")
+BACKEND = keras.backend.backend()
+needs_distribution = pytest.mark.skipif(BACKEND == "torch", reason="torch has no data-parallel path")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("distribute")
+    results = {mode: run_backend(BACKEND, SCRIPT, mode, workdir) for mode in ("one", "two", "resume")}
+    return workdir, results
+
+
+def assert_same_losses(a, b):
+    for name in ("d_loss", "g_loss", "d_real", "d_fake"):
+        np.testing.assert_allclose(a[name], b[name], rtol=1e-4, err_msg=name)
+
+
+@needs_distribution
+def test_two_devices_match_one_device_with_the_same_global_batch(runs):
+    workdir, results = runs
+    assert_same_losses(results["two"]["step1"], results["one"]["step1"])
+    one, two = np.load(workdir / "one.npz"), np.load(workdir / "two.npz")
+    assert set(one.files) == set(two.files)
+    for name in one.files:
+        np.testing.assert_allclose(two[name], one[name], rtol=1e-4, atol=1e-6, err_msg=name)
+
+
+@needs_distribution
+def test_checkpoints_move_between_one_and_two_devices(runs):
+    _, results = runs
+    # Both continuations start from the state after one step: the same second step.
+    assert_same_losses(results["two"]["resumed_one"], results["one"]["step2"])
+    assert_same_losses(results["resume"]["resumed_two"], results["one"]["step2"])
+
+
+@pytest.mark.skipif(BACKEND != "torch", reason="the torch backend's refusal")
+def test_torch_refuses_data_parallel_with_the_supported_backends_named():
+    from dcgan_keras.backend import data_parallel_scope
+
+    with pytest.raises(ValueError, match="jax.*tensorflow"):
+        data_parallel_scope()
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_mixed_precision_trains_with_finite_losses_and_float32_weights(policy, tmp_path):
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        gan = tiny_gan(d_batch_norm=True)
+        before = [keras.ops.convert_to_numpy(v) for v in gan.generator.trainable_variables]
+        history = gan.fit(random_images(32), batch_size=16, epochs=1, verbose=0).history
+        gan.save(str(tmp_path / "gan.keras"))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert np.isfinite(history["d_loss"][-1]) and np.isfinite(history["g_loss"][-1])
+    after = [keras.ops.convert_to_numpy(v) for v in gan.generator.trainable_variables]
+    assert any(not np.array_equal(a, b) for a, b in zip(before, after))
+    assert {str(v.dtype) for v in gan.weights} == {"float32"}
+    if policy == "mixed_float16":
+        assert isinstance(gan.d_optimizer, keras.optimizers.LossScaleOptimizer)
+    images = gan.generate(2, seed=0)
+    assert images.dtype == np.float32 and np.all(np.abs(images) <= 1)
+    loaded = keras.saving.load_model(str(tmp_path / "gan.keras"))
+    assert {str(v.dtype) for v in loaded.weights} == {"float32"}
