@@ -29,7 +29,7 @@ if keras.backend.backend() == "tensorflow":
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dcgan_keras import DCGAN, build_discriminator, build_generator  # noqa: E402
-from dcgan_keras.backend import data_parallel_scope  # noqa: E402
+from dcgan_keras.distribute import data_parallel  # noqa: E402
 from helpers import random_images  # noqa: E402
 
 # TensorFlow's replicas normalize with their own batch statistics (see the
@@ -60,7 +60,7 @@ def path(name):
     return os.path.join(workdir, name)
 
 
-scope = data_parallel_scope() if devices > 1 else contextlib.nullcontext()
+scope = data_parallel() if devices > 1 else contextlib.nullcontext()
 result = {}
 with scope:
     if mode == "one":

@@ -10,6 +10,7 @@ import keras
 import numpy as np
 import pytest
 
+from dcgan_keras.distribute import set_precision
 from helpers import random_images, run_backend, tiny_gan
 
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "distribute_script.py")
@@ -49,22 +50,22 @@ def test_checkpoints_move_between_one_and_two_devices(runs):
 
 @pytest.mark.skipif(BACKEND != "torch", reason="the torch backend's refusal")
 def test_torch_refuses_data_parallel_with_the_supported_backends_named():
-    from dcgan_keras.backend import data_parallel_scope
+    from dcgan_keras.distribute import data_parallel
 
     with pytest.raises(ValueError, match="jax.*tensorflow"):
-        data_parallel_scope()
+        data_parallel()
 
 
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
 def test_mixed_precision_trains_with_finite_losses_and_float32_weights(policy, tmp_path):
-    keras.mixed_precision.set_global_policy(policy)
+    set_precision(policy)
     try:
         gan = tiny_gan(d_batch_norm=True)
         before = [keras.ops.convert_to_numpy(v) for v in gan.generator.trainable_variables]
         history = gan.fit(random_images(32), batch_size=16, epochs=1, verbose=0).history
         gan.save(str(tmp_path / "gan.keras"))
     finally:
-        keras.mixed_precision.set_global_policy("float32")
+        set_precision("float32")
     assert np.isfinite(history["d_loss"][-1]) and np.isfinite(history["g_loss"][-1])
     after = [keras.ops.convert_to_numpy(v) for v in gan.generator.trainable_variables]
     assert any(not np.array_equal(a, b) for a, b in zip(before, after))
@@ -75,3 +76,8 @@ def test_mixed_precision_trains_with_finite_losses_and_float32_weights(policy, t
     assert images.dtype == np.float32 and np.all(np.abs(images) <= 1)
     loaded = keras.saving.load_model(str(tmp_path / "gan.keras"))
     assert {str(v.dtype) for v in loaded.weights} == {"float32"}
+
+
+def test_unknown_precision_is_refused():
+    with pytest.raises(ValueError, match="float16x.*mixed_bfloat16"):
+        set_precision("float16x")

@@ -1,0 +1,74 @@
+"""Training on several devices and hosts, with each backend's own engine.
+
+JAX uses `keras.distribution.DataParallel`; TensorFlow `tf.distribute`'s
+MirroredStrategy (MultiWorkerMirroredStrategy when TF_CONFIG names a
+cluster). The global batch is split across devices and the metrics are global.
+BatchNorm statistics are global on JAX (one SPMD program over the whole
+batch) and per replica on TensorFlow (Keras's default; `synchronized=True`
+exists only on TensorFlow and would tie checkpoints to it). Keras's torch
+backend has no distribution support, so torch refuses clearly.
+"""
+
+import keras
+
+from dcgan_keras import backend as seam
+
+MODES = ("none", "data_parallel")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+
+
+def data_parallel(devices=None):
+    """A context manager: build, compile and fit inside it to train data-parallel.
+
+    Args:
+        devices: device names to use; default all visible ones.
+
+    Example:
+        >>> with data_parallel():  # doctest: +SKIP
+        ...     gan = DCGAN(discriminator=build_discriminator(), generator=build_generator())
+        ...     gan.compile()
+        ...     gan.fit(data.batches(256), epochs=5, shuffle=False)
+    """
+    return seam.data_parallel_scope(devices)
+
+
+def initialize_multi_host(coordinator_address, num_processes, process_id):
+    """Joins this process to a multi-host JAX run (call before building anything).
+
+    TensorFlow reads its cluster from the TF_CONFIG environment variable
+    instead; torch has no multi-host path here.
+
+    Args:
+        coordinator_address: "host:port" of process 0.
+        num_processes: how many processes take part.
+        process_id: this process's index, 0 to num_processes - 1.
+
+    Example:
+        >>> initialize_multi_host("10.0.0.1:1234", num_processes=2, process_id=0)  # doctest: +SKIP
+    """
+    if keras.backend.backend() != "jax":
+        raise ValueError(
+            "Multi-host flags are for the jax backend. On tensorflow, set TF_CONFIG on every "
+            f"worker instead. Received backend: {keras.backend.backend()!r}."
+        )
+    keras.distribution.initialize(
+        job_addresses=coordinator_address, num_processes=num_processes, process_id=process_id
+    )
+
+
+def set_precision(policy):
+    """Sets the Keras dtype policy for models built afterwards.
+
+    Under "mixed_float16" DCGAN.compile wraps both optimizers in loss scaling;
+    BatchNorm statistics, the discriminator's logits, the generator's tanh and
+    the losses stay float32, and weights are stored as float32 either way.
+
+    Args:
+        policy: "float32", "mixed_float16" or "mixed_bfloat16".
+
+    Example:
+        >>> set_precision("mixed_bfloat16")  # doctest: +SKIP
+    """
+    if policy not in PRECISIONS:
+        raise ValueError(f"Unknown precision {policy!r}. Expected one of {list(PRECISIONS)}.")
+    keras.mixed_precision.set_global_policy(policy)
