@@ -1,0 +1,332 @@
+"""Export of the generator for inference without this package: SavedModel and ONNX.
+
+The SavedModel's `serving_default` signature takes `z`, float32
+(batch, latent_dim), and returns {"images": float32 (batch, H, W, C) in
+[-1, 1]}; plain `tf.saved_model.load` serves it, no Keras needed.
+
+Only TensorFlow writes SavedModels. On the TensorFlow backend the generator
+is exported in-process. On JAX and torch it is saved to a temporary `.keras`
+file (weights are portable across backends) and rebuilt and exported by a
+TensorFlow-backend subprocess, `python -m dcgan_keras.export` (Keras picks
+its backend once per process): no jax2tf, no torch_xla. Every export is
+checked: the written SavedModel must reproduce the Keras generator's images.
+
+This module is export code, so it may use TensorFlow directly (GUIDE.md).
+
+Example:
+    >>> from dcgan_keras.export import export_saved_model
+    >>> export_saved_model(gan.generator, "export/generator")  # doctest: +SKIP
+    >>> import tensorflow as tf  # doctest: +SKIP
+    >>> serve = tf.saved_model.load("export/generator").signatures["serving_default"]  # doctest: +SKIP
+    >>> images = serve(z=tf.random.normal((16, gan.latent_dim)))["images"]  # doctest: +SKIP
+"""
+
+import argparse
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import keras
+import numpy as np
+
+from dcgan_keras.gan import latent_noise
+from dcgan_keras.sampling import keras_generator
+
+SIGNATURE = "serving_default"
+INPUT_NAME = "z"
+OUTPUT_NAME = "images"
+# The check after export: the SavedModel against the Keras generator. Same
+# weights, same float32 ops; what differs is the backends' kernels.
+VERIFY_ATOL = 1e-4
+_PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Per backend: (module that must be importable, pip package that provides it).
+# torch's exporter for a dynamic batch size is the TorchScript one, which
+# needs only `onnx`; Keras's tf2onnx and jax2onnx paths bring their own.
+ONNX_CONVERTERS = {
+    "tensorflow": ("tf2onnx", "tf2onnx"),
+    "jax": ("jax2onnx", "jax2onnx"),
+    "torch": ("onnx", "onnx"),
+}
+
+
+class ExportError(RuntimeError):
+    """An export that could not be written or did not reproduce the generator."""
+
+
+class ConverterNotInstalledError(ExportError):
+    """The ONNX converter for the current backend is not installed."""
+
+
+# ----------------------------------------------------------------- paths
+
+
+def check_export_path(export_dir, overwrite=False):
+    """Refuses an export directory that cannot or must not be written, before any work.
+
+    Args:
+        export_dir: the SavedModel directory to write.
+        overwrite: allow replacing an existing non-empty directory.
+
+    Raises:
+        FileNotFoundError: its parent folder does not exist.
+        FileExistsError: it exists and is not empty (and not `overwrite`),
+            or exists and is not a directory.
+
+    Example:
+        >>> check_export_path("export/generator")  # doctest: +SKIP
+    """
+    export_dir = os.fspath(export_dir)
+    parent = os.path.dirname(os.path.abspath(export_dir))
+    if not os.path.isdir(parent):
+        raise FileNotFoundError(f"Cannot export to {export_dir}: its folder {parent} does not exist.")
+    if not os.access(parent, os.W_OK):
+        raise PermissionError(f"Cannot export to {export_dir}: the folder {parent} is not writable.")
+    if os.path.exists(export_dir):
+        if not os.path.isdir(export_dir):
+            raise FileExistsError(f"Cannot export to {export_dir}: it exists and is not a directory.")
+        if os.listdir(export_dir) and not overwrite:
+            raise FileExistsError(
+                f"The export directory {export_dir} exists and is not empty. Choose another, "
+                "or pass overwrite=True (sample.py: --overwrite) to replace it."
+            )
+
+
+def check_onnx_path(path, overwrite=False):
+    """Refuses an ONNX export that cannot be done or written, before any work.
+
+    Args:
+        path: the `.onnx` file to write.
+        overwrite: allow replacing an existing file.
+
+    Raises:
+        ConverterNotInstalledError: the current backend's converter is
+            missing; the message names the pip package.
+        FileNotFoundError: the folder of `path` does not exist.
+        FileExistsError: `path` exists (and not `overwrite`), or is a directory.
+
+    Example:
+        >>> check_onnx_path("generator.onnx")  # doctest: +SKIP
+    """
+    backend = keras.backend.backend()
+    if backend not in ONNX_CONVERTERS:
+        raise ExportError(f"ONNX export supports the {sorted(ONNX_CONVERTERS)} backends, not {backend}.")
+    module, package = ONNX_CONVERTERS[backend]
+    if not onnx_converter_installed(backend):
+        raise ConverterNotInstalledError(
+            f"ONNX export on the {backend} backend needs the `{module}` module, which is not "
+            f"installed: pip install {package}. (A SavedModel export needs nothing more.)"
+        )
+    path = os.fspath(path)
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise FileNotFoundError(f"Cannot export to {path}: its folder {parent} does not exist.")
+    if os.path.isdir(path):
+        raise FileExistsError(f"Cannot export to {path}: it is a directory.")
+    if os.path.exists(path) and not overwrite:
+        raise FileExistsError(
+            f"{path} exists. Choose another path, or pass overwrite=True (sample.py: --overwrite)."
+        )
+
+
+def _move_into_place(tmp, export_dir):
+    # Only a complete export ever has the final name; a non-empty directory
+    # there (overwrite=True, checked) is swapped out, then removed.
+    old = None
+    if os.path.isdir(export_dir):
+        if os.listdir(export_dir):
+            old = f"{export_dir}.old-{os.getpid()}"
+            os.replace(export_dir, old)
+        else:
+            os.rmdir(export_dir)
+    os.replace(tmp, export_dir)
+    if old:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+# ------------------------------------------------------------ SavedModel
+
+
+def _write_saved_model(model, path):
+    """Exports `model` in this process; the backend must be TensorFlow."""
+    import tensorflow as tf
+
+    latent_dim = int(model.input_shape[-1])
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint(
+        SIGNATURE,
+        # A dict names the output: {"images": ...}, not "output_0".
+        lambda z: {OUTPUT_NAME: model(z, training=False)},
+        input_signature=[tf.TensorSpec([None, latent_dim], tf.float32, name=INPUT_NAME)],
+    )
+    archive.write_out(path, verbose=False)
+
+
+def _run_saved_model(path, z):
+    import tensorflow as tf
+
+    serve = tf.saved_model.load(path).signatures[SIGNATURE]
+    return serve(**{INPUT_NAME: tf.constant(z)})[OUTPUT_NAME].numpy()
+
+
+def _export_in_subprocess(model, path, probe, timeout):
+    """Saves `model` as `.keras`; a TensorFlow-backend process rebuilds and exports it."""
+    with tempfile.TemporaryDirectory(prefix="dcgan_export_") as work:
+        keras_file = os.path.join(work, "generator.keras")
+        probe_in = os.path.join(work, "z.npy")
+        probe_out = os.path.join(work, "images.npy")
+        model.save(keras_file)
+        np.save(probe_in, probe)
+        env = dict(os.environ, KERAS_BACKEND="tensorflow")
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_PARENT, env.get("PYTHONPATH")) if p)
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        cmd = [
+            sys.executable, "-m", "dcgan_keras.export",
+            "--generator", keras_file, "--out", path, "--probe", probe_in, "--probe_out", probe_out,
+        ]
+        try:
+            proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired as e:
+            raise ExportError(f"Exporting under the TensorFlow backend took over {timeout} s.") from e
+        if proc.returncode != 0:
+            tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+            raise ExportError(
+                f"Exporting under the TensorFlow backend failed (exit code {proc.returncode}). "
+                f"Its stderr ends with:\n{tail}"
+            )
+        return np.load(probe_out)
+
+
+def export_saved_model(generator, export_dir, overwrite=False, timeout=600):
+    """Writes the generator as a TensorFlow SavedModel, from a model on any backend.
+
+    The `serving_default` signature takes `z` (float32, (batch, latent_dim))
+    and returns {"images": float32 (batch, H, W, C) in [-1, 1]}, computed
+    with `training=False` (BatchNorm's moving statistics). The directory
+    appears complete or not at all: it is written as `export_dir.tmp-PID`
+    and renamed. Before the rename, the SavedModel is run on fixed noise and
+    must match the Keras generator within `VERIFY_ATOL`.
+
+    Args:
+        generator: a Keras generator model, a `DCGAN` or a loaded
+            `dcgan_keras.sampling.KerasGenerator`.
+        export_dir: the directory to create (its parent must exist).
+        overwrite: replace `export_dir` if it exists and is not empty.
+        timeout: seconds allowed to the TensorFlow subprocess (JAX, torch).
+
+    Returns:
+        `export_dir`.
+
+    Raises:
+        ValueError: `generator` is not a generator.
+        FileExistsError / FileNotFoundError: see `check_export_path`.
+        ExportError: the export failed (with the subprocess's stderr tail),
+            or its output differs from the Keras generator's.
+
+    Example:
+        >>> export_saved_model(gan, "export/generator")  # doctest: +SKIP
+        'export/generator'
+    """
+    model = keras_generator(generator)
+    export_dir = os.fspath(export_dir).rstrip("/" + os.sep) or os.fspath(export_dir)
+    check_export_path(export_dir, overwrite)
+    probe = latent_noise(4, int(model.input_shape[-1]), seed=0)
+    tmp = f"{export_dir}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        if keras.backend.backend() == "tensorflow":
+            _write_saved_model(model, tmp)
+            served = _run_saved_model(tmp, probe)
+        else:
+            served = _export_in_subprocess(model, tmp, probe, timeout)
+        expected = keras.ops.convert_to_numpy(model(probe, training=False))
+        diff = float(np.max(np.abs(served - expected)))
+        if not diff <= VERIFY_ATOL:
+            raise ExportError(
+                f"The exported SavedModel does not reproduce the generator: max abs difference "
+                f"{diff:.3g} on fixed noise (allowed {VERIFY_ATOL})."
+            )
+        _move_into_place(tmp, export_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return export_dir
+
+
+# ------------------------------------------------------------------ ONNX
+
+
+def onnx_converter_installed(backend=None):
+    """Whether the ONNX converter for `backend` (default: the current one) is importable."""
+    module, _ = ONNX_CONVERTERS[backend or keras.backend.backend()]
+    return importlib.util.find_spec(module) is not None
+
+
+def export_onnx(generator, path, overwrite=False):
+    """Writes the generator as an ONNX file with the current backend's converter.
+
+    tf2onnx on TensorFlow, jax2onnx on JAX, torch.onnx (which needs `onnx`)
+    on torch, through `keras.Model.export(format="onnx")`. None of them is a
+    dependency of this package. The input is named `z`, with a dynamic batch.
+
+    Args:
+        generator: a Keras generator model, a `DCGAN` or a `KerasGenerator`.
+        path: the `.onnx` file to write (written as `path.tmp-PID`, renamed).
+        overwrite: replace `path` if it exists.
+
+    Raises:
+        ConverterNotInstalledError: the converter is missing; the message
+            names the pip package.
+        FileExistsError / FileNotFoundError: `path` exists, or its folder does not.
+        ExportError: the converter failed.
+
+    Example:
+        >>> export_onnx(gan.generator, "generator.onnx")  # doctest: +SKIP
+    """
+    model = keras_generator(generator)
+    path = os.fspath(path)
+    check_onnx_path(path, overwrite)
+    backend = keras.backend.backend()
+    tmp = f"{path}.tmp-{os.getpid()}"
+    spec = keras.InputSpec(shape=(None, int(model.input_shape[-1])), dtype="float32", name=INPUT_NAME)
+    try:
+        try:
+            model.export(tmp, format="onnx", input_signature=[spec], verbose=False)
+        except Exception as e:  # converters raise anything; the cause stays chained
+            raise ExportError(f"ONNX export on the {backend} backend failed: {e}") from e
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+# ------------------------------------------- the TensorFlow-side subprocess
+
+
+def _main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m dcgan_keras.export",
+        description="Rebuilds a generator .keras file under TensorFlow and writes it as a SavedModel "
+        "(what export_saved_model runs for JAX and torch models).",
+    )
+    parser.add_argument("--generator", required=True, help="a .keras file holding the generator")
+    parser.add_argument("--out", required=True, help="the SavedModel directory to write")
+    parser.add_argument("--probe", help="a .npy of z to run through the written SavedModel")
+    parser.add_argument("--probe_out", help="where to write the SavedModel's images for --probe")
+    args = parser.parse_args(argv)
+    if keras.backend.backend() != "tensorflow":
+        parser.error(f"needs KERAS_BACKEND=tensorflow (Keras is running on {keras.backend.backend()})")
+    # Importing this module imported dcgan_keras, which registers DCGAN for load_model.
+    model = keras_generator(keras.saving.load_model(args.generator, compile=False))
+    _write_saved_model(model, args.out)
+    if args.probe:
+        np.save(args.probe_out, _run_saved_model(args.out, np.load(args.probe)))
+
+
+if __name__ == "__main__":
+    _main()

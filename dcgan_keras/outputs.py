@@ -1,0 +1,174 @@
+"""Writing generated images: a PNG grid, a directory of PNGs or a uint8 `.npz`.
+
+`write_output` picks the format from the path, after `check_output` has
+refused any path that cannot or must not be written, so that a bad `--out`
+fails before minutes of sampling rather than after.
+
+Example:
+    >>> write_output(images, "samples.png", grid_cols=8)  # doctest: +SKIP
+    'png'
+"""
+
+import os
+import shutil
+
+import numpy as np
+
+from dcgan_keras.images import make_grid, save_png, to_uint8
+
+
+class OutputPathError(ValueError):
+    """An output path that cannot, or must not, be written."""
+
+
+def output_kind(out):
+    """How `write_output` writes `out`: "png" (a grid), "npz", or "dir" (one PNG per image)."""
+    out = os.fspath(out)
+    if out.endswith(("/", os.sep)):
+        return "dir"
+    ext = os.path.splitext(out)[1].lower()
+    if ext in (".png", ".npz"):
+        return ext[1:]
+    if ext and not os.path.isdir(out):
+        raise OutputPathError(
+            f"Cannot tell what to write to {out}: end it in .png (a grid), .npz (a uint8 array) "
+            "or name a directory (one PNG per image; add a trailing / if its name has a dot)."
+        )
+    return "dir"
+
+
+def check_output(out):
+    """Refuses an output path that cannot or must not be written, before any work.
+
+    The folder that will hold `out` must exist and be writable; a `.png` or
+    `.npz` file may be replaced, but not a directory by that name; a
+    directory output must not exist yet, or be empty.
+
+    Args:
+        out: the output path.
+
+    Returns:
+        Its kind: "png", "npz" or "dir".
+
+    Raises:
+        OutputPathError: with the reason.
+
+    Example:
+        >>> check_output("samples.png")  # doctest: +SKIP
+        'png'
+        >>> check_output("/no/such/folder/samples.png")  # doctest: +SKIP
+        OutputPathError: Cannot write /no/such/folder/samples.png: its folder /no/such/folder does not exist.
+    """
+    out = os.fspath(out)
+    if not out:
+        raise OutputPathError("The output path is empty.")
+    kind = output_kind(out)
+    target = out.rstrip("/" + os.sep) or out
+    parent = os.path.dirname(os.path.abspath(target))
+    if not os.path.exists(parent):
+        raise OutputPathError(f"Cannot write {out}: its folder {parent} does not exist.")
+    if not os.path.isdir(parent):
+        raise OutputPathError(f"Cannot write {out}: {parent} is not a directory.")
+    if not os.access(parent, os.W_OK):
+        raise OutputPathError(f"Cannot write {out}: the folder {parent} is not writable.")
+    if kind == "dir":
+        if os.path.exists(target) and not os.path.isdir(target):
+            raise OutputPathError(f"Cannot write images into {out}: it exists and is not a directory.")
+        if os.path.isdir(target) and os.listdir(target):
+            raise OutputPathError(
+                f"The output directory {out} exists and is not empty: choose a new directory or empty it."
+            )
+    elif os.path.isdir(target):
+        raise OutputPathError(f"Cannot write the {kind} file {out}: a directory of that name exists.")
+    elif os.path.exists(target) and not os.access(target, os.W_OK):
+        raise OutputPathError(f"Cannot write {out}: the file exists and is not writable.")
+    return kind
+
+
+def write_grid(images, path, cols=None):
+    """Writes the images as one PNG grid (`make_grid`), atomically.
+
+    Example:
+        >>> write_grid(images, "grid.png", cols=4)  # doctest: +SKIP
+    """
+    return save_png(make_grid(images, cols=cols), os.fspath(path))
+
+
+def write_png_dir(images, out_dir):
+    """Writes one PNG per image, `000000.png`, `000001.png`..., into a new or empty directory.
+
+    The files are written into a sibling temporary directory that is renamed
+    into place, so a reader never sees half a set.
+
+    Example:
+        >>> write_png_dir(images, "samples/")  # doctest: +SKIP
+    """
+    out_dir = os.fspath(out_dir).rstrip("/" + os.sep) or os.fspath(out_dir)
+    tmp = f"{out_dir}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    try:
+        for i, image in enumerate(np.asarray(images)):
+            save_png(image, os.path.join(tmp, f"{i:06d}.png"))
+        if os.path.isdir(out_dir):
+            os.rmdir(out_dir)  # empty (checked): rename cannot replace it on every OS
+        os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def write_npz(images, path):
+    """Writes the images as uint8 (`to_uint8`) under the key `images` of a `.npz`, atomically.
+
+    Example:
+        >>> write_npz(images, "samples.npz")  # doctest: +SKIP
+        >>> np.load("samples.npz")["images"].dtype  # doctest: +SKIP
+        dtype('uint8')
+    """
+    path = os.fspath(path)
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        images = to_uint8(images)
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        # A file object: given a name, np.savez would append ".npz" to it.
+        with open(tmp, "wb") as f:
+            np.savez(f, images=images)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return path
+
+
+def write_output(images, out, grid_cols=None):
+    """Writes images where `out` says: `.png` a grid, `.npz` an array, anything else a directory.
+
+    Args:
+        images: (N, H, W, C) floats in [-1, 1] or uint8.
+        out: `x.png` (a grid of `grid_cols` columns), `x.npz` (uint8
+            `images`), or a directory (new or empty) of `000000.png`...
+        grid_cols: columns of a `.png` grid; default the smallest square.
+            Ignored for other outputs.
+
+    Returns:
+        The kind written: "png", "npz" or "dir".
+
+    Raises:
+        OutputPathError: `out` cannot or must not be written (see `check_output`).
+
+    Example:
+        >>> write_output(images, "samples.png", grid_cols=8)  # doctest: +SKIP
+        'png'
+    """
+    kind = check_output(out)
+    if kind == "png":
+        write_grid(images, out, cols=grid_cols)
+    elif kind == "npz":
+        write_npz(images, out)
+    else:
+        write_png_dir(images, out)
+    return kind

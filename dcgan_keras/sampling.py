@@ -1,0 +1,360 @@
+"""Sampling a trained generator, whatever artifact holds it, into image files.
+
+One interface over three kinds of artifact: a run directory, a `.keras` file
+(a DCGAN or a bare generator) and an exported SavedModel. Each loads as an
+object with `latent_dim`, `image_shape` and `__call__(z) -> images`, and noise
+comes from `latent_noise`, so one seed gives the same images from any of them.
+
+Example:
+    >>> gen = load_generator("runs/mnist-jax-20250101-120000")  # doctest: +SKIP
+    >>> write_output(sample_images(gen, 64, seed=0), "samples.png")  # doctest: +SKIP
+"""
+
+import os
+import re
+import zipfile
+
+import keras
+import numpy as np
+
+from dcgan_keras.gan import DCGAN, latent_noise
+
+# The writers live in outputs.py; sampling is where a user looks for them.
+from dcgan_keras.outputs import (  # noqa: F401
+    OutputPathError,
+    check_output,
+    output_kind,
+    write_grid,
+    write_npz,
+    write_output,
+    write_png_dir,
+)
+
+INTERPOLATION_METHODS = ("slerp", "linear")
+
+
+class CheckpointError(ValueError):
+    """A path that does not hold a generator this package can load."""
+
+
+# ------------------------------------------------------------------ loading
+
+
+def keras_generator(model):
+    """The Keras generator model inside a DCGAN, a `KerasGenerator` or a bare model.
+
+    Args:
+        model: a `DCGAN`, a `KerasGenerator`, or a Keras model z -> images.
+
+    Returns:
+        The `keras.Model` mapping z (batch, latent_dim) to images (batch, H, W, C).
+
+    Raises:
+        ValueError: `model` is none of these, or its shapes are not a generator's.
+
+    Example:
+        >>> keras_generator(gan) is gan.generator  # doctest: +SKIP
+        True
+    """
+    if isinstance(model, KerasGenerator):
+        return model.model
+    if isinstance(model, DCGAN):
+        return model.generator
+    if not isinstance(model, keras.Model):
+        raise ValueError(
+            f"Expected a DCGAN or a Keras generator model. Received: {type(model).__name__}"
+        )
+    try:
+        in_shape, out_shape = tuple(model.input_shape), tuple(model.output_shape)
+    except (AttributeError, ValueError) as e:
+        raise ValueError(f"Model {model.name!r} has no single input and output shape: {e}") from e
+    if len(in_shape) != 2 or in_shape[-1] is None or len(out_shape) != 4:
+        raise ValueError(
+            "A generator maps z (batch, latent_dim) to images (batch, height, width, channels). "
+            f"Model {model.name!r} maps {in_shape} to {out_shape}."
+        )
+    return model
+
+
+def _check_z(z, latent_dim):
+    z = np.asarray(z, dtype="float32")
+    if z.ndim != 2 or z.shape[1] != latent_dim:
+        raise ValueError(f"`z` must have shape (num, {latent_dim}). Received shape {z.shape}.")
+    return z
+
+
+class KerasGenerator:
+    """A Keras generator behind the sampling interface.
+
+    Args:
+        model: a `DCGAN`, or a Keras model z -> images.
+        source: where it was loaded from, for messages.
+
+    Example:
+        >>> images = KerasGenerator(gan)(latent_noise(4, gan.latent_dim, seed=0))  # doctest: +SKIP
+    """
+
+    def __init__(self, model, source=None):
+        self.model = keras_generator(model)
+        self.latent_dim = int(self.model.input_shape[-1])
+        self.image_shape = tuple(self.model.output_shape[1:])
+        self.source = source or self.model.name
+
+    def __call__(self, z, batch_size=256):
+        z = _check_z(z, self.latent_dim)
+        batches = [
+            keras.ops.convert_to_numpy(self.model(z[i : i + batch_size], training=False))
+            for i in range(0, len(z), batch_size)
+        ]
+        if not batches:
+            return np.zeros((0,) + self.image_shape, "float32")
+        return np.concatenate(batches).astype("float32", copy=False)
+
+
+class SavedModelGenerator:
+    """A generator exported by `dcgan_keras.export.export_saved_model`.
+
+    Runs the `serving_default` signature of the SavedModel with TensorFlow,
+    whatever the Keras backend (TensorFlow is always installed with this
+    package, and importing it beside JAX or torch is harmless).
+
+    Args:
+        path: the SavedModel directory (holding saved_model.pb).
+
+    Example:
+        >>> gen = SavedModelGenerator("runs/mnist-jax-20250101-120000/generator")  # doctest: +SKIP
+        >>> gen.latent_dim, gen.image_shape  # doctest: +SKIP
+        (100, (28, 28, 1))
+    """
+
+    def __init__(self, path):
+        import tensorflow as tf  # only SavedModels need it
+
+        self._tf = tf
+        self.source = path
+        try:
+            loaded = tf.saved_model.load(path)
+        except Exception as e:  # TF raises many types for unreadable SavedModels
+            raise CheckpointError(f"Could not load the SavedModel at {path}: {_first_line(e)}") from e
+        signature = getattr(loaded, "signatures", {}).get("serving_default")
+        if signature is None:
+            raise CheckpointError(f"The SavedModel at {path} has no serving_default signature.")
+        inputs = signature.structured_input_signature[1]
+        outputs = signature.structured_outputs
+        z_spec = inputs.get("z")
+        if len(inputs) != 1 or z_spec is None or z_spec.shape.rank != 2 or len(outputs) != 1:
+            raise CheckpointError(
+                f"The SavedModel at {path} is not a generator export: its serving_default "
+                f"signature takes {inputs} and returns {outputs}; expected one input `z` "
+                "(batch, latent_dim) and one output (the images)."
+            )
+        (self._output_key, image_spec), = outputs.items()
+        self._loaded = loaded  # the signature only holds a weak reference to its variables
+        self._signature = signature
+        self.latent_dim = int(z_spec.shape[1])
+        self.image_shape = tuple(int(d) for d in image_spec.shape[1:])
+
+    def __call__(self, z, batch_size=256):
+        z = _check_z(z, self.latent_dim)
+        batches = [
+            self._signature(z=self._tf.constant(z[i : i + batch_size]))[self._output_key].numpy()
+            for i in range(0, len(z), batch_size)
+        ]
+        if not batches:
+            return np.zeros((0,) + self.image_shape, "float32")
+        return np.concatenate(batches).astype("float32", copy=False)
+
+
+def _natural_key(name):
+    # epoch_10 after epoch_9, even without zero padding.
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def _is_saved_model(path):
+    return os.path.isfile(os.path.join(path, "saved_model.pb"))
+
+
+def resolve_checkpoint(path):
+    """Which artifact `path` names: ("keras", file) or ("saved_model", directory).
+
+    A run directory resolves to its newest `checkpoints/*.keras` (by name),
+    else its `generator.keras`, else its `generator/` SavedModel.
+
+    Args:
+        path: a run directory, a `.keras` file or a SavedModel directory.
+
+    Raises:
+        FileNotFoundError: nothing exists at `path`.
+        CheckpointError: `path` exists but holds no checkpoint.
+
+    Example:
+        >>> resolve_checkpoint("runs/mnist")  # doctest: +SKIP
+        ('keras', 'runs/mnist/checkpoints/epoch_0005.keras')
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(
+            f"No checkpoint at {path}: expected a run directory, a .keras file or a SavedModel directory."
+        )
+    if os.path.isdir(path):
+        if _is_saved_model(path):
+            return "saved_model", path
+        ckpt_dir = os.path.join(path, "checkpoints")
+        if os.path.isdir(ckpt_dir):
+            names = sorted((n for n in os.listdir(ckpt_dir) if n.endswith(".keras")), key=_natural_key)
+            if names:
+                return "keras", os.path.join(ckpt_dir, names[-1])
+        if os.path.isfile(os.path.join(path, "generator.keras")):
+            return "keras", os.path.join(path, "generator.keras")
+        if _is_saved_model(os.path.join(path, "generator")):
+            return "saved_model", os.path.join(path, "generator")
+        raise CheckpointError(
+            f"{path} is a directory but holds no checkpoint: expected saved_model.pb (a SavedModel), "
+            "or checkpoints/*.keras or generator.keras (a run directory)."
+        )
+    if not path.endswith(".keras"):
+        raise CheckpointError(
+            f"{path} is not a checkpoint: expected a .keras file, a run directory or a SavedModel directory."
+        )
+    return "keras", path
+
+
+def _first_line(error):
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _load_keras_file(path):
+    if not zipfile.is_zipfile(path):
+        raise CheckpointError(f"{path} is not a .keras archive (not a zip file): is it truncated or corrupt?")
+    try:
+        model = keras.saving.load_model(path, compile=False)
+    except Exception as e:  # Keras raises ValueError, TypeError, KeyError, OSError... for bad files
+        raise CheckpointError(f"Could not load {path}: {_first_line(e)}") from e
+    try:
+        return KerasGenerator(model, source=path)
+    except ValueError as e:
+        raise CheckpointError(f"{path} does not hold a DCGAN or a generator: {e}") from e
+
+
+def load_generator(path):
+    """Loads a generator from a run directory, a `.keras` file or a SavedModel.
+
+    Args:
+        path: a run directory (its newest `checkpoints/*.keras`, else
+            `generator.keras`, else `generator/`), a `.keras` file holding a
+            DCGAN or a bare generator, or a SavedModel directory written by
+            `dcgan_keras.export.export_saved_model`.
+
+    Returns:
+        A `KerasGenerator` or `SavedModelGenerator`: `latent_dim`,
+        `image_shape`, `source`, and `__call__(z)` returning float32 NumPy
+        images in [-1, 1], channels last.
+
+    Raises:
+        FileNotFoundError: nothing exists at `path`.
+        CheckpointError: `path` holds no loadable generator (wrong kind of
+            file, corrupt, or another architecture).
+
+    Example:
+        >>> gen = load_generator("runs/mnist/checkpoints/epoch_0005.keras")  # doctest: +SKIP
+        >>> gen(latent_noise(4, gen.latent_dim, seed=0)).shape  # doctest: +SKIP
+        (4, 28, 28, 1)
+    """
+    kind, resolved = resolve_checkpoint(path)
+    if kind == "saved_model":
+        return SavedModelGenerator(resolved)
+    return _load_keras_file(resolved)
+
+
+def as_generator(gen):
+    """`gen` behind the sampling interface: DCGANs and Keras models are wrapped."""
+    if isinstance(gen, (keras.Model, KerasGenerator)):
+        return gen if isinstance(gen, KerasGenerator) else KerasGenerator(gen)
+    if not (hasattr(gen, "latent_dim") and callable(gen)):
+        raise ValueError(f"Expected a generator, a DCGAN or a Keras model. Received: {type(gen).__name__}")
+    return gen
+
+
+# ----------------------------------------------------------------- sampling
+
+
+def sample_images(gen, num, seed=None):
+    """`num` images from `latent_noise(num, latent_dim, seed)`.
+
+    Args:
+        gen: a loaded generator, a DCGAN or a Keras generator model.
+        num: number of images, >= 1.
+        seed: the noise seed: the same seed gives the same images from a
+            checkpoint, a `.keras` file or a SavedModel, on any backend.
+
+    Returns:
+        float32 images (num, H, W, C) in [-1, 1].
+
+    Example:
+        >>> sample_images(load_generator("gan.keras"), 16, seed=0).shape  # doctest: +SKIP
+        (16, 28, 28, 1)
+    """
+    if not isinstance(num, (int, np.integer)) or num < 1:
+        raise ValueError(f"`num` must be a positive integer. Received: num={num!r}")
+    gen = as_generator(gen)
+    return gen(latent_noise(num, gen.latent_dim, seed))
+
+
+def interpolate(z0, z1, steps, method="slerp"):
+    """`steps` latent points from `z0` to `z1`, both ends included.
+
+    Spherical interpolation (White, 2016, "Sampling Generative Networks")
+    keeps the points at the norms Gaussian noise has, where the generator was
+    trained; the straight line's midpoints are shorter than any training z.
+
+    Args:
+        z0: first latent vector, shape (latent_dim,) (or (1, latent_dim)).
+        z1: last latent vector, same shape.
+        steps: number of points, >= 2.
+        method: "slerp" (spherical) or "linear".
+
+    Returns:
+        float32 array (steps, latent_dim); row 0 is z0, the last row z1.
+
+    Example:
+        >>> interpolate(np.zeros(3), np.ones(3), 3, method="linear")[1].tolist()
+        [0.5, 0.5, 0.5]
+    """
+    if method not in INTERPOLATION_METHODS:
+        raise ValueError(f"`method` must be one of {list(INTERPOLATION_METHODS)}. Received: method={method!r}")
+    if not isinstance(steps, (int, np.integer)) or steps < 2:
+        raise ValueError(f"`steps` must be an integer >= 2 (both ends included). Received: steps={steps!r}")
+    z0 = np.asarray(z0, dtype="float64").reshape(-1)
+    z1 = np.asarray(z1, dtype="float64").reshape(-1)
+    if z0.shape != z1.shape:
+        raise ValueError(f"z0 and z1 must have the same size. Received: {z0.shape} and {z1.shape}")
+    t = np.linspace(0.0, 1.0, steps)[:, None]
+    linear = (1.0 - t) * z0 + t * z1
+    if method == "linear":
+        return linear.astype("float32")
+    norms = np.linalg.norm(z0) * np.linalg.norm(z1)
+    if norms == 0.0:
+        return linear.astype("float32")
+    omega = np.arccos(np.clip(np.dot(z0, z1) / norms, -1.0, 1.0))
+    if np.sin(omega) < 1e-6:
+        # (Anti)parallel vectors: no unique great circle; the line is the limit.
+        return linear.astype("float32")
+    path = (np.sin((1.0 - t) * omega) * z0 + np.sin(t * omega) * z1) / np.sin(omega)
+    path[0], path[-1] = z0, z1  # exact ends, whatever the rounding
+    return path.astype("float32")
+
+
+def interpolation_noise(latent_dim, steps, seed=0, method="slerp"):
+    """The latent path between seed `seed`'s z and seed `seed + 1`'s.
+
+    Each end is `latent_noise(1, latent_dim, s)[0]`, so the first image of an
+    interpolation is the first image `sample_images(gen, n, seed)` makes.
+
+    Example:
+        >>> interpolation_noise(100, 8, seed=0).shape
+        (8, 100)
+    """
+    z0 = latent_noise(1, latent_dim, seed)[0]
+    z1 = latent_noise(1, latent_dim, seed + 1)[0]
+    return interpolate(z0, z1, steps, method)

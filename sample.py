@@ -1,0 +1,118 @@
+"""Samples images from a trained DCGAN, or exports its generator.
+
+    python sample.py --checkpoint=runs/mnist-jax-20250101-120000 --num=64 --out=samples.png
+    python sample.py --checkpoint=gan.keras --num=1000 --out=samples.npz
+    python sample.py --checkpoint=export/generator --interpolate=10 --out=strip.png
+    python sample.py --checkpoint=gan.keras --backend=torch --export=export/generator
+
+--checkpoint takes a run directory (its newest checkpoint), a .keras file (a
+DCGAN or a bare generator) or a SavedModel directory; the same --seed gives the
+same images from any of them, on any backend. Bad input exits with code 2 and
+one `error: ...` line.
+"""
+
+import os
+import sys
+
+from absl import app, flags, logging
+
+FLAGS = flags.FLAGS
+
+flags.DEFINE_string("checkpoint", None, "A run directory, a .keras file (DCGAN or generator) or a SavedModel directory.")
+flags.DEFINE_integer("num", 64, "Number of images to sample.", lower_bound=1)
+flags.DEFINE_integer("seed", 0, "Seed of the latent noise: the same seed gives the same images.", lower_bound=0)
+flags.DEFINE_string(
+    "out", "samples.png", "A .png (one grid), a .npz (uint8 `images`) or a new or empty directory (one PNG per image)."
+)
+flags.DEFINE_integer("grid_cols", None, "Columns of a .png grid (default: the smallest square).", lower_bound=1)
+flags.DEFINE_integer(
+    "interpolate",
+    None,
+    "Instead of --num samples: K images on the path from seed --seed's z to seed --seed+1's, "
+    "both ends included (a one-row strip when --out is a .png).",
+    lower_bound=2,
+)
+flags.DEFINE_enum("interp_method", "slerp", ["slerp", "linear"], "Spherical or straight-line interpolation.")
+flags.DEFINE_enum(
+    "backend", None, ["tensorflow", "jax", "torch"], "Keras backend; wins over KERAS_BACKEND. Default: the environment's."
+)
+flags.DEFINE_string("export", None, "Instead of sampling: write the generator to this path (see --export_format).")
+flags.DEFINE_enum(
+    "export_format", "saved_model", ["saved_model", "onnx"], "A TensorFlow SavedModel directory, or an .onnx file."
+)
+flags.DEFINE_boolean("overwrite", False, "Let --export replace an existing export.")
+flags.mark_flag_as_required("checkpoint")
+
+
+def _fail(message):
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _parse_flags(argv):
+    # absl exits 1 on a bad flag; this script's contract is 2 for any bad input.
+    try:
+        return FLAGS(argv)
+    except flags.Error as e:
+        _fail(str(e))
+
+
+def _export(sampling, export, gen):
+    if isinstance(gen, sampling.SavedModelGenerator):
+        _fail(f"{FLAGS.checkpoint} is already a SavedModel: export from a run directory or a .keras file.")
+    if FLAGS.export_format == "onnx":
+        path = export.export_onnx(gen, FLAGS.export, overwrite=FLAGS.overwrite)
+    else:
+        path = export.export_saved_model(gen, FLAGS.export, overwrite=FLAGS.overwrite)
+    print(f"Exported the generator of {gen.source} to {path} ({FLAGS.export_format}).")
+
+
+def _sample(sampling, gen):
+    if FLAGS.interpolate:
+        z = sampling.interpolation_noise(gen.latent_dim, FLAGS.interpolate, FLAGS.seed, FLAGS.interp_method)
+        images = gen(z)
+        cols = FLAGS.grid_cols or FLAGS.interpolate
+        what = f"a {FLAGS.interp_method} interpolation of {len(images)} images (seeds {FLAGS.seed}, {FLAGS.seed + 1})"
+    else:
+        images = sampling.sample_images(gen, FLAGS.num, FLAGS.seed)
+        cols = FLAGS.grid_cols
+        what = f"{len(images)} images (seed {FLAGS.seed})"
+    sampling.write_output(images, FLAGS.out, grid_cols=cols)
+    print(f"Wrote {what} from {gen.source} to {FLAGS.out}.")
+
+
+def main(argv):
+    if len(argv) > 1:
+        _fail(f"unexpected arguments: {' '.join(argv[1:])}")
+    if FLAGS.backend:
+        os.environ["KERAS_BACKEND"] = FLAGS.backend
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if not FLAGS["verbosity"].present:
+        # app.run logs INFO to stderr: JAX's start-up notes would bury the one line that matters.
+        logging.set_verbosity(logging.WARNING)
+    # Imported only now: Keras reads KERAS_BACKEND once, when first imported.
+    import keras
+
+    from dcgan_keras import export, sampling
+
+    print(f"Keras backend: {keras.backend.backend()}")
+    try:
+        # Paths are checked before the (slow) load, and nothing is written before the end.
+        if FLAGS.export:
+            if FLAGS.export_format == "onnx":
+                export.check_onnx_path(FLAGS.export, FLAGS.overwrite)
+            else:
+                export.check_export_path(FLAGS.export, FLAGS.overwrite)
+        else:
+            sampling.check_output(FLAGS.out)
+        gen = sampling.load_generator(FLAGS.checkpoint)
+        if FLAGS.export:
+            _export(sampling, export, gen)
+        else:
+            _sample(sampling, gen)
+    except (sampling.CheckpointError, sampling.OutputPathError, export.ExportError, OSError) as e:
+        _fail(str(e))
+
+
+if __name__ == "__main__":
+    app.run(main, flags_parser=_parse_flags)

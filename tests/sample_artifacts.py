@@ -1,0 +1,105 @@
+"""Generator artifacts shared by test_export.py and test_sampling.py, made once per pytest run.
+
+Exporting is the slow part (on JAX and torch it starts a TensorFlow process),
+so one SavedModel, written by `sample.py --export`, serves both files.
+"""
+
+import dataclasses
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+
+from helpers import REPO, tiny_gan
+
+_CACHE = {}
+
+
+@dataclasses.dataclass
+class Artifacts:
+    gan: object  # the DCGAN, in this process
+    gan_file: str  # a compiled DCGAN checkpoint
+    generator_file: str  # the bare generator
+    run_dir: str  # checkpoints/epoch_0001.keras (another GAN) and epoch_0002.keras (this one)
+    older_gan: object  # the GAN of epoch_0001
+    saved_model: str  # exported by sample.py --export --overwrite over a stale directory
+    export_proc: subprocess.CompletedProcess
+
+
+def run_sample(*args, backend=None, timeout=300):
+    """Runs sample.py; KERAS_BACKEND is this test run's backend unless `backend` says otherwise."""
+    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3")
+    env["KERAS_BACKEND"] = backend or keras.backend.backend()
+    # JAX compiles every eager op per shape (each initializer of a loaded
+    # model: seconds). The cache conftest.py gives this process serves the
+    # subprocesses too.
+    env.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(REPO, ".pytest_cache", "jax-compile"))
+    env.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.1")
+    env.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "-1")
+    return subprocess.run(
+        [sys.executable, os.path.join(REPO, "sample.py"), *map(str, args)],
+        env=env, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def vivid_gan(seed):
+    """A tiny DCGAN whose generator makes varied images in inference mode.
+
+    At N(0, 0.02) init every image is flat grey and BatchNorm's moving
+    statistics are 0 and 1: images that cannot tell two seeds, or training
+    mode from inference mode, apart.
+    """
+    gan = tiny_gan(seed=seed)
+    rng = np.random.default_rng(seed)
+    for v in gan.generator.weights:
+        shape = tuple(v.shape)
+        if "kernel" in v.path:
+            # Unit-scale activations, as after training: Dense (in, out) sums
+            # `in` terms; a stride-2 transposed conv (k, k, out, in) about k*k*in/4.
+            fan_in = shape[0] if len(shape) == 2 else shape[0] * shape[1] * shape[3] / 4
+            value = rng.normal(0.0, 1.0 / np.sqrt(fan_in), shape)
+        elif "moving_variance" in v.path:
+            value = rng.uniform(0.5, 1.5, shape)
+        elif "gamma" in v.path:
+            value = rng.uniform(0.8, 1.2, shape)
+        else:  # beta, moving_mean
+            value = rng.normal(0.0, 0.2, shape)
+        v.assign(value.astype("float32"))
+    return gan
+
+
+def get(tmp_path_factory):
+    if "artifacts" in _CACHE:
+        return _CACHE["artifacts"]
+    root = tmp_path_factory.mktemp("artifacts")
+    gan = vivid_gan(seed=0)
+    gan_file = str(root / "gan.keras")
+    gan.save(gan_file)
+    generator_file = str(root / "generator.keras")
+    gan.generator.save(generator_file)
+
+    run_dir = root / "run"
+    (run_dir / "checkpoints").mkdir(parents=True)
+    older = vivid_gan(seed=1)
+    older.save(str(run_dir / "checkpoints" / "epoch_0001.keras"))
+    gan.save(str(run_dir / "checkpoints" / "epoch_0002.keras"))
+
+    saved_model = root / "saved_model"
+    saved_model.mkdir()
+    (saved_model / "stale.txt").write_text("from an older export")
+    # From the bare generator: with the three sampling runs of test_sampling.py,
+    # sample.py reads each kind of artifact once.
+    proc = run_sample(f"--checkpoint={generator_file}", f"--export={saved_model}", "--overwrite")
+    assert proc.returncode == 0, f"sample.py --export failed:\n{proc.stderr[-4000:]}"
+    _CACHE["artifacts"] = Artifacts(
+        gan=gan,
+        gan_file=gan_file,
+        generator_file=generator_file,
+        run_dir=str(run_dir),
+        older_gan=older,
+        saved_model=str(saved_model),
+        export_proc=proc,
+    )
+    return _CACHE["artifacts"]

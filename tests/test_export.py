@@ -1,0 +1,151 @@
+"""Generator export: a SavedModel that plain TensorFlow serves, from a model on this run's backend.
+
+The suite runs once per backend, so the three runs together show that a
+generator made on TensorFlow, JAX and torch all export to the same images.
+"""
+
+import json
+import os
+import site
+import stat
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+import sample_artifacts
+from dcgan_keras import export
+from dcgan_keras.gan import latent_noise
+
+BACKEND = keras.backend.backend()
+
+# What a serving job without this package runs: `python -S` on a copy of
+# site-packages (symlinks) with keras left out, and dcgan_keras off the path.
+# (With keras installed, `import tensorflow` imports it by itself.)
+TF_ONLY_LOADER = r"""
+import json, sys
+sys.path.append(sys.argv[1])
+import numpy as np
+import tensorflow as tf
+
+saved_model, z_path, out_path = sys.argv[2:5]
+serve = tf.saved_model.load(saved_model).signatures["serving_default"]
+outputs = serve(z=tf.constant(np.load(z_path)))
+np.save(out_path, outputs["images"].numpy())
+inputs = serve.structured_input_signature[1]
+print(json.dumps({
+    "inputs": {k: [v.dtype.name, v.shape.as_list()] for k, v in inputs.items()},
+    "outputs": sorted(outputs),
+    "imported": sorted({m.split(".")[0] for m in sys.modules} & {"keras", "tf_keras", "dcgan_keras"}),
+}))
+"""
+
+
+def site_packages_without_keras(root):
+    """A folder of symlinks to everything installed but keras (and this package)."""
+    root.mkdir()
+    for site_dir in site.getsitepackages():
+        if not os.path.isdir(site_dir):
+            continue
+        for name in os.listdir(site_dir):
+            top = name.split("-")[0].split(".")[0].lower()
+            if top in ("keras", "tf_keras", "dcgan_keras") or name.endswith(".pth"):
+                continue
+            if not (root / name).exists():
+                (root / name).symlink_to(os.path.join(site_dir, name))
+    return root
+
+
+@pytest.fixture(scope="session")
+def artifacts(tmp_path_factory):
+    return sample_artifacts.get(tmp_path_factory)
+
+
+def test_saved_model_serves_the_keras_images_without_keras(artifacts, tmp_path):
+    gan = artifacts.gan
+    z = latent_noise(5, gan.latent_dim, seed=7)
+    np.save(tmp_path / "z.npy", z)
+    (tmp_path / "loader.py").write_text(TF_ONLY_LOADER)
+    no_keras = site_packages_without_keras(tmp_path / "site")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "KERAS_BACKEND")}
+    proc = subprocess.run(
+        [sys.executable, "-S", str(tmp_path / "loader.py"), str(no_keras), artifacts.saved_model,
+         str(tmp_path / "z.npy"), str(tmp_path / "images.npy")],
+        env=dict(env, TF_CPP_MIN_LOG_LEVEL="3"), cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    info = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert info == {"inputs": {"z": ["float32", [None, gan.latent_dim]]}, "outputs": ["images"], "imported": []}
+
+    served = np.load(tmp_path / "images.npy")
+    expected = keras.ops.convert_to_numpy(gan.generator(z, training=False))
+    assert served.shape == expected.shape == (5, 28, 28, 1)
+    assert np.max(np.abs(served - expected)) < 1e-5
+    # Inference mode (BatchNorm's moving statistics) is what was exported.
+    training = keras.ops.convert_to_numpy(gan.generator(z, training=True))
+    assert np.max(np.abs(served - training)) > 1e-2
+
+
+def test_export_over_a_stale_directory_with_overwrite_replaces_it_cleanly(artifacts):
+    # The shared SavedModel was exported with --overwrite over a directory holding stale.txt.
+    assert f"Keras backend: {BACKEND}" in artifacts.export_proc.stdout
+    files = os.listdir(artifacts.saved_model)
+    assert "saved_model.pb" in files and "stale.txt" not in files
+    parent = os.path.dirname(artifacts.saved_model)
+    assert not [n for n in os.listdir(parent) if ".tmp-" in n or ".old-" in n]
+
+
+def test_export_refuses_paths_it_must_not_write(artifacts, tmp_path):
+    generator = artifacts.gan.generator
+    occupied = tmp_path / "occupied"
+    occupied.mkdir()
+    (occupied / "keep.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="exists and is not empty"):
+        export.export_saved_model(generator, occupied)
+    assert os.listdir(occupied) == ["keep.txt"] and (occupied / "keep.txt").read_text() == "mine"
+
+    a_file = tmp_path / "a_file"
+    a_file.write_text("mine")
+    with pytest.raises(FileExistsError, match="not a directory"):
+        export.export_saved_model(generator, a_file)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        export.export_saved_model(generator, tmp_path / "missing" / "export")
+    with pytest.raises(ValueError, match="maps \\(None, 28, 28, 1\\) to \\(None, 1\\)"):
+        export.export_saved_model(artifacts.gan.discriminator, tmp_path / "d")
+    assert sorted(os.listdir(tmp_path)) == ["a_file", "occupied"]
+
+
+@pytest.mark.skipif(BACKEND == "tensorflow", reason="TensorFlow exports in-process, without a subprocess")
+def test_failed_tensorflow_subprocess_is_reported_with_its_stderr(artifacts, tmp_path, monkeypatch):
+    # A stand-in interpreter that fails at once: the real failure modes (a
+    # layer TensorFlow cannot rebuild) cost a TensorFlow start to show.
+    fake = tmp_path / "fake_python"
+    fake.write_text("#!/bin/sh\necho 'Traceback (most recent call last):' >&2\n"
+                    "echo 'ValueError: Unknown layer: MyLayer' >&2\nexit 3\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setattr(sys, "executable", str(fake))
+    with pytest.raises(export.ExportError, match="(?s)exit code 3.*Unknown layer: MyLayer"):
+        export.export_saved_model(artifacts.gan, tmp_path / "out")
+    assert sorted(os.listdir(tmp_path)) == ["fake_python"]
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="checked once, in-process; the check is backend-free")
+def test_export_that_does_not_reproduce_the_generator_is_refused(artifacts, tmp_path, monkeypatch):
+    monkeypatch.setattr(export, "VERIFY_ATOL", -1.0)
+    with pytest.raises(export.ExportError, match="does not reproduce the generator"):
+        export.export_saved_model(artifacts.gan, tmp_path / "out")
+    assert os.listdir(tmp_path) == []
+
+
+def test_onnx_export_names_the_missing_converter(artifacts, tmp_path):
+    module, package = export.ONNX_CONVERTERS[BACKEND]
+    path = tmp_path / "generator.onnx"
+    if export.onnx_converter_installed():
+        export.export_onnx(artifacts.gan, path)
+        assert path.stat().st_size > 0
+        return
+    with pytest.raises(export.ConverterNotInstalledError, match=f"pip install {package}"):
+        export.export_onnx(artifacts.gan, path)
+    assert os.listdir(tmp_path) == []

@@ -1,0 +1,255 @@
+"""Sampling: one generator, four artifacts (a DCGAN .keras, a bare generator, a run
+directory, a SavedModel), the same images from each; writers; sample.py end to end."""
+
+import os
+import zipfile
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+import sample_artifacts
+from dcgan_keras.gan import latent_noise
+from dcgan_keras.images import make_grid, to_uint8
+from dcgan_keras.sampling import (
+    CheckpointError,
+    KerasGenerator,
+    OutputPathError,
+    SavedModelGenerator,
+    check_output,
+    interpolate,
+    interpolation_noise,
+    load_generator,
+    resolve_checkpoint,
+    sample_images,
+    write_output,
+)
+from helpers import LATENT
+from sample_artifacts import run_sample
+
+BACKEND = keras.backend.backend()
+
+
+@pytest.fixture(scope="session")
+def artifacts(tmp_path_factory):
+    return sample_artifacts.get(tmp_path_factory)
+
+
+def sources(a):
+    return {"dcgan": a.gan_file, "generator": a.generator_file, "run_dir": a.run_dir, "saved_model": a.saved_model}
+
+
+def assert_same_pixels(actual, expected):
+    """uint8 images equal up to one level: backends round x.5 boundaries differently."""
+    actual, expected = np.asarray(actual, "int16"), np.asarray(expected, "int16")
+    assert actual.shape == expected.shape
+    assert np.abs(actual - expected).max() <= 1
+
+
+def read_png(path):
+    image = np.asarray(Image.open(path))
+    return image[..., None] if image.ndim == 2 else image
+
+
+# ------------------------------------------------------------------ loading
+
+
+def test_every_source_gives_the_same_images_for_a_seed(artifacts):
+    expected = artifacts.gan.generate(6, seed=3)
+    assert expected.std() > 0.2, "the test generator should make varied images"
+    for name, path in sources(artifacts).items():
+        gen = load_generator(path)
+        assert isinstance(gen, SavedModelGenerator if name == "saved_model" else KerasGenerator), name
+        assert (gen.latent_dim, gen.image_shape) == (LATENT, (28, 28, 1)), name
+        images = sample_images(gen, 6, seed=3)
+        assert images.dtype == np.float32 and images.min() >= -1 and images.max() <= 1, name
+        np.testing.assert_allclose(images, expected, atol=1e-5, err_msg=name)
+    # The run directory's newest checkpoint (epoch_0002) is the one sampled, not epoch_0001.
+    older = artifacts.older_gan.generate(6, seed=3)
+    assert np.abs(older - expected).max() > 0.1
+    assert sample_images(artifacts.gan, 6, seed=4).tolist() != expected.tolist()
+
+
+def test_run_directory_resolution(tmp_path):
+    run = tmp_path / "run"
+    (run / "generator").mkdir(parents=True)
+    (run / "generator" / "saved_model.pb").write_bytes(b"")
+    assert resolve_checkpoint(run) == ("saved_model", str(run / "generator"))
+    (run / "generator.keras").write_bytes(b"")
+    assert resolve_checkpoint(run) == ("keras", str(run / "generator.keras"))
+    (run / "checkpoints").mkdir()
+    assert resolve_checkpoint(run) == ("keras", str(run / "generator.keras"))
+    for name in ("epoch_9.keras", "epoch_10.keras", "epoch_11.keras.tmp-123"):
+        (run / "checkpoints" / name).write_bytes(b"")
+    assert resolve_checkpoint(run) == ("keras", str(run / "checkpoints" / "epoch_10.keras"))
+
+
+def test_bad_checkpoints_are_refused_with_the_reason(artifacts, tmp_path):
+    with pytest.raises(FileNotFoundError, match="No checkpoint at"):
+        load_generator(tmp_path / "missing.keras")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CheckpointError, match="holds no checkpoint"):
+        load_generator(tmp_path / "empty")
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(CheckpointError, match="is not a checkpoint"):
+        load_generator(tmp_path / "notes.txt")
+
+    data = open(artifacts.gan_file, "rb").read()
+    (tmp_path / "truncated.keras").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="corrupt"):
+        load_generator(tmp_path / "truncated.keras")
+
+    artifacts.gan.discriminator.save(tmp_path / "discriminator.keras")
+    with pytest.raises(CheckpointError, match="does not hold a DCGAN or a generator"):
+        load_generator(tmp_path / "discriminator.keras")
+
+    # A config that no longer fits its weights (another architecture under the same name).
+    with zipfile.ZipFile(artifacts.generator_file) as src, zipfile.ZipFile(tmp_path / "other.keras", "w") as dst:
+        for item in src.namelist():
+            content = src.read(item)
+            if item == "config.json":
+                content = content.replace(b'"filters": 8', b'"filters": 6')
+            dst.writestr(item, content)
+    with pytest.raises(CheckpointError, match="Could not load"):
+        load_generator(tmp_path / "other.keras")
+
+
+# ---------------------------------------------------------------- latent paths
+
+
+def test_interpolation_paths():
+    z0, z1 = np.array([3.0, 0.0, 0.0]), np.array([0.0, 3.0, 0.0])
+    line = interpolate(z0, z1, 5, method="linear")
+    arc = interpolate(z0, z1, 5, method="slerp")
+    assert line.shape == arc.shape == (5, 3) and arc.dtype == np.float32
+    for path in (line, arc):
+        np.testing.assert_array_equal(path[0], z0)
+        np.testing.assert_array_equal(path[-1], z1)
+    np.testing.assert_allclose(line[2], [1.5, 1.5, 0.0])
+    # The arc keeps the norm that both ends share; the line cuts inside it.
+    np.testing.assert_allclose(np.linalg.norm(arc, axis=1), 3.0, rtol=1e-6)
+    assert np.linalg.norm(line[2]) < 2.2
+    # Parallel ends have no unique arc: the line is used.
+    np.testing.assert_allclose(interpolate(z0, 2 * z0, 3)[1], [4.5, 0.0, 0.0])
+
+    path = interpolation_noise(8, 4, seed=5)
+    np.testing.assert_allclose(path[0], latent_noise(1, 8, 5)[0])
+    np.testing.assert_allclose(path[-1], latent_noise(1, 8, 6)[0])
+    for bad, match in (
+        (dict(steps=1), "steps"),
+        (dict(steps=3, method="cubic"), "method"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            interpolate(z0, z1, **bad)
+    with pytest.raises(ValueError, match="same size"):
+        interpolate(z0, np.zeros(4), 3)
+
+
+# ------------------------------------------------------------------ writing
+
+
+def test_writers_by_output_path(tmp_path):
+    images = np.random.default_rng(0).uniform(-1, 1, (5, 28, 28, 1)).astype("float32")
+    assert write_output(images, tmp_path / "grid.png", grid_cols=2) == "png"
+    np.testing.assert_array_equal(read_png(tmp_path / "grid.png"), make_grid(images, cols=2))
+
+    assert write_output(images, tmp_path / "s.npz") == "npz"
+    with np.load(tmp_path / "s.npz") as f:
+        assert list(f.keys()) == ["images"] and f["images"].dtype == np.uint8
+        np.testing.assert_array_equal(f["images"], to_uint8(images))
+
+    assert write_output(images, tmp_path / "pngs") == "dir"
+    assert sorted(os.listdir(tmp_path / "pngs")) == [f"{i:06d}.png" for i in range(5)]
+    np.testing.assert_array_equal(read_png(tmp_path / "pngs" / "000004.png"), to_uint8(images[4]))
+    (tmp_path / "empty").mkdir()
+    write_output(images[:1], tmp_path / "empty")
+    assert os.listdir(tmp_path / "empty") == ["000000.png"]
+    assert not [n for n in os.listdir(tmp_path) if ".tmp-" in n]
+
+
+def test_outputs_that_must_not_be_written_are_refused_before_any_work(tmp_path):
+    (tmp_path / "pngs").mkdir()
+    (tmp_path / "pngs" / "keep.png").write_bytes(b"mine")
+    (tmp_path / "a_file").write_bytes(b"mine")
+    refused = {
+        tmp_path / "pngs": "exists and is not empty",
+        tmp_path / "missing" / "s.png": "does not exist",
+        tmp_path / "a_file" / "s.png": "is not a directory",
+        tmp_path / "a_file": "exists and is not a directory",
+        tmp_path / "dir.png": "a directory of that name exists",
+        tmp_path / "samples.jpg": "end it in .png",
+    }
+    (tmp_path / "dir.png").mkdir()
+    for out, match in refused.items():
+        with pytest.raises(OutputPathError, match=match):
+            check_output(out)
+    assert (tmp_path / "pngs" / "keep.png").read_bytes() == b"mine"
+    assert (tmp_path / "a_file").read_bytes() == b"mine"
+    assert check_output(tmp_path / "a_file.png") == "png"
+
+
+# ---------------------------------------------------------------- sample.py
+
+# Each start of sample.py imports Keras and a backend (5-10 s), so each kind
+# of artifact is read once: the bare generator file by the shared export
+# (sample_artifacts.py), the others here. The in-process tests above run the
+# same library calls on every source and writer.
+CLI_CASES = {
+    # name: (source, extra flags, output name)
+    "grid_from_dcgan_file": ("dcgan", ["--num=6", "--grid_cols=3"], "grid.png"),
+    "png_dir_from_run_dir": ("run_dir", ["--num=6"], "pngs"),
+    "interpolation_from_saved_model": ("saved_model", ["--interpolate=5", "--interp_method=linear"], "strip.png"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CLI_CASES))
+def test_sample_py_writes_the_library_images(case, artifacts, tmp_path):
+    source, flags, out_name = CLI_CASES[case]
+    out = tmp_path / out_name
+    # --backend wins over the environment's KERAS_BACKEND.
+    other = "jax" if BACKEND != "jax" else "torch"
+    proc = run_sample(f"--checkpoint={sources(artifacts)[source]}", "--seed=3", f"--out={out}",
+                      f"--backend={BACKEND}", *flags, backend=other)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert f"Keras backend: {BACKEND}" in proc.stdout
+
+    if case.startswith("interpolation"):
+        z = interpolation_noise(artifacts.gan.latent_dim, 5, seed=3, method="linear")
+        expected = to_uint8(artifacts.gan.generate(z=z))
+        assert_same_pixels(read_png(out), make_grid(expected, cols=5))  # one row
+        return
+    expected = to_uint8(artifacts.gan.generate(6, seed=3))
+    if out_name.endswith(".png"):
+        assert_same_pixels(read_png(out), make_grid(expected, cols=3))
+    else:
+        assert_same_pixels(np.stack([read_png(out / f"{i:06d}.png") for i in range(6)]), expected)
+
+
+BAD_INPUT = {
+    # name: (flags, expected message); the checkpoint is the DCGAN file unless given.
+    "missing_checkpoint": (["--checkpoint={tmp}/nothing.keras"], "No checkpoint at"),
+    "other_architecture": (["--checkpoint={tmp}/discriminator.keras"], "does not hold a DCGAN or a generator"),
+    # Checked before the checkpoint loads (a non-empty directory is checked in-process above).
+    "missing_output_folder": (["--out={tmp}/missing/samples.npz"], "does not exist"),
+    "num_zero": (["--num=0"], "--num=0"),
+    "unknown_backend": (["--backend=theano"], "--backend=theano"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUT))
+def test_sample_py_bad_input_exits_2_with_one_message(case, artifacts, tmp_path):
+    flags, message = BAD_INPUT[case]
+    flags = [f.format(tmp=tmp_path) for f in flags]
+    (tmp_path / "samples.png").write_bytes(b"mine")
+    if case == "other_architecture":
+        artifacts.gan.discriminator.save(tmp_path / "discriminator.keras")
+    args = [f"--checkpoint={artifacts.gan_file}", f"--out={tmp_path}/samples.png"] + flags
+    proc = run_sample(*args)
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-4000:])
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and message in errors[0], proc.stderr
+    assert (tmp_path / "samples.png").read_bytes() == b"mine"  # the existing output
+    assert sorted(os.listdir(tmp_path)) == sorted(["samples.png"] + (
+        ["discriminator.keras"] if case == "other_architecture" else []))
