@@ -71,6 +71,11 @@ class Batches(keras.utils.PyDataset):
         drop_remainder: True drops the last partial batch (a GAN step wants
             full batches); False serves it, smaller.
         epoch: the epoch the first batches come from (see ``set_epoch``).
+        max_batches: serve at most this many batches an epoch (None: all):
+            each epoch is then its first ``max_batches`` batches, so short
+            epochs still see different images and keep a (seed, epoch) order.
+            (``fit(steps_per_epoch=...)`` below ``len()`` would instead run
+            on through the next epoch's batches without starting it.)
 
     Example:
         >>> batches = Batches(images, batch_size=128, seed=0)
@@ -78,7 +83,9 @@ class Batches(keras.utils.PyDataset):
         >>> model.fit(batches, epochs=25, initial_epoch=initial_epoch, shuffle=False)
     """
 
-    def __init__(self, images, batch_size, seed=0, shuffle=True, drop_remainder=True, epoch=0):
+    def __init__(
+        self, images, batch_size, seed=0, shuffle=True, drop_remainder=True, epoch=0, max_batches=None
+    ):
         super().__init__()
         images = np.asarray(images)
         if images.dtype != np.uint8 or images.ndim != 4:
@@ -91,6 +98,7 @@ class Batches(keras.utils.PyDataset):
         self.seed = _check_int(seed, "seed", 0)
         self.shuffle = bool(shuffle)
         self.drop_remainder = bool(drop_remainder)
+        self.max_batches = None if max_batches is None else _check_int(max_batches, "max_batches", 1)
         if len(images) == 0:
             raise DataError("Batches got an empty image array.")
         if self.drop_remainder and len(images) < self.batch_size:
@@ -146,8 +154,10 @@ class Batches(keras.utils.PyDataset):
 
     def __len__(self):
         if self.drop_remainder:
-            return len(self.images) // self.batch_size
-        return math.ceil(len(self.images) / self.batch_size)
+            full = len(self.images) // self.batch_size
+        else:
+            full = math.ceil(len(self.images) / self.batch_size)
+        return full if self.max_batches is None else min(full, self.max_batches)
 
     def __getitem__(self, index):
         if not -len(self) <= index < len(self):

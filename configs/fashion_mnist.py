@@ -1,0 +1,13 @@
+"""Fashion-MNIST, 28x28x1: MNIST's shape, so MNIST's network and recipe.
+
+    python train.py --backend=jax --dataset=fashion_mnist
+"""
+
+
+def get_config():
+    return {
+        "dataset": "fashion_mnist",
+        # Textures and garment outlines take longer to appear than digit
+        # strokes; the TensorFlow tutorial trains its MNIST network for 50.
+        "epochs": 50,
+    }

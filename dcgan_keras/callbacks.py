@@ -1,0 +1,438 @@
+"""Callbacks that write a training run's directory, watch its losses and report progress.
+
+`dcgan_keras.training.train` puts them in this order, because callbacks share
+one `logs` dict and run in list order, and because the checkpoint is the
+commit point of an epoch (see rundir.py):
+
+    DivergenceMonitor   stops fit at the first NaN/inf loss
+    FIDCallback         (optional) adds logs["fid"]
+    EpochTimer          adds logs["seconds"], logs["images_per_sec"]
+    SampleGrids         samples/epoch_XXXX.png and progress.gif
+    MetricsCSV          metrics.csv
+    TensorBoardLogger   tensorboard/ scalars and the sample grid
+    Checkpoints         checkpoints/epoch_XXXX.keras, last write: commits the epoch
+    ProgbarLogger       Keras's progress bar, finishing its line before...
+    EpochSummary        ...one line per epoch
+
+SampleGrids needs a model with `generate` (a DCGAN), InjectNaN one with a
+`discriminator`; the others take any Keras model. The ones that must skip
+a diverged epoch take the `DivergenceMonitor` as `guard`.
+"""
+
+import csv
+import io
+import math
+import os
+import time
+import warnings
+
+import keras
+import numpy as np
+from PIL import Image
+
+from dcgan_keras import images as image_utils
+from dcgan_keras import rundir
+
+LOSSES = ("d_loss", "g_loss")
+_SUMMARY_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "d_acc", "fid")
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; training stopped and the last good checkpoint was kept.
+
+    Example:
+        >>> try:
+        ...     train(config, "runs/x")
+        ... except TrainingDiverged as err:
+        ...     print(err)  # which loss, when, and what to try
+    """
+
+
+def _is_diverged(guard):
+    return guard is not None and guard.info is not None
+
+
+class DivergenceMonitor(keras.callbacks.Callback):
+    """Stops `fit` at the end of the first batch whose d_loss or g_loss is NaN or infinite.
+
+    Unlike `keras.callbacks.TerminateOnNaN`, it remembers what happened
+    (`info`, `message()`), so the caller can report it and raise, and the
+    callbacks given it as `guard` skip the diverged epoch: no checkpoint or
+    sample of a NaN model is written.
+
+    Args:
+        keys: the logs entries to watch.
+
+    Example:
+        >>> monitor = DivergenceMonitor()
+        >>> gan.fit(data, callbacks=[monitor, Checkpoints(run, guard=monitor)])
+        >>> if monitor.info: raise TrainingDiverged(monitor.message())
+    """
+
+    def __init__(self, keys=LOSSES):
+        super().__init__()
+        self.keys = tuple(keys)
+        self.info = None
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.info is not None or not logs:
+            return
+        bad = {}
+        for key in self.keys:
+            if key in logs:
+                value = float(logs[key])
+                if not math.isfinite(value):
+                    bad[key] = value
+        if bad:
+            self.info = {"epoch": self._epoch + 1, "batch": batch + 1, "values": bad}
+            self.model.stop_training = True
+
+    def message(self, last_checkpoint=None):
+        """What happened, for people: the loss, the epoch and batch, what was kept, what to try."""
+        if self.info is None:
+            return ""
+        values = ", ".join(f"{k} = {v}" for k, v in self.info["values"].items())
+        kept = (
+            f"The last good checkpoint, {last_checkpoint}, was kept."
+            if last_checkpoint
+            else "No epoch had completed, so there is no checkpoint."
+        )
+        return (
+            f"Training diverged: {values} at epoch {self.info['epoch']}, batch "
+            f"{self.info['batch']}; stopped without saving that epoch. {kept} Try a lower "
+            "learning rate (--lr), label smoothing (--label_smoothing=0.1) or another --seed."
+        )
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Adds `seconds` (the epoch's wall time) and `images_per_sec` (real images a second) to the logs.
+
+    Args:
+        batch_size: real images per step.
+    """
+
+    def __init__(self, batch_size):
+        super().__init__()
+        self.batch_size = batch_size
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+        self._steps = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._steps += 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        seconds = time.perf_counter() - self._start
+        if logs is not None:
+            logs["seconds"] = seconds
+            logs["images_per_sec"] = self._steps * self.batch_size / max(seconds, 1e-9)
+
+
+class EpochSummary(keras.callbacks.Callback):
+    """Prints one line per epoch:
+
+        epoch 3/25  d_loss 1.23  g_loss 0.98  d_real 0.61  d_fake 0.38  d_acc 0.71  12.3s  2100 img/s
+
+    Args:
+        print_fn: where the line goes (default: print to stdout, flushed).
+    """
+
+    def __init__(self, print_fn=None):
+        super().__init__()
+        self.print_fn = print_fn or (lambda line: print(line, flush=True))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.print_fn(summary_line(epoch + 1, self.params.get("epochs"), logs or {}))
+
+
+def summary_line(epoch, epochs, logs):
+    """The EpochSummary line for 1-based `epoch` of `epochs` (NaN FIDs of off epochs left out).
+
+    Example:
+        >>> summary_line(3, 25, {"d_loss": 1.234, "g_loss": 0.98, "seconds": 12.3, "images_per_sec": 2100})
+        'epoch 3/25  d_loss 1.23  g_loss 0.98  12.3s  2100 img/s'
+    """
+    parts = [f"epoch {epoch}/{epochs}"]
+    for key in _SUMMARY_KEYS:
+        if key in logs:
+            value = float(logs[key])
+            if key == "fid" and math.isnan(value):
+                continue
+            parts.append(f"{key} {value:.2f}" if key != "fid" else f"fid {value:.1f}")
+    if "seconds" in logs:
+        parts.append(f"{float(logs['seconds']):.1f}s")
+    if "images_per_sec" in logs:
+        parts.append(f"{float(logs['images_per_sec']):.0f} img/s")
+    return "  ".join(parts)
+
+
+def build_gif(frames, path, frame_ms=200):
+    """Writes PNG files (or PIL images) as an animated, looping GIF, atomically.
+
+    Args:
+        frames: paths of images of one size, or PIL images, in order.
+        path: the .gif to write.
+        frame_ms: how long each frame shows; the last shows 5x longer, so
+            the loop pauses on the latest grid.
+
+    Example:
+        >>> build_gif(["samples/epoch_0001.png", "samples/epoch_0002.png"], "progress.gif")
+    """
+    frames = [Image.open(f) if isinstance(f, (str, os.PathLike)) else f for f in frames]
+    if not frames:
+        raise ValueError("build_gif needs at least one frame.")
+    # One palette per frame: GIF holds 256 colors, grids of RGB samples more.
+    frames = [f if f.mode in ("L", "P") else f.convert("RGB").quantize(256) for f in frames]
+    durations = [frame_ms] * (len(frames) - 1) + [frame_ms * 5]
+    tmp = rundir.temporary_path(path)
+    frames[0].save(
+        tmp, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0
+    )
+    rundir.replace_atomically(tmp, path)
+    return path
+
+
+class SampleGrids(keras.callbacks.Callback):
+    """After each epoch, draws the grid of `model.generate(z=noise)` and animates all grids so far.
+
+    Writes `samples/epoch_XXXX.png` (1-based epochs) and rebuilds the GIF
+    from the grids up to this epoch, so a resumed run's GIF holds no frames
+    of a lost epoch. The latest grid is kept in `latest` (uint8 H x W x C)
+    for the TensorBoard logger.
+
+    Args:
+        noise: the fixed z, (num, latent_dim).
+        run: the `rundir.RunDir` to write into.
+        cols: grid columns (None: square).
+        frame_ms: GIF frame duration.
+        guard: a DivergenceMonitor; no grid is drawn for a diverged epoch.
+    """
+
+    def __init__(self, noise, run, cols=None, frame_ms=200, guard=None):
+        super().__init__()
+        self.noise = np.asarray(noise, "float32")
+        self.run = run
+        self.cols = cols
+        self.frame_ms = frame_ms
+        self.guard = guard
+        self.latest = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if _is_diverged(self.guard):
+            self.latest = None
+            return
+        grid = image_utils.make_grid(self.model.generate(z=self.noise), cols=self.cols)
+        image_utils.save_png(grid, self.run.sample_path(epoch + 1))
+        build_gif([p for _, p in self.run.samples(up_to=epoch + 1)], self.run.gif, self.frame_ms)
+        self.latest = grid
+
+
+class MetricsCSV(keras.callbacks.Callback):
+    """metrics.csv: one row per epoch, `epoch` (1-based, as the checkpoints) then the logs.
+
+    Unlike `keras.callbacks.CSVLogger`, the file is rewritten atomically each
+    epoch (a kill never leaves half a row), epochs are numbered as the
+    checkpoints are, and an existing file (a resumed run) is continued with
+    its own columns. Rows of epochs a resumed run redoes are dropped first by
+    `RunDir.truncate_metrics`.
+
+    Args:
+        path: the CSV file.
+    """
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = os.fspath(path)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        rows = []
+        if os.path.isfile(self.path):
+            with open(self.path, newline="") as f:
+                rows = [row for row in csv.reader(f) if row]
+        header = rows[0] if rows else ["epoch"] + sorted(logs)
+        row = [str(epoch + 1)] + [_csv_value(logs.get(key)) for key in header[1:]]
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerows([header] + rows[1:] + [row])
+        rundir.write_bytes(self.path, out.getvalue().encode())
+
+
+def _csv_value(value):
+    if value is None:
+        return ""
+    try:
+        return repr(float(value))
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def read_metrics(path):
+    """metrics.csv as {column: numpy float array}, for tests and notebooks.
+
+    Example:
+        >>> read_metrics("runs/x/metrics.csv")["g_loss"][-1]
+    """
+    with open(path, newline="") as f:
+        rows = [row for row in csv.reader(f) if row]
+    header, body = rows[0], rows[1:]
+    return {
+        key: np.array([float(r[i]) if r[i] != "" else np.nan for r in body])
+        for i, key in enumerate(header)
+    }
+
+
+class TensorBoardLogger(keras.callbacks.Callback):
+    """TensorBoard event files with every epoch metric and the sample grid, on any backend.
+
+    `keras.callbacks.TensorBoard` needs the TensorFlow backend, and its
+    `tf.summary.scalar` needs the tensorboard package too. This writes with
+    TensorFlow's core `tf.summary.write` and the metadata TensorBoard's
+    scalar and image plugins read, so it works whichever backend trains and
+    without tensorboard installed (only the tensorflow package, imported here
+    and nowhere else in the training code; without it, it warns and does
+    nothing). Steps are 1-based epochs, as in metrics.csv.
+
+    Args:
+        log_dir: the event files' directory.
+        grids: a SampleGrids whose `latest` grid is logged as "samples".
+
+    Example:
+        >>> gan.fit(data, callbacks=[grids, TensorBoardLogger("runs/x/tensorboard", grids)])
+    """
+
+    def __init__(self, log_dir, grids=None):
+        super().__init__()
+        self.log_dir = os.fspath(log_dir)
+        self.grids = grids
+        self._writer = None
+        self._tf = None
+
+    def on_train_begin(self, logs=None):
+        try:
+            import tensorflow as tf
+            from tensorflow.core.framework import summary_pb2
+        except ImportError:
+            warnings.warn("tensorflow is not installed: no TensorBoard logs are written.")
+            return
+        self._tf = tf
+        # What tensorboard's own scalar and image summaries attach (their
+        # plugin data protos at version 0 serialize to empty bytes).
+        self._scalar_metadata = summary_pb2.SummaryMetadata(
+            plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"),
+            data_class=summary_pb2.DATA_CLASS_SCALAR,
+        )
+        self._image_metadata = summary_pb2.SummaryMetadata(
+            plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="images"),
+            data_class=summary_pb2.DATA_CLASS_BLOB_SEQUENCE,
+        )
+        self._writer = tf.summary.create_file_writer(self.log_dir)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._writer is None:
+            return
+        tf = self._tf
+        with self._writer.as_default(step=epoch + 1):
+            for key, value in (logs or {}).items():
+                try:
+                    value = float(value)
+                except (TypeError, ValueError):
+                    continue
+                if math.isfinite(value):
+                    tf.summary.write(key, tf.constant(value, tf.float32), metadata=self._scalar_metadata)
+            grid = None if self.grids is None else self.grids.latest
+            if grid is not None:
+                # The images plugin's layout: [width, height, PNG bytes...].
+                height, width = grid.shape[:2]
+                blob = tf.constant([str(width), str(height), tf.io.encode_png(grid).numpy()])
+                tf.summary.write("samples", blob, metadata=self._image_metadata)
+        self._writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+def read_tensorboard(log_dir):
+    """{tag: [(step, value)]} of the event files in `log_dir` (images: their PNG bytes).
+
+    Needs only tensorflow; for tests and quick looks without TensorBoard.
+    """
+    import tensorflow as tf
+    from tensorflow.core.util import event_pb2
+
+    found = {}
+    for name in sorted(os.listdir(log_dir)):
+        if "tfevents" not in name:
+            continue
+        for record in tf.data.TFRecordDataset(os.path.join(log_dir, name)):
+            event = event_pb2.Event.FromString(record.numpy())
+            for value in event.summary.value:
+                array = tf.make_ndarray(value.tensor)
+                item = array[2] if value.metadata.plugin_data.plugin_name == "images" else float(array)
+                found.setdefault(value.tag, []).append((event.step, item))
+    return found
+
+
+class Checkpoints(keras.callbacks.Callback):
+    """Saves the whole model to `checkpoints/epoch_XXXX.keras` after each epoch, atomically.
+
+    The file is written under a temporary name in the same directory and
+    renamed into place, so a kill at any moment leaves only complete
+    checkpoints (and a temporary that `RunDir.remove_temporaries` deletes).
+    Then all but the newest `keep` are deleted.
+
+    Args:
+        run: the `rundir.RunDir`.
+        keep: how many checkpoints to keep.
+        guard: a DivergenceMonitor; a diverged epoch is not saved.
+    """
+
+    def __init__(self, run, keep=3, guard=None):
+        super().__init__()
+        self.run = run
+        self.keep = keep
+        self.guard = guard
+
+    def on_epoch_end(self, epoch, logs=None):
+        if _is_diverged(self.guard):
+            return
+        path = self.run.checkpoint_path(epoch + 1)
+        tmp = rundir.temporary_path(path)
+        self.model.save(tmp)
+        rundir.replace_atomically(tmp, path)
+        self.run.rotate_checkpoints(self.keep)
+
+
+class BatchDelay(keras.callbacks.Callback):
+    """Sleeps after every batch: slows a tiny run so a test can kill it mid-epoch."""
+
+    def __init__(self, seconds):
+        super().__init__()
+        self.seconds = seconds
+
+    def on_train_batch_end(self, batch, logs=None):
+        time.sleep(self.seconds)
+
+
+class InjectNaN(keras.callbacks.Callback):
+    """Testing: makes the discriminator's first weight NaN when 1-based epoch `epoch` begins.
+
+    A deterministic divergence (a huge learning rate diverges at a different
+    step on each backend, or not at all), so the NaN handling can be tested.
+    """
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch + 1 == self.epoch:
+            variable = self.model.discriminator.trainable_variables[0]
+            variable.assign(np.full(variable.shape, np.nan, dtype="float32"))

@@ -1,0 +1,410 @@
+"""Training configuration: the defaults, presets that change a few of them, and checks.
+
+A run is described by one flat `Config`. The defaults below are the DCGAN
+paper's recipe on 28x28 grayscale images; a preset (`configs/NAME.py`)
+defines `get_config()` returning only the keys it changes, each with its
+reason, and command-line flags override single keys on top:
+
+    defaults  <-  configs/NAME.py  <-  flags  =  the resolved config (config.json)
+
+This module imports neither Keras nor a backend: the command line checks a
+config before anything heavy is loaded.
+
+Example:
+    >>> config = resolve_config("mnist", overrides={"epochs": 5})
+    >>> config.lr, config.epochs
+    (0.0002, 5)
+"""
+
+import dataclasses
+import difflib
+import importlib.util
+import math
+import numbers
+import os
+import typing
+
+#: Where the presets live: `configs/` beside the package.
+PRESETS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
+
+_IMAGE_SIZES = (28, 32, 64, 128)
+_LOSSES = ("non_saturating", "minimax")
+
+
+class ConfigError(ValueError):
+    """A preset, key or value the training run cannot use; the message names it and the fix.
+
+    Example:
+        >>> resolve_config("mnist", overrides={"batchsize": 64})
+        Traceback (most recent call last):
+        ConfigError: Unknown config key(s): batchsize (did you mean batch_size?). ...
+    """
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Everything that decides what a training run computes.
+
+    Two runs with equal configs (and the same backend) compute the same
+    thing; `--resume` refuses a config that differs from the run's in any
+    key but `epochs`.
+    """
+
+    # Data: what `dcgan_keras.data.load_dataset` is asked for.
+    dataset: str = "mnist"
+    data_dir: typing.Optional[str] = None
+    data_options: dict = dataclasses.field(default_factory=dict)
+    image_size: int = 28
+    channels: int = 1
+    limit: typing.Optional[int] = None
+
+    # Model: `build_generator` / `build_discriminator` arguments; None picks
+    # the architecture models.py chose for the image size.
+    latent_dim: int = 100
+    g_filters: typing.Optional[tuple] = None
+    d_filters: typing.Optional[tuple] = None
+    kernel_size: typing.Optional[int] = None
+    dropout: float = 0.3
+    d_batch_norm: typing.Optional[bool] = None
+    bn_momentum: float = 0.9
+
+    # Optimization: Adam(lr, beta_1=0.5) for both networks, as in the DCGAN paper.
+    loss: str = "non_saturating"
+    lr: float = 2e-4
+    d_lr: typing.Optional[float] = None
+    g_lr: typing.Optional[float] = None
+    beta_1: float = 0.5
+    batch_size: int = 128
+    epochs: int = 25
+    steps_per_epoch: typing.Optional[int] = None
+    d_steps: int = 1
+    label_smoothing: float = 0.0
+    seed: int = 0
+    jit_compile: typing.Union[str, bool] = "auto"
+
+    # Outputs.
+    num_samples: int = 64
+    grid_cols: typing.Optional[int] = None
+    gif_frame_ms: int = 200
+    checkpoints_to_keep: int = 3
+    fid_every: int = 0
+    fid_num_samples: int = 1000
+    fid_extractor: str = "inception"
+
+    def to_dict(self):
+        """A JSON-ready dict (tuples become lists)."""
+        return {
+            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
+        }
+
+    @property
+    def d_learning_rate(self):
+        return self.lr if self.d_lr is None else self.d_lr
+
+    @property
+    def g_learning_rate(self):
+        return self.lr if self.g_lr is None else self.g_lr
+
+
+FIELDS = tuple(f.name for f in dataclasses.fields(Config))
+
+
+# ---------------------------------------------------------------- checking
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _int(minimum, optional=False):
+    def check(value):
+        if value is None and optional:
+            return None
+        if not _is_int(value) or value < minimum:
+            return f"an int >= {minimum}{' or None' if optional else ''}"
+        return None
+
+    return check
+
+
+def _float(low, high, low_open=False, high_open=False, optional=False):
+    def check(value):
+        if value is None and optional:
+            return None
+        ok = _is_number(value) and math.isfinite(value)
+        ok = ok and (value > low if low_open else value >= low)
+        ok = ok and (value < high if high_open else value <= high)
+        if not ok:
+            interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+            return f"a number in {interval}{' or None' if optional else ''}"
+        return None
+
+    return check
+
+
+def _choice(choices, optional=False):
+    def check(value):
+        if value is None and optional:
+            return None
+        if value not in choices:
+            return f"one of {', '.join(map(repr, choices))}{' or None' if optional else ''}"
+        return None
+
+    return check
+
+
+def _filters(value):
+    if value is None:
+        return None
+    if (
+        not isinstance(value, (tuple, list))
+        or not value
+        or not all(_is_int(v) and v >= 1 for v in value)
+    ):
+        return "None or a non-empty sequence of ints >= 1, e.g. (64, 128)"
+    return None
+
+
+def _string(optional=False):
+    def check(value):
+        if value is None and optional:
+            return None
+        if not isinstance(value, str) or not value:
+            return f"a non-empty string{' or None' if optional else ''}"
+        return None
+
+    return check
+
+
+def _dict(value):
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        return "a dict with string keys"
+    return None
+
+
+def _bool(optional=False):
+    def check(value):
+        if value is None and optional:
+            return None
+        if not isinstance(value, bool):
+            return f"True or False{' or None' if optional else ''}"
+        return None
+
+    return check
+
+
+_INF = math.inf
+_CHECKS = {
+    "dataset": _string(),
+    "data_dir": _string(optional=True),
+    "data_options": _dict,
+    "image_size": _choice(_IMAGE_SIZES),
+    "channels": _choice((1, 3)),
+    "limit": _int(1, optional=True),
+    "latent_dim": _int(1),
+    "g_filters": _filters,
+    "d_filters": _filters,
+    "kernel_size": _int(1, optional=True),
+    "dropout": _float(0.0, 1.0, high_open=True),
+    "d_batch_norm": _bool(optional=True),
+    "bn_momentum": _float(0.0, 1.0, high_open=True),
+    "loss": _choice(_LOSSES),
+    "lr": _float(0.0, _INF, low_open=True, high_open=True),
+    "d_lr": _float(0.0, _INF, low_open=True, high_open=True, optional=True),
+    "g_lr": _float(0.0, _INF, low_open=True, high_open=True, optional=True),
+    "beta_1": _float(0.0, 1.0, high_open=True),
+    "batch_size": _int(1),
+    "epochs": _int(1),
+    "steps_per_epoch": _int(1, optional=True),
+    "d_steps": _int(1),
+    "label_smoothing": _float(0.0, 1.0, high_open=True),
+    "seed": _int(0),
+    "jit_compile": _choice(("auto", True, False)),
+    "num_samples": _int(1),
+    "grid_cols": _int(1, optional=True),
+    "gif_frame_ms": _int(1),
+    "checkpoints_to_keep": _int(1),
+    "fid_every": _int(0),
+    "fid_num_samples": _int(2),
+    "fid_extractor": _string(),
+}
+assert set(_CHECKS) == set(FIELDS), "every Config field needs a check"
+
+
+def check_keys(values, where):
+    """Raises ConfigError naming the keys of `values` that Config does not have."""
+    unknown = sorted(set(values) - set(FIELDS))
+    if not unknown:
+        return
+    described = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, FIELDS, n=1)
+        described.append(f"{key} (did you mean {close[0]}?)" if close else key)
+    raise ConfigError(
+        f"Unknown config key(s) in {where}: {', '.join(described)}. "
+        f"Known keys: {', '.join(FIELDS)}."
+    )
+
+
+def make_config(values, where="the config"):
+    """A checked `Config` from a dict of (some) keys; the rest keep their defaults.
+
+    Args:
+        values: {key: value}; lists are accepted where tuples are (JSON).
+        where: names the source in error messages, e.g. "configs/mnist.py".
+
+    Raises:
+        ConfigError: naming every unknown key and every bad value.
+
+    Example:
+        >>> make_config({"dataset": "cifar10", "image_size": 32, "channels": 3}).channels
+        3
+    """
+    if not isinstance(values, dict):
+        raise ConfigError(f"{where} must be a dict of config keys, got {type(values).__name__}.")
+    check_keys(values, where)
+    values = dict(values)
+    for key in ("g_filters", "d_filters"):
+        if isinstance(values.get(key), list):
+            values[key] = tuple(values[key])
+    problems = []
+    for key, value in values.items():
+        expected = _CHECKS[key](value)
+        if expected:
+            problems.append(f"{key} must be {expected}, got {value!r}")
+    if problems:
+        raise ConfigError(f"Bad value(s) in {where}: " + "; ".join(problems) + ".")
+    # Ints where floats are expected: 1 and 1.0 are the same config, and
+    # config.json comparisons must agree.
+    for key in ("dropout", "bn_momentum", "lr", "d_lr", "g_lr", "beta_1", "label_smoothing"):
+        if values.get(key) is not None:
+            values[key] = float(values[key])
+    for key, value in values.items():
+        if _is_int(value):
+            values[key] = int(value)
+    values.setdefault("data_options", {})
+    values["data_options"] = dict(values["data_options"])
+    return Config(**values)
+
+
+# ------------------------------------------------------------------ presets
+
+
+def list_presets():
+    """The preset names `resolve_config` accepts: the files in configs/.
+
+    Example:
+        >>> "mnist" in list_presets()
+        True
+    """
+    if not os.path.isdir(PRESETS_DIR):
+        return []
+    return sorted(
+        name[:-3]
+        for name in os.listdir(PRESETS_DIR)
+        if name.endswith(".py") and not name.startswith("_")
+    )
+
+
+def preset_path(name):
+    """The file of preset `name` ("mnist" -> configs/mnist.py); ConfigError if there is none."""
+    if not isinstance(name, str) or not name or os.sep in name or "/" in name:
+        raise ConfigError(f"A preset name is a file name in configs/, got {name!r}.")
+    path = os.path.join(PRESETS_DIR, f"{name}.py")
+    if not os.path.isfile(path):
+        close = difflib.get_close_matches(name, list_presets(), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(
+            f"No preset {name!r}: known presets are {', '.join(list_presets())} "
+            f"(files in {PRESETS_DIR}); pass --config=PATH for another file.{hint}"
+        )
+    return path
+
+
+def load_preset(path):
+    """The overrides a preset file returns from its `get_config()`.
+
+    The file is imported as a module of its own (no exec into our globals),
+    so a preset is plain Python: comments, imports and helpers work.
+
+    Args:
+        path: a `.py` file defining `get_config()` -> dict.
+
+    Raises:
+        ConfigError: the file is missing, fails to import, has no
+            `get_config`, or returns unknown keys or bad values.
+
+    Example:
+        >>> load_preset("configs/cifar10.py")["image_size"]
+        32
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise ConfigError(f"Config file {path} does not exist.")
+    name = "dcgan_keras_preset_" + os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ConfigError(f"Config file {path} is not a Python file (expected NAME.py).")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as err:  # a user's file: any error is theirs to fix
+        raise ConfigError(f"Config file {path} failed to import: {type(err).__name__}: {err}") from err
+    get_config = getattr(module, "get_config", None)
+    if not callable(get_config):
+        raise ConfigError(f"Config file {path} must define get_config() returning a dict.")
+    values = get_config()
+    if not isinstance(values, dict):
+        raise ConfigError(
+            f"get_config() in {path} must return a dict, got {type(values).__name__}."
+        )
+    check_keys(values, path)
+    return dict(values)
+
+
+def resolve_config(preset=None, config_path=None, overrides=None, base=None):
+    """Defaults (or `base`) <- a preset <- overrides, checked, as a `Config`.
+
+    Args:
+        preset: a preset name (configs/NAME.py), or None.
+        config_path: a preset file anywhere, instead of `preset`.
+        overrides: {key: value} applied last (the command-line flags); None
+            values are ignored, so unset flags change nothing.
+        base: a dict of values to start from instead of the defaults (a run's
+            recorded config, when resuming).
+
+    Raises:
+        ConfigError: naming the preset, keys or values at fault.
+
+    Example:
+        >>> resolve_config("synthetic", overrides={"epochs": 2, "seed": None}).epochs
+        2
+    """
+    if preset is not None and config_path is not None:
+        raise ConfigError("Pass a preset name or a config file, not both.")
+    values = dict(base or {})
+    where = "the config"
+    if preset is not None or config_path is not None:
+        path = preset_path(preset) if config_path is None else os.fspath(config_path)
+        values.update(load_preset(path))
+        where = path
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    check_keys(overrides, "the overrides")
+    values.update(overrides)
+    return make_config(values, where=where if not overrides else f"{where} with overrides")
+
+
+def config_differences(a, b, ignore=("epochs",)):
+    """The keys whose values differ between two configs (Config or dict), sorted.
+
+    Example:
+        >>> config_differences(Config(lr=1e-3), Config(lr=2e-4, epochs=3))
+        ['lr']
+    """
+    a = a.to_dict() if isinstance(a, Config) else make_config(a).to_dict()
+    b = b.to_dict() if isinstance(b, Config) else make_config(b).to_dict()
+    return sorted(k for k in FIELDS if k not in ignore and a[k] != b[k])

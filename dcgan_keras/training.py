@@ -1,0 +1,397 @@
+"""The training run: config -> run directory -> data -> model -> callbacks -> fit -> artifacts.
+
+`train(config, workdir)` is what `train.py` calls; everything it writes is
+described in `dcgan_keras.rundir`. A run can be killed at any moment and
+continued with `train(config, workdir, resume=True)`: it starts from the last
+complete checkpoint (weights, both optimizers, RNG seed states), with the
+run's fixed noise and the data order of the epoch it resumes at, so it
+computes what an uninterrupted run would have.
+
+Example:
+    >>> from dcgan_keras.config import resolve_config
+    >>> from dcgan_keras.training import train
+    >>> gan = train(resolve_config("synthetic"), "runs/smoke")
+    >>> gan = train(resolve_config("synthetic", overrides={"epochs": 4}), "runs/smoke", resume=True)
+"""
+
+import os
+import warnings
+
+import keras
+import numpy as np
+
+from dcgan_keras import callbacks as run_callbacks
+from dcgan_keras import rundir
+from dcgan_keras.callbacks import TrainingDiverged
+from dcgan_keras.config import Config, ConfigError, config_differences, make_config, resolve_config
+from dcgan_keras.data import Batches, DataError, load_dataset
+from dcgan_keras.gan import DCGAN, latent_noise
+from dcgan_keras.models import build_discriminator, build_generator
+from dcgan_keras.rundir import RunDirError
+
+#: The errors a user can fix: the command line prints them without a traceback.
+USER_ERRORS = (ConfigError, RunDirError, DataError)
+
+JAX_COMPILE_CACHE = os.path.join(os.path.expanduser("~"), ".cache", "dcgan_keras", "jax")
+
+__all__ = [
+    "ConfigError",
+    "DataError",
+    "RunDirError",
+    "TrainingDiverged",
+    "USER_ERRORS",
+    "resolve_run_config",
+    "train",
+]
+
+
+def resolve_run_config(workdir=None, resume=False, preset=None, config_path=None, overrides=None):
+    """The config a command line asks for.
+
+    A new run needs a preset (or a preset file). A resumed run without one
+    takes the config recorded in its workdir, so `--resume --workdir=W` (and
+    `--epochs=N` to train longer) is all it takes; with one, `train` checks
+    that it is the run's config.
+
+    Args:
+        workdir: the run directory (read only when resuming without a preset).
+        resume: whether the run is resumed.
+        preset: a preset name (configs/NAME.py), or None.
+        config_path: a preset file, or None.
+        overrides: {key: value or None} from flags; None means unset.
+
+    Raises:
+        ConfigError, RunDirError: naming what is wrong.
+
+    Example:
+        >>> resolve_run_config("runs/x", resume=True, overrides={"epochs": 10}).epochs
+        10
+    """
+    if preset is None and config_path is None:
+        if not resume:
+            raise ConfigError(
+                "Pick a data set preset with --dataset=NAME (e.g. --dataset=mnist) or a preset "
+                "file with --config=PATH."
+            )
+        _, record = rundir.check_resumable(workdir)
+        return resolve_config(base=record["config"], overrides=overrides)
+    return resolve_config(preset, config_path, overrides)
+
+
+def train(config, workdir, resume=False, callbacks=(), verbose="auto", print_fn=None):
+    """Trains a DCGAN as `config` says, writing the run directory `workdir`.
+
+    Args:
+        config: a `dcgan_keras.config.Config` (e.g. from `resolve_config`).
+        workdir: the run directory. A new run refuses one that holds files.
+        resume: continue the run in `workdir` from its last complete
+            checkpoint. `config` must equal the recorded one except for
+            `epochs` (train longer, or stop earlier).
+        callbacks: extra Keras callbacks, run after the run's own.
+        verbose: `fit`'s verbosity (the progress bar).
+        print_fn: where the status lines and epoch summaries go (default print).
+
+    Returns:
+        The trained `DCGAN`.
+
+    Raises:
+        ConfigError, RunDirError, DataError: bad config, workdir or data,
+            raised before anything in `workdir` changes.
+        TrainingDiverged: a loss became NaN/inf; the last good checkpoint is kept.
+
+    Example:
+        >>> gan = train(resolve_config("mnist", overrides={"epochs": 5}), "runs/mnist")
+    """
+    say = print_fn or (lambda line: print(line, flush=True))
+    if not isinstance(config, Config):
+        config = make_config(dict(config))
+    backend = keras.backend.backend()
+    if backend == "jax":
+        _enable_jax_compile_cache()
+
+    # Everything that can refuse the run happens before the run dir changes.
+    run, record = _open_run_dir(config, workdir, resume)
+    data = _load_data(config)
+    gan, initial_epoch = _build_or_load_model(config, run if resume else None, say)
+    batches = _batches(data, config, initial_epoch)
+    fid = _fid_callback(config, data) if config.fid_every else None
+
+    record = _write_run_record(run, record, config, backend, resume, initial_epoch)
+    noise = _fixed_noise(run, config)
+    say(
+        f"dcgan_keras: backend {backend}, {data.name} {len(data)} images {data.image_shape}, "
+        f"{len(batches)} steps of {config.batch_size} an epoch, run dir {run.path}"
+        + (f", resuming after epoch {initial_epoch}" if resume else "")
+    )
+
+    if initial_epoch < config.epochs:
+        monitor, run_cbs = _callbacks(config, run, noise, fid, say, progress_bar=verbose != 0)
+        gan.fit(
+            batches,
+            epochs=config.epochs,
+            initial_epoch=initial_epoch,
+            shuffle=False,  # the order is Batches' (seed, epoch) permutation
+            callbacks=run_cbs + list(callbacks),
+            verbose=verbose,
+        )
+        if monitor.info is not None:
+            _report_divergence(run, monitor)
+    else:
+        say(f"The run already has {initial_epoch} epochs of {config.epochs}; nothing to train.")
+
+    _write_artifacts(gan, run, say)
+    return gan
+
+
+# --------------------------------------------------------------- run directory
+
+
+def _open_run_dir(config, workdir, resume):
+    """Checks the workdir, changing nothing: a new run's is empty, a resumed run's matches."""
+    if not resume:
+        return rundir.check_new_run(workdir), None
+    run, record = rundir.check_resumable(workdir)
+    try:
+        recorded = make_config(record["config"], where=run.config_json)
+    except ConfigError as err:
+        raise RunDirError(f"--resume: the config recorded in {run.config_json} is unusable: {err}") from err
+    differing = config_differences(recorded, config)
+    if differing:
+        details = "; ".join(
+            f"{k}: run has {getattr(recorded, k)!r}, asked {getattr(config, k)!r}" for k in differing
+        )
+        raise RunDirError(
+            f"--resume: {run.path} was trained with another config; differing key(s): "
+            f"{', '.join(differing)} ({details}). Resume with the run's config (only --epochs "
+            "may change; flags can be left out) or start a new run in another --workdir."
+        )
+    return run, record
+
+
+def _write_run_record(run, record, config, backend, resume, initial_epoch):
+    run.create()
+    if resume:
+        # Leftovers of the killed process, and rows of the epoch it lost.
+        run.remove_temporaries()
+        run.truncate_metrics(initial_epoch)
+        if record.get("backend") != backend:
+            warnings.warn(
+                f"Resuming a {record.get('backend')} run on {backend}: weights carry over, but "
+                "the random streams differ, so it will not match an uninterrupted run."
+            )
+        record = dict(record)
+        record["config"] = config.to_dict()
+        record.setdefault("resumes", []).append(
+            {"time": rundir.now(), "after_epoch": initial_epoch, "backend": backend,
+             "versions": rundir.package_versions()}
+        )
+    else:
+        record = {
+            "config": config.to_dict(),
+            "backend": backend,
+            "versions": rundir.package_versions(),
+            "started": rundir.now(),
+        }
+    run.write_record(record)
+    return record
+
+
+def _fixed_noise(run, config):
+    # Saved once and reread: the grids of a resumed run show the same z.
+    if os.path.isfile(run.fixed_noise):
+        noise = np.load(run.fixed_noise)
+        if noise.shape == (config.num_samples, config.latent_dim):
+            return noise
+    noise = latent_noise(config.num_samples, config.latent_dim, seed=config.seed)
+    tmp = rundir.temporary_path(run.fixed_noise)
+    with open(tmp, "wb") as f:
+        np.save(f, noise)
+    rundir.replace_atomically(tmp, run.fixed_noise)
+    return noise
+
+
+# ------------------------------------------------------------------------ data
+
+
+def _load_data(config):
+    return load_dataset(
+        config.dataset,
+        data_dir=config.data_dir,
+        image_size=config.image_size,
+        channels=config.channels,
+        split="train",
+        limit=config.limit,
+        **config.data_options,
+    )
+
+
+def _batches(data, config, initial_epoch):
+    # max_batches rather than fit(steps_per_epoch=): each short epoch is still
+    # a fresh (seed, epoch) permutation, the order a resumed run recomputes.
+    return Batches(
+        data.images,
+        config.batch_size,
+        seed=config.seed,
+        shuffle=True,
+        drop_remainder=True,
+        epoch=initial_epoch,
+        max_batches=config.steps_per_epoch,
+    )
+
+
+# ----------------------------------------------------------------------- model
+
+
+def build_model(config):
+    """The compiled DCGAN a config describes, seeded by `config.seed`.
+
+    Example:
+        >>> gan = build_model(resolve_config("synthetic"))
+    """
+    keras.utils.set_random_seed(config.seed)
+    try:
+        generator = build_generator(
+            latent_dim=config.latent_dim,
+            image_size=config.image_size,
+            channels=config.channels,
+            filters=config.g_filters,
+            kernel_size=config.kernel_size,
+            bn_momentum=config.bn_momentum,
+        )
+        discriminator = build_discriminator(
+            image_size=config.image_size,
+            channels=config.channels,
+            filters=config.d_filters,
+            kernel_size=config.kernel_size,
+            dropout=config.dropout,
+            batch_norm=config.d_batch_norm,
+            bn_momentum=config.bn_momentum,
+            # Seeded dropout: torch's global RNG would not be in the checkpoint.
+            seed=config.seed,
+        )
+        gan = DCGAN(
+            discriminator=discriminator,
+            generator=generator,
+            latent_dim=config.latent_dim,
+            d_steps=config.d_steps,
+            label_smoothing=config.label_smoothing,
+            seed=config.seed,
+        )
+    except ValueError as err:
+        raise ConfigError(f"The model config is invalid: {err}") from err
+    gan.compile(
+        d_optimizer=keras.optimizers.Adam(config.d_learning_rate, beta_1=config.beta_1),
+        g_optimizer=keras.optimizers.Adam(config.g_learning_rate, beta_1=config.beta_1),
+        loss_fn=config.loss,
+        jit_compile=config.jit_compile,
+    )
+    return gan
+
+
+def _build_or_load_model(config, run, say):
+    """A new model (epoch 0), or the newest checkpoint of `run` that loads, and its epoch."""
+    if run is None:
+        return build_model(config), 0
+    checkpoints = run.checkpoints()
+    if not checkpoints:
+        say(f"{run.path} has no complete checkpoint yet: starting again from epoch 0.")
+        return build_model(config), 0
+    # The seeds of anything not in the checkpoint (there should be nothing).
+    keras.utils.set_random_seed(config.seed)
+    for epoch, path in reversed(checkpoints):
+        try:
+            gan = keras.saving.load_model(path)
+        except Exception as err:  # a damaged file: an older one may still load
+            warnings.warn(f"Cannot load checkpoint {path} ({type(err).__name__}: {err}); trying an older one.")
+            continue
+        if not isinstance(gan, DCGAN):
+            raise RunDirError(f"{path} holds a {type(gan).__name__}, not a DCGAN checkpoint.")
+        return gan, epoch
+    raise RunDirError(f"None of the checkpoints in {run.checkpoints_dir} could be loaded (see warnings).")
+
+
+# ------------------------------------------------------------------- callbacks
+
+
+def _callbacks(config, run, noise, fid, say, progress_bar=True):
+    """The run's callbacks, in the order the module doc of dcgan_keras.callbacks explains."""
+    monitor = run_callbacks.DivergenceMonitor()
+    grids = run_callbacks.SampleGrids(
+        noise, run, cols=config.grid_cols, frame_ms=config.gif_frame_ms, guard=monitor
+    )
+    return monitor, [
+        monitor,
+        *([fid] if fid is not None else []),
+        run_callbacks.EpochTimer(config.batch_size),
+        grids,
+        run_callbacks.MetricsCSV(run.metrics_csv),
+        run_callbacks.TensorBoardLogger(run.tensorboard_dir, grids=grids),
+        run_callbacks.Checkpoints(run, keep=config.checkpoints_to_keep, guard=monitor),
+        # Given here, fit uses this progress bar instead of appending its own
+        # last: the bar finishes its line before the summary is printed.
+        *([keras.callbacks.ProgbarLogger()] if progress_bar else []),
+        run_callbacks.EpochSummary(say),
+    ]
+
+
+def _fid_callback(config, data):
+    from dcgan_keras import metrics
+
+    try:
+        if config.fid_extractor == "inception":
+            extractor = metrics.inception_extractor()
+        else:
+            classifier = metrics.load_mnist_classifier(
+                config.fid_extractor, image_size=config.image_size, channels=config.channels
+            )
+            extractor = metrics.classifier_extractor(classifier)
+    except Exception as err:  # a missing file, no network for the weights, a wrong model
+        raise ConfigError(
+            f"fid_extractor={config.fid_extractor!r}: cannot build the FID feature extractor "
+            f"({type(err).__name__}: {err}). Use 'inception' (downloads ImageNet weights once) "
+            "or the path of a classifier saved by train_mnist_classifier, or fid_every=0."
+        ) from err
+    return metrics.FIDCallback(
+        data.images[: config.fid_num_samples],
+        extractor,
+        every=config.fid_every,
+        num_samples=config.fid_num_samples,
+        seed=config.seed,
+    )
+
+
+def _report_divergence(run, monitor):
+    checkpoints = run.checkpoints()
+    message = monitor.message(checkpoints[-1][1] if checkpoints else None)
+    rundir.write_bytes(run.diverged, (message + "\n").encode())
+    raise TrainingDiverged(message)
+
+
+# ------------------------------------------------------------------- artifacts
+
+
+def _write_artifacts(gan, run, say):
+    """generator.keras, and the generator/ SavedModel (written aside, checked, then renamed)."""
+    from dcgan_keras.export import export_saved_model
+
+    tmp = rundir.temporary_path(run.generator_keras)
+    gan.generator.save(tmp)
+    rundir.replace_atomically(tmp, run.generator_keras)
+    # overwrite: a resumed run that trained longer replaces the old export.
+    export_saved_model(gan.generator, run.generator_saved_model, overwrite=True)
+    say(f"Wrote {run.generator_keras} and the SavedModel {run.generator_saved_model}{os.sep}")
+
+
+def _enable_jax_compile_cache(path=JAX_COMPILE_CACHE):
+    """Persists JAX's compiled steps, so a resumed run does not pay XLA's compile again.
+
+    Backend-specific code outside dcgan_keras/backend/: it belongs in the
+    seam, and can move there; until then it is guarded by the caller's
+    backend check. A cache dir already chosen (JAX_COMPILATION_CACHE_DIR) wins.
+    """
+    import jax
+
+    if jax.config.jax_compilation_cache_dir:
+        return
+    jax.config.update("jax_compilation_cache_dir", path)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)

@@ -1,0 +1,156 @@
+"""The run's callbacks, each alone: divergence, summaries, grids and GIF, CSV, TensorBoard, checkpoints."""
+
+import math
+import os
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from dcgan_keras import callbacks
+from dcgan_keras.rundir import RunDir
+from helpers import tiny_gan
+
+
+class FakeModel:
+    stop_training = False
+
+
+def attached(callback, model=None, epochs=3):
+    callback.set_model(model or FakeModel())
+    callback.set_params({"epochs": epochs})
+    return callback
+
+
+def test_divergence_monitor_stops_at_the_first_bad_batch_and_says_what_to_do():
+    monitor = attached(callbacks.DivergenceMonitor())
+    monitor.on_epoch_begin(1)
+    monitor.on_train_batch_end(0, {"d_loss": 1.2, "g_loss": 0.7})
+    assert monitor.info is None and not monitor.model.stop_training
+    monitor.on_train_batch_end(1, {"d_loss": 1.2, "g_loss": math.inf})
+    monitor.on_train_batch_end(2, {"d_loss": math.nan, "g_loss": math.nan})
+    assert monitor.model.stop_training
+    assert monitor.info == {"epoch": 2, "batch": 2, "values": {"g_loss": math.inf}}
+    message = monitor.message("ckpt/epoch_0001.keras")
+    assert "g_loss = inf at epoch 2, batch 2" in message
+    assert "ckpt/epoch_0001.keras, was kept" in message and "--lr" in message
+
+
+def test_summary_line():
+    logs = {"d_loss": 1.234, "g_loss": 0.98, "d_real": 0.61, "d_fake": 0.38, "d_acc": 0.71,
+            "fid": math.nan, "seconds": 12.34, "images_per_sec": 2100.4}
+    assert callbacks.summary_line(3, 25, logs) == (
+        "epoch 3/25  d_loss 1.23  g_loss 0.98  d_real 0.61  d_fake 0.38  d_acc 0.71  12.3s  2100 img/s"
+    )
+    assert "fid 41.5" in callbacks.summary_line(3, 25, dict(logs, fid=41.46))
+
+
+def test_epoch_summary_prints_one_line_per_epoch():
+    lines = []
+    summary = attached(callbacks.EpochSummary(lines.append), epochs=5)
+    summary.on_epoch_end(0, {"d_loss": 1.0})
+    assert lines == ["epoch 1/5  d_loss 1.00"]
+
+
+def test_epoch_timer_adds_time_and_throughput():
+    timer = attached(callbacks.EpochTimer(batch_size=16))
+    logs = {}
+    timer.on_epoch_begin(0)
+    for step in range(4):
+        timer.on_train_batch_end(step)
+    timer.on_epoch_end(0, logs)
+    assert logs["seconds"] > 0
+    assert logs["images_per_sec"] == pytest.approx(64 / logs["seconds"])
+
+
+def test_build_gif_animates_grayscale_and_color_frames(tmp_path):
+    paths = []
+    for i, channels in enumerate((1, 3, 3)):
+        image = np.full((10, 12, channels), 40 * i, "uint8")
+        Image.fromarray(image[..., 0] if channels == 1 else image).save(tmp_path / f"{i}.png")
+        paths.append(str(tmp_path / f"{i}.png"))
+    callbacks.build_gif(paths, tmp_path / "a.gif", frame_ms=100)
+    gif = Image.open(tmp_path / "a.gif")
+    assert gif.n_frames == 3 and gif.size == (12, 10) and gif.info["loop"] == 0
+    assert gif.info["duration"] == 100
+    assert sorted(os.listdir(tmp_path)) == ["0.png", "1.png", "2.png", "a.gif"]
+    with pytest.raises(ValueError, match="at least one frame"):
+        callbacks.build_gif([], tmp_path / "b.gif")
+
+
+def test_metrics_csv_keeps_its_columns_and_continues_after_a_resume(tmp_path):
+    path = tmp_path / "metrics.csv"
+    csv_logger = attached(callbacks.MetricsCSV(path))
+    csv_logger.on_epoch_end(0, {"g_loss": 0.5, "d_loss": 1.25, "fid": math.nan})
+    csv_logger.on_epoch_end(1, {"g_loss": 0.25, "d_loss": 1.5})
+    # A resumed run redoing epoch 2: the row of the lost attempt goes first.
+    RunDir(tmp_path).truncate_metrics(1)
+    resumed = attached(callbacks.MetricsCSV(path))
+    resumed.on_epoch_end(1, {"g_loss": 0.75, "d_loss": 1.0, "extra": 3.0})
+    assert path.read_text().splitlines() == ["epoch,d_loss,fid,g_loss", "1,1.25,nan,0.5", "2,1.0,,0.75"]
+    metrics = callbacks.read_metrics(path)
+    np.testing.assert_array_equal(metrics["g_loss"], [0.5, 0.75])
+    assert np.isnan(metrics["fid"]).all()
+
+
+def test_sample_grids_write_png_and_gif_and_skip_a_diverged_epoch(tmp_path):
+    run = RunDir(tmp_path)
+    run.create()
+    gan = tiny_gan()
+    noise = np.random.default_rng(0).standard_normal((6, gan.latent_dim)).astype("float32")
+    guard = callbacks.DivergenceMonitor()
+    grids = attached(callbacks.SampleGrids(noise, run, cols=3, guard=guard), gan)
+    grids.on_epoch_end(0)
+    # Training moves the weights between epochs (equal frames would merge in the GIF).
+    kernel = gan.generator.trainable_variables[0]
+    kernel.assign(keras.ops.convert_to_numpy(kernel) * 3.0)
+    grids.on_epoch_end(1)
+    assert [e for e, _ in run.samples()] == [1, 2]
+    # 2 rows x 3 cols of 28x28 tiles, 2 pixels of padding.
+    assert grids.latest.shape == (62, 92, 1)
+    np.testing.assert_array_equal(np.asarray(Image.open(run.sample_path(2)))[..., None], grids.latest)
+    assert Image.open(run.gif).n_frames == 2
+    guard.info = {"epoch": 3, "batch": 1, "values": {"d_loss": math.nan}}
+    grids.on_epoch_end(2)
+    assert [e for e, _ in run.samples()] == [1, 2] and grids.latest is None
+
+
+def test_checkpoints_rotate_skip_a_diverged_epoch_and_load(tmp_path):
+    run = RunDir(tmp_path)
+    run.create()
+    gan = tiny_gan()
+    guard = callbacks.DivergenceMonitor()
+    saver = attached(callbacks.Checkpoints(run, keep=2, guard=guard), gan)
+    for epoch in range(3):
+        saver.on_epoch_end(epoch)
+    assert [e for e, _ in run.checkpoints()] == [2, 3]
+    assert run.temporaries() == []
+    guard.info = {"epoch": 4, "batch": 1, "values": {"d_loss": math.nan}}
+    saver.on_epoch_end(3)
+    assert [e for e, _ in run.checkpoints()] == [2, 3]
+    loaded = keras.saving.load_model(run.checkpoint_path(3))
+    np.testing.assert_allclose(loaded.generate(2, seed=0), gan.generate(2, seed=0), atol=1e-6)
+
+
+def test_tensorboard_logger_writes_scalars_and_the_grid_on_any_backend(tmp_path):
+    grids = type("Grids", (), {"latest": np.zeros((10, 12, 1), "uint8")})()
+    logger = attached(callbacks.TensorBoardLogger(tmp_path / "tb", grids=grids))
+    logger.on_train_begin()
+    logger.on_epoch_end(0, {"d_loss": 1.5, "fid": math.nan})
+    logger.on_epoch_end(1, {"d_loss": 1.25})
+    logger.on_train_end()
+    events = callbacks.read_tensorboard(tmp_path / "tb")
+    assert events["d_loss"] == [(1, 1.5), (2, 1.25)]
+    assert "fid" not in events  # NaN (epochs without FID) is not logged
+    step, png = events["samples"][0]
+    assert step == 1 and png.startswith(b"\x89PNG")
+
+
+def test_inject_nan_poisons_the_discriminator_in_its_epoch():
+    gan = tiny_gan()
+    poison = attached(callbacks.InjectNaN(2), gan)
+    poison.on_epoch_begin(0)
+    assert np.isfinite(keras.ops.convert_to_numpy(gan.discriminator.trainable_variables[0])).all()
+    poison.on_epoch_begin(1)
+    assert np.isnan(keras.ops.convert_to_numpy(gan.discriminator.trainable_variables[0])).all()

@@ -1,0 +1,230 @@
+"""train.py as users run it, on the backend under test ($KERAS_BACKEND).
+
+The suite runs once per backend, so the three runs of it cover
+`train.py --backend=B` for B = tensorflow, jax and torch. Runs, the kill and
+the refusals that must leave a run untouched are subprocesses; the other
+error paths call `train.run(argv)` in this process, which skips the seconds
+each new process spends importing Keras and its backend.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import types
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from dcgan_keras.callbacks import read_metrics, read_tensorboard
+from dcgan_keras.rundir import RunDir
+from helpers import REPO
+
+BACKEND = keras.backend.backend()
+TRAIN = os.path.join(REPO, "train.py")
+# The synthetic preset's tiny networks, 2 epochs of 3 steps.
+QUICK = ["--dataset=synthetic", "--epochs=2", "--steps_per_epoch=3"]
+LOSS_COLUMNS = ("d_loss", "g_loss", "d_real", "d_fake", "d_acc")
+
+
+def cli_env():
+    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
+    # The JAX runs share the tests' compile cache rather than filling ~/.cache.
+    env.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(REPO, ".pytest_cache", "jax-compile"))
+    env.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.1")
+    # The backend must come from --backend, whatever the environment says.
+    env["KERAS_BACKEND"] = "torch" if BACKEND != "torch" else "jax"
+    return env
+
+
+def train_cli(*args, cwd, timeout=240):
+    return subprocess.run(
+        [sys.executable, TRAIN, f"--backend={BACKEND}", *args],
+        cwd=cwd, env=cli_env(), capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def assert_ok(proc):
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+
+
+def assert_refused(proc, *phrases, code=2):
+    """Exit `code`, one `error:` line on stderr saying `phrases`, no traceback."""
+    assert proc.returncode == code, f"exit {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+    assert "Traceback" not in proc.stderr, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, proc.stderr
+    for phrase in phrases:
+        assert phrase in errors[0], errors[0]
+
+
+def train_in_process(*args, capfd):
+    """`python train.py --backend=B ARGS` run here: its exit code, stdout and stderr."""
+    import train
+
+    train.FLAGS.unparse_flags()
+    with pytest.raises(SystemExit) as exit_info:
+        train.run(["train.py", f"--backend={BACKEND}", *args])
+    out, err = capfd.readouterr()
+    return types.SimpleNamespace(returncode=exit_info.value.code or 0, stdout=out, stderr=err)
+
+
+def snapshot(directory):
+    """{path: (bytes, mtime_ns)}: proof that nothing was touched."""
+    found = {}
+    for root, _, files in os.walk(directory):
+        for name in files:
+            path = os.path.join(root, name)
+            with open(path, "rb") as f:
+                found[os.path.relpath(path, directory)] = (f.read(), os.stat(path).st_mtime_ns)
+    return found
+
+
+def generator_output(path):
+    generator = keras.saving.load_model(path)
+    z = np.random.default_rng(0).standard_normal((4, generator.input_shape[-1])).astype("float32")
+    return keras.ops.convert_to_numpy(generator(z, training=False))
+
+
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory):
+    """One uninterrupted run: its artifacts are checked, and the killed run must match it."""
+    cwd = tmp_path_factory.mktemp("cli")
+    proc = train_cli(*QUICK, "--workdir=ref", cwd=cwd)
+    assert_ok(proc)
+    return RunDir(os.path.join(cwd, "ref")), proc
+
+
+def test_a_run_writes_every_artifact(reference_run):
+    run, proc = reference_run
+    assert f"backend: {BACKEND}" in proc.stdout
+    assert "epoch 2/2  d_loss " in proc.stdout and " img/s" in proc.stdout
+
+    record = json.load(open(run.config_json))
+    assert record["backend"] == BACKEND
+    assert record["config"]["dataset"] == "synthetic" and record["config"]["epochs"] == 2
+    assert {"keras", "numpy", "tensorflow", "jax", "torch"} <= set(record["versions"])
+    assert record["started"]
+
+    assert [e for e, _ in run.checkpoints()] == [1, 2]
+    assert np.load(run.fixed_noise).shape == (16, 8)
+    assert [e for e, _ in run.samples()] == [1, 2]
+    assert Image.open(run.sample_path(2)).size == (4 * 30 + 2,) * 2
+    assert Image.open(run.gif).n_frames == 2
+
+    metrics = read_metrics(run.metrics_csv)
+    np.testing.assert_array_equal(metrics["epoch"], [1, 2])
+    for column in LOSS_COLUMNS + ("seconds", "images_per_sec"):
+        assert np.isfinite(metrics[column]).all(), column
+
+    events = read_tensorboard(run.tensorboard_dir)
+    assert [step for step, _ in events["g_loss"]] == [1, 2]
+    assert [step for step, _ in events["samples"]] == [1, 2]
+
+    assert os.path.isfile(os.path.join(run.generator_saved_model, "saved_model.pb"))
+    images = generator_output(run.generator_keras)
+    assert images.shape == (4, 28, 28, 1)
+    # The exported generator is the last checkpoint's.
+    checkpoint = keras.saving.load_model(run.checkpoint_path(2))
+    z = np.random.default_rng(0).standard_normal((4, 8)).astype("float32")
+    np.testing.assert_allclose(checkpoint.generate(z=z), images, atol=1e-6)
+    assert run.temporaries() == []
+
+
+def test_a_killed_run_resumes_to_the_uninterrupted_result(reference_run, tmp_path):
+    reference, _ = reference_run
+    run = RunDir(tmp_path / "killed")
+    # Half a second a batch: epoch 2 lasts 1.5 s, time to kill it mid-way.
+    proc = subprocess.Popen(
+        [sys.executable, TRAIN, f"--backend={BACKEND}", *QUICK, f"--workdir={run.path}",
+         "--debug_batch_sleep=0.5"],
+        cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    try:
+        deadline = time.time() + 180
+        # The summary line comes after epoch 1's checkpoint; epoch 2 starts right after it.
+        for line in proc.stdout:
+            if "epoch 1/2  d_loss" in line or time.time() > deadline:
+                break
+        assert os.path.isfile(run.checkpoint_path(1)), "epoch 1 never finished"
+        time.sleep(0.6)
+        assert proc.poll() is None, "the run ended before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+    assert [e for e, _ in run.checkpoints()] == [1]
+    assert not os.path.exists(run.generator_keras)
+
+    # The config comes from the run's config.json; flags may be left out.
+    assert_ok(train_cli("--resume", f"--workdir={run.path}", cwd=tmp_path))
+
+    expected, got = read_metrics(reference.metrics_csv), read_metrics(run.metrics_csv)
+    np.testing.assert_array_equal(got["epoch"], [1, 2])
+    for column in LOSS_COLUMNS:
+        np.testing.assert_allclose(got[column], expected[column], rtol=1e-5, err_msg=column)
+    np.testing.assert_allclose(
+        generator_output(run.generator_keras), generator_output(reference.generator_keras), atol=1e-5
+    )
+    assert [r["after_epoch"] for r in json.load(open(run.config_json))["resumes"]] == [1]
+
+
+def test_a_diverged_run_stops_and_keeps_its_last_good_checkpoint(tmp_path, capfd):
+    run = RunDir(tmp_path / "nan")
+    proc = train_in_process(*QUICK, f"--workdir={run.path}", "--debug_nan_at_epoch=2", capfd=capfd)
+    assert_refused(proc, "Training diverged", "at epoch 2, batch 1", "epoch_0001.keras", code=3)
+    assert [e for e, _ in run.checkpoints()] == [1]
+    assert "Training diverged" in open(run.diverged).read()
+    assert not os.path.exists(run.generator_keras)
+    gan = keras.saving.load_model(run.checkpoint_path(1))
+    assert np.isfinite(gan.generate(4, seed=0)).all()
+    for v in gan.discriminator.trainable_variables:
+        assert np.isfinite(keras.ops.convert_to_numpy(v)).all()
+
+
+def test_bad_flag_values_exit_2_before_anything_loads(tmp_path):
+    for args, phrase in (
+        (["--dataset=synthetic", "--epochs=abc"], "epochs"),
+        (["--dataset=synthetic", "--epochs=0"], "epochs"),
+        (["--dataset=synthetic", "--nonsense=1"], "nonsense"),
+    ):
+        assert_refused(train_cli(*args, cwd=tmp_path, timeout=60), phrase)
+    proc = subprocess.run(
+        [sys.executable, TRAIN, "--backend=numpy"], cwd=tmp_path, env=cli_env(),
+        capture_output=True, text=True, timeout=60,
+    )
+    assert_refused(proc, "backend")
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_new_run_never_touches_an_existing_one(reference_run):
+    run, _ = reference_run
+    before = snapshot(run.path)
+    proc = train_cli(*QUICK, f"--workdir={run.path}", cwd=os.path.dirname(run.path))
+    assert_refused(proc, "already holds an earlier run", "--resume", "another --workdir")
+    assert snapshot(run.path) == before
+
+
+def test_resume_with_another_config_is_refused_naming_the_keys(reference_run, capfd):
+    run, _ = reference_run
+    before = snapshot(run.path)
+    proc = train_in_process(*QUICK, "--lr=0.1", "--resume", f"--workdir={run.path}", capfd=capfd)
+    assert_refused(proc, "differing key(s): lr ")
+    assert snapshot(run.path) == before
+
+
+def test_resume_of_a_missing_workdir_and_unknown_preset(tmp_path, capfd):
+    missing = tmp_path / "nowhere"
+    assert_refused(train_in_process("--resume", f"--workdir={missing}", capfd=capfd), "nowhere does not exist")
+    new = tmp_path / "new"
+    assert_refused(train_in_process("--dataset=mnits", f"--workdir={new}", capfd=capfd),
+                   "No preset 'mnits'", "Did you mean 'mnist'")
+    assert_refused(train_in_process(f"--workdir={new}", capfd=capfd), "--dataset=NAME")
+    assert os.listdir(tmp_path) == []

@@ -1,0 +1,301 @@
+"""Config loading, run-directory rules and the training lifecycle, in-process and fast."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from dcgan_keras import config as config_lib
+from dcgan_keras import rundir, training
+from dcgan_keras.callbacks import read_metrics
+from dcgan_keras.config import Config, ConfigError, resolve_config
+from dcgan_keras.rundir import RunDir, RunDirError
+
+# Two steps an epoch of the synthetic preset's tiny networks.
+QUICK = {"steps_per_epoch": 2, "epochs": 1, "data_options": {"num": 64}}
+
+
+@pytest.fixture
+def no_export(monkeypatch):
+    """The SavedModel export costs a TensorFlow subprocess on JAX and torch;
+    the command-line tests run it, these record that it was asked for."""
+    from dcgan_keras import export
+
+    calls = []
+
+    def fake_export(generator, export_dir, overwrite=False):
+        os.makedirs(export_dir, exist_ok=True)
+        calls.append(export_dir)
+        return export_dir
+
+    monkeypatch.setattr(export, "export_saved_model", fake_export)
+    return calls
+
+
+def snapshot(directory):
+    """{path: (bytes, mtime_ns)} of every file under `directory`."""
+    found = {}
+    for root, _, files in os.walk(directory):
+        for name in files:
+            path = os.path.join(root, name)
+            with open(path, "rb") as f:
+                found[os.path.relpath(path, directory)] = (f.read(), os.stat(path).st_mtime_ns)
+    return found
+
+
+# ------------------------------------------------------------------ config
+
+
+def test_defaults_are_the_dcgan_paper_recipe():
+    config = Config()
+    assert (config.lr, config.beta_1, config.batch_size, config.latent_dim) == (2e-4, 0.5, 128, 100)
+    assert config.d_learning_rate == config.g_learning_rate == 2e-4
+    assert Config(lr=1e-3, g_lr=5e-4).g_learning_rate == 5e-4
+
+
+@pytest.mark.parametrize("name", config_lib.list_presets())
+def test_every_preset_loads_and_names_its_data_set(name):
+    overrides = config_lib.load_preset(config_lib.preset_path(name))
+    assert overrides, "a preset returns what differs from the defaults"
+    config = resolve_config(name)
+    assert config.dataset == overrides.get("dataset", Config().dataset)
+
+
+def test_presets_cover_the_issue_list():
+    expected = {"mnist", "fashion_mnist", "cifar10", "svhn", "celeba64", "folder", "synthetic"}
+    assert expected <= set(config_lib.list_presets())
+
+
+def test_overrides_win_and_none_means_unset():
+    config = resolve_config("cifar10", overrides={"epochs": 3, "lr": None, "seed": 7})
+    assert (config.epochs, config.lr, config.seed, config.image_size) == (3, 2e-4, 7, 32)
+
+
+def test_json_round_trip_gives_an_equal_config():
+    config = resolve_config("synthetic")
+    assert config.g_filters == (16, 8, 4)
+    again = config_lib.make_config(json.loads(json.dumps(config.to_dict())))
+    assert again == config
+    assert config_lib.config_differences(config, again.to_dict()) == []
+
+
+def test_unknown_keys_are_named_with_a_suggestion():
+    with pytest.raises(ConfigError, match=r"batchsize \(did you mean batch_size\?\)"):
+        resolve_config("mnist", overrides={"batchsize": 64})
+
+
+def test_bad_values_are_all_named():
+    with pytest.raises(ConfigError) as err:
+        config_lib.make_config({"image_size": 30, "lr": -1.0, "epochs": 0, "g_filters": (8, "x")})
+    for key in ("image_size", "lr", "epochs", "g_filters"):
+        assert key in str(err.value)
+    assert isinstance(err.value, ValueError)
+
+
+def test_unknown_preset_lists_the_known_ones():
+    with pytest.raises(ConfigError, match=r"No preset 'mnits'.*Did you mean 'mnist'"):
+        resolve_config("mnits")
+
+
+def test_preset_files_anywhere(tmp_path):
+    good = tmp_path / "mine.py"
+    good.write_text("def get_config():\n    return {'dataset': 'synthetic', 'epochs': 4}  # why: short\n")
+    assert resolve_config(config_path=good).epochs == 4
+    (tmp_path / "none.py").write_text("x = 1\n")
+    with pytest.raises(ConfigError, match="must define get_config"):
+        resolve_config(config_path=tmp_path / "none.py")
+    (tmp_path / "broken.py").write_text("def get_config(:\n")
+    with pytest.raises(ConfigError, match="failed to import: SyntaxError"):
+        resolve_config(config_path=tmp_path / "broken.py")
+    (tmp_path / "typo.py").write_text("def get_config():\n    return {'eopchs': 4}\n")
+    with pytest.raises(ConfigError, match=r"typo.py: eopchs \(did you mean epochs\?\)"):
+        resolve_config(config_path=tmp_path / "typo.py")
+
+
+def test_config_differences_ignore_epochs():
+    assert config_lib.config_differences(Config(epochs=1), Config(epochs=9)) == []
+    assert config_lib.config_differences(Config(lr=1e-3, seed=1), Config()) == ["lr", "seed"]
+
+
+# ------------------------------------------------------------------ run dir
+
+
+def test_new_run_accepts_missing_or_empty_and_refuses_anything_else(tmp_path):
+    rundir.check_new_run(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    rundir.check_new_run(tmp_path / "empty")
+    (tmp_path / "used").mkdir()
+    (tmp_path / "used" / "notes.txt").write_text("mine")
+    with pytest.raises(RunDirError, match=r"already holds files.*--resume.*another --workdir"):
+        rundir.check_new_run(tmp_path / "used")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(RunDirError, match="is a file"):
+        rundir.check_new_run(tmp_path / "file")
+
+
+def test_resume_needs_an_existing_run(tmp_path):
+    with pytest.raises(RunDirError, match="does not exist"):
+        rundir.check_resumable(tmp_path / "missing")
+    (tmp_path / "foreign").mkdir()
+    (tmp_path / "foreign" / "data.csv").write_text("1,2\n")
+    with pytest.raises(RunDirError, match="not a run directory.*no config.json"):
+        rundir.check_resumable(tmp_path / "foreign")
+    (tmp_path / "foreign" / "config.json").write_text("{not json")
+    with pytest.raises(RunDirError, match="Cannot read"):
+        rundir.check_resumable(tmp_path / "foreign")
+
+
+def test_checkpoints_ignore_and_clean_temporaries_and_rotate(tmp_path):
+    run = RunDir(tmp_path)
+    run.create()
+    for epoch in (1, 2, 3, 4):
+        with open(run.checkpoint_path(epoch), "w") as f:
+            f.write("ckpt")
+    leftovers = [
+        os.path.join(run.checkpoints_dir, ".tmp-123-epoch_0005.keras"),
+        os.path.join(run.checkpoints_dir, "epoch_0005.keras.tmp"),
+        os.path.join(run.samples_dir, "epoch_0005.png.tmp-123"),
+    ]
+    for path in leftovers:
+        with open(path, "w") as f:
+            f.write("half")
+    assert [e for e, _ in run.checkpoints()] == [1, 2, 3, 4]
+    assert run.temporaries() == sorted(leftovers)
+    run.remove_temporaries()
+    assert run.temporaries() == []
+    run.rotate_checkpoints(keep=2)
+    assert [e for e, _ in run.checkpoints()] == [3, 4]
+
+
+def test_atomic_writes_leave_no_temporary(tmp_path):
+    path = tmp_path / "a.json"
+    rundir.write_json(path, {"a": 1})
+    rundir.write_json(path, {"a": 2})
+    assert json.loads(path.read_text()) == {"a": 2}
+    assert os.listdir(tmp_path) == ["a.json"]
+
+
+def test_truncate_metrics_drops_rows_of_lost_epochs(tmp_path):
+    run = RunDir(tmp_path)
+    with open(run.metrics_csv, "w") as f:
+        f.write("epoch,d_loss\n1,0.5\n2,0.6\n3,0.7\n")
+    run.truncate_metrics(2)
+    assert open(run.metrics_csv).read() == "epoch,d_loss\n1,0.5\n2,0.6\n"
+
+
+# ------------------------------------------------------------------ training
+
+
+def fake_run(path, config):
+    """A run directory as `train` leaves it before its first checkpoint."""
+    run = RunDir(path)
+    run.create()
+    run.write_record({"config": config.to_dict(), "backend": keras.backend.backend(), "versions": {}})
+    return run
+
+
+def test_resume_refuses_another_config_naming_the_keys_and_changes_nothing(tmp_path):
+    config = resolve_config("synthetic", overrides=QUICK)
+    fake_run(tmp_path / "run", config)
+    before = snapshot(tmp_path / "run")
+    other = resolve_config("synthetic", overrides=dict(QUICK, lr=0.1, seed=3, epochs=5))
+    with pytest.raises(RunDirError, match=r"differing key\(s\): lr, seed \(lr: run has 0.0002, asked 0.1"):
+        training.train(other, tmp_path / "run", resume=True)
+    assert snapshot(tmp_path / "run") == before
+
+
+def test_new_run_refuses_an_existing_run_before_loading_anything(tmp_path):
+    config = resolve_config("synthetic", overrides=QUICK)
+    fake_run(tmp_path / "run", config)
+    before = snapshot(tmp_path / "run")
+    with pytest.raises(RunDirError, match="already holds an earlier run.*--resume"):
+        training.train(config, tmp_path / "run")
+    assert snapshot(tmp_path / "run") == before
+
+
+def test_resolve_run_config_takes_the_recorded_one_when_resuming(tmp_path):
+    config = resolve_config("synthetic", overrides=QUICK)
+    fake_run(tmp_path / "run", config)
+    resolved = training.resolve_run_config(tmp_path / "run", resume=True, overrides={"epochs": 4, "lr": None})
+    assert resolved == resolve_config("synthetic", overrides=dict(QUICK, epochs=4))
+    with pytest.raises(ConfigError, match="--dataset=NAME"):
+        training.resolve_run_config(tmp_path / "new", resume=False)
+
+
+def test_data_errors_come_before_the_run_dir_is_created(tmp_path):
+    from dcgan_keras.data import DataError
+
+    config = resolve_config("svhn", overrides={"data_dir": str(tmp_path / "nowhere")})
+    with pytest.raises(DataError):
+        training.train(config, tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+def test_resume_cleans_up_after_a_kill_and_trains_longer(tmp_path, no_export):
+    """A run killed in its first epoch restarts; one with a checkpoint continues;
+    leftovers of the kill (half-written files, the lost epoch's metrics row) go."""
+    config = resolve_config("synthetic", overrides=QUICK)
+    run = fake_run(tmp_path / "run", config)
+    lines = []
+    training.train(config, run.path, resume=True, verbose=0, print_fn=lines.append)
+    assert any("no complete checkpoint yet" in line for line in lines)
+    assert [e for e, _ in run.checkpoints()] == [1]
+
+    # What a kill in epoch 2, after its metrics row and during its checkpoint, leaves.
+    with open(run.metrics_csv) as f:
+        header, row1 = f.read().splitlines()
+    with open(run.metrics_csv, "a") as f:
+        f.write("2" + row1[1:] + "\n")
+    half = os.path.join(run.checkpoints_dir, ".tmp-99999-epoch_0002.keras")
+    with open(half, "wb") as f:
+        f.write(b"PK\x03\x04 half a zip")
+
+    longer = resolve_config("synthetic", overrides=dict(QUICK, epochs=3))
+    gan = training.train(longer, run.path, resume=True, verbose=0, print_fn=lines.append)
+    assert not os.path.exists(half)
+    assert [e for e, _ in run.checkpoints()] == [1, 2, 3]
+    metrics = read_metrics(run.metrics_csv)
+    np.testing.assert_array_equal(metrics["epoch"], [1, 2, 3])
+    assert np.isfinite(metrics["g_loss"]).all()
+    record = run.read_record()
+    assert record["config"]["epochs"] == 3
+    assert [r["after_epoch"] for r in record["resumes"]] == [0, 1]
+    assert len(run.samples()) == 3 and os.path.isfile(run.gif)
+    assert os.path.isfile(run.generator_keras) and no_export == [run.generator_saved_model] * 2
+    assert int(keras.ops.convert_to_numpy(gan.g_optimizer.iterations)) == 3 * QUICK["steps_per_epoch"]
+
+
+def test_steps_per_epoch_serves_the_first_batches_of_each_epochs_order():
+    from dcgan_keras.data import Batches
+
+    images = np.arange(40, dtype="uint8").reshape(40, 1, 1, 1)
+    full = Batches(images, 4, seed=1, epoch=2)
+    capped = Batches(images, 4, seed=1, epoch=2, max_batches=3)
+    assert (len(full), len(capped)) == (10, 3)
+    for i in range(3):
+        np.testing.assert_array_equal(capped[i], full[i])
+    with pytest.raises(IndexError):
+        capped[3]
+    assert len(Batches(images, 4, max_batches=50)) == 10
+
+
+def test_fid_every_scores_epochs_into_metrics_csv(tmp_path, no_export):
+    from dcgan_keras.metrics import build_mnist_classifier
+
+    classifier = str(tmp_path / "clf.keras")
+    build_mnist_classifier(feature_dim=8).save(classifier)
+    config = resolve_config(
+        "synthetic",
+        overrides=dict(QUICK, fid_every=1, fid_extractor=classifier, fid_num_samples=32),
+    )
+    lines = []
+    training.train(config, tmp_path / "run", verbose=0, print_fn=lines.append)
+    assert np.isfinite(read_metrics(RunDir(tmp_path / "run").metrics_csv)["fid"]).all()
+    assert " fid " in lines[-2]  # the epoch summary, before the export line
+
+    bad = resolve_config("synthetic", overrides=dict(QUICK, fid_every=1, fid_extractor="nope.keras"))
+    with pytest.raises(ConfigError, match="fid_extractor='nope.keras'"):
+        training.train(bad, tmp_path / "bad", verbose=0)
+    assert not (tmp_path / "bad").exists()
