@@ -1,0 +1,79 @@
+"""Hand-written TensorFlow GAN steps, as in the TensorFlow DCGAN tutorial.
+
+https://www.tensorflow.org/tutorials/generative/dcgan: the generator and the
+discriminator are Keras models (here the very ones `DCGAN` trains, built by
+dcgan_keras.models), the step is a `tf.function` with GradientTapes and
+`optimizer.apply_gradients`. Two algorithms:
+
+- "simul" (the tutorial's): one G(z), D(real), D(G(z)) under two tapes, both
+  losses from that one forward pass, both networks updated at once.
+- "seq2" (what DCGAN.gan_step does): update D on real vs stop_gradient(G(z1)),
+  then update G on D(G(z2)) with fresh noise through the updated D.
+"""
+
+import keras
+import tensorflow as tf
+
+
+def _bce(labels_value, logits):
+    logits = tf.cast(logits, tf.float32)
+    return tf.reduce_mean(
+        tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.fill(tf.shape(logits), labels_value), logits=logits)
+    )
+
+
+class TFReference:
+    """One hand-written step function; `run(batches)` does len(batches) steps and waits for them."""
+
+    def __init__(self, generator, discriminator, algorithm="simul", jit_compile=False, mixed_precision=False, seed=0):
+        self.gen, self.disc = generator, discriminator
+        self.latent_dim = generator.input_shape[-1]
+        self.g_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
+        self.d_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
+        if mixed_precision:
+            self.g_opt = keras.optimizers.LossScaleOptimizer(self.g_opt)
+            self.d_opt = keras.optimizers.LossScaleOptimizer(self.d_opt)
+        self.g_opt.build(self.gen.trainable_variables)
+        self.d_opt.build(self.disc.trainable_variables)
+        self.rng = tf.random.Generator.from_seed(seed)
+        body = {"simul": self._simul, "seq2": self._seq2}[algorithm]
+        self.step = tf.function(body, jit_compile=jit_compile)
+
+    def _simul(self, images):
+        batch = tf.shape(images)[0]
+        noise = self.rng.normal([batch, self.latent_dim])
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fake = self.gen(noise, training=True)
+            real_out = self.disc(images, training=True)
+            fake_out = self.disc(fake, training=True)
+            g_loss = _bce(1.0, fake_out)
+            d_loss = _bce(1.0, real_out) + _bce(0.0, fake_out)
+            g_scaled = self.g_opt.scale_loss(g_loss)
+            d_scaled = self.d_opt.scale_loss(d_loss)
+        g_vars, d_vars = self.gen.trainable_variables, self.disc.trainable_variables
+        self.g_opt.apply_gradients(zip(g_tape.gradient(g_scaled, g_vars), g_vars))
+        self.d_opt.apply_gradients(zip(d_tape.gradient(d_scaled, d_vars), d_vars))
+        return d_loss, g_loss
+
+    def _seq2(self, images):
+        batch = tf.shape(images)[0]
+        g_vars, d_vars = self.gen.trainable_variables, self.disc.trainable_variables
+        fake = tf.stop_gradient(self.gen(self.rng.normal([batch, self.latent_dim]), training=True))
+        with tf.GradientTape() as d_tape:
+            d_loss = _bce(1.0, self.disc(images, training=True)) + _bce(0.0, self.disc(fake, training=True))
+            d_scaled = self.d_opt.scale_loss(d_loss)
+        self.d_opt.apply_gradients(zip(d_tape.gradient(d_scaled, d_vars), d_vars))
+        noise = self.rng.normal([batch, self.latent_dim])
+        with tf.GradientTape() as g_tape:
+            g_loss = _bce(1.0, self.disc(self.gen(noise, training=True), training=True))
+            g_scaled = self.g_opt.scale_loss(g_loss)
+        self.g_opt.apply_gradients(zip(g_tape.gradient(g_scaled, g_vars), g_vars))
+        return d_loss, g_loss
+
+    def prepare(self, batches):
+        return [tf.convert_to_tensor(b) for b in batches]
+
+    def run(self, batches):
+        for images in batches:
+            out = self.step(images)
+        return float(out[0].numpy())

@@ -1,0 +1,363 @@
+"""Images/s of full GAN training steps: DCGAN.fit against hand-written loops, per backend.
+
+One step = one discriminator update and one generator update (d_steps=1).
+For each backend, in its own subprocess (KERAS_BACKEND is fixed per process):
+
+  tensorflow  keras (compile default: graph mode on CPU, XLA on GPU), keras_xla / keras_graph
+              (the other one), tf_simul (the TensorFlow tutorial: tf.function + two
+              GradientTapes over one forward pass), tf_simul_xla (jit_compile=True),
+              tf_seq2 (tf.function, DCGAN.gan_step's algorithm)
+  jax         keras (jit), jax_simul, jax_seq1, jax_seq2 (plain jax, one jitted step, Adam by hand)
+  torch       keras (eager), torch_seq1 (pytorch/examples' dcgan loop), torch_seq1_nograd
+              (D frozen during G's update), torch_seq2 (DCGAN.gan_step's algorithm);
+              with --torch_compile also torch_seq1_compile (torch.compile'd modules) and
+              keras_compile (compile(jit_compile=True), i.e. torch.compile of the train step)
+
+The algorithms (see bench/flops.py): simul computes G(z) once and updates both
+nets from one forward pass (the TF tutorial); seq1 computes G(z) once, updates
+D, then G through the updated D (pytorch/examples); seq2 is DCGAN.gan_step:
+D update on G(z1), then G update on a fresh G(z2). All variants of a preset
+share the network (layers, init, BatchNorm momentum, dropout), the batch size
+and Adam(2e-4, beta_1=0.5).
+
+Timing: every variant is built and warmed up (compilation excluded), then the
+variants run in turns, A B C A B C ..., each turn a fixed number of steps
+(chosen so that a turn of the slowest variant lasts about --turn_seconds),
+ending with a device sync; the result is the median over --reps turns, so a
+load change on the shared machine hits all variants alike. The Keras path is
+timed as whole `fit(x, batch_size, epochs=1)` calls on an in-memory float32
+array (per-call overhead included, amortized over the turn's steps); the
+references get pre-made device batches.
+
+Usage:
+  python bench/throughput.py                         # all backends, both presets, CPU or GPU
+  python bench/throughput.py --quick                 # smoke run: batch 8, 2 steps, 1 rep
+  python bench/throughput.py --backends=torch --presets=dcgan64 --reps=7 --out=r.json
+  python bench/throughput.py --mixed_precision       # Keras mixed_float16; references autocast
+                                                     # (fp16 + loss scaling on GPU, bf16 on CPU)
+  python bench/throughput.py --torch_compile --compile_timeout=300
+
+On a GPU, each backend takes the first GPU (TensorFlow, JAX and torch all
+see it); the device is printed with the results, and the GFLOP/s column can
+be read against the GPU's peak (H100 SXM: ~67 TFLOP/s fp32 without tensor
+cores, ~990 dense fp16/bf16 with them).
+"""
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+sys.path.insert(0, HERE)
+
+PRESETS = {"tf_tutorial": dict(batch=256, shape=(28, 28, 1)), "dcgan64": dict(batch=64, shape=(64, 64, 3))}
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--backends", default=",".join(BACKENDS))
+    p.add_argument("--presets", default=",".join(PRESETS))
+    p.add_argument("--batch", type=int, default=None, help="override the preset's batch size")
+    p.add_argument("--reps", type=int, default=5, help="timed turns per variant")
+    p.add_argument("--turn_seconds", type=float, default=3.0, help="target length of one turn")
+    p.add_argument("--min_steps", type=int, default=3, help="floor on steps per turn (amortizes fit's per-call cost)")
+    p.add_argument("--max_steps", type=int, default=20, help="cap on steps per turn")
+    p.add_argument("--variants", default="", help="comma list to keep (default: all of the backend)")
+    p.add_argument("--steps_per_execution", type=int, default=1, help="for the Keras variants")
+    p.add_argument("--mixed_precision", action="store_true")
+    p.add_argument("--torch_compile", action="store_true", help="add the torch.compile variants")
+    p.add_argument("--compile_timeout", type=int, default=300, help="seconds; a variant compiling longer is dropped")
+    p.add_argument("--quick", action="store_true", help="smoke run: batch 8, 1 rep of 2 steps")
+    p.add_argument("--out", default="", help="write the results as JSON here")
+    p.add_argument("--worker", default="", help=argparse.SUPPRESS)  # backend, inside the subprocess
+    p.add_argument("--worker_out", default="", help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+# ------------------------------------------------------------------ variants
+
+class KerasVariant:
+    """DCGAN.fit on an in-memory float32 array, one fit call per turn."""
+
+    algorithm = "seq2"
+
+    def __init__(self, preset, batch, jit_compile="auto", mixed_precision=False, steps_per_execution=1):
+        import keras
+
+        from dcgan_keras import DCGAN, build_discriminator, build_generator
+
+        self.batch, self.spe = batch, steps_per_execution
+        gan = DCGAN(build_discriminator(preset=preset, seed=0), build_generator(preset=preset), seed=0)
+        opts = {}
+        if mixed_precision:
+            opts = {k: keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(2e-4, beta_1=0.5))
+                    for k in ("d_optimizer", "g_optimizer")}
+        gan.compile(jit_compile=jit_compile, steps_per_execution=steps_per_execution, **opts)
+        self.gan = gan
+        self.jit_compile = gan.jit_compile
+        self._arrays = {}
+
+    def prepare(self, batches):
+        import numpy as np
+
+        self.pool = np.concatenate(batches)
+        return batches
+
+    def run(self, steps):
+        import numpy as np
+        from keras import ops
+
+        steps = max(self.spe, steps - steps % self.spe)
+        if steps not in self._arrays:
+            reps = -(-steps * self.batch // len(self.pool))
+            self._arrays[steps] = np.concatenate([self.pool] * reps)[: steps * self.batch]
+        self.gan.fit(self._arrays[steps], batch_size=self.batch, epochs=1, shuffle=False, verbose=0)
+        ops.convert_to_numpy(self.gan.generator.trainable_variables[0])  # waits for the device
+        return steps
+
+
+class RefVariant:
+    """A hand-written reference: .prepare(batches) -> device batches, .run(list) runs them."""
+
+    def __init__(self, ref, algorithm):
+        self.ref, self.algorithm = ref, algorithm
+
+    def prepare(self, batches):
+        self.pool = self.ref.prepare(batches)
+        return batches
+
+    def run(self, steps):
+        self.ref.run([self.pool[i % len(self.pool)] for i in range(steps)])
+        return steps
+
+
+def make_variants(backend, preset, batch, args):
+    """{name: zero-argument constructor} for this backend."""
+    mp = args.mixed_precision
+    out = {}
+    keras_kw = dict(mixed_precision=mp, steps_per_execution=args.steps_per_execution)
+    out["keras"] = lambda: KerasVariant(preset, batch, "auto", **keras_kw)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        from dcgan_keras import build_discriminator, build_generator
+        from refs_tf import TFReference
+
+        gpu = bool(tf.config.list_physical_devices("GPU"))
+        other = "keras_graph" if gpu else "keras_xla"
+        out[other] = lambda: KerasVariant(preset, batch, not gpu, **keras_kw)
+
+        def tf_ref(algorithm, xla):
+            g, d = build_generator(preset=preset), build_discriminator(preset=preset, seed=0)
+            return RefVariant(TFReference(g, d, algorithm, jit_compile=xla, mixed_precision=mp), algorithm)
+
+        out["tf_simul"] = lambda: tf_ref("simul", False)
+        out["tf_simul_xla"] = lambda: tf_ref("simul", True)
+        out["tf_seq2"] = lambda: tf_ref("seq2", False)
+        out["tf_seq2_xla"] = lambda: tf_ref("seq2", True)
+    elif backend == "jax":
+        from refs_jax import JaxReference
+
+        for algorithm in ("simul", "seq1", "seq2"):
+            out[f"jax_{algorithm}"] = (lambda a: lambda: RefVariant(JaxReference(preset, a, mp), a))(algorithm)
+    elif backend == "torch":
+        from refs_torch import TorchReference
+
+        for algorithm in ("seq1", "seq1_nograd", "seq2"):
+            alg = "seq2" if algorithm == "seq2" else "seq1"
+            out[f"torch_{algorithm}"] = (
+                lambda a, alg: lambda: RefVariant(TorchReference(preset, a, mixed_precision=mp), alg)
+            )(algorithm, alg)
+        if args.torch_compile:
+            out["torch_seq1_compile"] = lambda: RefVariant(
+                TorchReference(preset, "seq1_nograd", compile_modules=True, mixed_precision=mp), "seq1")
+            out["keras_compile"] = lambda: KerasVariant(preset, batch, True, **keras_kw)
+    if args.variants:
+        keep = set(args.variants.split(","))
+        out = {k: v for k, v in out.items() if k in keep}
+    return out
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _with_timeout(seconds, fn):
+    def handler(signum, frame):
+        raise _Timeout()
+
+    old = signal.signal(signal.SIGALRM, handler)
+    signal.alarm(seconds)
+    try:
+        return fn()
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+# ------------------------------------------------------------------ worker
+
+def device_description(backend):
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        if gpus:
+            return "GPU: " + tf.config.experimental.get_device_details(gpus[0]).get("device_name", gpus[0].name)
+    elif backend == "jax":
+        import jax
+
+        d = jax.devices()[0]
+        if d.platform != "cpu":
+            return f"{d.platform.upper()}: {getattr(d, 'device_kind', d)}"
+    elif backend == "torch":
+        import torch
+
+        if torch.cuda.is_available():
+            return "GPU: " + torch.cuda.get_device_name(0)
+    return f"CPU ({os.cpu_count()} cores visible)"
+
+
+def framework_version(backend):
+    import keras
+
+    mod = __import__(backend)
+    return {"keras": keras.__version__, backend: mod.__version__}
+
+
+def run_worker(args):
+    import keras
+    import numpy as np
+
+    from flops import preset_flops
+
+    backend = keras.backend.backend()
+    if args.mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    result = {"backend": backend, "device": device_description(backend), "versions": framework_version(backend),
+              "presets": {}}
+    for preset in args.presets.split(","):
+        batch = args.batch or PRESETS[preset]["batch"]
+        shape = PRESETS[preset]["shape"]
+        rng = np.random.default_rng(0)
+        batches = [rng.uniform(-1, 1, (batch,) + shape).astype("float32") for _ in range(4)]
+        flops = preset_flops(preset)
+        variants, info = {}, {}
+        for name, make in make_variants(backend, preset, batch, args).items():
+            t0 = time.perf_counter()
+            try:
+                v = make()
+                v.prepare(batches)
+                # Warm-up: the first call compiles; the second runs what will be timed.
+                _with_timeout(args.compile_timeout, lambda: v.run(1 if args.quick else 2))
+                compile_s = time.perf_counter() - t0
+                t1 = time.perf_counter()
+                n = v.run(1 if args.quick else 2)
+                step_s = (time.perf_counter() - t1) / n
+            except _Timeout:
+                info[name] = {"error": f"warm-up took over {args.compile_timeout} s; dropped"}
+                print(f"[{backend} {preset}] {name}: dropped (compile > {args.compile_timeout} s)", flush=True)
+                continue
+            variants[name] = v
+            info[name] = {"algorithm": v.algorithm, "warmup_s": round(compile_s, 1), "samples": []}
+            print(f"[{backend} {preset}] {name}: warm-up {compile_s:.1f} s, ~{step_s:.3f} s/step", flush=True)
+        if not variants:
+            continue
+        # Steps per turn: the same for every variant, so a turn of the slowest lasts ~turn_seconds.
+        probe = {}
+        for name, v in variants.items():
+            t = time.perf_counter()
+            n = v.run(1)
+            probe[name] = (time.perf_counter() - t) / n
+        steps = 2 if args.quick else max(args.min_steps, min(args.max_steps, round(args.turn_seconds / max(probe.values()))))
+        reps = 1 if args.quick else args.reps
+        for _ in range(reps):
+            for name, v in variants.items():
+                t = time.perf_counter()
+                n = v.run(steps)
+                info[name]["samples"].append(n * batch / (time.perf_counter() - t))
+        for name in variants:
+            samples = info[name]["samples"]
+            med = statistics.median(samples)
+            step_flops = flops["step"][info[name]["algorithm"]]
+            info[name].update(images_per_s=med, spread=[min(samples), max(samples)],
+                              gflops_per_s=med * step_flops / 1e9, steps_per_turn=steps)
+            if isinstance(variants[name], KerasVariant):
+                info[name]["jit_compile"] = variants[name].jit_compile
+        result["presets"][preset] = {"batch": batch, "flops": flops, "variants": info,
+                                     "loadavg_after": os.getloadavg()}
+        print_table([{"backend": backend, "device": result["device"], "versions": result["versions"],
+                      "presets": {preset: result["presets"][preset]}}])
+    with open(args.worker_out, "w") as f:
+        json.dump(result, f, indent=1)
+
+
+# ------------------------------------------------------------------ driver
+
+def best_reference(variants):
+    refs = {k: v for k, v in variants.items() if not k.startswith("keras") and "images_per_s" in v}
+    if not refs:
+        return None
+    return max(refs, key=lambda k: refs[k]["images_per_s"])
+
+
+def print_table(results):
+    print()
+    print(f"{'backend':<11}{'preset':<12}{'variant':<20}{'alg':<6}{'img/s':>8}{'min-max':>16}{'GFLOP/s':>9}"
+          f"{'vs best ref':>12}")
+    for r in results:
+        for preset, p in r["presets"].items():
+            best = best_reference(p["variants"])
+            best_ips = p["variants"][best]["images_per_s"] if best else None
+            for name, v in p["variants"].items():
+                if "images_per_s" not in v:
+                    print(f"{r['backend']:<11}{preset:<12}{name:<20}{v.get('error', '')}")
+                    continue
+                ratio = f"{v['images_per_s'] / best_ips:.2f}" if best_ips else "-"
+                lo, hi = v["spread"]
+                print(f"{r['backend']:<11}{preset:<12}{name:<20}{v['algorithm']:<6}{v['images_per_s']:>8.1f}"
+                      f"{f'{lo:.0f}-{hi:.0f}':>16}{v['gflops_per_s']:>9.1f}{ratio:>12}")
+        print(f"  device: {r['device']}; versions: {r['versions']}")
+
+
+def main():
+    args = parse_args()
+    if args.worker:
+        return run_worker(args)
+    if args.quick:
+        args.batch = args.batch or 8
+    results = []
+    load_before = os.getloadavg()
+    for backend in args.backends.split(","):
+        out = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"dcgan_throughput_{os.getpid()}_{backend}.json")
+        cmd = [sys.executable, os.path.abspath(__file__), "--worker", backend, "--worker_out", out]
+        cmd += [a for a in sys.argv[1:] if not a.startswith("--out")]
+        env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
+        print(f"== {backend}", flush=True)
+        proc = subprocess.run(cmd, env=env)
+        if proc.returncode != 0 or not os.path.exists(out):
+            print(f"!! {backend} worker failed (exit {proc.returncode})", flush=True)
+            continue
+        with open(out) as f:
+            results.append(json.load(f))
+        os.remove(out)
+    print_table(results)
+    summary = {"date": time.strftime("%Y-%m-%d %H:%M"), "loadavg_before": load_before,
+               "loadavg_after": os.getloadavg(), "mixed_precision": args.mixed_precision, "results": results}
+    print(f"load average before {load_before}, after {summary['loadavg_after']}")
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(summary, f, indent=1)
+    return 0 if results else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
