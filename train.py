@@ -4,6 +4,9 @@
     python train.py --dataset=cifar10 --epochs=50 --workdir=runs/cifar
     python train.py --resume --workdir=runs/cifar --epochs=80     # continue, or train longer
     python train.py --config=my_preset.py --data_dir=data/faces
+    python train.py --backend=jax --dataset=celeba64 --distribute=data_parallel --mixed_precision=mixed_bfloat16
+    # Several hosts (jax): the same command on every host, each with its own --process_id.
+    python train.py --backend=jax --dataset=celeba64 --workdir=runs/celeba --coordinator_address=10.0.0.1:1234 --num_processes=2 --process_id=0
 
 Flags only: `--backend` picks the Keras backend before Keras is imported,
 then everything happens in `dcgan_keras.training.train`. Exit codes: 0 done,
@@ -41,13 +44,37 @@ flags.DEFINE_float("label_smoothing", None, "One-sided smoothing of the real lab
 flags.DEFINE_integer("seed", None, "Seed of the weights, noise, dropout and data order.", lower_bound=0)
 flags.DEFINE_integer("steps_per_epoch", None, "Cap on the steps of an epoch, for quick runs.", lower_bound=1)
 flags.DEFINE_integer("fid_every", None, "Compute FID every this many epochs (0: never).", lower_bound=0)
+# Keep in step with dcgan_keras.config.DISTRIBUTE_MODES and PRECISIONS (not
+# imported here: the package imports Keras, which must wait for --backend).
+flags.DEFINE_enum(
+    "distribute", None, ["none", "data_parallel"],
+    "data_parallel: split each global batch of --batch_size images across all visible devices "
+    "(jax and tensorflow; several hosts: jax with the multi-host flags). Default none.",
+)
+flags.DEFINE_enum(
+    "mixed_precision", None, ["float32", "mixed_float16", "mixed_bfloat16"],
+    "Compute precision; weights, BatchNorm statistics, logits and losses stay float32 "
+    "(mixed_float16 adds loss scaling). Default float32.",
+)
+flags.DEFINE_string(
+    "coordinator_address", None,
+    "Multi-host jax: host:port of process 0. With --num_processes and --process_id, on every host.",
+)
+flags.DEFINE_integer("num_processes", None, "Multi-host jax: how many processes take part.", lower_bound=1)
+flags.DEFINE_integer("process_id", None, "Multi-host jax: this process's index, from 0.", lower_bound=0)
+flags.DEFINE_integer(
+    "debug_cpu_devices", None,
+    "Testing: split the CPU into this many devices (jax host devices, tensorflow logical CPUs).",
+    lower_bound=1,
+)
 flags.DEFINE_float("debug_batch_sleep", 0.0, "Testing: seconds to sleep after each batch.", lower_bound=0.0)
 flags.DEFINE_integer("debug_nan_at_epoch", None, "Testing: make the loss NaN in this (1-based) epoch.",
                      lower_bound=1)
 
 FLAGS = flags.FLAGS
 _OVERRIDES = ("data_dir", "epochs", "batch_size", "latent_dim", "lr", "d_steps", "label_smoothing",
-              "seed", "steps_per_epoch", "fid_every")
+              "seed", "steps_per_epoch", "fid_every", "distribute", "mixed_precision")
+_MULTI_HOST = ("coordinator_address", "num_processes", "process_id")
 
 
 def _fail(message, code=2):
@@ -60,6 +87,59 @@ def _default_workdir(backend):
     return os.path.join("runs", f"{name}-{backend}-{time.strftime('%Y%m%d-%H%M%S')}")
 
 
+def _split_cpu_before_import(count):
+    """--debug_cpu_devices: JAX reads XLA_FLAGS when it starts its backend."""
+    if os.environ.get("KERAS_BACKEND") == "jax":
+        os.environ["XLA_FLAGS"] = (
+            os.environ.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={count}"
+        ).strip()
+
+
+def _split_cpu_after_import(count, backend):
+    """--debug_cpu_devices: TensorFlow's logical CPUs, set before it initializes its devices."""
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+    elif backend != "jax":
+        _fail(f"--debug_cpu_devices is for the jax and tensorflow backends, not {backend}.")
+
+
+def _join_hosts():
+    """--coordinator_address/--num_processes/--process_id: joins the multi-host JAX run.
+
+    Called before anything is built. Returns this process's id (None without the flags).
+    """
+    from dcgan_keras.distribute import initialize_multi_host
+
+    given = [name for name in _MULTI_HOST if getattr(FLAGS, name) is not None]
+    if not given:
+        return None
+    missing = [f"--{name}" for name in _MULTI_HOST if name not in given]
+    if missing:
+        _fail(f"--coordinator_address, --num_processes and --process_id go together; missing {', '.join(missing)}.")
+    if FLAGS.process_id >= FLAGS.num_processes:
+        _fail(f"--process_id must be below --num_processes={FLAGS.num_processes}, got {FLAGS.process_id}.")
+    if FLAGS.distribute == "none":
+        _fail("the multi-host flags train data-parallel across the hosts; leave out --distribute=none.")
+    try:
+        initialize_multi_host(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
+    except ValueError as err:
+        _fail(str(err))
+    return FLAGS.process_id
+
+
+def _process_workdir(workdir, process_id):
+    """WORKDIR for process 0 of a multi-host run, WORKDIR-processN for process N.
+
+    Each process keeps its own run directory (process 0's is the run): the
+    weights are replicated, so every process checkpoints and resumes from its
+    own copy, on a shared file system or not, and no two write one file.
+    """
+    return f"{workdir.rstrip(os.sep)}-process{process_id}" if process_id else workdir
+
+
 def main(argv):
     if not FLAGS["verbosity"].present:
         # Backends log INFO lines through absl (JAX: "Unable to initialize backend 'tpu'").
@@ -70,11 +150,15 @@ def main(argv):
         _fail("--resume needs the --workdir of the run to continue.")
     if FLAGS.backend:
         os.environ["KERAS_BACKEND"] = FLAGS.backend
+    if FLAGS.debug_cpu_devices:
+        _split_cpu_before_import(FLAGS.debug_cpu_devices)
 
     # Only now, with KERAS_BACKEND settled, may Keras be imported.
     try:
         import keras
 
+        if FLAGS.debug_cpu_devices:
+            _split_cpu_after_import(FLAGS.debug_cpu_devices, keras.backend.backend())
         from dcgan_keras import callbacks, training
         from dcgan_keras.export import ExportError
     except ImportError as err:
@@ -82,8 +166,14 @@ def main(argv):
     backend = keras.backend.backend()
     print(f"backend: {backend}", flush=True)
 
-    workdir = FLAGS.workdir or _default_workdir(backend)
     overrides = {name: getattr(FLAGS, name) for name in _OVERRIDES}
+    process_id = _join_hosts()
+    if process_id is not None:
+        overrides["distribute"] = "data_parallel"
+    workdir = FLAGS.workdir or _default_workdir(backend)
+    if process_id:
+        workdir = _process_workdir(workdir, process_id)
+        print(f"this process's run directory: {workdir}", flush=True)
     extra = [callbacks.BatchDelay(FLAGS.debug_batch_sleep)] if FLAGS.debug_batch_sleep else []
     if FLAGS.debug_nan_at_epoch:
         extra.append(callbacks.InjectNaN(FLAGS.debug_nan_at_epoch))

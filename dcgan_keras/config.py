@@ -29,6 +29,13 @@ PRESETS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fil
 
 _IMAGE_SIZES = (28, 32, 64, 128)
 _LOSSES = ("non_saturating", "minimax")
+#: The values of `distribute` and `mixed_precision` (dcgan_keras.distribute
+#: has the same lists; this module must not import Keras to get them).
+DISTRIBUTE_MODES = ("none", "data_parallel")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+#: The keys a resumed run may change: how long it trains, and how it is
+#: computed (a checkpoint moves between device counts and precisions).
+RESUMABLE_CHANGES = ("epochs", "distribute", "mixed_precision")
 
 
 class ConfigError(ValueError):
@@ -45,9 +52,9 @@ class ConfigError(ValueError):
 class Config:
     """Everything that decides what a training run computes.
 
-    Two runs with equal configs (and the same backend) compute the same
-    thing; `--resume` refuses a config that differs from the run's in any
-    key but `epochs`.
+    Two runs with equal configs (and the same backend and device count)
+    compute the same thing; `--resume` refuses a config that differs from
+    the run's in any key but those of `RESUMABLE_CHANGES`.
     """
 
     # Data: what `dcgan_keras.data.load_dataset` is asked for.
@@ -90,6 +97,14 @@ class Config:
     fid_every: int = 0
     fid_num_samples: int = 1000
     fid_extractor: str = "inception"
+
+    # Devices and precision: how the steps are computed, not what they
+    # compute (up to rounding). "data_parallel" splits each global batch of
+    # `batch_size` images across all visible devices (dcgan_keras.distribute);
+    # the mixed policies keep weights, BatchNorm statistics, logits and
+    # losses in float32.
+    distribute: str = "none"
+    mixed_precision: str = "float32"
 
     def to_dict(self):
         """A JSON-ready dict (tuples become lists)."""
@@ -231,6 +246,8 @@ _CHECKS = {
     "fid_every": _int(0),
     "fid_num_samples": _int(2),
     "fid_extractor": _string(),
+    "distribute": _choice(DISTRIBUTE_MODES),
+    "mixed_precision": _choice(PRECISIONS),
 }
 assert set(_CHECKS) == set(FIELDS), "every Config field needs a check"
 

@@ -7,6 +7,13 @@ complete checkpoint (weights, both optimizers, RNG seed states), with the
 run's fixed noise and the data order of the epoch it resumes at, so it
 computes what an uninterrupted run would have.
 
+`config.distribute="data_parallel"` runs the build, the checkpoint load, the
+compile and `fit` inside `dcgan_keras.distribute.data_parallel()`: the data
+loader yields global batches of `batch_size` images and the engine splits
+them across the devices. `config.mixed_precision` is the Keras dtype policy
+while the model is built and trained (restored afterwards). Both may change
+when a run is resumed: checkpoints hold float32 weights and no device layout.
+
 Example:
     >>> from dcgan_keras.config import resolve_config
     >>> from dcgan_keras.training import train
@@ -14,6 +21,7 @@ Example:
     >>> gan = train(resolve_config("synthetic", overrides={"epochs": 4}), "runs/smoke", resume=True)
 """
 
+import contextlib
 import os
 import warnings
 
@@ -23,8 +31,16 @@ import numpy as np
 from dcgan_keras import callbacks as run_callbacks
 from dcgan_keras import rundir
 from dcgan_keras.callbacks import TrainingDiverged
-from dcgan_keras.config import Config, ConfigError, config_differences, make_config, resolve_config
+from dcgan_keras.config import (
+    RESUMABLE_CHANGES,
+    Config,
+    ConfigError,
+    config_differences,
+    make_config,
+    resolve_config,
+)
 from dcgan_keras.data import Batches, DataError, load_dataset
+from dcgan_keras.distribute import data_parallel, set_precision
 from dcgan_keras.gan import DCGAN, latent_noise
 from dcgan_keras.models import build_discriminator, build_generator
 from dcgan_keras.rundir import RunDirError
@@ -86,7 +102,8 @@ def train(config, workdir, resume=False, callbacks=(), verbose="auto", print_fn=
         workdir: the run directory. A new run refuses one that holds files.
         resume: continue the run in `workdir` from its last complete
             checkpoint. `config` must equal the recorded one except for
-            `epochs` (train longer, or stop earlier).
+            `epochs` (train longer, or stop earlier), `distribute` and
+            `mixed_precision` (each change is reported by a status line).
         callbacks: extra Keras callbacks, run after the run's own.
         verbose: `fit`'s verbosity (the progress bar).
         print_fn: where the status lines and epoch summaries go (default print).
@@ -110,36 +127,48 @@ def train(config, workdir, resume=False, callbacks=(), verbose="auto", print_fn=
         _enable_jax_compile_cache()
 
     # Everything that can refuse the run happens before the run dir changes.
-    run, record = _open_run_dir(config, workdir, resume)
+    run, record, recorded = _open_run_dir(config, workdir, resume)
+    scope = _distribution_scope(config)
     data = _load_data(config)
-    gan, initial_epoch = _build_or_load_model(config, run if resume else None, say)
-    batches = _batches(data, config, initial_epoch)
-    fid = _fid_callback(config, data) if config.fid_every else None
 
-    record = _write_run_record(run, record, config, backend, resume, initial_epoch)
-    noise = _fixed_noise(run, config)
-    say(
-        f"dcgan_keras: backend {backend}, {data.name} {len(data)} images {data.image_shape}, "
-        f"{len(batches)} steps of {config.batch_size} an epoch, run dir {run.path}"
-        + (f", resuming after epoch {initial_epoch}" if resume else "")
-    )
+    with scope:
+        # The FID judge computes in float32, whatever the GAN does.
+        with _global_policy("float32"):
+            fid = _fid_callback(config, data) if config.fid_every else None
+        with _global_policy(config.mixed_precision):
+            gan, initial_epoch = _build_or_load_model(config, run if resume else None, say)
+            devices, processes = _topology(gan, config)
+            batches = _batches(data, config, initial_epoch, devices)
 
-    if initial_epoch < config.epochs:
-        monitor, run_cbs = _callbacks(config, run, noise, fid, say, progress_bar=verbose != 0)
-        gan.fit(
-            batches,
-            epochs=config.epochs,
-            initial_epoch=initial_epoch,
-            shuffle=False,  # the order is Batches' (seed, epoch) permutation
-            callbacks=run_cbs + list(callbacks),
-            verbose=verbose,
-        )
-        if monitor.info is not None:
-            _report_divergence(run, monitor)
-    else:
-        say(f"The run already has {initial_epoch} epochs of {config.epochs}; nothing to train.")
+            record = _write_run_record(
+                run, record, config, backend, resume, initial_epoch, devices, processes
+            )
+            noise = _fixed_noise(run, config)
+            say(
+                f"dcgan_keras: backend {backend}, {data.name} {len(data)} images {data.image_shape}, "
+                f"{len(batches)} steps of {config.batch_size} an epoch, run dir {run.path}"
+                + _compute_description(config, devices, processes)
+                + (f", resuming after epoch {initial_epoch}" if resume else "")
+            )
+            for line in _resume_changes(recorded, config):
+                say(line)
 
-    _write_artifacts(gan, run, say)
+            if initial_epoch < config.epochs:
+                monitor, run_cbs = _callbacks(config, run, noise, fid, say, progress_bar=verbose != 0)
+                gan.fit(
+                    batches,
+                    epochs=config.epochs,
+                    initial_epoch=initial_epoch,
+                    shuffle=False,  # the order is Batches' (seed, epoch) permutation
+                    callbacks=run_cbs + list(callbacks),
+                    verbose=verbose,
+                )
+                if monitor.info is not None:
+                    _report_divergence(run, monitor)
+            else:
+                say(f"The run already has {initial_epoch} epochs of {config.epochs}; nothing to train.")
+
+    _write_artifacts(_plain_generator(gan, config), run, say)
     return gan
 
 
@@ -147,28 +176,51 @@ def train(config, workdir, resume=False, callbacks=(), verbose="auto", print_fn=
 
 
 def _open_run_dir(config, workdir, resume):
-    """Checks the workdir, changing nothing: a new run's is empty, a resumed run's matches."""
+    """Checks the workdir, changing nothing: a new run's is empty, a resumed run's matches.
+
+    Returns (run, record, recorded config); the last two are None for a new run.
+    """
     if not resume:
-        return rundir.check_new_run(workdir), None
+        return rundir.check_new_run(workdir), None, None
     run, record = rundir.check_resumable(workdir)
     try:
         recorded = make_config(record["config"], where=run.config_json)
     except ConfigError as err:
         raise RunDirError(f"--resume: the config recorded in {run.config_json} is unusable: {err}") from err
-    differing = config_differences(recorded, config)
+    differing = config_differences(recorded, config, ignore=RESUMABLE_CHANGES)
     if differing:
         details = "; ".join(
             f"{k}: run has {getattr(recorded, k)!r}, asked {getattr(config, k)!r}" for k in differing
         )
         raise RunDirError(
             f"--resume: {run.path} was trained with another config; differing key(s): "
-            f"{', '.join(differing)} ({details}). Resume with the run's config (only --epochs "
-            "may change; flags can be left out) or start a new run in another --workdir."
+            f"{', '.join(differing)} ({details}). Resume with the run's config (only --epochs, "
+            "--distribute and --mixed_precision may change; flags can be left out) or start a "
+            "new run in another --workdir."
         )
-    return run, record
+    return run, record, recorded
 
 
-def _write_run_record(run, record, config, backend, resume, initial_epoch):
+def _resume_changes(recorded, config):
+    """Status lines for the ways a resumed run computes differently from before."""
+    if recorded is None:
+        return []
+    lines = []
+    if recorded.distribute != config.distribute:
+        lines.append(
+            f"Resuming with distribute={config.distribute!r} (the run had {recorded.distribute!r}): "
+            "the same steps on another device layout."
+        )
+    if recorded.mixed_precision != config.mixed_precision:
+        lines.append(
+            f"Resuming in mixed_precision={config.mixed_precision!r} (the run had "
+            f"{recorded.mixed_precision!r}): the float32 weights and optimizer state carry over, "
+            "the steps round differently from here on."
+        )
+    return lines
+
+
+def _write_run_record(run, record, config, backend, resume, initial_epoch, devices, processes):
     run.create()
     if resume:
         # Leftovers of the killed process, and rows of the epoch it lost.
@@ -183,12 +235,16 @@ def _write_run_record(run, record, config, backend, resume, initial_epoch):
         record["config"] = config.to_dict()
         record.setdefault("resumes", []).append(
             {"time": rundir.now(), "after_epoch": initial_epoch, "backend": backend,
-             "versions": rundir.package_versions()}
+             "devices": devices, "processes": processes, "versions": rundir.package_versions()}
         )
     else:
         record = {
             "config": config.to_dict(),
             "backend": backend,
+            # What the steps ran on: the same config on other devices computes
+            # the same thing up to rounding (and per-replica BatchNorm on TF).
+            "devices": devices,
+            "processes": processes,
             "versions": rundir.package_versions(),
             "started": rundir.now(),
         }
@@ -225,10 +281,16 @@ def _load_data(config):
     )
 
 
-def _batches(data, config, initial_epoch):
+def _batches(data, config, initial_epoch, devices=1):
+    """The global batches of `config.batch_size` images (this process's rows of them on multi-host JAX)."""
+    if config.batch_size % devices:
+        raise ConfigError(
+            f"batch_size={config.batch_size} must be a multiple of the {devices} devices of the "
+            "data-parallel run: each device takes an equal share of the global batch."
+        )
     # max_batches rather than fit(steps_per_epoch=): each short epoch is still
     # a fresh (seed, epoch) permutation, the order a resumed run recomputes.
-    return Batches(
+    batches = Batches(
         data.images,
         config.batch_size,
         seed=config.seed,
@@ -237,6 +299,134 @@ def _batches(data, config, initial_epoch):
         epoch=initial_epoch,
         max_batches=config.steps_per_epoch,
     )
+    distribution = keras.distribution.distribution()
+    if distribution is not None and distribution.num_processes > 1:
+        # Multi-host JAX: every process computes the same global batch and
+        # feeds Keras its own rows (Keras would refuse to shard a PyDataset).
+        distribution.auto_shard_dataset = False
+        return _ProcessRows(batches, distribution.data_shard_id, distribution.num_processes)
+    return batches
+
+
+class _ProcessRows(keras.utils.PyDataset):
+    """Rows [i*B/P, (i+1)*B/P) of each batch of `batches`: process i's share of the global batch."""
+
+    def __init__(self, batches, index, count):
+        super().__init__()
+        self.batches = batches
+        self.rows = slice(index * batches.batch_size // count, (index + 1) * batches.batch_size // count)
+
+    def __len__(self):
+        return len(self.batches)
+
+    def __getitem__(self, index):
+        return self.batches[index][self.rows]
+
+    def on_epoch_begin(self):
+        self.batches.on_epoch_begin()
+
+    def on_epoch_end(self):
+        self.batches.on_epoch_end()
+
+
+# ------------------------------------------------------- devices and precision
+
+
+def _distribution_scope(config):
+    """The context the model is built, loaded, compiled and trained in."""
+    if config.distribute == "none":
+        return contextlib.nullcontext()
+    if keras.backend.backend() == "tensorflow" and os.environ.get("TF_CONFIG"):
+        # Checked here, before MultiWorkerMirroredStrategy waits for the other
+        # workers: Keras 3's TensorFlow trainer fails in fit under it (its
+        # symbolic build and its metric reduction both break on the workers'
+        # PerReplica values; keras-team/keras#20585), ours and plain models alike.
+        raise ConfigError(
+            "distribute='data_parallel' with TF_CONFIG set would train under "
+            "tf.distribute.MultiWorkerMirroredStrategy, whose fit Keras 3 does not support "
+            "(keras-team/keras#20585). Unset TF_CONFIG to train on this host's devices, or use "
+            "--backend=jax with --coordinator_address, --num_processes and --process_id for several hosts."
+        )
+    try:
+        return data_parallel()
+    except ValueError as err:  # torch: no distribution engine to use
+        raise ConfigError(f"distribute='data_parallel': {err}") from err
+
+
+@contextlib.contextmanager
+def _global_policy(name):
+    """Keras's global dtype policy set to `name` inside, restored after: callers are not affected."""
+    previous = keras.mixed_precision.global_policy().name
+    set_precision(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def _topology(gan, config):
+    """(devices, processes) the training steps run on: (1, 1) unless data-parallel."""
+    if config.distribute == "none":
+        return 1, 1
+    distribution = keras.distribution.distribution()  # JAX: keras.distribution.DataParallel
+    if distribution is not None:
+        return int(distribution.device_mesh.devices.size), int(distribution.num_processes)
+    strategy = getattr(gan, "distribute_strategy", None)  # TensorFlow: MirroredStrategy
+    if strategy is not None:
+        return int(strategy.num_replicas_in_sync), 1
+    return 1, 1
+
+
+def _compute_description(config, devices, processes):
+    parts = []
+    if config.distribute != "none":
+        on = f"{devices} devices" + (f" in {processes} processes" if processes > 1 else "")
+        parts.append(f", data-parallel on {on}")
+    if config.mixed_precision != "float32":
+        parts.append(f", {config.mixed_precision}")
+    return "".join(parts)
+
+
+def _model_precision(gan):
+    """The mixed policy a built DCGAN's layers compute in, or "float32".
+
+    Only the output layers pin float32 (images, logits), so any other
+    policy found is the one the model was built under.
+    """
+    layers = gan.generator.layers + gan.discriminator.layers
+    mixed = {layer.dtype_policy.name for layer in layers} - {"float32"}
+    return mixed.pop() if len(mixed) == 1 else "float32"
+
+
+def _with_precision(loaded, config):
+    """`loaded`'s state in a DCGAN built under the current global policy.
+
+    A checkpoint restores the dtype policies it was saved with, so a resume
+    that changes precision builds the model anew and copies the weights,
+    RNG states and both optimizers' slots over (all float32). Loss scaling
+    starts afresh when the new precision is mixed_float16.
+    """
+    gan = build_model(config)
+    groups = [(loaded.variables, gan.variables)] + [
+        (_inner_optimizer(getattr(loaded, name)).variables, _inner_optimizer(getattr(gan, name)).variables)
+        for name in ("d_optimizer", "g_optimizer")
+    ]
+    for old, new in groups:
+        if len(old) != len(new) or any(tuple(a.shape) != tuple(b.shape) for a, b in zip(old, new)):
+            raise RunDirError(
+                "The checkpoint's model does not match the config's, so its precision cannot be "
+                f"changed; resume with the run's mixed_precision={_model_precision(loaded)!r}."
+            )
+    for old, new in groups:
+        for source, target in zip(old, new):
+            target.assign(keras.ops.convert_to_numpy(source))
+    return gan
+
+
+def _inner_optimizer(optimizer):
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return optimizer.inner_optimizer
+    return optimizer
 
 
 # ----------------------------------------------------------------------- model
@@ -250,14 +440,7 @@ def build_model(config):
     """
     keras.utils.set_random_seed(config.seed)
     try:
-        generator = build_generator(
-            latent_dim=config.latent_dim,
-            image_size=config.image_size,
-            channels=config.channels,
-            filters=config.g_filters,
-            kernel_size=config.kernel_size,
-            bn_momentum=config.bn_momentum,
-        )
+        generator = _build_generator(config)
         discriminator = build_discriminator(
             image_size=config.image_size,
             channels=config.channels,
@@ -288,6 +471,17 @@ def build_model(config):
     return gan
 
 
+def _build_generator(config):
+    return build_generator(
+        latent_dim=config.latent_dim,
+        image_size=config.image_size,
+        channels=config.channels,
+        filters=config.g_filters,
+        kernel_size=config.kernel_size,
+        bn_momentum=config.bn_momentum,
+    )
+
+
 def _build_or_load_model(config, run, say):
     """A new model (epoch 0), or the newest checkpoint of `run` that loads, and its epoch."""
     if run is None:
@@ -300,12 +494,18 @@ def _build_or_load_model(config, run, say):
     keras.utils.set_random_seed(config.seed)
     for epoch, path in reversed(checkpoints):
         try:
-            gan = keras.saving.load_model(path)
+            # Under float32, the checkpoint's own policies and optimizers come
+            # back as saved (a mixed_float16 default would wrap a saved plain
+            # Adam in loss scaling and skip its state).
+            with _global_policy("float32"):
+                gan = keras.saving.load_model(path)
         except Exception as err:  # a damaged file: an older one may still load
             warnings.warn(f"Cannot load checkpoint {path} ({type(err).__name__}: {err}); trying an older one.")
             continue
         if not isinstance(gan, DCGAN):
             raise RunDirError(f"{path} holds a {type(gan).__name__}, not a DCGAN checkpoint.")
+        if _model_precision(gan) != config.mixed_precision:
+            gan = _with_precision(gan, config)
         return gan, epoch
     raise RunDirError(f"None of the checkpoints in {run.checkpoints_dir} could be loaded (see warnings).")
 
@@ -370,15 +570,31 @@ def _report_divergence(run, monitor):
 # ------------------------------------------------------------------- artifacts
 
 
-def _write_artifacts(gan, run, say):
+def _plain_generator(gan, config):
+    """The trained generator, as a float32 model on one device.
+
+    Mixed precision and a data-parallel layout serve training; the exported
+    generator computes in float32 on whatever device loads it, with the same
+    (float32) weights.
+    """
+    if config.distribute == "none" and config.mixed_precision == "float32":
+        return gan.generator
+    with _global_policy("float32"):
+        generator = _build_generator(config)
+    for source, target in zip(gan.generator.variables, generator.variables):
+        target.assign(keras.ops.convert_to_numpy(source))
+    return generator
+
+
+def _write_artifacts(generator, run, say):
     """generator.keras, and the generator/ SavedModel (written aside, checked, then renamed)."""
     from dcgan_keras.export import export_saved_model
 
     tmp = rundir.temporary_path(run.generator_keras)
-    gan.generator.save(tmp)
+    generator.save(tmp)
     rundir.replace_atomically(tmp, run.generator_keras)
     # overwrite: a resumed run that trained longer replaces the old export.
-    export_saved_model(gan.generator, run.generator_saved_model, overwrite=True)
+    export_saved_model(generator, run.generator_saved_model, overwrite=True)
     say(f"Wrote {run.generator_keras} and the SavedModel {run.generator_saved_model}{os.sep}")
 
 

@@ -2,6 +2,7 @@
 
 import json
 import os
+import types
 
 import keras
 import numpy as np
@@ -119,6 +120,21 @@ def test_config_differences_ignore_epochs():
     assert config_lib.config_differences(Config(lr=1e-3, seed=1), Config()) == ["lr", "seed"]
 
 
+def test_distribute_and_precision_values_match_the_library_and_the_flags():
+    import train
+    from dcgan_keras import distribute
+
+    assert config_lib.DISTRIBUTE_MODES == distribute.MODES
+    assert config_lib.PRECISIONS == distribute.PRECISIONS
+    assert train.FLAGS["distribute"].parser.enum_values == list(config_lib.DISTRIBUTE_MODES)
+    assert train.FLAGS["mixed_precision"].parser.enum_values == list(config_lib.PRECISIONS)
+    assert (Config().distribute, Config().mixed_precision) == ("none", "float32")
+    with pytest.raises(ConfigError) as err:
+        config_lib.make_config({"distribute": "ddp", "mixed_precision": "float16"})
+    assert "distribute must be one of 'none', 'data_parallel'" in str(err.value)
+    assert "mixed_precision must be one of 'float32', 'mixed_float16', 'mixed_bfloat16'" in str(err.value)
+
+
 # ------------------------------------------------------------------ run dir
 
 
@@ -204,6 +220,31 @@ def test_resume_refuses_another_config_naming_the_keys_and_changes_nothing(tmp_p
     with pytest.raises(RunDirError, match=r"differing key\(s\): lr, seed \(lr: run has 0.0002, asked 0.1"):
         training.train(other, tmp_path / "run", resume=True)
     assert snapshot(tmp_path / "run") == before
+
+
+def test_resume_may_change_how_steps_are_computed_and_says_so(tmp_path):
+    config = resolve_config("synthetic", overrides=QUICK)
+    fake_run(tmp_path / "run", config)
+    changed = resolve_config(
+        "synthetic",
+        overrides=dict(QUICK, epochs=3, distribute="data_parallel", mixed_precision="mixed_bfloat16"),
+    )
+    _, _, recorded = training._open_run_dir(changed, tmp_path / "run", resume=True)
+    assert recorded == config
+    lines = training._resume_changes(recorded, changed)
+    assert "distribute='data_parallel' (the run had 'none')" in lines[0]
+    assert "mixed_precision='mixed_bfloat16' (the run had 'float32')" in lines[1]
+    assert training._resume_changes(recorded, config) == []
+
+
+def test_the_global_batch_must_split_evenly_across_devices():
+    from dcgan_keras.data import Batches
+
+    data = types.SimpleNamespace(images=np.zeros((64, 28, 28, 1), "uint8"))
+    config = resolve_config("synthetic", overrides=dict(QUICK, batch_size=18))
+    with pytest.raises(ConfigError, match="batch_size=18 must be a multiple of the 4 devices"):
+        training._batches(data, config, 0, devices=4)
+    assert isinstance(training._batches(data, config, 0, devices=2), Batches)
 
 
 def test_new_run_refuses_an_existing_run_before_loading_anything(tmp_path):
