@@ -1,8 +1,9 @@
 """Training on several devices and hosts, with each backend's own engine.
 
-JAX uses `keras.distribution.DataParallel`; TensorFlow `tf.distribute`'s
-MirroredStrategy (MultiWorkerMirroredStrategy when TF_CONFIG names a
-cluster). The global batch is split across devices and the metrics are global.
+JAX uses `keras.distribution.DataParallel`, on one host or several
+(`initialize_multi_host`); TensorFlow `tf.distribute`'s MirroredStrategy on
+one host (Keras 3's fit fails under MultiWorkerMirroredStrategy,
+keras-team/keras#20585, so a TF_CONFIG is refused). The global batch is split across devices and the metrics are global.
 BatchNorm statistics are global on JAX (one SPMD program over the whole
 batch) and per replica on TensorFlow (Keras's default; `synchronized=True`
 exists only on TensorFlow and would tie checkpoints to it). Keras's torch
@@ -35,8 +36,8 @@ def data_parallel(devices=None):
 def initialize_multi_host(coordinator_address, num_processes, process_id):
     """Joins this process to a multi-host JAX run (call before building anything).
 
-    TensorFlow reads its cluster from the TF_CONFIG environment variable
-    instead; torch has no multi-host path here.
+    JAX only: Keras 3's TensorFlow trainer does not run under
+    MultiWorkerMirroredStrategy, and torch has no distribution support.
 
     Args:
         coordinator_address: "host:port" of process 0.
@@ -48,8 +49,9 @@ def initialize_multi_host(coordinator_address, num_processes, process_id):
     """
     if keras.backend.backend() != "jax":
         raise ValueError(
-            "Multi-host flags are for the jax backend. On tensorflow, set TF_CONFIG on every "
-            f"worker instead. Received backend: {keras.backend.backend()!r}."
+            "Multi-host training runs on the jax backend only (Keras 3's TensorFlow trainer fails "
+            "under MultiWorkerMirroredStrategy, keras-team/keras#20585; torch has no distribution "
+            f"support). Received backend: {keras.backend.backend()!r}."
         )
     keras.distribution.initialize(
         job_addresses=coordinator_address, num_processes=num_processes, process_id=process_id

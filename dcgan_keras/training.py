@@ -28,6 +28,7 @@ import warnings
 import keras
 import numpy as np
 
+from dcgan_keras import backend as seam
 from dcgan_keras import callbacks as run_callbacks
 from dcgan_keras import rundir
 from dcgan_keras.callbacks import TrainingDiverged
@@ -123,8 +124,7 @@ def train(config, workdir, resume=False, callbacks=(), verbose="auto", print_fn=
     if not isinstance(config, Config):
         config = make_config(dict(config))
     backend = keras.backend.backend()
-    if backend == "jax":
-        _enable_jax_compile_cache()
+    seam.enable_compile_cache(JAX_COMPILE_CACHE)
 
     # Everything that can refuse the run happens before the run dir changes.
     run, record, recorded = _open_run_dir(config, workdir, resume)
@@ -336,17 +336,6 @@ def _distribution_scope(config):
     """The context the model is built, loaded, compiled and trained in."""
     if config.distribute == "none":
         return contextlib.nullcontext()
-    if keras.backend.backend() == "tensorflow" and os.environ.get("TF_CONFIG"):
-        # Checked here, before MultiWorkerMirroredStrategy waits for the other
-        # workers: Keras 3's TensorFlow trainer fails in fit under it (its
-        # symbolic build and its metric reduction both break on the workers'
-        # PerReplica values; keras-team/keras#20585), ours and plain models alike.
-        raise ConfigError(
-            "distribute='data_parallel' with TF_CONFIG set would train under "
-            "tf.distribute.MultiWorkerMirroredStrategy, whose fit Keras 3 does not support "
-            "(keras-team/keras#20585). Unset TF_CONFIG to train on this host's devices, or use "
-            "--backend=jax with --coordinator_address, --num_processes and --process_id for several hosts."
-        )
     try:
         return data_parallel()
     except ValueError as err:  # torch: no distribution engine to use
@@ -596,18 +585,3 @@ def _write_artifacts(generator, run, say):
     # overwrite: a resumed run that trained longer replaces the old export.
     export_saved_model(generator, run.generator_saved_model, overwrite=True)
     say(f"Wrote {run.generator_keras} and the SavedModel {run.generator_saved_model}{os.sep}")
-
-
-def _enable_jax_compile_cache(path=JAX_COMPILE_CACHE):
-    """Persists JAX's compiled steps, so a resumed run does not pay XLA's compile again.
-
-    Backend-specific code outside dcgan_keras/backend/: it belongs in the
-    seam, and can move there; until then it is guarded by the caller's
-    backend check. A cache dir already chosen (JAX_COMPILATION_CACHE_DIR) wins.
-    """
-    import jax
-
-    if jax.config.jax_compilation_cache_dir:
-        return
-    jax.config.update("jax_compilation_cache_dir", path)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)

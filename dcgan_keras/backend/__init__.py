@@ -12,6 +12,7 @@ Per backend, only how gradients are taken and applied:
   (per replica under tf.distribute, a slice of the global batch's noise).
 - `default_jit_compile()`: what `compile(jit_compile="auto")` means here.
 - `data_parallel_scope(devices)`: the backend's own data-parallel engine.
+- `enable_compile_cache(path)`: persist compiled steps where the backend compiles.
 
 Everything else, the GAN included, is written once with `keras.ops`.
 """
@@ -24,6 +25,7 @@ if _BACKEND == "tensorflow":
     from dcgan_keras.backend.tensorflow import (
         data_parallel_scope,
         default_jit_compile,
+        enable_compile_cache,
         minimize,
         normal_noise,
         train_step,
@@ -32,6 +34,7 @@ elif _BACKEND == "jax":
     from dcgan_keras.backend.jax import (
         data_parallel_scope,
         default_jit_compile,
+        enable_compile_cache,
         minimize,
         normal_noise,
         train_step,
@@ -40,6 +43,7 @@ elif _BACKEND == "torch":
     from dcgan_keras.backend.torch import (
         data_parallel_scope,
         default_jit_compile,
+        enable_compile_cache,
         minimize,
         normal_noise,
         train_step,
@@ -50,4 +54,4 @@ else:
         f"Received: KERAS_BACKEND={_BACKEND!r}. Set KERAS_BACKEND to one of those."
     )
 
-__all__ = ["data_parallel_scope", "default_jit_compile", "minimize", "normal_noise", "train_step"]
+__all__ = ["data_parallel_scope", "default_jit_compile", "enable_compile_cache", "minimize", "normal_noise", "train_step"]

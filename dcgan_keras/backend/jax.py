@@ -91,3 +91,13 @@ def default_jit_compile():
 
 def data_parallel_scope(devices=None):
     return keras.distribution.DataParallel(devices=devices or keras.distribution.list_devices()).scope()
+
+
+def enable_compile_cache(path):
+    # XLA's compile of a train step takes seconds to minutes on a CPU: a
+    # resumed run, or sample.py, reuses the compiled program. A cache dir
+    # already chosen (JAX_COMPILATION_CACHE_DIR) wins.
+    if jax.config.jax_compilation_cache_dir:
+        return
+    jax.config.update("jax_compilation_cache_dir", path)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)

@@ -41,9 +41,20 @@ def default_jit_compile():
 
 
 def data_parallel_scope(devices=None):
-    # A TF_CONFIG names the cluster: one replica group over every worker.
     if os.environ.get("TF_CONFIG"):
-        strategy = tf.distribute.MultiWorkerMirroredStrategy()
-    else:
-        strategy = tf.distribute.MirroredStrategy(devices)
-    return strategy.scope()
+        # Refused before MultiWorkerMirroredStrategy waits for the other
+        # workers: Keras 3's TensorFlow trainer fails in fit under it (its
+        # symbolic build and metric reduction break on PerReplica values,
+        # keras-team/keras#20585), for our model and plain ones alike.
+        raise ValueError(
+            "TF_CONFIG is set, which asks for tf.distribute.MultiWorkerMirroredStrategy, whose fit "
+            "Keras 3 does not support (keras-team/keras#20585). Unset TF_CONFIG to train on this "
+            "host's devices, or use the jax backend with --coordinator_address, --num_processes and "
+            "--process_id for several hosts."
+        )
+    return tf.distribute.MirroredStrategy(devices).scope()
+
+
+def enable_compile_cache(path):
+    # Nothing to persist: no ahead-of-time compile on this backend here.
+    del path

@@ -37,3 +37,8 @@ def data_parallel_scope(devices=None):
         "support that DistributedDataParallel could plug into cleanly. Use --backend=jax "
         "or --backend=tensorflow for several devices."
     )
+
+
+def enable_compile_cache(path):
+    # Nothing to persist: no ahead-of-time compile on this backend here.
+    del path
