@@ -2,6 +2,12 @@
 
 Exporting is the slow part (on JAX and torch it starts a TensorFlow process),
 so one SavedModel, written by `sample.py --export`, serves both files.
+
+The files are written once, from `gan` and `older_gan` as they were then, and
+test_sampling.py compares what loads from them with these in-memory GANs: a
+test that changed them (a `training=True` call updates BatchNorm's moving
+statistics) would fail every later comparison. `checked` hands the artifacts
+to one test and, after it, fails that test if it changed them.
 """
 
 import dataclasses
@@ -26,6 +32,7 @@ class Artifacts:
     older_gan: object  # the GAN of epoch_0001
     saved_model: str  # exported by sample.py --export --overwrite over a stale directory
     export_proc: subprocess.CompletedProcess
+    saved_weights: dict = dataclasses.field(default_factory=dict, repr=False)  # as written to the files
 
 
 def run_sample(*args, backend=None, timeout=300):
@@ -70,6 +77,28 @@ def vivid_gan(seed):
     return gan
 
 
+def _weights(model):
+    return [np.array(keras.ops.convert_to_numpy(v)) for v in model.weights]
+
+
+def checked(tmp_path_factory):
+    """A function-scoped fixture's body: the shared artifacts, checked unchanged after the test."""
+    artifacts = get(tmp_path_factory)
+    yield artifacts
+    changed = []
+    for name, weights in artifacts.saved_weights.items():
+        model = getattr(artifacts, name)
+        for v, saved in zip(model.weights, weights):
+            if not np.array_equal(keras.ops.convert_to_numpy(v), saved):
+                changed.append(f"{name}: {v.path}")
+                v.assign(saved)  # so that later tests compare with the files again
+    assert not changed, (
+        "This test changed the shared artifacts' GANs, which no longer match the files written "
+        "from them (restored now). Use a copy, or stateless_call for training=True. "
+        f"Changed: {changed}"
+    )
+
+
 def get(tmp_path_factory):
     if "artifacts" in _CACHE:
         return _CACHE["artifacts"]
@@ -101,5 +130,6 @@ def get(tmp_path_factory):
         older_gan=older,
         saved_model=str(saved_model),
         export_proc=proc,
+        saved_weights={"gan": _weights(gan), "older_gan": _weights(older)},
     )
     return _CACHE["artifacts"]

@@ -31,9 +31,9 @@ from sample_artifacts import run_sample
 BACKEND = keras.backend.backend()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def artifacts(tmp_path_factory):
-    return sample_artifacts.get(tmp_path_factory)
+    yield from sample_artifacts.checked(tmp_path_factory)
 
 
 def sources(a):
