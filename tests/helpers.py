@@ -48,3 +48,14 @@ def run_backend(backend, script, *args, timeout=300):
     )
     assert proc.returncode == 0, f"{backend} run of {script} failed:\n{proc.stderr[-4000:]}"
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def snapshot(directory):
+    """{path: (bytes, mtime_ns)} of every file under `directory`: proof that nothing was touched."""
+    found = {}
+    for root, _, files in os.walk(directory):
+        for name in files:
+            path = os.path.join(root, name)
+            with open(path, "rb") as f:
+                found[os.path.relpath(path, directory)] = (f.read(), os.stat(path).st_mtime_ns)
+    return found

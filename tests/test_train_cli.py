@@ -22,7 +22,7 @@ from PIL import Image
 
 from dcgan_keras.callbacks import read_metrics, read_tensorboard
 from dcgan_keras.rundir import RunDir
-from helpers import REPO
+from helpers import REPO, snapshot
 
 BACKEND = keras.backend.backend()
 TRAIN = os.path.join(REPO, "train.py")
@@ -72,16 +72,6 @@ def train_in_process(*args, capfd):
     out, err = capfd.readouterr()
     return types.SimpleNamespace(returncode=exit_info.value.code or 0, stdout=out, stderr=err)
 
-
-def snapshot(directory):
-    """{path: (bytes, mtime_ns)}: proof that nothing was touched."""
-    found = {}
-    for root, _, files in os.walk(directory):
-        for name in files:
-            path = os.path.join(root, name)
-            with open(path, "rb") as f:
-                found[os.path.relpath(path, directory)] = (f.read(), os.stat(path).st_mtime_ns)
-    return found
 
 
 def generator_output(path):

@@ -13,6 +13,7 @@ from dcgan_keras import rundir, training
 from dcgan_keras.callbacks import read_metrics
 from dcgan_keras.config import Config, ConfigError, resolve_config
 from dcgan_keras.rundir import RunDir, RunDirError
+from helpers import snapshot
 
 # Two steps an epoch of the synthetic preset's tiny networks.
 QUICK = {"steps_per_epoch": 2, "epochs": 1, "data_options": {"num": 64}}
@@ -34,16 +35,6 @@ def no_export(monkeypatch):
     monkeypatch.setattr(export, "export_saved_model", fake_export)
     return calls
 
-
-def snapshot(directory):
-    """{path: (bytes, mtime_ns)} of every file under `directory`."""
-    found = {}
-    for root, _, files in os.walk(directory):
-        for name in files:
-            path = os.path.join(root, name)
-            with open(path, "rb") as f:
-                found[os.path.relpath(path, directory)] = (f.read(), os.stat(path).st_mtime_ns)
-    return found
 
 
 # ------------------------------------------------------------------ config
