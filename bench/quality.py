@@ -1,0 +1,395 @@
+"""Sample quality of the `mnist` preset on each backend against the TensorFlow tutorial's recipe.
+
+Issue 5 (Quality): at equal epochs, our `mnist` preset should reach a lower FID
+than https://www.tensorflow.org/tutorials/generative/dcgan on every backend,
+with class coverage >= 0.98 (no mode collapse).
+
+1. A small MNIST classifier (dcgan_keras.metrics.train_mnist_classifier) is
+   trained on the MNIST train split, saved to bench/cache/ and reused; its
+   test accuracy is reported, and so is the FID of N real train images against
+   the test images (what a perfect generator would score).
+2. Per backend and seed, a subprocess with KERAS_BACKEND set trains the preset
+   with dcgan_keras.training.train for --epochs epochs (on the first --limit
+   images if given), generates --num_samples images, and scores them: FID and
+   KID on the classifier's 128-d "features" layer against the 10k test images,
+   and class coverage (entropy of the predicted class histogram / log 10).
+3. The tutorial's recipe (bench/quality_tf_tutorial.py), TensorFlow only, the
+   same epochs, seeds and scoring.
+4. A table of median and min-max over seeds per backend and recipe; the
+   generated part of bench/QUALITY.md is rewritten (text outside its markers
+   is kept).
+
+Each job's result is cached in bench/cache/quality/results/ and skipped on the
+next call (--rerun to redo it), so runs can be split up and resumed: the
+report covers every cached result at the asked --epochs/--limit/--num_samples.
+
+    python bench/quality.py --backends=tensorflow --seeds=0,1,2 --epochs=1
+    python bench/quality.py --backends=jax,torch --recipes=keras --seeds=0 --epochs=1
+    python bench/quality.py --report_only --epochs=1
+    python bench/quality.py --backends=tensorflow --recipes=keras --tag=lr1e-4 \\
+        --overrides='{"lr": 1e-4}'            # a candidate change of the preset
+"""
+
+import argparse
+import datetime
+import glob
+import importlib.metadata
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(BENCH)
+WORKER = os.path.join(BENCH, "quality_worker.py")
+BACKENDS = ("tensorflow", "jax", "torch")
+RECIPES = ("keras", "tf_tutorial")
+COVERAGE_GOAL = 0.98
+BEGIN = "<!-- quality.py: generated, begin -->"
+END = "<!-- quality.py: generated, end -->"
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--mnist_dir", default=os.path.normpath(os.path.join(REPO, "..", "shared", "data", "mnist")),
+                   help="MNIST IDX files (default: ../shared/data/mnist from the repo root)")
+    p.add_argument("--backends", default="tensorflow,jax,torch")
+    p.add_argument("--recipes", default="keras,tf_tutorial",
+                   help="keras (the mnist preset) and/or tf_tutorial (TensorFlow backend only)")
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--limit", type=int, default=None, help="train on the first N train images only")
+    p.add_argument("--num_samples", type=int, default=10000)
+    p.add_argument("--classifier_epochs", type=int, default=3)
+    p.add_argument("--overrides", default=None,
+                   help="JSON dict of config overrides for the keras recipe (needs --tag)")
+    p.add_argument("--tag", default=None, help="names a variant of the keras recipe, e.g. lr1e-4")
+    p.add_argument("--cache_dir", default=os.path.join(BENCH, "cache"))
+    p.add_argument("--out_md", default=os.path.join(BENCH, "QUALITY.md"))
+    p.add_argument("--no_md", action="store_true", help="print the table only")
+    p.add_argument("--rerun", action="store_true", help="redo jobs whose result is cached")
+    p.add_argument("--report_only", action="store_true", help="run nothing, report cached results")
+    p.add_argument("--job_timeout", type=int, default=3600, help="seconds per job")
+    args = p.parse_args(argv)
+    args.backends = [b for b in args.backends.split(",") if b]
+    args.recipes = [r for r in args.recipes.split(",") if r]
+    args.seeds = [int(s) for s in args.seeds.split(",") if s]
+    for b in args.backends:
+        if b not in BACKENDS:
+            p.error(f"--backends: unknown {b!r}; use {', '.join(BACKENDS)}")
+    for r in args.recipes:
+        if r not in RECIPES:
+            p.error(f"--recipes: unknown {r!r}; use {', '.join(RECIPES)}")
+    if bool(args.overrides) != bool(args.tag):
+        p.error("--overrides and --tag go together (the tag names the variant in the table)")
+    if args.overrides:
+        json.loads(args.overrides)
+    return args
+
+
+# ------------------------------------------------------------------- paths
+
+
+class Paths:
+    def __init__(self, cache_dir):
+        self.root = os.path.join(cache_dir, "quality")
+        self.results = os.path.join(self.root, "results")
+        self.logs = os.path.join(self.root, "logs")
+        self.runs = os.path.join(self.root, "runs")
+        self.classifier = os.path.join(cache_dir, "mnist_classifier.weights.h5")
+        self.classifier_json = os.path.join(self.root, "classifier.json")
+        for d in (self.results, self.logs, self.runs):
+            os.makedirs(d, exist_ok=True)
+
+
+def settings_key(epochs, limit, num_samples):
+    return f"e{epochs}_l{limit or 'all'}_n{num_samples}"
+
+
+def job_name(backend, recipe, seed, args):
+    label = recipe if not (recipe == "keras" and args.tag) else f"keras+{args.tag}"
+    return f"{backend}_{label}_{settings_key(args.epochs, args.limit, args.num_samples)}_s{seed}"
+
+
+# -------------------------------------------------------------------- jobs
+
+
+def run_worker(job, backend, out, log, extra, timeout):
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+    cmd = [sys.executable, WORKER, job, "--out", out] + extra
+    start = time.time()
+    with open(log, "w") as f:
+        f.write(" ".join(cmd) + "\n\n")
+        f.flush()
+        try:
+            proc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, env=env, cwd=REPO, timeout=timeout)
+            ok = proc.returncode == 0
+        except subprocess.TimeoutExpired:
+            ok = False
+            f.write(f"\nquality.py: killed after {timeout}s\n")
+    return ok, time.time() - start
+
+
+def ensure_classifier(args, paths, run=True):
+    """The classifier's summary; trains it (or adds the floor for this N) unless cached."""
+    cached = None
+    if os.path.isfile(paths.classifier_json) and os.path.isfile(paths.classifier):
+        with open(paths.classifier_json) as f:
+            cached = json.load(f)
+        if not run or (str(args.num_samples) in cached.get("fid_train_vs_test", {}) and not args.rerun):
+            return cached
+    if not run:
+        return None
+    log = os.path.join(paths.logs, "classifier.log")
+    say(f"classifier: {'loading' if os.path.isfile(paths.classifier) else 'training'} "
+        f"{paths.classifier} (log {log})")
+    ok, seconds = run_worker(
+        "classifier", "tensorflow", paths.classifier_json, log,
+        ["--mnist_dir", args.mnist_dir, "--classifier", paths.classifier,
+         "--classifier_epochs", str(args.classifier_epochs), "--num_samples", str(args.num_samples)],
+        args.job_timeout)
+    if not ok:
+        raise SystemExit(f"The classifier job failed; see {log}")
+    with open(paths.classifier_json) as f:
+        result = json.load(f)
+    if cached:  # keep the floors computed for other sample counts
+        result["fid_train_vs_test"] = {**cached.get("fid_train_vs_test", {}), **result["fid_train_vs_test"]}
+        with open(paths.classifier_json, "w") as f:
+            json.dump(result, f, indent=1)
+    say(f"classifier: test accuracy {result['test_accuracy']:.4f} ({seconds:.0f}s)")
+    return result
+
+
+def run_jobs(args, paths):
+    jobs = [(b, r, s) for b in args.backends for r in args.recipes for s in args.seeds
+            if not (r == "tf_tutorial" and b != "tensorflow")]
+    skipped = [(b, r) for b in args.backends for r in args.recipes if r == "tf_tutorial" and b != "tensorflow"]
+    if skipped:
+        say(f"tf_tutorial is TensorFlow code: skipped on {', '.join(b for b, _ in skipped)}")
+    for i, (backend, recipe, seed) in enumerate(jobs):
+        name = job_name(backend, recipe, seed, args)
+        out = os.path.join(paths.results, name + ".json")
+        if os.path.isfile(out) and not args.rerun:
+            say(f"[{i + 1}/{len(jobs)}] {name}: cached")
+            continue
+        log = os.path.join(paths.logs, name + ".log")
+        extra = ["--mnist_dir", args.mnist_dir, "--classifier", paths.classifier,
+                 "--seed", str(seed), "--epochs", str(args.epochs), "--num_samples", str(args.num_samples)]
+        if args.limit:
+            extra += ["--limit", str(args.limit)]
+        if recipe == "keras":
+            extra += ["--workdir", os.path.join(paths.runs, name)]
+            if args.overrides:
+                extra += ["--overrides", args.overrides]
+        say(f"[{i + 1}/{len(jobs)}] {name}: running (log {log})")
+        ok, seconds = run_worker(recipe, backend, out, log, extra, args.job_timeout)
+        if not ok:
+            say(f"[{i + 1}/{len(jobs)}] {name}: FAILED after {seconds:.0f}s, see {log}")
+            continue
+        with open(out) as f:
+            r = json.load(f)
+        r.update(name=name, recipe=recipe if not (recipe == "keras" and args.tag) else f"keras+{args.tag}",
+                 seed=seed, epochs=args.epochs, limit=args.limit, num_samples=args.num_samples,
+                 overrides=json.loads(args.overrides) if (recipe == "keras" and args.overrides) else None,
+                 job_seconds=seconds, finished=now())
+        with open(out, "w") as f:
+            json.dump(r, f, indent=1)
+        say(f"[{i + 1}/{len(jobs)}] {name}: FID {r['fid']:.2f}  coverage {r['coverage']:.3f}  "
+            f"({seconds:.0f}s, train {r['train_seconds']:.0f}s)")
+
+
+# ------------------------------------------------------------------ report
+
+
+def load_results(paths, args):
+    key = settings_key(args.epochs, args.limit, args.num_samples)
+    results = []
+    for path in sorted(glob.glob(os.path.join(paths.results, f"*_{key}_s*.json"))):
+        with open(path) as f:
+            results.append(json.load(f))
+    return results
+
+
+def _recipe_order(recipe):
+    return (0 if recipe == "keras" else 2 if recipe == "tf_tutorial" else 1, recipe)
+
+
+def summarize(results):
+    """Rows (backend, recipe) with medians and min-max over seeds."""
+    groups = {}
+    for r in results:
+        groups.setdefault((r["backend"], r["recipe"]), []).append(r)
+    rows = []
+    for (backend, recipe), rs in groups.items():
+        rs = sorted(rs, key=lambda r: r["seed"])
+        fids = [r["fid"] for r in rs]
+        covs = [r["coverage"] + 0.0 for r in rs]  # + 0.0: no "-0.000" for one class
+        kids = [r["kid"] for r in rs]
+        # Steady-state epoch time: the last epoch (the first includes compilation).
+        epoch_s = [r["epoch_seconds"][-1] for r in rs]
+        ips = [r["images_per_epoch"] / s for r, s in zip(rs, epoch_s)]
+        batch = rs[0]["config"]["batch_size"]
+        steps = rs[0]["epochs"] * -(-rs[0]["images_per_epoch"] // batch)  # the tutorial keeps a short batch
+        rows.append(dict(
+            backend=backend, recipe=recipe, seeds=[r["seed"] for r in rs], fids=fids, steps=steps, batch=batch,
+            fid=statistics.median(fids), fid_min=min(fids), fid_max=max(fids),
+            kid=statistics.median(kids), coverage=statistics.median(covs), coverage_min=min(covs),
+            epoch_seconds=statistics.median(epoch_s), images_per_sec=statistics.median(ips),
+        ))
+    rows.sort(key=lambda row: (BACKENDS.index(row["backend"]), _recipe_order(row["recipe"])))
+    return rows
+
+
+def verdicts(rows):
+    """Per backend: does the plain preset beat the tutorial (TF) on median FID, coverage >= goal?"""
+    tutorial = next((r for r in rows if r["recipe"] == "tf_tutorial"), None)
+    out = []
+    for row in rows:
+        if row["recipe"] == "tf_tutorial":
+            continue
+        if tutorial is None:
+            out.append((row, None, "no tf_tutorial result to compare with"))
+            continue
+        beats = row["fid"] < tutorial["fid"]
+        covered = row["coverage_min"] >= COVERAGE_GOAL
+        all_seeds = len(row["seeds"]) > 1 and row["fid_max"] < tutorial["fid_min"]
+        text = (f"median FID {row['fid']:.1f} vs tutorial {tutorial['fid']:.1f}: "
+                f"{'beats' if beats else 'does NOT beat'} it"
+                f"{' (every seed below every tutorial seed)' if all_seeds else ''}; "
+                f"coverage min {row['coverage_min']:.3f} {'>=' if covered else '<'} {COVERAGE_GOAL}")
+        out.append((row, beats and covered, text))
+    return out
+
+
+def table(rows):
+    head = ("| backend | recipe | steps x batch | seeds | FID median | FID min-max | FID per seed | KID median "
+            "| coverage median (min) | s/epoch | img/s |")
+    lines = [head, "|" + "---|" * 11]
+    for r in rows:
+        lines.append(
+            f"| {r['backend']} | {r['recipe']} | {r['steps']} x {r['batch']} | {len(r['seeds'])} | {r['fid']:.2f} | "
+            f"{r['fid_min']:.2f}-{r['fid_max']:.2f} | {', '.join(f'{x:.1f}' for x in r['fids'])} | "
+            f"{r['kid']:.3g} | {r['coverage']:.3f} ({r['coverage_min']:.3f}) | "
+            f"{r['epoch_seconds']:.0f} | {r['images_per_sec']:.0f} |")
+    return "\n".join(lines)
+
+
+def machine():
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{cpu}, {os.cpu_count()} cores visible, {platform.system()} {platform.release()}"
+
+
+def versions():
+    out = [f"python {platform.python_version()}"]
+    for pkg in ("keras", "tensorflow", "tensorflow-cpu", "jax", "jaxlib", "torch", "numpy", "scipy"):
+        try:
+            out.append(f"{pkg} {importlib.metadata.version(pkg)}")
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return ", ".join(out)
+
+
+def markdown(args, rows, results, classifier):
+    s = settings_key(args.epochs, args.limit, args.num_samples)
+    train_images = f"the first {args.limit} of the 60000 train images" if args.limit else "all 60000 train images"
+    floor = classifier.get("fid_train_vs_test", {}).get(str(args.num_samples))
+    recipes = sorted({r["recipe"] for r in results}, key=_recipe_order)
+    overrides = {r["recipe"]: r["overrides"] for r in results if r.get("overrides")}
+    lines = [
+        BEGIN,
+        f"## Results: {args.epochs} epoch(s), {train_images}, {args.num_samples} samples ({s})",
+        "",
+        f"- Date of this report: {now()}; results finished "
+        f"{min(r['finished'] for r in results)} .. {max(r['finished'] for r in results)}.",
+        f"- Machine: {machine()}; load average now {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
+        "(shared: timings are indicative only).",
+        f"- Versions: {versions()}.",
+        f"- Data: MNIST IDX files in `{os.path.relpath(args.mnist_dir, REPO)}`; FID reference = the 10000 test images.",
+        f"- Judge: `dcgan_keras.metrics` MNIST classifier ({args.classifier_epochs} epochs on the train split), "
+        f"test accuracy {classifier['test_accuracy']:.4f}; features = its 128-d `features` layer. "
+        + (f"FID of {args.num_samples} real train images vs the test images (the floor): {floor:.2f}." if floor is not None else ""),
+        f"- Recipes: {', '.join(recipes)}." + (f" Overrides: {json.dumps(overrides)}." if overrides else ""),
+        "- Spread = min-max over seeds; s/epoch and img/s: the last epoch of each run, median over seeds "
+        "(with one epoch, compilation included).",
+        "",
+        table(rows),
+        "",
+        "Goal (issue 5): the preset's median FID below the tutorial's, coverage >= 0.98 on every seed:",
+        "",
+    ]
+    for row, ok, text in verdicts(rows):
+        mark = "n/a" if ok is None else ("PASS" if ok else "FAIL")
+        lines.append(f"- {row['backend']} / {row['recipe']}: **{mark}**: {text}")
+    lines += ["", "Last call: `python bench/quality.py " + " ".join(sys.argv[1:]) + "`; "
+              "per-run logs in `bench/cache/quality/logs/`.", END]
+    return "\n".join(lines)
+
+
+def write_md(path, section, settings):
+    """Replaces this settings' generated section (or appends one); keeps everything else."""
+    text = open(path).read() if os.path.isfile(path) else "# Sample quality: bench/quality.py\n\n"
+    marker = f"({settings})"
+    start, replaced = 0, False
+    while not replaced:
+        b = text.find(BEGIN, start)
+        e = text.find(END, b) if b >= 0 else -1
+        if e < 0:
+            break
+        e += len(END)
+        title = text[b:e].split("\n", 2)[1]
+        if marker in title:
+            text, replaced = text[:b] + section + text[e:], True
+        start = e
+    if not replaced:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    with open(path, "w") as f:
+        f.write(text)
+
+
+# -------------------------------------------------------------------- main
+
+
+T0 = time.time()
+
+
+def now():
+    return datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def say(line):
+    print(f"[{time.time() - T0:6.0f}s] {line}", flush=True)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    paths = Paths(args.cache_dir)
+    if not os.path.isdir(args.mnist_dir):
+        raise SystemExit(f"--mnist_dir {args.mnist_dir} does not exist.")
+    classifier = ensure_classifier(args, paths, run=not args.report_only)
+    if not args.report_only:
+        run_jobs(args, paths)
+    results = load_results(paths, args)
+    if not results:
+        raise SystemExit("No results for these settings yet.")
+    rows = summarize(results)
+    print()
+    print(f"MNIST classifier test accuracy: {classifier['test_accuracy']:.4f}" if classifier else "")
+    print(table(rows))
+    for row, ok, text in verdicts(rows):
+        print(f"{row['backend']} / {row['recipe']}: {'n/a' if ok is None else 'PASS' if ok else 'FAIL'}: {text}")
+    if not args.no_md and classifier:
+        write_md(args.out_md, markdown(args, rows, results, classifier),
+                 settings_key(args.epochs, args.limit, args.num_samples))
+        print(f"\nwrote {args.out_md}")
+
+
+if __name__ == "__main__":
+    main()
