@@ -17,41 +17,30 @@ Per backend, only how gradients are taken and applied:
 Everything else, the GAN included, is written once with `keras.ops`.
 """
 
+import importlib
+
 import keras
 
 _BACKEND = keras.backend.backend()
-
-if _BACKEND == "tensorflow":
-    from dcgan_keras.backend.tensorflow import (
-        data_parallel_scope,
-        default_jit_compile,
-        enable_compile_cache,
-        minimize,
-        normal_noise,
-        train_step,
-    )
-elif _BACKEND == "jax":
-    from dcgan_keras.backend.jax import (
-        data_parallel_scope,
-        default_jit_compile,
-        enable_compile_cache,
-        minimize,
-        normal_noise,
-        train_step,
-    )
-elif _BACKEND == "torch":
-    from dcgan_keras.backend.torch import (
-        data_parallel_scope,
-        default_jit_compile,
-        enable_compile_cache,
-        minimize,
-        normal_noise,
-        train_step,
-    )
-else:
+if _BACKEND not in ("tensorflow", "jax", "torch"):
     raise ImportError(
         f"dcgan_keras supports the tensorflow, jax and torch Keras backends. "
         f"Received: KERAS_BACKEND={_BACKEND!r}. Set KERAS_BACKEND to one of those."
     )
+_impl = importlib.import_module(f"dcgan_keras.backend.{_BACKEND}")
 
-__all__ = ["data_parallel_scope", "default_jit_compile", "enable_compile_cache", "minimize", "normal_noise", "train_step"]
+data_parallel_scope = _impl.data_parallel_scope
+default_jit_compile = _impl.default_jit_compile
+enable_compile_cache = _impl.enable_compile_cache
+minimize = _impl.minimize
+normal_noise = _impl.normal_noise
+train_step = _impl.train_step
+
+__all__ = [
+    "data_parallel_scope",
+    "default_jit_compile",
+    "enable_compile_cache",
+    "minimize",
+    "normal_noise",
+    "train_step",
+]
