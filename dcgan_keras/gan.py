@@ -77,12 +77,13 @@ class _OptimizerPair:
 class DCGAN(keras.Model):
     """A GAN trained with `fit`: `d_steps` discriminator updates, then one generator update.
 
-    Algorithm 1 of Goodfellow et al. (2014): each step draws z from N(0, I)
-    with the model's own `SeedGenerator`, updates D on real against G(z)
-    `d_steps` times (on the same real batch, as keras.io's WGAN-GP does), then
-    updates G once on fresh noise. `fit` reports `d_loss`, `g_loss`, `d_real`
-    (mean D(x) as a probability), `d_fake` (mean D(G(z))) and `d_acc` (D's
-    accuracy over real and fake).
+    Algorithm 1 of Goodfellow et al. (2014), in pytorch/examples' order: each
+    step draws z from N(0, I) with the model's own `SeedGenerator`, updates D
+    on real against G(z) `d_steps` times (on the same real batch, fresh z each
+    time, as keras.io's WGAN-GP does), then updates G through the updated D on
+    the last of those G(z), so G runs forward once per D update. `fit`
+    reports `d_loss`, `g_loss`, `d_real` (mean D(x) as a probability),
+    `d_fake` (mean D(G(z))) and `d_acc` (D's accuracy over real and fake).
 
     Args:
         discriminator: a Keras model, images -> one output per image (logits,
@@ -243,17 +244,21 @@ class DCGAN(keras.Model):
         """One GAN training step on a batch of real images; returns the metrics."""
         real = self._real_images(data)
         batch_size = ops.shape(real)[0]
+        generator_variables = self.generator.trainable_variables
         for _ in range(self.d_steps):
             z = self.sample_noise(batch_size)
+            # G(z) once per step: D learns on it with no gradient into G, and
+            # G's update then backpropagates through this same forward pass
+            # (pytorch/examples' order), rather than paying for a second G(z).
+            fake, generator_pass = seam.record(
+                lambda: self.generator(z, training=True), generator_variables
+            )
             d_loss, (real_out, fake_out) = seam.minimize(
-                lambda: self._discriminator_loss(real, z),
+                lambda: self._discriminator_loss(real, fake),
                 self.discriminator.trainable_variables,
                 self.d_optimizer,
             )
-        z = self.sample_noise(batch_size)
-        g_loss, _ = seam.minimize(
-            lambda: self._generator_loss(z), self.generator.trainable_variables, self.g_optimizer
-        )
+        g_loss, _ = generator_pass.minimize(self._generator_loss, self.g_optimizer)
         self._update_trackers(d_loss, g_loss, real_out, fake_out)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
@@ -277,16 +282,17 @@ class DCGAN(keras.Model):
             )
         return ops.cast(data, "float32")
 
-    def _discriminator_loss(self, real, z):
+    def _discriminator_loss(self, real, fake):
         # No gradient into G during D's update: it would be thrown away.
-        fake = ops.stop_gradient(self.generator(z, training=True))
+        fake = ops.stop_gradient(fake)
         real_out = self.discriminator(real, training=True)
         fake_out = self.discriminator(fake, training=True)
         loss = self.gan_loss.discriminator(real_out, fake_out, self.label_smoothing)
         return loss, (real_out, fake_out)
 
-    def _generator_loss(self, z):
-        fake_out = self.discriminator(self.generator(z, training=True), training=True)
+    def _generator_loss(self, fake):
+        # D has just been updated: G learns against the discriminator it now faces.
+        fake_out = self.discriminator(fake, training=True)
         return self.gan_loss.generator(fake_out), ()
 
     def _update_trackers(self, d_loss, g_loss, real_out, fake_out):

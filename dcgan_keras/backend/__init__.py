@@ -5,6 +5,11 @@ Per backend, only how gradients are taken and applied:
 - `minimize(loss_fn, variables, optimizer)`: calls `loss_fn()` (written with
   ordinary stateful Keras calls), takes the gradient of its loss with respect
   to `variables`, applies it with `optimizer`, and returns `(loss, aux)`.
+- `record(fn, variables)`: runs `fn()` and keeps what backpropagating from its
+  outputs to `variables` needs; returns `(outputs, recorded)`.
+  `recorded.minimize(loss_fn, optimizer)` later applies the gradient of
+  `loss_fn(outputs)` through that same pass. This is how G's update reuses the
+  G(z) that D's update saw instead of running G twice.
 - `train_step(model, *args)`: adapts `DCGAN.gan_step(data)` to what the
   backend's trainer calls: `train_step(data)` on TensorFlow and torch, the
   stateless `train_step(state, data)` on JAX.
@@ -34,6 +39,7 @@ default_jit_compile = _impl.default_jit_compile
 enable_compile_cache = _impl.enable_compile_cache
 minimize = _impl.minimize
 normal_noise = _impl.normal_noise
+record = _impl.record
 train_step = _impl.train_step
 
 __all__ = [
@@ -42,5 +48,6 @@ __all__ = [
     "enable_compile_cache",
     "minimize",
     "normal_noise",
+    "record",
     "train_step",
 ]

@@ -37,23 +37,75 @@ class _NestedScope(StatelessScope):
 
 
 def minimize(loss_fn, variables, optimizer):
-    parent = get_stateless_scope()
-    if parent is None:
-        raise RuntimeError("dcgan_keras.backend.minimize must run inside DCGAN.train_step on JAX.")
+    parent = _train_step_scope()
+    loss_of, written = _traced(parent, lambda: _scaled(loss_fn(), optimizer), variables)
+    grads, ((loss, aux), new_values) = jax.grad(loss_of, has_aux=True)([v.value for v in variables])
+    _assign(written, new_values)
+    _apply(optimizer, grads, variables)
+    return loss, aux
+
+
+def record(fn, variables):
+    parent = _train_step_scope()
+    forward, written = _traced(parent, lambda: (fn(), None), variables)
+    outputs, pullback, (_, new_values) = jax.vjp(forward, [v.value for v in variables], has_aux=True)
+    _assign(written, new_values)
+    return outputs, _RecordedPass(parent, outputs, pullback, variables)
+
+
+class _RecordedPass:
+    """G's forward pass kept as a `jax.vjp` pullback: its update costs one
+    backward pass through D and one through G, and no second G(z)."""
+
+    def __init__(self, parent, outputs, pullback, variables):
+        self.parent, self.outputs, self.pullback, self.variables = parent, outputs, pullback, variables
+
+    def minimize(self, loss_fn, optimizer):
+        loss_of, written = _traced(self.parent, lambda outputs: _scaled(loss_fn(outputs), optimizer), [])
+        output_grads, ((loss, aux), new_values) = jax.grad(
+            lambda outputs: loss_of([], outputs), has_aux=True
+        )(self.outputs)
+        _assign(written, new_values)
+        (grads,) = self.pullback(output_grads)
+        _apply(optimizer, grads, self.variables)
+        return loss, aux
+
+
+def _train_step_scope():
+    scope = get_stateless_scope()
+    if scope is None:
+        raise RuntimeError("dcgan_keras.backend.jax must run inside DCGAN.train_step on JAX.")
+    return scope
+
+
+def _scaled(loss_and_aux, optimizer):
+    loss, aux = loss_and_aux
+    return optimizer.scale_loss(loss), (loss, aux)
+
+
+def _traced(parent, fn, variables):
+    """`fn` as a pure function of `variables`' values (and of `fn`'s own
+    arguments), for JAX to differentiate: returns it, `(out, (aux,
+    new_values))`, and the list it fills with the other variables written
+    while it ran (BatchNorm statistics, seeds), whose new values those are."""
     differentiated = {id(v) for v in variables}
     written = []
 
-    def loss_of(values):
+    def pure(values, *args):
         with _NestedScope(parent, list(zip(variables, values))) as scope:
-            loss, aux = loss_fn()
-            scaled_loss = optimizer.scale_loss(loss)
-        # BatchNorm statistics and seeds written during the forward pass.
+            out, aux = fn(*args)
         written[:] = [v for k, v in scope.written.items() if k not in differentiated]
-        return scaled_loss, (loss, aux, [scope.state_mapping[id(v)] for v in written])
+        return out, (aux, [scope.state_mapping[id(v)] for v in written])
 
-    grads, (loss, aux, new_values) = jax.grad(loss_of, has_aux=True)([v.value for v in variables])
-    for variable, value in zip(written, new_values):
+    return pure, written
+
+
+def _assign(variables, values):
+    for variable, value in zip(variables, values):
         variable.assign(value)
+
+
+def _apply(optimizer, grads, variables):
     # stateless_apply, not apply: LossScaleOptimizer's apply assigns inside
     # lax.cond branches, which would leak tracers out of them.
     new_weights, new_slots = optimizer.stateless_apply(
@@ -61,7 +113,6 @@ def minimize(loss_fn, variables, optimizer):
     )
     for variable, value in zip(list(variables) + list(optimizer.variables), new_weights + new_slots):
         variable.assign(value)
-    return loss, aux
 
 
 def normal_noise(batch_size, latent_dim, seed_generator):

@@ -9,13 +9,36 @@ import tensorflow as tf
 def minimize(loss_fn, variables, optimizer):
     with tf.GradientTape() as tape:
         loss, aux = loss_fn()
-        # Replicas' gradients are summed: each replica's mean loss counts 1/N
-        # for the sum to be the gradient of the global batch's mean.
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        scaled_loss = optimizer.scale_loss(loss) / replicas
-    grads = tape.gradient(scaled_loss, variables)
-    optimizer.apply(grads, variables)
+        scaled_loss = _replica_share(optimizer.scale_loss(loss))
+    optimizer.apply(tape.gradient(scaled_loss, variables), variables)
     return loss, aux
+
+
+def record(fn, variables):
+    # The tape stops recording when `fn` returns and resumes in `minimize`:
+    # what runs in between (D's update) stays off it.
+    tape = tf.GradientTape()
+    with tape:
+        outputs = fn()
+    return outputs, _RecordedPass(tape, outputs, variables)
+
+
+class _RecordedPass:
+    def __init__(self, tape, outputs, variables):
+        self.tape, self.outputs, self.variables = tape, outputs, variables
+
+    def minimize(self, loss_fn, optimizer):
+        with self.tape:
+            loss, aux = loss_fn(self.outputs)
+            scaled_loss = _replica_share(optimizer.scale_loss(loss))
+        optimizer.apply(self.tape.gradient(scaled_loss, self.variables), self.variables)
+        return loss, aux
+
+
+def _replica_share(loss):
+    # Replicas' gradients are summed: each replica's mean loss counts 1/N for
+    # the sum to be the gradient of the global batch's mean.
+    return loss / tf.distribute.get_strategy().num_replicas_in_sync
 
 
 def normal_noise(batch_size, latent_dim, seed_generator):

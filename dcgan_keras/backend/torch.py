@@ -5,16 +5,35 @@ import torch
 
 
 def minimize(loss_fn, variables, optimizer):
-    # Gradients accumulate in `.grad`: the generator's update also fills the
-    # discriminator's, which must not leak into the next discriminator update.
-    for v in variables:
-        v.value.grad = None
     loss, aux = loss_fn()
-    optimizer.scale_loss(loss).backward()
-    grads = [v.value.grad for v in variables]
-    with torch.no_grad():
-        optimizer.apply(grads, variables)
+    _apply(optimizer, optimizer.scale_loss(loss), variables)
     return loss, aux
+
+
+def record(fn, variables):
+    # Autograd keeps the graph of `fn` alive until `minimize` backpropagates
+    # through it; updates applied in between (D's) do not touch its tensors.
+    outputs = fn()
+    return outputs, _RecordedPass(outputs, variables)
+
+
+class _RecordedPass:
+    def __init__(self, outputs, variables):
+        self.outputs, self.variables = outputs, variables
+
+    def minimize(self, loss_fn, optimizer):
+        loss, aux = loss_fn(self.outputs)
+        _apply(optimizer, optimizer.scale_loss(loss), self.variables)
+        return loss, aux
+
+
+def _apply(optimizer, loss, variables):
+    # autograd.grad, not backward(): it computes only these variables'
+    # gradients, so G's update skips D's weight gradients (and nothing
+    # accumulates in `.grad` between updates).
+    grads = torch.autograd.grad(loss, [v.value for v in variables])
+    with torch.no_grad():
+        optimizer.apply(list(grads), variables)
 
 
 def normal_noise(batch_size, latent_dim, seed_generator):
