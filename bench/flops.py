@@ -11,8 +11,12 @@ A training step costs about 3x the forward FLOPs of each part it differentiates
 (forward, gradient w.r.t. inputs, gradient w.r.t. weights) and 1x of each part
 it only runs forward. Per algorithm, with G and D the forward FLOPs per image:
   simul  (TensorFlow tutorial: one G(z), both losses from one forward):   3G + 6D
-  seq1   (pytorch/examples: one G(z), D updated, then G through new D):    3G + 9D
-  seq2   (DCGAN.gan_step: D update on stop_grad(G(z1)), G update on G(z2)): 4G + 9D
+  seq1   (pytorch/examples and DCGAN.gan_step: one G(z), D updated, then
+          G through the new D):                                            3G + 9D
+  seq2   (gan_step before 2026-11-23: D on stop_grad(G(z1)), G on G(z2)):  4G + 9D
+(seq1 counts D's weight gradients in G's update, as pytorch/examples'
+`backward()` computes them; a step that skips them, as DCGAN's seams do, is
+3G + 8D, so seq1's figures are an upper bound for the Keras path.)
 """
 
 import os

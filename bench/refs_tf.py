@@ -7,8 +7,11 @@ dcgan_keras.models), the step is a `tf.function` with GradientTapes and
 
 - "simul" (the tutorial's): one G(z), D(real), D(G(z)) under two tapes, both
   losses from that one forward pass, both networks updated at once.
-- "seq2" (what DCGAN.gan_step does): update D on real vs stop_gradient(G(z1)),
-  then update G on D(G(z2)) with fresh noise through the updated D.
+- "seq1" (pytorch/examples', and DCGAN.gan_step's): G(z) once under an outer
+  tape, D updated on stop_gradient of it, then G through the updated D,
+  backpropagating through that same G(z).
+- "seq2" (DCGAN.gan_step before it computed G(z) once): update D on real vs
+  stop_gradient(G(z1)), then update G on D(G(z2)) with fresh noise.
 """
 
 import keras
@@ -36,7 +39,7 @@ class TFReference:
         self.g_opt.build(self.gen.trainable_variables)
         self.d_opt.build(self.disc.trainable_variables)
         self.rng = tf.random.Generator.from_seed(seed)
-        body = {"simul": self._simul, "seq2": self._seq2}[algorithm]
+        body = {"simul": self._simul, "seq1": self._seq1, "seq2": self._seq2}[algorithm]
         self.step = tf.function(body, jit_compile=jit_compile)
 
     def _simul(self, images):
@@ -53,6 +56,23 @@ class TFReference:
         g_vars, d_vars = self.gen.trainable_variables, self.disc.trainable_variables
         self.g_opt.apply_gradients(zip(g_tape.gradient(g_scaled, g_vars), g_vars))
         self.d_opt.apply_gradients(zip(d_tape.gradient(d_scaled, d_vars), d_vars))
+        return d_loss, g_loss
+
+    def _seq1(self, images):
+        batch = tf.shape(images)[0]
+        g_vars, d_vars = self.gen.trainable_variables, self.disc.trainable_variables
+        noise = self.rng.normal([batch, self.latent_dim])
+        with tf.GradientTape() as g_tape:
+            fake = self.gen(noise, training=True)
+        with tf.GradientTape() as d_tape:
+            d_loss = _bce(1.0, self.disc(images, training=True)) + _bce(
+                0.0, self.disc(tf.stop_gradient(fake), training=True))
+            d_scaled = self.d_opt.scale_loss(d_loss)
+        self.d_opt.apply_gradients(zip(d_tape.gradient(d_scaled, d_vars), d_vars))
+        with g_tape:
+            g_loss = _bce(1.0, self.disc(fake, training=True))
+            g_scaled = self.g_opt.scale_loss(g_loss)
+        self.g_opt.apply_gradients(zip(g_tape.gradient(g_scaled, g_vars), g_vars))
         return d_loss, g_loss
 
     def _seq2(self, images):

@@ -6,17 +6,18 @@ For each backend, in its own subprocess (KERAS_BACKEND is fixed per process):
   tensorflow  keras (compile default: graph mode on CPU, XLA on GPU), keras_xla / keras_graph
               (the other one), tf_simul (the TensorFlow tutorial: tf.function + two
               GradientTapes over one forward pass), tf_simul_xla (jit_compile=True),
-              tf_seq2 (tf.function, DCGAN.gan_step's algorithm)
-  jax         keras (jit), jax_simul, jax_seq1, jax_seq2 (plain jax, one jitted step, Adam by hand)
+              tf_seq1 / tf_seq1_xla (tf.function, DCGAN.gan_step's algorithm)
+  jax         keras (jit), jax_simul, jax_seq1 (plain jax, one jitted step, Adam by hand)
   torch       keras (eager), torch_seq1 (pytorch/examples' dcgan loop), torch_seq1_nograd
-              (D frozen during G's update), torch_seq2 (DCGAN.gan_step's algorithm);
+              (D frozen during G's update);
               with --torch_compile also torch_seq1_compile (torch.compile'd modules) and
               keras_compile (compile(jit_compile=True), i.e. torch.compile of the train step)
 
 The algorithms (see bench/flops.py): simul computes G(z) once and updates both
 nets from one forward pass (the TF tutorial); seq1 computes G(z) once, updates
-D, then G through the updated D (pytorch/examples); seq2 is DCGAN.gan_step:
-D update on G(z1), then G update on a fresh G(z2). All variants of a preset
+D, then G through the updated D (pytorch/examples, and DCGAN.gan_step); seq2
+(--seq2) is what gan_step did before: D update on G(z1), then G update on a
+fresh G(z2). All variants of a preset
 share the network (layers, init, BatchNorm momentum, dropout), the batch size
 and Adam(2e-4, beta_1=0.5).
 
@@ -74,6 +75,7 @@ def parse_args(argv=None):
     p.add_argument("--steps_per_execution", type=int, default=1, help="for the Keras variants")
     p.add_argument("--mixed_precision", action="store_true")
     p.add_argument("--torch_compile", action="store_true", help="add the torch.compile variants")
+    p.add_argument("--seq2", action="store_true", help="add the references running G twice per step")
     p.add_argument("--compile_timeout", type=int, default=300, help="seconds; a variant compiling longer is dropped")
     p.add_argument("--quick", action="store_true", help="smoke run: batch 8, 1 rep of 2 steps")
     p.add_argument("--out", default="", help="write the results as JSON here")
@@ -87,7 +89,7 @@ def parse_args(argv=None):
 class KerasVariant:
     """DCGAN.fit on an in-memory float32 array, one fit call per turn."""
 
-    algorithm = "seq2"
+    algorithm = "seq1"
 
     def __init__(self, preset, batch, jit_compile="auto", mixed_precision=False, steps_per_execution=1):
         import keras
@@ -161,17 +163,19 @@ def make_variants(backend, preset, batch, args):
 
         out["tf_simul"] = lambda: tf_ref("simul", False)
         out["tf_simul_xla"] = lambda: tf_ref("simul", True)
-        out["tf_seq2"] = lambda: tf_ref("seq2", False)
-        out["tf_seq2_xla"] = lambda: tf_ref("seq2", True)
+        out["tf_seq1"] = lambda: tf_ref("seq1", False)
+        out["tf_seq1_xla"] = lambda: tf_ref("seq1", True)
+        if args.seq2:
+            out["tf_seq2"] = lambda: tf_ref("seq2", False)
     elif backend == "jax":
         from refs_jax import JaxReference
 
-        for algorithm in ("simul", "seq1", "seq2"):
+        for algorithm in ("simul", "seq1") + (("seq2",) if args.seq2 else ()):
             out[f"jax_{algorithm}"] = (lambda a: lambda: RefVariant(JaxReference(preset, a, mp), a))(algorithm)
     elif backend == "torch":
         from refs_torch import TorchReference
 
-        for algorithm in ("seq1", "seq1_nograd", "seq2"):
+        for algorithm in ("seq1", "seq1_nograd") + (("seq2",) if args.seq2 else ()):
             alg = "seq2" if algorithm == "seq2" else "seq1"
             out[f"torch_{algorithm}"] = (
                 lambda a, alg: lambda: RefVariant(TorchReference(preset, a, mixed_precision=mp), alg)
