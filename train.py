@@ -39,6 +39,11 @@ flags.DEFINE_integer("batch_size", None, "Real images per step.", lower_bound=1)
 flags.DEFINE_integer("latent_dim", None, "Size of the noise vector z.", lower_bound=1)
 flags.DEFINE_float("lr", None, "Adam learning rate of both networks.", lower_bound=0.0)
 flags.DEFINE_integer("d_steps", None, "Discriminator updates per generator update.", lower_bound=1)
+flags.DEFINE_enum(
+    "update", None, ["sequential", "simultaneous"],
+    "sequential (default): D, then G through the updated D, as pytorch/examples. simultaneous: both "
+    "from one forward pass, as the TensorFlow tutorial (faster per step; needs --d_steps=1).",
+)
 flags.DEFINE_float("label_smoothing", None, "One-sided smoothing of the real labels, in [0, 1).",
                    lower_bound=0.0, upper_bound=1.0)
 flags.DEFINE_integer("seed", None, "Seed of the weights, noise, dropout and data order.", lower_bound=0)
@@ -72,7 +77,7 @@ flags.DEFINE_integer("debug_nan_at_epoch", None, "Testing: make the loss NaN in 
                      lower_bound=1)
 
 FLAGS = flags.FLAGS
-_OVERRIDES = ("data_dir", "epochs", "batch_size", "latent_dim", "lr", "d_steps", "label_smoothing",
+_OVERRIDES = ("data_dir", "epochs", "batch_size", "latent_dim", "lr", "d_steps", "update", "label_smoothing",
               "seed", "steps_per_epoch", "fid_every", "distribute", "mixed_precision")
 _MULTI_HOST = ("coordinator_address", "num_processes", "process_id")
 

@@ -3,6 +3,8 @@
 One step = one discriminator update and one generator update (d_steps=1).
 For each backend, in its own subprocess (KERAS_BACKEND is fixed per process):
 
+  all         keras (DCGAN's default, sequential update = seq1) and keras_simul
+              (DCGAN(update="simultaneous") = simul), with compile's defaults
   tensorflow  keras (compile default: graph mode on CPU, XLA on GPU), keras_xla / keras_graph
               (the other one), tf_simul (the TensorFlow tutorial: tf.function + two
               GradientTapes over one forward pass), tf_simul_xla (jit_compile=True),
@@ -89,15 +91,16 @@ def parse_args(argv=None):
 class KerasVariant:
     """DCGAN.fit on an in-memory float32 array, one fit call per turn."""
 
-    algorithm = "seq1"
-
-    def __init__(self, preset, batch, jit_compile="auto", mixed_precision=False, steps_per_execution=1):
+    def __init__(self, preset, batch, jit_compile="auto", mixed_precision=False, steps_per_execution=1,
+                 update="sequential"):
         import keras
 
         from dcgan_keras import DCGAN, build_discriminator, build_generator
 
         self.batch, self.spe = batch, steps_per_execution
-        gan = DCGAN(build_discriminator(preset=preset, seed=0), build_generator(preset=preset), seed=0)
+        self.algorithm = "simul" if update == "simultaneous" else "seq1"
+        gan = DCGAN(build_discriminator(preset=preset, seed=0), build_generator(preset=preset), seed=0,
+                    update=update)
         opts = {}
         if mixed_precision:
             opts = {k: keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(2e-4, beta_1=0.5))
@@ -147,6 +150,7 @@ def make_variants(backend, preset, batch, args):
     out = {}
     keras_kw = dict(mixed_precision=mp, steps_per_execution=args.steps_per_execution)
     out["keras"] = lambda: KerasVariant(preset, batch, "auto", **keras_kw)
+    out["keras_simul"] = lambda: KerasVariant(preset, batch, "auto", update="simultaneous", **keras_kw)
     if backend == "tensorflow":
         import tensorflow as tf
 
@@ -306,8 +310,9 @@ def run_worker(args):
 
 # ------------------------------------------------------------------ driver
 
-def best_reference(variants):
-    refs = {k: v for k, v in variants.items() if not k.startswith("keras") and "images_per_s" in v}
+def best_reference(variants, algorithm=None):
+    refs = {k: v for k, v in variants.items() if not k.startswith("keras") and "images_per_s" in v
+            and (algorithm is None or v["algorithm"] == algorithm)}
     if not refs:
         return None
     return max(refs, key=lambda k: refs[k]["images_per_s"])
@@ -316,19 +321,22 @@ def best_reference(variants):
 def print_table(results):
     print()
     print(f"{'backend':<11}{'preset':<12}{'variant':<20}{'alg':<6}{'img/s':>8}{'min-max':>16}{'GFLOP/s':>9}"
-          f"{'vs best ref':>12}")
+          f"{'vs best ref':>12}{'vs best same-alg ref':>22}")
     for r in results:
         for preset, p in r["presets"].items():
-            best = best_reference(p["variants"])
-            best_ips = p["variants"][best]["images_per_s"] if best else None
-            for name, v in p["variants"].items():
+            variants = p["variants"]
+            best = best_reference(variants)
+            best_ips = variants[best]["images_per_s"] if best else None
+            for name, v in variants.items():
                 if "images_per_s" not in v:
                     print(f"{r['backend']:<11}{preset:<12}{name:<20}{v.get('error', '')}")
                     continue
+                same = best_reference(variants, v["algorithm"])
                 ratio = f"{v['images_per_s'] / best_ips:.2f}" if best_ips else "-"
+                same_ratio = f"{v['images_per_s'] / variants[same]['images_per_s']:.2f} ({same})" if same else "-"
                 lo, hi = v["spread"]
                 print(f"{r['backend']:<11}{preset:<12}{name:<20}{v['algorithm']:<6}{v['images_per_s']:>8.1f}"
-                      f"{f'{lo:.0f}-{hi:.0f}':>16}{v['gflops_per_s']:>9.1f}{ratio:>12}")
+                      f"{f'{lo:.0f}-{hi:.0f}':>16}{v['gflops_per_s']:>9.1f}{ratio:>12}{same_ratio:>22}")
         print(f"  device: {r['device']}; versions: {r['versions']}")
 
 

@@ -29,6 +29,8 @@ PRESETS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fil
 
 _IMAGE_SIZES = (28, 32, 64, 128)
 _LOSSES = ("non_saturating", "minimax")
+#: dcgan_keras.gan.UPDATES (not imported: this module must not import Keras).
+_UPDATES = ("sequential", "simultaneous")
 #: The values of `distribute` and `mixed_precision` (dcgan_keras.distribute
 #: has the same lists; this module must not import Keras to get them).
 DISTRIBUTE_MODES = ("none", "data_parallel")
@@ -85,6 +87,9 @@ class Config:
     epochs: int = 25
     steps_per_epoch: typing.Optional[int] = None
     d_steps: int = 1
+    # "sequential": D, then G through the updated D (pytorch/examples);
+    # "simultaneous": both from one forward pass (the TensorFlow tutorial).
+    update: str = "sequential"
     label_smoothing: float = 0.0
     seed: int = 0
     jit_compile: typing.Union[str, bool] = "auto"
@@ -236,6 +241,7 @@ _CHECKS = {
     "epochs": _int(1),
     "steps_per_epoch": _int(1, optional=True),
     "d_steps": _int(1),
+    "update": _choice(_UPDATES),
     "label_smoothing": _float(0.0, 1.0, high_open=True),
     "seed": _int(0),
     "jit_compile": _choice(("auto", True, False)),
@@ -293,6 +299,11 @@ def make_config(values, where="the config"):
         expected = _CHECKS[key](value)
         if expected:
             problems.append(f"{key} must be {expected}, got {value!r}")
+    if values.get("update") == "simultaneous" and values.get("d_steps", 1) != 1:
+        problems.append(
+            f"update='simultaneous' takes one D update per step, so d_steps must be 1, got "
+            f"{values['d_steps']!r} (use update='sequential' for several)"
+        )
     if problems:
         raise ConfigError(f"Bad value(s) in {where}: " + "; ".join(problems) + ".")
     # Ints where floats are expected: 1 and 1.0 are the same config, and

@@ -15,6 +15,7 @@ from dcgan_keras import backend as seam
 from dcgan_keras import losses
 
 METRIC_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "d_acc")
+UPDATES = ("sequential", "simultaneous")
 
 
 def latent_noise(num, latent_dim, seed=None):
@@ -85,6 +86,11 @@ class DCGAN(keras.Model):
     reports `d_loss`, `g_loss`, `d_real` (mean D(x) as a probability),
     `d_fake` (mean D(G(z))) and `d_acc` (D's accuracy over real and fake).
 
+    `update="simultaneous"` is the TensorFlow tutorial's step instead: one
+    forward pass G(z), D(real), D(G(z)), and both networks updated from it, G
+    against the D of before the update. It skips one forward and one backward
+    pass of D per step (about 12% of the 28x28 preset's work).
+
     Args:
         discriminator: a Keras model, images -> one output per image (logits,
             or probabilities when `loss_fn` expects them).
@@ -93,6 +99,8 @@ class DCGAN(keras.Model):
         d_steps: discriminator updates per generator update.
         label_smoothing: one-sided smoothing of the real labels, in [0, 1).
         seed: seed of the training noise; the same seed gives the same run.
+        update: "sequential" (the default: D, then G through the updated D)
+            or "simultaneous" (both from one forward pass; needs d_steps=1).
 
     Example:
         >>> from dcgan_keras import DCGAN, build_generator, build_discriminator
@@ -110,6 +118,7 @@ class DCGAN(keras.Model):
         d_steps=1,
         label_smoothing=0.0,
         seed=None,
+        update="sequential",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -134,6 +143,13 @@ class DCGAN(keras.Model):
             )
         if not isinstance(d_steps, int) or d_steps < 1:
             raise ValueError(f"`d_steps` must be an integer >= 1. Received: d_steps={d_steps!r}")
+        if update not in UPDATES:
+            raise ValueError(f"`update` must be one of {UPDATES}. Received: update={update!r}")
+        if update == "simultaneous" and d_steps != 1:
+            raise ValueError(
+                "update='simultaneous' updates D and G from one forward pass, so it takes "
+                f"d_steps=1. Received: d_steps={d_steps}. Use update='sequential' for several D updates."
+            )
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(
                 f"`label_smoothing` must be in [0, 1). Received: label_smoothing={label_smoothing!r}"
@@ -144,6 +160,7 @@ class DCGAN(keras.Model):
         self.d_steps = d_steps
         self.label_smoothing = float(label_smoothing)
         self.seed = seed
+        self.update = update
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in METRIC_NAMES}
         # Both sub-models are built; building here keeps `fit` from tracing
@@ -243,7 +260,12 @@ class DCGAN(keras.Model):
     def gan_step(self, data):
         """One GAN training step on a batch of real images; returns the metrics."""
         real = self._real_images(data)
-        batch_size = ops.shape(real)[0]
+        step = self._simultaneous_step if self.update == "simultaneous" else self._sequential_step
+        d_loss, g_loss, real_out, fake_out = step(real, ops.shape(real)[0])
+        self._update_trackers(d_loss, g_loss, real_out, fake_out)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def _sequential_step(self, real, batch_size):
         generator_variables = self.generator.trainable_variables
         for _ in range(self.d_steps):
             z = self.sample_noise(batch_size)
@@ -259,8 +281,18 @@ class DCGAN(keras.Model):
                 self.d_optimizer,
             )
         g_loss, _ = generator_pass.minimize(self._generator_loss, self.g_optimizer)
-        self._update_trackers(d_loss, g_loss, real_out, fake_out)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return d_loss, g_loss, real_out, fake_out
+
+    def _simultaneous_step(self, real, batch_size):
+        z = self.sample_noise(batch_size)
+        (d_loss, g_loss), (real_out, fake_out) = seam.minimize_each(
+            lambda: self._joint_losses(real, z),
+            [
+                (self.discriminator.trainable_variables, self.d_optimizer),
+                (self.generator.trainable_variables, self.g_optimizer),
+            ],
+        )
+        return d_loss, g_loss, real_out, fake_out
 
     def _real_images(self, data):
         # fit hands over images, or (images, labels) tuples (lists from a
@@ -294,6 +326,13 @@ class DCGAN(keras.Model):
         # D has just been updated: G learns against the discriminator it now faces.
         fake_out = self.discriminator(fake, training=True)
         return self.gan_loss.generator(fake_out), ()
+
+    def _joint_losses(self, real, z):
+        fake = self.generator(z, training=True)
+        real_out = self.discriminator(real, training=True)
+        fake_out = self.discriminator(fake, training=True)
+        d_loss = self.gan_loss.discriminator(real_out, fake_out, self.label_smoothing)
+        return (d_loss, self.gan_loss.generator(fake_out)), (real_out, fake_out)
 
     def _update_trackers(self, d_loss, g_loss, real_out, fake_out):
         if self.gan_loss.outputs_are_logits:
@@ -373,6 +412,7 @@ class DCGAN(keras.Model):
             "d_steps": self.d_steps,
             "label_smoothing": self.label_smoothing,
             "seed": self.seed,
+            "update": self.update,
         }
 
     @classmethod

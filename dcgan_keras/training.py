@@ -448,6 +448,7 @@ def build_model(config):
             d_steps=config.d_steps,
             label_smoothing=config.label_smoothing,
             seed=config.seed,
+            update=config.update,
         )
     except ValueError as err:
         raise ConfigError(f"The model config is invalid: {err}") from err

@@ -15,14 +15,20 @@ BACKENDS = ("tensorflow", "jax", "torch")
 LATENT = 8
 
 
-def tiny_gan(seed=0, d_steps=1, dropout=0.3, d_batch_norm=False, latent_dim=LATENT, compile=True, **compile_kwargs):
+def tiny_gan(
+    seed=0, d_steps=1, dropout=0.3, d_batch_norm=False, latent_dim=LATENT, compile=True, update="sequential",
+    **compile_kwargs,
+):
     """A 28x28x1 DCGAN with a few hundred weights: fast on every backend."""
     keras.utils.set_random_seed(seed)
     generator = build_generator(latent_dim=latent_dim, image_size=28, channels=1, filters=(16, 8, 4))
     discriminator = build_discriminator(
         image_size=28, channels=1, filters=(4, 8), dropout=dropout, batch_norm=d_batch_norm, seed=seed
     )
-    gan = DCGAN(discriminator=discriminator, generator=generator, latent_dim=latent_dim, d_steps=d_steps, seed=seed)
+    gan = DCGAN(
+        discriminator=discriminator, generator=generator, latent_dim=latent_dim, d_steps=d_steps, seed=seed,
+        update=update,
+    )
     if compile:
         gan.compile(**compile_kwargs)
     return gan

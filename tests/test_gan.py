@@ -89,6 +89,47 @@ def blob_images(n, seed=0):
     return np.clip(base + noise, -1, 1)[..., None].astype("float32"), base
 
 
+def _one_step_with_fixed_noise(update, d_lr=2e-4):
+    gan = tiny_gan(dropout=0.0, d_batch_norm=True, update=update,
+                   d_optimizer=keras.optimizers.Adam(d_lr, beta_1=0.5))
+    z = keras.ops.convert_to_tensor(np.random.default_rng(1).standard_normal((8, LATENT)).astype("float32"))
+    gan.sample_noise = lambda batch_size: z
+    gan.fit(random_images(8), batch_size=8, epochs=1, shuffle=False, verbose=0)
+    return (numpy_weights(gan.discriminator.trainable_variables), numpy_weights(gan.generator.trainable_variables))
+
+
+def _assert_close(a, b):
+    for x, y in zip(a, b):
+        np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-6)
+
+
+def test_update_orders_differ_only_in_which_discriminator_g_learns_against():
+    d_sim, g_sim = _one_step_with_fixed_noise("simultaneous")
+    d_seq, g_seq = _one_step_with_fixed_noise("sequential")
+    _, g_seq_frozen_d = _one_step_with_fixed_noise("sequential", d_lr=0.0)
+    # D's update is the same step in both orders.
+    _assert_close(d_sim, d_seq)
+    # Simultaneous: G follows the D of before the update, which a sequential
+    # step whose D does not move reproduces ...
+    _assert_close(g_sim, g_seq_frozen_d)
+    # ... and sequential G follows the updated D.
+    assert max(np.abs(a - b).max() for a, b in zip(g_sim, g_seq)) > 1e-6
+
+
+def test_simultaneous_update_learns_and_refuses_several_d_steps():
+    gan = tiny_gan(update="simultaneous")
+    history = gan.fit(random_images(16), batch_size=8, epochs=2, verbose=0)
+    assert np.isfinite(history.history["g_loss"]).all() and np.isfinite(history.history["d_loss"]).all()
+    assert int(keras.ops.convert_to_numpy(gan.d_optimizer.iterations)) == 4
+    assert int(keras.ops.convert_to_numpy(gan.g_optimizer.iterations)) == 4
+    restored = DCGAN.from_config(gan.get_config())
+    assert restored.update == "simultaneous"
+    with pytest.raises(ValueError, match="d_steps=1"):
+        tiny_gan(update="simultaneous", d_steps=2)
+    with pytest.raises(ValueError, match="sequential"):
+        tiny_gan(update="alternating")
+
+
 def test_it_learns_a_blob():
     # Mean absolute error between the mean generated image and the data mean,
     # over pixels in [-1, 1]: ~0.8 untrained (tanh of small values is ~0 on a

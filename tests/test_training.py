@@ -86,6 +86,14 @@ def test_bad_values_are_all_named():
     assert isinstance(err.value, ValueError)
 
 
+def test_simultaneous_update_with_several_d_steps_is_refused():
+    with pytest.raises(ConfigError, match=r"update='simultaneous'.*d_steps must be 1, got 2"):
+        resolve_config("mnist", overrides={"update": "simultaneous", "d_steps": 2})
+    with pytest.raises(ConfigError, match=r"update must be one of"):
+        resolve_config("mnist", overrides={"update": "alternating"})
+    assert resolve_config("mnist", overrides={"update": "simultaneous"}).update == "simultaneous"
+
+
 def test_unknown_preset_lists_the_known_ones():
     with pytest.raises(ConfigError, match=r"No preset 'mnits'.*Did you mean 'mnist'"):
         resolve_config("mnits")

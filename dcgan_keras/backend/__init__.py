@@ -5,6 +5,10 @@ Per backend, only how gradients are taken and applied:
 - `minimize(loss_fn, variables, optimizer)`: calls `loss_fn()` (written with
   ordinary stateful Keras calls), takes the gradient of its loss with respect
   to `variables`, applies it with `optimizer`, and returns `(loss, aux)`.
+- `minimize_each(loss_fn, targets)`: `loss_fn()` returns `(losses, aux)`,
+  one loss per `(variables, optimizer)` target; each loss's gradient with
+  respect to its target's variables, all from that one forward pass and
+  before any update is applied (the TensorFlow tutorial's simultaneous step).
 - `record(fn, variables)`: runs `fn()` and keeps what backpropagating from its
   outputs to `variables` needs; returns `(outputs, recorded)`.
   `recorded.minimize(loss_fn, optimizer)` later applies the gradient of
@@ -38,6 +42,7 @@ data_parallel_scope = _impl.data_parallel_scope
 default_jit_compile = _impl.default_jit_compile
 enable_compile_cache = _impl.enable_compile_cache
 minimize = _impl.minimize
+minimize_each = _impl.minimize_each
 normal_noise = _impl.normal_noise
 record = _impl.record
 train_step = _impl.train_step
@@ -47,6 +52,7 @@ __all__ = [
     "default_jit_compile",
     "enable_compile_cache",
     "minimize",
+    "minimize_each",
     "normal_noise",
     "record",
     "train_step",

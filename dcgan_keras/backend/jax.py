@@ -12,6 +12,7 @@ seeds, metrics) are collected from it into the new state.
 """
 
 import jax
+import jax.numpy as jnp
 import keras
 from keras import StatelessScope
 from keras.src.backend.common.stateless_scope import get_stateless_scope
@@ -43,6 +44,31 @@ def minimize(loss_fn, variables, optimizer):
     _assign(written, new_values)
     _apply(optimizer, grads, variables)
     return loss, aux
+
+
+def minimize_each(loss_fn, targets):
+    parent = _train_step_scope()
+    variables = [v for target_variables, _ in targets for v in target_variables]
+
+    def scaled_losses():
+        losses, aux = loss_fn()
+        return tuple(opt.scale_loss(loss) for loss, (_, opt) in zip(losses, targets)), (losses, aux)
+
+    forward, written = _traced(parent, scaled_losses, variables)
+    scaled, pullback, ((losses, aux), new_values) = jax.vjp(
+        forward, [v.value for v in variables], has_aux=True
+    )
+    _assign(written, new_values)
+    start = 0
+    for i, (target_variables, opt) in enumerate(targets):
+        # One pullback per loss, keeping only its own variables' gradients:
+        # under jit, XLA drops the rest of each backward pass.
+        cotangent = tuple(jnp.ones_like(s) if j == i else jnp.zeros_like(s) for j, s in enumerate(scaled))
+        (grads,) = pullback(cotangent)
+        end = start + len(target_variables)
+        _apply(opt, grads[start:end], target_variables)
+        start = end
+    return losses, aux
 
 
 def record(fn, variables):

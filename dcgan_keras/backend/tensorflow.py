@@ -14,6 +14,18 @@ def minimize(loss_fn, variables, optimizer):
     return loss, aux
 
 
+def minimize_each(loss_fn, targets):
+    with tf.GradientTape(persistent=True) as tape:
+        losses, aux = loss_fn()
+        scaled = [_replica_share(opt.scale_loss(loss)) for loss, (_, opt) in zip(losses, targets)]
+    # Every gradient is taken before any update is applied: each loss sees
+    # the weights the forward pass used.
+    grads = [tape.gradient(loss, variables) for loss, (variables, _) in zip(scaled, targets)]
+    for g, (variables, opt) in zip(grads, targets):
+        opt.apply(g, variables)
+    return losses, aux
+
+
 def record(fn, variables):
     # The tape stops recording when `fn` returns and resumes in `minimize`:
     # what runs in between (D's update) stays off it.

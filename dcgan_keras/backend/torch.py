@@ -10,6 +10,20 @@ def minimize(loss_fn, variables, optimizer):
     return loss, aux
 
 
+def minimize_each(loss_fn, targets):
+    losses, aux = loss_fn()
+    last = len(targets) - 1
+    grads = [
+        torch.autograd.grad(opt.scale_loss(loss), [v.value for v in variables], retain_graph=i < last)
+        for i, (loss, (variables, opt)) in enumerate(zip(losses, targets))
+    ]
+    # Applied only now: the later gradients needed the weights as the forward pass saw them.
+    with torch.no_grad():
+        for g, (variables, opt) in zip(grads, targets):
+            opt.apply(list(g), variables)
+    return losses, aux
+
+
 def record(fn, variables):
     # Autograd keeps the graph of `fn` alive until `minimize` backpropagates
     # through it; updates applied in between (D's) do not touch its tensors.
