@@ -221,6 +221,9 @@ class DCGAN(keras.Model):
             self.g_optimizer = _loss_scaled(self.g_optimizer, "g")
         self.loss_fn = loss_fn
         self.gan_loss = losses.get(loss_fn)
+        # Saved as asked: "auto" resolves afresh where the model is loaded
+        # (another backend, or another device count, may want another answer).
+        self._jit_compile_asked = jit_compile
         if jit_compile == "auto":
             jit_compile = seam.default_jit_compile()
         super().compile(optimizer=None, jit_compile=jit_compile, **kwargs)
@@ -236,7 +239,7 @@ class DCGAN(keras.Model):
             "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
             "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
             "loss_fn": _serialize_loss(self.loss_fn),
-            "jit_compile": self.jit_compile,
+            "jit_compile": getattr(self, "_jit_compile_asked", self.jit_compile),
         }
 
     def compile_from_config(self, config):

@@ -165,6 +165,14 @@ def test_keras_file_round_trip_continues_the_same_run(tmp_path):
         np.testing.assert_allclose(resumed[name], continued[name], rtol=1e-5)
 
 
+def test_saved_jit_compile_auto_is_resolved_again_where_loaded():
+    # A model saved where "auto" meant XLA (a GPU) must not force XLA where it
+    # is loaded (a CPU, several devices): the file keeps what was asked.
+    gan = tiny_gan()
+    assert gan.get_compile_config()["jit_compile"] == "auto"
+    assert tiny_gan(jit_compile=False).get_compile_config()["jit_compile"] is False
+
+
 def test_keras_io_conventions():
     """As keras.io's DCGAN example calls it: sigmoid discriminator, BCE loss object, a callback."""
     discriminator = keras.Sequential(

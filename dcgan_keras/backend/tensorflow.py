@@ -70,8 +70,11 @@ def train_step(model, data):
 
 
 def default_jit_compile():
-    # Measured on a 2-core CPU: TF graph mode beats XLA for this network;
-    # on GPUs XLA usually wins.
+    # XLA on GPUs. On CPUs graph mode: measured side by side on 2 cores
+    # (bench/RESULTS.md), XLA is on par at 28x28 and 14% faster at 64x64, but
+    # XLA refuses a MirroredStrategy's variables on several CPU devices, and
+    # its compile time would add a minute and a half to the test suite.
+    # compile(jit_compile=True) asks for it.
     return bool(tf.config.list_physical_devices("GPU"))
 
 
