@@ -29,8 +29,11 @@ variants run in turns, A B C A B C ..., each turn a fixed number of steps
 ending with a device sync; the result is the median over --reps turns, so a
 load change on the shared machine hits all variants alike. The Keras path is
 timed as whole `fit(x, batch_size, epochs=1)` calls on an in-memory float32
-array (per-call overhead included, amortized over the turn's steps); the
-references get pre-made device batches.
+array, from the first batch's start to the last batch's end as a callback
+sees them (synced): fit's per-call setup and teardown, which a training run
+pays once, are recorded apart as fit_call_overhead_s (they were seen to
+swing by seconds on this shared machine). The references get pre-made
+device batches.
 
 Usage:
   python bench/throughput.py                         # all backends, both presets, CPU or GPU
@@ -118,15 +121,36 @@ class KerasVariant:
 
     def run(self, steps):
         import numpy as np
-        from keras import ops
 
         steps = max(self.spe, steps - steps % self.spe)
         if steps not in self._arrays:
             reps = -(-steps * self.batch // len(self.pool))
             self._arrays[steps] = np.concatenate([self.pool] * reps)[: steps * self.batch]
-        self.gan.fit(self._arrays[steps], batch_size=self.batch, epochs=1, shuffle=False, verbose=0)
-        ops.convert_to_numpy(self.gan.generator.trainable_variables[0])  # waits for the device
+        timer = _FitTimer()
+        t = time.perf_counter()
+        self.gan.fit(self._arrays[steps], batch_size=self.batch, epochs=1, shuffle=False, verbose=0,
+                     callbacks=[timer])
+        self.last_call_s = time.perf_counter() - t
+        self.last_steps_s = timer.elapsed
         return steps
+
+
+def _FitTimer():
+    import keras
+
+    class FitTimer(keras.callbacks.Callback):
+        """From the first batch's start to the last batch's end, synced: the
+        steps of a fit call without its setup and teardown."""
+
+        def on_train_batch_begin(self, batch, logs=None):
+            if batch == 0:
+                self.start = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            keras.ops.convert_to_numpy(logs["d_loss"])  # waits for the device
+            self.elapsed = time.perf_counter() - self.start
+
+    return FitTimer()
 
 
 class RefVariant:
@@ -291,7 +315,13 @@ def run_worker(args):
             for name, v in variants.items():
                 t = time.perf_counter()
                 n = v.run(steps)
-                info[name]["samples"].append(n * batch / (time.perf_counter() - t))
+                elapsed = time.perf_counter() - t
+                if isinstance(v, KerasVariant):
+                    # Steady-state steps; fit's per-call setup and teardown are
+                    # kept apart (a run calls fit once for all its epochs).
+                    info[name].setdefault("fit_call_overhead_s", []).append(round(v.last_call_s - v.last_steps_s, 3))
+                    elapsed = v.last_steps_s
+                info[name]["samples"].append(n * batch / elapsed)
         for name in variants:
             samples = info[name]["samples"]
             med = statistics.median(samples)
