@@ -126,7 +126,7 @@ class KerasVariant:
         if steps not in self._arrays:
             reps = -(-steps * self.batch // len(self.pool))
             self._arrays[steps] = np.concatenate([self.pool] * reps)[: steps * self.batch]
-        timer = _FitTimer()
+        timer = _fit_timer()
         t = time.perf_counter()
         self.gan.fit(self._arrays[steps], batch_size=self.batch, epochs=1, shuffle=False, verbose=0,
                      callbacks=[timer])
@@ -135,7 +135,7 @@ class KerasVariant:
         return steps
 
 
-def _FitTimer():
+def _fit_timer():
     import keras
 
     class FitTimer(keras.callbacks.Callback):

@@ -239,7 +239,7 @@ class DCGAN(keras.Model):
             "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
             "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
             "loss_fn": _serialize_loss(self.loss_fn),
-            "jit_compile": getattr(self, "_jit_compile_asked", self.jit_compile),
+            "jit_compile": self._jit_compile_asked,
         }
 
     def compile_from_config(self, config):

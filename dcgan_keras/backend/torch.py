@@ -6,7 +6,7 @@ import torch
 
 def minimize(loss_fn, variables, optimizer):
     loss, aux = loss_fn()
-    _apply(optimizer, optimizer.scale_loss(loss), variables)
+    _apply(optimizer, _gradients(optimizer.scale_loss(loss), variables), variables)
     return loss, aux
 
 
@@ -14,13 +14,12 @@ def minimize_each(loss_fn, targets):
     losses, aux = loss_fn()
     last = len(targets) - 1
     grads = [
-        torch.autograd.grad(opt.scale_loss(loss), [v.value for v in variables], retain_graph=i < last)
+        _gradients(opt.scale_loss(loss), variables, retain_graph=i < last)
         for i, (loss, (variables, opt)) in enumerate(zip(losses, targets))
     ]
     # Applied only now: the later gradients needed the weights as the forward pass saw them.
-    with torch.no_grad():
-        for g, (variables, opt) in zip(grads, targets):
-            opt.apply(list(g), variables)
+    for g, (variables, opt) in zip(grads, targets):
+        _apply(opt, g, variables)
     return losses, aux
 
 
@@ -37,17 +36,20 @@ class _RecordedPass:
 
     def minimize(self, loss_fn, optimizer):
         loss, aux = loss_fn(self.outputs)
-        _apply(optimizer, optimizer.scale_loss(loss), self.variables)
+        _apply(optimizer, _gradients(optimizer.scale_loss(loss), self.variables), self.variables)
         return loss, aux
 
 
-def _apply(optimizer, loss, variables):
+def _gradients(loss, variables, retain_graph=False):
     # autograd.grad, not backward(): it computes only these variables'
     # gradients, so G's update skips D's weight gradients (and nothing
     # accumulates in `.grad` between updates).
-    grads = torch.autograd.grad(loss, [v.value for v in variables])
+    return list(torch.autograd.grad(loss, [v.value for v in variables], retain_graph=retain_graph))
+
+
+def _apply(optimizer, grads, variables):
     with torch.no_grad():
-        optimizer.apply(list(grads), variables)
+        optimizer.apply(grads, variables)
 
 
 def normal_noise(batch_size, latent_dim, seed_generator):
