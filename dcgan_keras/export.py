@@ -57,11 +57,20 @@ class ExportError(RuntimeError):
     """An export that could not be written or did not reproduce the generator."""
 
 
+class TensorFlowNotInstalledError(ExportError):
+    """A SavedModel needs TensorFlow, which is not installed in this environment."""
+
+
 class ConverterNotInstalledError(ExportError):
     """The ONNX converter for the current backend is not installed."""
 
 
 # ----------------------------------------------------------------- paths
+
+
+def tensorflow_installed():
+    """Whether TensorFlow, which writes and serves SavedModels, can be imported here."""
+    return importlib.util.find_spec("tensorflow") is not None
 
 
 def check_export_path(export_dir, overwrite=False):
@@ -224,6 +233,7 @@ def export_saved_model(generator, export_dir, overwrite=False, timeout=600):
     Raises:
         ValueError: `generator` is not a generator.
         FileExistsError / FileNotFoundError: see `check_export_path`.
+        TensorFlowNotInstalledError: TensorFlow is not installed.
         ExportError: the export failed (with the subprocess's stderr tail),
             or its output differs from the Keras generator's.
 
@@ -231,6 +241,12 @@ def export_saved_model(generator, export_dir, overwrite=False, timeout=600):
         >>> export_saved_model(gan, "export/generator")  # doctest: +SKIP
         'export/generator'
     """
+    if not tensorflow_installed():
+        # JAX and torch users may train without TensorFlow; only this format needs it.
+        raise TensorFlowNotInstalledError(
+            "A SavedModel export needs TensorFlow, which is not installed: pip install tensorflow "
+            "(the CPU build is enough), then export with sample.py --export."
+        )
     model = keras_generator(generator)
     export_dir = os.fspath(export_dir).rstrip("/" + os.sep) or os.fspath(export_dir)
     check_export_path(export_dir, overwrite)

@@ -578,11 +578,18 @@ def _plain_generator(gan, config):
 
 def _write_artifacts(generator, run, say):
     """generator.keras, and the generator/ SavedModel (written aside, checked, then renamed)."""
-    from dcgan_keras.export import export_saved_model
+    from dcgan_keras.export import TensorFlowNotInstalledError, export_saved_model
 
     tmp = rundir.temporary_path(run.generator_keras)
     generator.save(tmp)
     rundir.replace_atomically(tmp, run.generator_keras)
-    # overwrite: a resumed run that trained longer replaces the old export.
-    export_saved_model(generator, run.generator_saved_model, overwrite=True)
+    try:
+        # overwrite: a resumed run that trained longer replaces the old export.
+        export_saved_model(generator, run.generator_saved_model, overwrite=True)
+    except TensorFlowNotInstalledError as e:
+        # The training is done and generator.keras holds it: skipping the
+        # SavedModel loses nothing that cannot be made later.
+        say(f"Wrote {run.generator_keras}; no SavedModel: {e} "
+            f"(python sample.py --checkpoint={run.generator_keras} --export={run.generator_saved_model})")
+        return
     say(f"Wrote {run.generator_keras} and the SavedModel {run.generator_saved_model}{os.sep}")

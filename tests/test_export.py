@@ -145,6 +145,13 @@ def test_export_that_does_not_reproduce_the_generator_is_refused(artifacts, tmp_
     assert os.listdir(tmp_path) == []
 
 
+def test_saved_model_export_without_tensorflow_names_the_package(artifacts, tmp_path, monkeypatch):
+    monkeypatch.setattr(export, "tensorflow_installed", lambda: False)
+    with pytest.raises(export.TensorFlowNotInstalledError, match="pip install tensorflow"):
+        export.export_saved_model(artifacts.gan, tmp_path / "generator")
+    assert os.listdir(tmp_path) == []
+
+
 def test_onnx_export_names_the_missing_converter(artifacts, tmp_path):
     module, package = export.ONNX_CONVERTERS[BACKEND]
     path = tmp_path / "generator.onnx"

@@ -307,6 +307,19 @@ def test_resume_cleans_up_after_a_kill_and_trains_longer(tmp_path, no_export):
     assert int(keras.ops.convert_to_numpy(gan.g_optimizer.iterations)) == 3 * QUICK["steps_per_epoch"]
 
 
+def test_training_without_tensorflow_keeps_the_generator_and_says_how_to_export(tmp_path, monkeypatch):
+    from dcgan_keras import export
+
+    monkeypatch.setattr(export, "tensorflow_installed", lambda: False)
+    lines = []
+    training.train(resolve_config("synthetic", overrides=QUICK), tmp_path / "run", verbose=0,
+                   print_fn=lines.append)
+    run = RunDir(tmp_path / "run")
+    assert os.path.isfile(run.generator_keras)
+    assert not os.path.exists(run.generator_saved_model)
+    assert "pip install tensorflow" in lines[-1] and f"--export={run.generator_saved_model}" in lines[-1]
+
+
 def test_steps_per_epoch_serves_the_first_batches_of_each_epochs_order():
     from dcgan_keras.data import Batches
 
