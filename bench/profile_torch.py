@@ -9,6 +9,7 @@ and batch; prints the ops with the most self CPU time for both, side by side.
 import argparse
 import os
 import sys
+import time
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -49,11 +50,23 @@ def main():
         step = make(args.preset, args.batch)
         step()
         step()
-        with profile(activities=[ProfilerActivity.CPU]) as prof:
+        cuda = torch.cuda.is_available()
+        t = time.perf_counter()
+        for _ in range(args.steps):
+            step()
+        if cuda:
+            torch.cuda.synchronize()
+        wall = (time.perf_counter() - t) * 1e3 / args.steps
+        activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+        with profile(activities=activities) as prof:
             for _ in range(args.steps):
                 step()
         total = sum(e.self_cpu_time_total for e in prof.key_averages()) / 1e3 / args.steps
-        print(f"\n== {name}: {total:.0f} ms of self CPU time per step (ops summed; threads overlap)")
+        print(f"\n== {name}: {wall:.1f} ms per step unprofiled; {total:.1f} ms of self CPU time per step "
+              f"profiled (ops summed; threads overlap)")
+        if cuda:
+            device = sum(e.self_device_time_total for e in prof.key_averages()) / 1e3 / args.steps
+            print(f"   {device:.1f} ms of GPU kernel time per step")
         print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=args.top, max_name_column_width=40))
 
 

@@ -217,6 +217,11 @@ def _recipe_order(recipe):
     return (0 if recipe == "keras" else 2 if recipe == "tf_tutorial" else 1, recipe)
 
 
+def _short_device(result):
+    # Results from before the worker recorded its device all ran on this CPU.
+    return result.get("device", "CPU").split(" (")[0].replace("1 x ", "")
+
+
 def summarize(results):
     """Rows (backend, recipe) with medians and min-max over seeds."""
     groups = {}
@@ -234,7 +239,7 @@ def summarize(results):
         batch = rs[0]["config"]["batch_size"]
         steps = rs[0]["epochs"] * -(-rs[0]["images_per_epoch"] // batch)  # the tutorial keeps a short batch
         rows.append(dict(
-            backend=backend, recipe=recipe, seeds=[r["seed"] for r in rs], fids=fids, steps=steps, batch=batch,
+            backend=backend, recipe=recipe, device=_short_device(rs[0]), seeds=[r["seed"] for r in rs], fids=fids, steps=steps, batch=batch,
             fid=statistics.median(fids), fid_min=min(fids), fid_max=max(fids),
             kid=statistics.median(kids), coverage=statistics.median(covs), coverage_min=min(covs),
             epoch_seconds=statistics.median(epoch_s), images_per_sec=statistics.median(ips),
@@ -265,12 +270,12 @@ def verdicts(rows):
 
 
 def table(rows):
-    head = ("| backend | recipe | steps x batch | seeds | FID median | FID min-max | FID per seed | KID median "
+    head = ("| backend | device | recipe | steps x batch | seeds | FID median | FID min-max | FID per seed | KID median "
             "| coverage median (min) | s/epoch | img/s |")
-    lines = [head, "|" + "---|" * 11]
+    lines = [head, "|" + "---|" * 12]
     for r in rows:
         lines.append(
-            f"| {r['backend']} | {r['recipe']} | {r['steps']} x {r['batch']} | {len(r['seeds'])} | {r['fid']:.2f} | "
+            f"| {r['backend']} | {r['device']} | {r['recipe']} | {r['steps']} x {r['batch']} | {len(r['seeds'])} | {r['fid']:.2f} | "
             f"{r['fid_min']:.2f}-{r['fid_max']:.2f} | {', '.join(f'{x:.1f}' for x in r['fids'])} | "
             f"{r['kid']:.3g} | {r['coverage']:.3f} ({r['coverage_min']:.3f}) | "
             f"{r['epoch_seconds']:.0f} | {r['images_per_sec']:.0f} |")
@@ -309,7 +314,7 @@ def markdown(args, rows, results, classifier):
         "",
         f"- Date of this report: {now()}; results finished "
         f"{min(r['finished'] for r in results)} .. {max(r['finished'] for r in results)}.",
-        f"- Machine: {machine()}; load average now {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
+        f"- Machine of this report: {machine()}; load average now {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
         "(shared: timings are indicative only).",
         f"- Versions: {versions()}.",
         f"- Data: MNIST IDX files in `{os.path.relpath(args.mnist_dir, REPO)}`; FID reference = the 10000 test images.",

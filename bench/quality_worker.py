@@ -202,7 +202,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     result = JOBS[args.job](args)
-    result.update(job=args.job, backend=keras.backend.backend())
+    from throughput import device_description
+
+    result.update(job=args.job, backend=keras.backend.backend(), device=device_description(keras.backend.backend()))
     tmp = args.out + ".tmp"
     with open(tmp, "w") as f:
         json.dump(result, f, indent=1)

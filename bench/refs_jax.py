@@ -141,7 +141,10 @@ def adam_update(params, grads, opt):
 def make_step(preset, algorithm, mixed_precision=False, latent_dim=100):
     s = _spec(preset)
     on_gpu = jax.devices()[0].platform == "gpu"
-    dtype = (jnp.float16 if on_gpu else jnp.bfloat16) if mixed_precision else jnp.float32
+    # mixed_precision: True or "float16" (bfloat16 on CPU), or "bfloat16". No
+    # loss scaling: float16 here trusts the gradients to stay in range.
+    fp16 = on_gpu and mixed_precision != "bfloat16"
+    dtype = (jnp.float16 if fp16 else jnp.bfloat16) if mixed_precision else jnp.float32
     G = functools.partial(generator, s)
     D = functools.partial(discriminator, s)
 

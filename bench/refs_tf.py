@@ -33,7 +33,7 @@ class TFReference:
         self.latent_dim = generator.input_shape[-1]
         self.g_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
         self.d_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
-        if mixed_precision:
+        if mixed_precision == "float16" or mixed_precision is True:
             self.g_opt = keras.optimizers.LossScaleOptimizer(self.g_opt)
             self.d_opt = keras.optimizers.LossScaleOptimizer(self.d_opt)
         self.g_opt.build(self.gen.trainable_variables)

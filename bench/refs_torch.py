@@ -123,8 +123,11 @@ class TorchReference:
         self.algorithm = algorithm
         self.mixed = mixed_precision
         cuda = self.device.type == "cuda"
-        self.amp_dtype = torch.float16 if cuda else torch.bfloat16
-        self.scaler = torch.amp.GradScaler("cuda") if (mixed_precision and cuda) else None
+        # mixed_precision: True or "float16" (bfloat16 on CPU, which has no fast
+        # float16), or "bfloat16"; loss scaling only where float16 is used.
+        self.amp_dtype = torch.float16 if (cuda and mixed_precision != "bfloat16") else torch.bfloat16
+        self.scaler = (torch.amp.GradScaler("cuda") if (mixed_precision and self.amp_dtype == torch.float16)
+                       else None)
 
     def _autocast(self):
         if not self.mixed:

@@ -41,6 +41,8 @@ Usage:
   python bench/throughput.py --backends=torch --presets=dcgan64 --reps=7 --out=r.json
   python bench/throughput.py --mixed_precision       # Keras mixed_float16; references autocast
                                                      # (fp16 + loss scaling on GPU, bf16 on CPU)
+  python bench/throughput.py --mixed_precision=bfloat16   # mixed_bfloat16, no loss scaling
+  python bench/throughput.py --data_parallel         # adds keras_dp: fit over all visible devices
   python bench/throughput.py --torch_compile --compile_timeout=300
 
 On a GPU, each backend takes the first GPU (TensorFlow, JAX and torch all
@@ -78,8 +80,12 @@ def parse_args(argv=None):
     p.add_argument("--max_steps", type=int, default=20, help="cap on steps per turn")
     p.add_argument("--variants", default="", help="comma list to keep (default: all of the backend)")
     p.add_argument("--steps_per_execution", type=int, default=1, help="for the Keras variants")
-    p.add_argument("--mixed_precision", action="store_true")
+    p.add_argument("--mixed_precision", nargs="?", const="float16", default="", choices=["float16", "bfloat16"],
+                   help="Keras mixed_float16 with loss scaling (the default) or mixed_bfloat16; "
+                        "the references the same dtype by autocast")
     p.add_argument("--torch_compile", action="store_true", help="add the torch.compile variants")
+    p.add_argument("--data_parallel", action="store_true",
+                   help="add keras_dp: the keras variant data-parallel over all visible devices (not torch)")
     p.add_argument("--seq2", action="store_true", help="add the references running G twice per step")
     p.add_argument("--compile_timeout", type=int, default=300, help="seconds; a variant compiling longer is dropped")
     p.add_argument("--quick", action="store_true", help="smoke run: batch 8, 1 rep of 2 steps")
@@ -95,20 +101,26 @@ class KerasVariant:
     """DCGAN.fit on an in-memory float32 array, one fit call per turn."""
 
     def __init__(self, preset, batch, jit_compile="auto", mixed_precision=False, steps_per_execution=1,
-                 update="sequential"):
+                 update="sequential", data_parallel=False):
+        import contextlib
+
         import keras
 
         from dcgan_keras import DCGAN, build_discriminator, build_generator
+        from dcgan_keras.distribute import data_parallel as data_parallel_scope
 
         self.batch, self.spe = batch, steps_per_execution
         self.algorithm = "simul" if update == "simultaneous" else "seq1"
-        gan = DCGAN(build_discriminator(preset=preset, seed=0), build_generator(preset=preset), seed=0,
-                    update=update)
-        opts = {}
-        if mixed_precision:
-            opts = {k: keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(2e-4, beta_1=0.5))
-                    for k in ("d_optimizer", "g_optimizer")}
-        gan.compile(jit_compile=jit_compile, steps_per_execution=steps_per_execution, **opts)
+        # Over all visible devices, as train.py --distribute=data_parallel runs it.
+        self._scope = data_parallel_scope if data_parallel else contextlib.nullcontext
+        with self._scope():
+            gan = DCGAN(build_discriminator(preset=preset, seed=0), build_generator(preset=preset), seed=0,
+                        update=update)
+            opts = {}
+            if mixed_precision == "float16":
+                opts = {k: keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(2e-4, beta_1=0.5))
+                        for k in ("d_optimizer", "g_optimizer")}
+            gan.compile(jit_compile=jit_compile, steps_per_execution=steps_per_execution, **opts)
         self.gan = gan
         self.jit_compile = gan.jit_compile
         self._arrays = {}
@@ -128,8 +140,9 @@ class KerasVariant:
             self._arrays[steps] = np.concatenate([self.pool] * reps)[: steps * self.batch]
         timer = _fit_timer()
         t = time.perf_counter()
-        self.gan.fit(self._arrays[steps], batch_size=self.batch, epochs=1, shuffle=False, verbose=0,
-                     callbacks=[timer])
+        with self._scope():
+            self.gan.fit(self._arrays[steps], batch_size=self.batch, epochs=1, shuffle=False, verbose=0,
+                         callbacks=[timer])
         self.last_call_s = time.perf_counter() - t
         self.last_steps_s = timer.elapsed
         return steps
@@ -142,13 +155,19 @@ def _fit_timer():
         """From the first batch's start to the last batch's end, synced: the
         steps of a fit call without its setup and teardown."""
 
+        # Keras pulls every step's logs to the host (a device sync) unless all
+        # callbacks are async-safe; a plain run of fit does not, so neither may
+        # the timer. It waits for the device at the last step only.
+        async_safe = True
+
         def on_train_batch_begin(self, batch, logs=None):
             if batch == 0:
                 self.start = time.perf_counter()
 
         def on_train_batch_end(self, batch, logs=None):
-            keras.ops.convert_to_numpy(logs["d_loss"])  # waits for the device
-            self.elapsed = time.perf_counter() - self.start
+            if batch == self.params["steps"] - 1:
+                keras.ops.convert_to_numpy(logs["d_loss"])  # waits for the device
+                self.elapsed = time.perf_counter() - self.start
 
     return FitTimer()
 
@@ -175,6 +194,8 @@ def make_variants(backend, preset, batch, args):
     keras_kw = dict(mixed_precision=mp, steps_per_execution=args.steps_per_execution)
     out["keras"] = lambda: KerasVariant(preset, batch, "auto", **keras_kw)
     out["keras_simul"] = lambda: KerasVariant(preset, batch, "auto", update="simultaneous", **keras_kw)
+    if args.data_parallel and backend != "torch":
+        out["keras_dp"] = lambda: KerasVariant(preset, batch, "auto", data_parallel=True, **keras_kw)
     if backend == "tensorflow":
         import tensorflow as tf
 
@@ -243,18 +264,18 @@ def device_description(backend):
 
         gpus = tf.config.list_physical_devices("GPU")
         if gpus:
-            return "GPU: " + tf.config.experimental.get_device_details(gpus[0]).get("device_name", gpus[0].name)
+            return f"{len(gpus)} x GPU: " + tf.config.experimental.get_device_details(gpus[0]).get("device_name", gpus[0].name)
     elif backend == "jax":
         import jax
 
         d = jax.devices()[0]
         if d.platform != "cpu":
-            return f"{d.platform.upper()}: {getattr(d, 'device_kind', d)}"
+            return f"{len(jax.devices())} x {d.platform.upper()}: {getattr(d, 'device_kind', d)}"
     elif backend == "torch":
         import torch
 
         if torch.cuda.is_available():
-            return "GPU: " + torch.cuda.get_device_name(0)
+            return f"{torch.cuda.device_count()} x GPU: " + torch.cuda.get_device_name(0)
     return f"CPU ({os.cpu_count()} cores visible)"
 
 
@@ -273,7 +294,7 @@ def run_worker(args):
 
     backend = keras.backend.backend()
     if args.mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16")
+        keras.mixed_precision.set_global_policy(f"mixed_{args.mixed_precision}")
     result = {"backend": backend, "device": device_description(backend), "versions": framework_version(backend),
               "presets": {}}
     for preset in args.presets.split(","):

@@ -1,0 +1,54 @@
+#!/bin/bash
+# The GPU measurements of bench/RESULTS.md, as run on a lent machine through
+# the workplace's device tool (one command of at most 10 minutes each):
+#   bash bench/gpu_run.sh throughput   # images/s, fp32 and mixed_float16, jax and torch
+#   bash bench/gpu_run.sh quality      # bench/quality.py, 5 epochs x 3 seeds, jax and torch
+#   bash bench/gpu_run.sh round2       # torch.compile, steps_per_execution, bfloat16, torch profile
+# That machine has JAX and torch with CUDA but no TensorFlow (its CUDA build is
+# ~2 GB, over what can be carried there), and no network: Keras and its two
+# missing pure dependencies come as wheels in .whl/, MNIST and the cached
+# classifier in .devdata/ (both ignored by git). Results land in $OUT.
+set -u
+OUT=${OUT:-/tmp/gpu_out}; mkdir -p "$OUT"
+if [ -d .whl ]; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
+  export PYTHONPATH=/tmp/site
+fi
+export PYTHONUNBUFFERED=1 TF_CPP_MIN_LOG_LEVEL=2
+PY=python3
+say() { echo "== $(date +%H:%M:%S) $*"; }
+
+case "${1:-}" in
+throughput)
+  nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv
+  $PY -c "import keras, jax, torch; print('keras', keras.__version__, 'jax', jax.__version__, jax.devices(), 'torch', torch.__version__, torch.cuda.get_device_name(0))"
+  common="--presets=tf_tutorial,dcgan64 --reps=5 --turn_seconds=1.0 --max_steps=500 --compile_timeout=150"
+  say "fp32 jax";   timeout 170 $PY bench/throughput.py --backends=jax $common --data_parallel --out=$OUT/tp_jax.json 2>&1 | grep -v "^[WI]0000" | tee $OUT/tp_jax.log; pkill -f "throughput.py --worker"
+  say "fp32 torch"; timeout 170 $PY bench/throughput.py --backends=torch $common --torch_compile --out=$OUT/tp_torch.json 2>&1 | grep -v "^[WI]0000" | tee $OUT/tp_torch.log; pkill -f "throughput.py --worker"
+  say "mixed jax";  timeout 110 $PY bench/throughput.py --backends=jax $common --mixed_precision --out=$OUT/tp_jax_mp.json 2>&1 | grep -v "^[WI]0000" | tee $OUT/tp_jax_mp.log; pkill -f "throughput.py --worker"
+  say "mixed torch"; timeout 100 $PY bench/throughput.py --backends=torch $common --mixed_precision --out=$OUT/tp_torch_mp.json 2>&1 | grep -v "^[WI]0000" | tee $OUT/tp_torch_mp.log; pkill -f "throughput.py --worker"
+  ;;
+quality)
+  nvidia-smi --query-gpu=name --format=csv,noheader
+  timeout 560 $PY bench/quality.py --mnist_dir=.devdata/mnist --cache_dir=.devdata/cache --backends=jax,torch \
+    --recipes=keras --seeds=0,1,2 --epochs=5 --num_samples=10000 --job_timeout=170 --no_md 2>&1 | tee $OUT/quality.log
+  tar czf $OUT/quality.tgz -C .devdata/cache quality/results quality/logs
+  ;;
+round2)
+  # After the first round: torch without the crashing torch.compile'd reference,
+  # Keras's own torch.compile (jit_compile=True); JAX with steps_per_execution;
+  # bfloat16; a CUDA profile of the torch step.
+  R=/tmp/round2; mkdir -p $R
+  common="--presets=tf_tutorial,dcgan64 --reps=5 --turn_seconds=1.0 --max_steps=500"
+  tp() { local name=$1 t=$2; shift 2; say "$name"; timeout $t $PY bench/throughput.py $common "$@" --out=$R/$name.json 2>&1 | grep -v "^[WI]0000\|^W1\|dynamo" > $R/$name.log; pkill -f "throughput.py --worker"; grep -A12 "^backend" $R/$name.log | tail -12; }
+  tp torch_fp32 200 --backends=torch --torch_compile --compile_timeout=120 --variants=keras,keras_simul,torch_seq1,torch_seq1_nograd,keras_compile
+  tp jax_fp32_spe8 70 --backends=jax --steps_per_execution=8 --variants=keras,keras_simul,jax_seq1,jax_simul
+  tp jax_fp16_spe8 70 --backends=jax --steps_per_execution=8 --mixed_precision --variants=keras,keras_simul,jax_seq1,jax_simul
+  tp jax_bf16 70 --backends=jax --mixed_precision=bfloat16 --variants=keras,keras_simul,jax_seq1,jax_simul
+  tp torch_bf16 60 --backends=torch --mixed_precision=bfloat16 --variants=keras,torch_seq1,torch_seq1_nograd
+  say "torch profile"; timeout 50 $PY bench/profile_torch.py --preset=tf_tutorial --batch=256 --steps=5 --top=25 > $R/profile_torch.log 2>&1; grep "^==\|GPU kernel" $R/profile_torch.log
+  tar czf $OUT/round2.tgz -C /tmp round2
+  ;;
+*) echo "usage: bash bench/gpu_run.sh throughput|quality"; exit 2 ;;
+esac
+say done
