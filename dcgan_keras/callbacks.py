@@ -23,6 +23,7 @@ import csv
 import io
 import math
 import os
+import threading
 import time
 import warnings
 
@@ -69,17 +70,26 @@ class DivergenceMonitor(keras.callbacks.Callback):
         >>> if monitor.info: raise TrainingDiverged(monitor.message())
     """
 
+    # Reading a step's losses waits for the device. Keras runs the batch-end
+    # hooks of async-safe callbacks on a thread pool (JAX, torch), so the
+    # training loop need not wait for each step; without this flag, fit
+    # would sync the GPU after every step. The hooks may then overlap and
+    # finish out of order, hence the lock and the earliest bad batch.
+    async_safe = True
+
     def __init__(self, keys=LOSSES):
         super().__init__()
         self.keys = tuple(keys)
         self.info = None
         self._epoch = 0
+        self._lock = threading.Lock()
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.info is not None or not logs:
+        info = self.info
+        if not logs or (info is not None and info["batch"] <= batch + 1):
             return
         bad = {}
         for key in self.keys:
@@ -88,7 +98,9 @@ class DivergenceMonitor(keras.callbacks.Callback):
                 if not math.isfinite(value):
                     bad[key] = value
         if bad:
-            self.info = {"epoch": self._epoch + 1, "batch": batch + 1, "values": bad}
+            with self._lock:
+                if self.info is None or batch + 1 < self.info["batch"]:
+                    self.info = {"epoch": self._epoch + 1, "batch": batch + 1, "values": bad}
             self.model.stop_training = True
 
     def message(self, last_checkpoint=None):
@@ -123,7 +135,9 @@ class EpochTimer(keras.callbacks.Callback):
         self._start = time.perf_counter()
         self._steps = 0
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_begin(self, batch, logs=None):
+        # Counted as steps begin: a batch-end hook would make fit sync the
+        # device after every step (see DivergenceMonitor.async_safe).
         self._steps += 1
 
     def on_epoch_end(self, epoch, logs=None):
