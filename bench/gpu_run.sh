@@ -4,6 +4,8 @@
 #   bash bench/gpu_run.sh throughput   # images/s, fp32 and mixed_float16, jax and torch
 #   bash bench/gpu_run.sh quality      # bench/quality.py, 5 epochs x 3 seeds, jax and torch
 #   bash bench/gpu_run.sh round2       # torch.compile, steps_per_execution, bfloat16, torch profile
+#   bash bench/gpu_run.sh callbacks    # train.py's per-step callbacks, async-safe vs syncing every step
+#   bash bench/gpu_run.sh cli          # train.py / resume / sample.py and the model tests on the GPU
 # That machine has JAX and torch with CUDA but no TensorFlow (its CUDA build is
 # ~2 GB, over what can be carried there), and no network: Keras and its two
 # missing pure dependencies come as wheels in .whl/, MNIST and the cached
@@ -48,6 +50,29 @@ round2)
   tp torch_bf16 60 --backends=torch --mixed_precision=bfloat16 --variants=keras,torch_seq1,torch_seq1_nograd
   say "torch profile"; timeout 50 $PY bench/profile_torch.py --preset=tf_tutorial --batch=256 --steps=5 --top=25 > $R/profile_torch.log 2>&1; grep "^==\|GPU kernel" $R/profile_torch.log
   tar czf $OUT/round2.tgz -C /tmp round2
+  ;;
+callbacks)
+  # train.py's per-step callbacks: async-safe now, against the old per-step sync.
+  common="--presets=tf_tutorial,dcgan64 --reps=5 --turn_seconds=1.0 --max_steps=500 --run_callbacks"
+  say "jax";   timeout 200 $PY bench/throughput.py --backends=jax $common --variants=keras,keras_runcbs,keras_runcbs_sync,jax_seq1 --out=$OUT/cb_jax.json 2>&1 | grep -v "^[WI]0000" > $OUT/cb_jax.log; pkill -f "throughput.py --worker"; grep -A5 "^backend" $OUT/cb_jax.log | tail -10
+  say "torch"; timeout 150 $PY bench/throughput.py --backends=torch $common --variants=keras,keras_runcbs,keras_runcbs_sync,torch_seq1_nograd --out=$OUT/cb_torch.json 2>&1 | grep -v "^[WI]0000" > $OUT/cb_torch.log; pkill -f "throughput.py --worker"; grep -A5 "^backend" $OUT/cb_torch.log | tail -10
+  ;;
+cli)
+  # The command-line path on the GPU, per backend: train 2 epochs of real MNIST
+  # (mixed precision, data-parallel over the visible GPUs on JAX), resume to 3,
+  # sample; then the model tests that need no TensorFlow.
+  for b in jax torch; do
+    extra=""; [ $b = jax ] && extra="--distribute=data_parallel"
+    say "train.py $b"
+    timeout 100 $PY train.py --backend=$b --dataset=mnist --data_dir=.devdata/mnist --epochs=2 --mixed_precision=mixed_float16 $extra --workdir=/tmp/run_$b 2>&1 | grep -v "^[WI]0000" | tail -5
+    timeout 60 $PY train.py --backend=$b --dataset=mnist --data_dir=.devdata/mnist --epochs=3 --resume --workdir=/tmp/run_$b 2>&1 | grep -v "^[WI]0000" | tail -3
+    timeout 40 $PY sample.py --backend=$b --checkpoint=/tmp/run_$b --num=64 --out=$OUT/samples_$b.png 2>&1 | tail -1
+    cp /tmp/run_$b/metrics.csv $OUT/metrics_$b.csv
+  done
+  for b in jax torch; do
+    say "pytest $b"
+    KERAS_BACKEND=$b timeout 90 $PY -m pytest -q -x -p no:cacheprovider -n 4 tests/test_gan.py tests/test_callbacks.py 2>&1 | tail -3
+  done
   ;;
 *) echo "usage: bash bench/gpu_run.sh throughput|quality"; exit 2 ;;
 esac

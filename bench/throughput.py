@@ -84,6 +84,9 @@ def parse_args(argv=None):
                    help="Keras mixed_float16 with loss scaling (the default) or mixed_bfloat16; "
                         "the references the same dtype by autocast")
     p.add_argument("--torch_compile", action="store_true", help="add the torch.compile variants")
+    p.add_argument("--run_callbacks", action="store_true",
+                   help="add keras_runcbs (keras with train.py's per-step callbacks) and keras_runcbs_sync "
+                        "(the same, made to sync every step as they did before)")
     p.add_argument("--data_parallel", action="store_true",
                    help="add keras_dp: the keras variant data-parallel over all visible devices (not torch)")
     p.add_argument("--seq2", action="store_true", help="add the references running G twice per step")
@@ -101,7 +104,7 @@ class KerasVariant:
     """DCGAN.fit on an in-memory float32 array, one fit call per turn."""
 
     def __init__(self, preset, batch, jit_compile="auto", mixed_precision=False, steps_per_execution=1,
-                 update="sequential", data_parallel=False):
+                 update="sequential", data_parallel=False, run_callbacks=None):
         import contextlib
 
         import keras
@@ -110,6 +113,7 @@ class KerasVariant:
         from dcgan_keras.distribute import data_parallel as data_parallel_scope
 
         self.batch, self.spe = batch, steps_per_execution
+        self.run_callbacks = run_callbacks or (lambda: [])
         self.algorithm = "simul" if update == "simultaneous" else "seq1"
         # Over all visible devices, as train.py --distribute=data_parallel runs it.
         self._scope = data_parallel_scope if data_parallel else contextlib.nullcontext
@@ -142,7 +146,7 @@ class KerasVariant:
         t = time.perf_counter()
         with self._scope():
             self.gan.fit(self._arrays[steps], batch_size=self.batch, epochs=1, shuffle=False, verbose=0,
-                         callbacks=[timer])
+                         callbacks=[timer] + self.run_callbacks())
         self.last_call_s = time.perf_counter() - t
         self.last_steps_s = timer.elapsed
         return steps
@@ -172,6 +176,21 @@ def _fit_timer():
     return FitTimer()
 
 
+def _run_callbacks(batch, async_safe):
+    """train.py's per-step callbacks; async_safe=False: as they were before they were made async-safe."""
+    from dcgan_keras import callbacks
+
+    def make():
+        monitor = callbacks.DivergenceMonitor()
+        monitor.async_safe = async_safe
+        timer = callbacks.EpochTimer(batch)
+        if not async_safe:  # the old timer counted steps in a batch-end hook
+            timer.on_train_batch_end = lambda batch, logs=None: None
+        return [monitor, timer]
+
+    return make
+
+
 class RefVariant:
     """A hand-written reference: .prepare(batches) -> device batches, .run(list) runs them."""
 
@@ -194,6 +213,11 @@ def make_variants(backend, preset, batch, args):
     keras_kw = dict(mixed_precision=mp, steps_per_execution=args.steps_per_execution)
     out["keras"] = lambda: KerasVariant(preset, batch, "auto", **keras_kw)
     out["keras_simul"] = lambda: KerasVariant(preset, batch, "auto", update="simultaneous", **keras_kw)
+    if args.run_callbacks:
+        out["keras_runcbs"] = lambda: KerasVariant(preset, batch, "auto", run_callbacks=_run_callbacks(batch, True),
+                                                   **keras_kw)
+        out["keras_runcbs_sync"] = lambda: KerasVariant(preset, batch, "auto",
+                                                        run_callbacks=_run_callbacks(batch, False), **keras_kw)
     if args.data_parallel and backend != "torch":
         out["keras_dp"] = lambda: KerasVariant(preset, batch, "auto", data_parallel=True, **keras_kw)
     if backend == "tensorflow":

@@ -156,7 +156,7 @@ def test_keras_file_round_trip_continues_the_same_run(tmp_path):
         np.testing.assert_equal(
             numpy_weights(getattr(loaded, name).variables), numpy_weights(getattr(gan, name).variables)
         )
-    np.testing.assert_array_equal(loaded.generate(4, seed=1), gan.generate(4, seed=1))
+    np.testing.assert_allclose(loaded.generate(4, seed=1), gan.generate(4, seed=1), rtol=0, atol=1e-6)
     # shuffle=False: Keras shuffles arrays with the global RNG, which is not
     # the model's state (the run's data loader owns the order).
     continued = gan.fit(batch, batch_size=8, epochs=1, shuffle=False, verbose=0).history
@@ -258,7 +258,8 @@ def test_generate_returns_images_in_range_and_is_seeded():
     images = gan.generate(5, seed=7)
     assert images.shape == (5, 28, 28, 1) and images.dtype == np.float32
     assert images.min() >= -1 and images.max() <= 1
-    np.testing.assert_array_equal(images, gan.generate(5, seed=7))
+    # Equal up to rounding: on a GPU the autotuned conv kernels may differ between calls.
+    np.testing.assert_allclose(images, gan.generate(5, seed=7), rtol=0, atol=1e-6)
     assert not np.array_equal(images, gan.generate(5, seed=8))
     with pytest.raises(ValueError, match=r"\(num, 8\)"):
         gan.generate(z=np.zeros((2, 3)))
