@@ -121,17 +121,6 @@ def job_classifier(args):
     }
 
 
-class _EpochSeconds(keras.callbacks.Callback):
-    """Collects the `seconds` that the run's EpochTimer puts in the logs."""
-
-    def __init__(self):
-        super().__init__()
-        self.seconds = []
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(float((logs or {}).get("seconds", float("nan"))))
-
-
 def job_keras(args):
     """The `mnist` preset through dcgan_keras.training.train, then scored."""
     from dcgan_keras.config import resolve_config
@@ -140,11 +129,16 @@ def job_keras(args):
     overrides = dict(data_dir=args.mnist_dir, epochs=args.epochs, seed=args.seed, limit=args.limit)
     overrides.update(json.loads(args.overrides or "{}"))
     config = resolve_config("mnist", overrides=overrides)
-    if os.path.isdir(args.workdir):  # a killed earlier attempt of this very job
+    from dcgan_keras.callbacks import read_metrics
+    from dcgan_keras.rundir import RunDir
+
+    # A killed earlier attempt of this very job: go on from its last checkpoint
+    # (same config, or train() refuses), or start again if it had none.
+    resume = os.path.isdir(args.workdir) and bool(RunDir(args.workdir).checkpoints())
+    if os.path.isdir(args.workdir) and not resume:
         shutil.rmtree(args.workdir)
-    timer = _EpochSeconds()
     start = time.perf_counter()
-    gan = train(config, args.workdir, callbacks=[timer], verbose=2)
+    gan = train(config, args.workdir, resume=resume, verbose=2)
     train_seconds = time.perf_counter() - start
     images = gan.generate(args.num_samples, seed=EVAL_SEED + args.seed)
     steps = (min(args.limit or 60000, 60000) // config.batch_size) * config.batch_size
@@ -153,7 +147,9 @@ def job_keras(args):
             "batch_size", "lr", "d_lr", "g_lr", "beta_1", "label_smoothing", "d_steps",
             "dropout", "g_filters", "d_filters", "bn_momentum", "loss", "jit_compile")},
         "train_seconds": train_seconds,
-        "epoch_seconds": timer.seconds,
+        "resumed": resume,
+        # From metrics.csv, which keeps the epochs of a resumed attempt too.
+        "epoch_seconds": [float(x) for x in read_metrics(RunDir(args.workdir).metrics_csv)["seconds"]],
         "images_per_epoch": steps,
     }
     result.update(score(images, args.mnist_dir, args.classifier))
@@ -176,6 +172,7 @@ def job_tf_tutorial(args):
     result = {
         "config": dict(TutorialDCGAN.RECIPE),
         "train_seconds": train_seconds,
+        "resumed": resume,
         "epoch_seconds": epoch_seconds,
         "images_per_epoch": len(x),
     }
