@@ -84,7 +84,7 @@ class Config:
     # Optimization: Adam(lr, beta_1=0.5) for both networks, as in the DCGAN paper
     # (beta_1=0.9 oscillates there). With batch 128, also the paper's, an epoch
     # has twice the tutorial's updates; at 5 MNIST epochs this recipe scores FID
-    # ~30-33 against the tutorial's 171, coverage >= 0.984 on every seed
+    # 30-39 against the tutorial's 171, coverage >= 0.984 on every seed
     # (bench/QUALITY.md), so no smoothing or extra D steps are on by default.
     loss: str = "non_saturating"
     lr: float = 2e-4
