@@ -88,8 +88,9 @@ class DivergenceMonitor(keras.callbacks.Callback):
         self._epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
+        when = (self._epoch + 1, batch + 1)
         info = self.info
-        if not logs or (info is not None and info["batch"] <= batch + 1):
+        if not logs or (info is not None and (info["epoch"], info["batch"]) <= when):
             return
         bad = {}
         for key in self.keys:
@@ -99,8 +100,8 @@ class DivergenceMonitor(keras.callbacks.Callback):
                     bad[key] = value
         if bad:
             with self._lock:
-                if self.info is None or batch + 1 < self.info["batch"]:
-                    self.info = {"epoch": self._epoch + 1, "batch": batch + 1, "values": bad}
+                if self.info is None or when < (self.info["epoch"], self.info["batch"]):
+                    self.info = {"epoch": when[0], "batch": when[1], "values": bad}
             self.model.stop_training = True
 
     def message(self, last_checkpoint=None):

@@ -45,6 +45,9 @@ def test_divergence_monitor_keeps_the_earliest_bad_batch_when_hooks_finish_out_o
     monitor.on_train_batch_end(3, {"g_loss": math.inf})
     monitor.on_train_batch_end(4, {"d_loss": math.nan})
     assert monitor.info == {"epoch": 1, "batch": 4, "values": {"g_loss": math.inf}}
+    monitor.on_epoch_begin(1)  # a later epoch's earlier batch is not earlier
+    monitor.on_train_batch_end(0, {"d_loss": math.nan})
+    assert monitor.info["epoch"] == 1 and monitor.info["batch"] == 4
 
 
 @pytest.mark.skipif(keras.backend.backend() == "tensorflow", reason="Keras never dispatches TF callbacks async")
