@@ -172,7 +172,6 @@ def job_tf_tutorial(args):
     result = {
         "config": dict(TutorialDCGAN.RECIPE),
         "train_seconds": train_seconds,
-        "resumed": resume,
         "epoch_seconds": epoch_seconds,
         "images_per_epoch": len(x),
     }
