@@ -103,7 +103,7 @@ def parse_args(argv=None):
 class KerasVariant:
     """DCGAN.fit on an in-memory float32 array, one fit call per turn."""
 
-    def __init__(self, preset, batch, jit_compile="auto", mixed_precision=False, steps_per_execution=1,
+    def __init__(self, preset, batch, jit_compile="auto", mixed_precision="", steps_per_execution=1,
                  update="sequential", data_parallel=False, run_callbacks=None):
         import contextlib
 
@@ -214,10 +214,9 @@ def make_variants(backend, preset, batch, args):
     out["keras"] = lambda: KerasVariant(preset, batch, "auto", **keras_kw)
     out["keras_simul"] = lambda: KerasVariant(preset, batch, "auto", update="simultaneous", **keras_kw)
     if args.run_callbacks:
-        out["keras_runcbs"] = lambda: KerasVariant(preset, batch, "auto", run_callbacks=_run_callbacks(batch, True),
-                                                   **keras_kw)
-        out["keras_runcbs_sync"] = lambda: KerasVariant(preset, batch, "auto",
-                                                        run_callbacks=_run_callbacks(batch, False), **keras_kw)
+        for name, async_safe in (("keras_runcbs", True), ("keras_runcbs_sync", False)):
+            out[name] = (lambda cbs: lambda: KerasVariant(preset, batch, "auto", run_callbacks=cbs, **keras_kw))(
+                _run_callbacks(batch, async_safe))
     if args.data_parallel and backend != "torch":
         out["keras_dp"] = lambda: KerasVariant(preset, batch, "auto", data_parallel=True, **keras_kw)
     if backend == "tensorflow":
