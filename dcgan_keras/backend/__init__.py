@@ -22,6 +22,8 @@ Per backend, only how gradients are taken and applied:
 - `default_jit_compile()`: what `compile(jit_compile="auto")` means here.
 - `data_parallel_scope(devices)`: the backend's own data-parallel engine.
 - `enable_compile_cache(path)`: persist compiled steps where the backend compiles.
+- `fast_layers`: None, or a module of faster kernels behind dcgan_keras.layers
+  (torch only: Keras's own ops are as fast as it gets on TensorFlow and JAX).
 
 Everything else, the GAN included, is written once with `keras.ops`.
 """
@@ -41,6 +43,7 @@ _impl = importlib.import_module(f"dcgan_keras.backend.{_BACKEND}")
 data_parallel_scope = _impl.data_parallel_scope
 default_jit_compile = _impl.default_jit_compile
 enable_compile_cache = _impl.enable_compile_cache
+fast_layers = _impl.fast_layers
 minimize = _impl.minimize
 minimize_each = _impl.minimize_each
 normal_noise = _impl.normal_noise
@@ -51,6 +54,7 @@ __all__ = [
     "data_parallel_scope",
     "default_jit_compile",
     "enable_compile_cache",
+    "fast_layers",
     "minimize",
     "minimize_each",
     "normal_noise",

@@ -178,3 +178,7 @@ def enable_compile_cache(path):
         return
     jax.config.update("jax_compilation_cache_dir", path)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+
+
+# Keras's layers compile into one graph here: nothing to gain from kernels of ours.
+fast_layers = None

@@ -96,3 +96,7 @@ def data_parallel_scope(devices=None):
 def enable_compile_cache(path):
     # Nothing to persist: no ahead-of-time compile on this backend here.
     del path
+
+
+# Keras's layers compile into one graph here: nothing to gain from kernels of ours.
+fast_layers = None

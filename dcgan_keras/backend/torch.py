@@ -3,6 +3,8 @@
 import keras
 import torch
 
+from dcgan_keras.backend import torch_layers as fast_layers  # noqa: F401  (the seam's `fast_layers`)
+
 
 def minimize(loss_fn, variables, optimizer):
     loss, aux = loss_fn()

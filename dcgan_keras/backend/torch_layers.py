@@ -1,0 +1,156 @@
+"""torch: faster kernels behind the DCGAN's layers (dcgan_keras.layers), same math as Keras's.
+
+Keras 3.15's torch backend pays, per layer call, for work the DCGAN does not
+need (measured in bench/RESULTS.md, "Attempts" 7):
+
+- every convolution copies its NHWC input to contiguous NCHW and then again to
+  channels-last memory order, and the backward pass copies the gradients back;
+- every transposed convolution computes the full, uncropped output (11x11 for
+  a 7x7 "same" output with a 5x5 kernel) and slices it;
+- BatchNormalization is a dozen elementwise ops where torch has one fused
+  kernel, and the fused kernel is fast on a (pixels, channels) matrix;
+- seeded dropout fills a full-size probability tensor and a zero tensor and
+  selects with `where`, where a Bernoulli draw into the mask does.
+
+Each function returns the layer's output, or None where its fast path does not
+apply (the layer then calls Keras's own op). Inputs are channels-last.
+"""
+
+import torch
+import torch.nn.functional as F
+from keras import ops
+
+# ---------------------------------------------------------------- convolutions
+
+
+def _same_padding(size, kernel, stride):
+    # TensorFlow's "same": the output is ceil(size / stride); the odd pixel of
+    # padding goes after (right/bottom).
+    total = max((-(-size // stride) - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+def _torch_kernel(kernel):
+    # Keras's (kh, kw, in, out) is torch's (out, in, kh, kw) reversed (for a
+    # transposed convolution: (kh, kw, out, in) and (in, out, kh, kw)).
+    return kernel.permute(3, 2, 0, 1)
+
+
+def _plain_2d(layer, inputs):
+    return (
+        layer.rank == 2
+        and layer.data_format == "channels_last"
+        and tuple(layer.dilation_rate) == (1, 1)
+        and inputs.device.type != "meta"
+    )
+
+
+def conv2d(layer, inputs):
+    """keras.layers.Conv2D's convolution and bias, on a channels-last view (no copies)."""
+    if not (_plain_2d(layer, inputs) and layer.groups == 1 and layer.padding in ("same", "valid")):
+        return None
+    kernel = ops.convert_to_tensor(layer.kernel)  # (kh, kw, in, out); casts under mixed precision
+    bias = ops.convert_to_tensor(layer.bias) if layer.use_bias else None
+    padding = 0
+    if layer.padding == "same":
+        (top, bottom), (left, right) = (
+            _same_padding(inputs.shape[1 + i], layer.kernel_size[i], layer.strides[i]) for i in range(2)
+        )
+        padding = (top, left)
+        if bottom > top or right > left:
+            # Torch pads symmetrically: only the odd pixel after is padded
+            # here, on the NHWC tensor (a contiguous copy, and the permuted
+            # view stays channels-last). A 17x17 copy of a 14x14 map, padded
+            # whole, cost 30% more in the backward pass.
+            inputs = F.pad(inputs, (0, 0, 0, right - left, 0, bottom - top))
+    outputs = F.conv2d(
+        inputs.permute(0, 3, 1, 2), _torch_kernel(kernel), bias, stride=tuple(layer.strides), padding=padding
+    )
+    return outputs.permute(0, 2, 3, 1)
+
+
+def conv2d_transpose(layer, inputs):
+    """keras.layers.Conv2DTranspose's output and bias, computed at (nearly) the output's size."""
+    if not (_plain_2d(layer, inputs) and layer.output_padding is None and layer.padding in ("same", "valid")):
+        return None
+    crops = []
+    for k, s in zip(layer.kernel_size, layer.strides):
+        if k < s:  # Keras's output is then wider than the full one (zero-padded)
+            return None
+        # The full output is (size - 1) * s + k wide; "same" keeps size * s
+        # of it, cropping the odd pixel after, as Keras (and JAX) do.
+        total = k - s if layer.padding == "same" else 0
+        crops.append((total // 2, total - total // 2))
+    kernel = ops.convert_to_tensor(layer.kernel)  # (kh, kw, out, in)
+    bias = ops.convert_to_tensor(layer.bias) if layer.use_bias else None
+    outputs = F.conv_transpose2d(
+        inputs.permute(0, 3, 1, 2),
+        _torch_kernel(kernel),
+        bias,
+        stride=tuple(layer.strides),
+        padding=tuple(before for before, _ in crops),
+    )
+    # Torch crops symmetrically: what is left of the crop after is one slice.
+    extra = [after - before for before, after in crops]
+    if any(extra):
+        outputs = outputs[:, :, : outputs.shape[2] - extra[0], : outputs.shape[3] - extra[1]]
+    return outputs.permute(0, 2, 3, 1)
+
+
+# ------------------------------------------------------------- normalization
+
+
+def batch_norm_training(layer, inputs):
+    """keras.layers.BatchNormalization in training mode, with one fused kernel.
+
+    Returns the normalized inputs (in float32), and assigns the layer's moving
+    statistics exactly as Keras does (the biased batch variance).
+    """
+    if not (
+        layer.axis in (-1, inputs.ndim - 1)
+        and layer.center
+        and layer.scale
+        and not layer.renorm
+        and inputs.device.type != "meta"
+    ):
+        return None
+    x = inputs.float()
+    channels = x.shape[-1]
+    # A (pixels, channels) matrix is contiguous for NHWC data and is torch's
+    # fastest layout for this kernel on CPU (the channels-last 4-D view's
+    # backward pass was 10x slower in the profile).
+    outputs, mean, invstd = torch.native_batch_norm(
+        x.reshape(-1, channels),
+        ops.convert_to_tensor(layer.gamma).float(),
+        ops.convert_to_tensor(layer.beta).float(),
+        None,
+        None,
+        True,
+        0.0,
+        layer.epsilon,
+    )
+    variance = invstd.detach().pow(-2) - layer.epsilon
+    momentum = layer.momentum
+    layer.moving_mean.assign(layer.moving_mean * momentum + mean.detach() * (1.0 - momentum))
+    layer.moving_variance.assign(layer.moving_variance * momentum + variance * (1.0 - momentum))
+    return outputs.reshape(x.shape)
+
+
+# ------------------------------------------------------------------- dropout
+
+
+def seeded_dropout(layer, inputs):
+    """keras.layers.Dropout with a seed: the mask drawn from the layer's SeedGenerator.
+
+    Unseeded dropout is left to Keras (it calls torch's own `F.dropout`).
+    """
+    if layer.seed is None or layer.noise_shape is not None or inputs.device.type == "meta":
+        return None
+    keep = 1.0 - layer.rate
+    # As Keras's torch backend seeds its generators, so the mask stream lives
+    # in the SeedGenerator's state, which checkpoints save and restore.
+    state = layer.seed_generator.next()
+    generator = torch.Generator(device=inputs.device)
+    generator.manual_seed(int(state[0] + state[1]) & 0xFFFFFFFF)
+    mask = torch.empty_like(inputs).bernoulli_(keep, generator=generator).div_(keep)
+    return inputs * mask

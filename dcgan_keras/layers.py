@@ -1,0 +1,71 @@
+"""The Keras layers the DCGAN networks are built from, with a faster path on torch.
+
+`Conv2D`, `Conv2DTranspose`, `BatchNormalization` and `Dropout` are the Keras
+layers of the same names: same arguments, weights, configs and results. On the
+torch backend they compute with fewer copies and fused kernels where their
+arguments allow it (dcgan_keras/backend/torch_layers.py says what Keras's
+torch ops spend and these do not); everywhere else they are Keras's own. On
+TensorFlow and JAX nothing changes.
+
+Their weights load into Keras's layers and back. A model saved with them names
+them `dcgan_keras>Conv2D` and so on, so loading one needs `import dcgan_keras`
+first, as loading a DCGAN checkpoint already does.
+
+Example:
+    >>> from dcgan_keras import layers
+    >>> conv = layers.Conv2D(64, 5, strides=2, padding="same")
+"""
+
+import keras
+
+from dcgan_keras.backend import fast_layers as _fast
+
+
+def _serializable(cls):
+    return keras.saving.register_keras_serializable(package="dcgan_keras")(cls)
+
+
+@_serializable
+class Conv2D(keras.layers.Conv2D):
+    """`keras.layers.Conv2D`; on torch, without Keras's two layout copies per call."""
+
+    def call(self, inputs):
+        outputs = _fast.conv2d(self, inputs) if _fast else None
+        if outputs is None:
+            return super().call(inputs)
+        return self.activation(outputs) if self.activation is not None else outputs
+
+
+@_serializable
+class Conv2DTranspose(keras.layers.Conv2DTranspose):
+    """`keras.layers.Conv2DTranspose`; on torch, computed at the output's size, not the full one."""
+
+    def call(self, inputs):
+        outputs = _fast.conv2d_transpose(self, inputs) if _fast else None
+        if outputs is None:
+            return super().call(inputs)
+        return self.activation(outputs) if self.activation is not None else outputs
+
+
+@_serializable
+class BatchNormalization(keras.layers.BatchNormalization):
+    """`keras.layers.BatchNormalization`; on torch, one fused kernel in training."""
+
+    def call(self, inputs, training=None, mask=None):
+        if _fast and training and self.trainable and mask is None:
+            outputs = _fast.batch_norm_training(self, inputs)
+            if outputs is not None:
+                return keras.ops.cast(outputs, self.compute_dtype)
+        return super().call(inputs, training=training, mask=mask)
+
+
+@_serializable
+class Dropout(keras.layers.Dropout):
+    """`keras.layers.Dropout`; on torch, a seeded mask without Keras's full-size temporaries."""
+
+    def call(self, inputs, training=False):
+        if _fast and training and self.rate > 0:
+            outputs = _fast.seeded_dropout(self, inputs)
+            if outputs is not None:
+                return outputs
+        return super().call(inputs, training=training)

@@ -1,0 +1,180 @@
+"""dcgan_keras.layers: Keras's layers with a faster torch path must stay Keras's layers in every result."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from dcgan_keras import build_discriminator, build_generator
+from dcgan_keras import layers as dcgan_layers
+
+TORCH = keras.backend.backend() == "torch"
+
+# (kernel, strides, padding, input size, bias): symmetric and asymmetric
+# "same" padding, even and odd sizes, "valid", a kernel smaller than its
+# stride (the transposed convolution's fallback to Keras's op).
+CONV_CASES = [
+    (5, 2, "same", 8, True),  # the TF tutorial's: padding 1 before, 2 after
+    (5, 2, "same", 7, False),
+    (4, 2, "same", 8, False),  # DCGAN-64's: symmetric
+    (4, 2, "same", 7, True),
+    (5, 1, "same", 7, False),
+    (3, 1, "same", 8, True),
+    (3, 2, "valid", 8, True),
+    (4, 1, "valid", 7, False),
+    (1, 2, "same", 7, True),
+]
+
+
+def _pair(layer_name, **kwargs):
+    """Our layer and Keras's, built on one input shape with the same weights."""
+    ours, theirs = getattr(dcgan_layers, layer_name)(**kwargs), getattr(keras.layers, layer_name)(**kwargs)
+    return ours, theirs
+
+
+def _one_layer_model(layer, shape):
+    inputs = keras.Input(shape)
+    return keras.Model(inputs, layer(inputs))
+
+
+def _train_one_step(model, x, y):
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    model.train_on_batch(x, y)
+    return [keras.ops.convert_to_numpy(w) for w in model.weights]
+
+
+def _conv_kwargs(layer_name, kernel, strides, padding, bias):
+    return dict(
+        filters=5, kernel_size=kernel, strides=strides, padding=padding, use_bias=bias,
+        bias_initializer="random_normal",
+    )
+
+
+@pytest.mark.parametrize("layer_name", ["Conv2D", "Conv2DTranspose"])
+@pytest.mark.parametrize("kernel,strides,padding,size,bias", CONV_CASES)
+def test_convolutions_match_keras_in_output_and_in_a_training_step(layer_name, kernel, strides, padding, size, bias):
+    rng = np.random.default_rng(0)
+    shape = (size, size, 3)
+    x = rng.normal(size=(4,) + shape).astype("float32")
+    ours, theirs = _pair(layer_name, **_conv_kwargs(layer_name, kernel, strides, padding, bias))
+    m_ours, m_theirs = _one_layer_model(ours, shape), _one_layer_model(theirs, shape)
+    m_ours.set_weights(m_theirs.get_weights())
+    out = keras.ops.convert_to_numpy(m_theirs(x))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(m_ours(x)), out, rtol=1e-5, atol=1e-5)
+    assert m_ours.output_shape == m_theirs.output_shape == (None,) + out.shape[1:]
+    if not TORCH:
+        return  # elsewhere our layers run Keras's own call: one forward check is enough
+    # The weights after one SGD step agree, so the gradients do.
+    y = rng.normal(size=out.shape).astype("float32")
+    for a, b in zip(_train_one_step(m_ours, x, y), _train_one_step(m_theirs, x, y)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(6, 6, 4), (12,)])
+def test_batch_norm_matches_keras_in_training_and_moving_statistics(shape):
+    rng = np.random.default_rng(1)
+    x = (3.0 + 2.0 * rng.normal(size=(16,) + shape)).astype("float32")
+    kwargs = dict(momentum=0.8, gamma_initializer="random_normal", beta_initializer="random_normal")
+    ours, theirs = _pair("BatchNormalization", **kwargs)
+    m_ours, m_theirs = _one_layer_model(ours, shape), _one_layer_model(theirs, shape)
+    m_ours.set_weights(m_theirs.get_weights())
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(m_ours(x, training=True)),
+        keras.ops.convert_to_numpy(m_theirs(x, training=True)),
+        rtol=1e-5, atol=1e-5,
+    )
+    # One step: gamma and beta from the gradients, and the moving statistics
+    # (again updated by the training call) from the biased batch variance.
+    y = rng.normal(size=x.shape).astype("float32")
+    w_ours, w_theirs = _train_one_step(m_ours, x, y), _train_one_step(m_theirs, x, y)
+    names = [w.path for w in m_theirs.weights]
+    for name, a, b in zip(names, w_ours, w_theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5, err_msg=name)
+    moving_variance = w_ours[names.index(theirs.moving_variance.path)]
+    assert not np.allclose(moving_variance, 1.0), "the moving variance never moved"
+    # Inference uses the moving statistics, as Keras's does.
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(m_ours(x)), keras.ops.convert_to_numpy(m_theirs(x)), rtol=1e-5, atol=1e-5
+    )
+
+
+def test_seeded_dropout_drops_at_its_rate_and_rescales_the_rest():
+    layer = dcgan_layers.Dropout(0.3, seed=7)
+    x = np.ones((50, 40, 4), "float32")
+    out = keras.ops.convert_to_numpy(layer(x, training=True))
+    dropped = np.mean(out == 0)
+    assert abs(dropped - 0.3) < 0.03, dropped
+    np.testing.assert_allclose(out[out != 0], 1 / 0.7, rtol=1e-6)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer(x, training=False)), x)
+
+
+def test_seeded_dropout_masks_come_from_the_seed_state_a_checkpoint_restores():
+    x = np.ones((8, 6, 6, 3), "float32")
+
+    def mask(layer):
+        return keras.ops.convert_to_numpy(layer(x, training=True)) == 0
+
+    first, second = dcgan_layers.Dropout(0.5, seed=3), dcgan_layers.Dropout(0.5, seed=3)
+    m1 = mask(first)
+    np.testing.assert_array_equal(mask(second), m1)  # same seed, same mask
+    saved = keras.ops.convert_to_numpy(first.seed_generator.state)
+    m2 = mask(first)
+    assert not np.array_equal(m1, m2), "every call must draw a new mask"
+    first.seed_generator.state.assign(saved)  # what loading a checkpoint does
+    np.testing.assert_array_equal(mask(first), m2)
+
+
+def _fast_path_calls(monkeypatch):
+    from dcgan_keras.backend import torch_layers
+
+    taken = {}
+    for name in ("conv2d", "conv2d_transpose", "batch_norm_training", "seeded_dropout"):
+        original = getattr(torch_layers, name)
+
+        def counted(layer, inputs, _original=original, _name=name):
+            outputs = _original(layer, inputs)
+            taken.setdefault(_name, []).append(outputs is not None)
+            return outputs
+
+        monkeypatch.setattr(torch_layers, name, counted)
+    return taken
+
+
+@pytest.mark.skipif(not TORCH, reason="the fast path exists on torch only")
+@pytest.mark.parametrize("preset", ["tf_tutorial", "dcgan64"])
+def test_the_presets_networks_take_the_torch_fast_path_in_every_layer(monkeypatch, preset):
+    taken = _fast_path_calls(monkeypatch)
+    generator = build_generator(preset=preset, latent_dim=8, filters=None)
+    discriminator = build_discriminator(preset=preset, seed=0)
+    images = generator(np.zeros((2, 8), "float32"), training=True)
+    discriminator(images, training=True)
+    expected = {"conv2d", "conv2d_transpose", "batch_norm_training", "seeded_dropout"}
+    assert set(taken) == expected
+    assert all(all(calls) for calls in taken.values()), taken  # no layer fell back to Keras's op
+
+
+def _as_keras_layers(config):
+    """The same functional config, naming Keras's layers instead of ours."""
+    text = json.dumps(config).replace('"module": "dcgan_keras.layers"', '"module": "keras.layers"')
+    return json.loads(text.replace('"registered_name": "dcgan_keras>', '"registered_name": "'))
+
+
+def test_a_network_of_our_layers_saves_loads_and_shares_weights_with_keras_layers(tmp_path):
+    discriminator = build_discriminator(image_size=32, channels=3, filters=(4, 8, 8), seed=0)
+    x = np.random.default_rng(2).uniform(-1, 1, (3, 32, 32, 3)).astype("float32")
+    expected = keras.ops.convert_to_numpy(discriminator(x))
+
+    path = str(tmp_path / "d.keras")
+    discriminator.save(path)
+    loaded = keras.saving.load_model(path)
+    assert {type(layer) for layer in loaded.layers} >= {dcgan_layers.Conv2D, dcgan_layers.BatchNormalization}
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(x)), expected, rtol=1e-6, atol=1e-6)
+
+    # Weight files do not depend on the layer classes: Keras's own network reads ours.
+    weights = str(tmp_path / "d.weights.h5")
+    discriminator.save_weights(weights)
+    plain = keras.Model.from_config(_as_keras_layers(discriminator.get_config()))
+    assert not any(type(layer).__module__.startswith("dcgan_keras") for layer in plain.layers)
+    plain.load_weights(weights)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(plain(x)), expected, rtol=1e-5, atol=1e-5)
