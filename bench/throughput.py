@@ -395,7 +395,7 @@ def best_reference(variants, algorithm=None):
 def print_table(results):
     print()
     print(f"{'backend':<11}{'preset':<12}{'variant':<20}{'alg':<6}{'img/s':>8}{'min-max':>16}{'GFLOP/s':>9}"
-          f"{'vs best ref':>12}{'vs best same-alg ref':>22}")
+          f"{'vs best ref':>12}  {'vs best same-alg ref'}")
     for r in results:
         for preset, p in r["presets"].items():
             variants = p["variants"]
@@ -410,7 +410,7 @@ def print_table(results):
                 same_ratio = f"{v['images_per_s'] / variants[same]['images_per_s']:.2f} ({same})" if same else "-"
                 lo, hi = v["spread"]
                 print(f"{r['backend']:<11}{preset:<12}{name:<20}{v['algorithm']:<6}{v['images_per_s']:>8.1f}"
-                      f"{f'{lo:.0f}-{hi:.0f}':>16}{v['gflops_per_s']:>9.1f}{ratio:>12}{same_ratio:>22}")
+                      f"{f'{lo:.0f}-{hi:.0f}':>16}{v['gflops_per_s']:>9.1f}{ratio:>12}  {same_ratio}")
         print(f"  device: {r['device']}; versions: {r['versions']}")
 
 
