@@ -6,6 +6,7 @@
 #   bash bench/gpu_run.sh round2       # torch.compile, steps_per_execution, bfloat16, torch profile
 #   bash bench/gpu_run.sh callbacks    # train.py's per-step callbacks, async-safe vs syncing every step
 #   bash bench/gpu_run.sh cli          # train.py / resume / sample.py and the model tests on the GPU
+#   bash bench/gpu_run.sh torch_layers # torch: dcgan_keras.layers against Keras's own layers, and a profile
 # That machine has JAX and torch with CUDA but no TensorFlow (its CUDA build is
 # ~2 GB, over what can be carried there), and no network: Keras and its two
 # missing pure dependencies come as wheels in .whl/, MNIST and the cached
@@ -74,6 +75,15 @@ cli)
     KERAS_BACKEND=$b timeout 90 $PY -m pytest -q -x -p no:cacheprovider -n 4 tests/test_gan.py tests/test_callbacks.py 2>&1 | tail -3
   done
   ;;
-*) echo "usage: bash bench/gpu_run.sh throughput|quality"; exit 2 ;;
+torch_layers)
+  # RESULTS.md attempt 7 (measured on CPU only): does the torch path of
+  # dcgan_keras.layers help the host-bound GPU step, fp32 and mixed_float16?
+  common="--backends=torch --presets=tf_tutorial,dcgan64 --reps=5 --turn_seconds=1.0 --max_steps=500 --stock_layers"
+  common="$common --variants=keras,keras_simul,keras_stock,torch_seq1,torch_seq1_nograd"
+  say "fp32";  timeout 200 $PY bench/throughput.py $common --out=$OUT/tl_fp32.json 2>&1 | grep -v "^[WI]0000" > $OUT/tl_fp32.log; pkill -f "throughput.py --worker"; grep -A11 "^backend" $OUT/tl_fp32.log
+  say "fp16";  timeout 200 $PY bench/throughput.py $common --mixed_precision --out=$OUT/tl_fp16.json 2>&1 | grep -v "^[WI]0000" > $OUT/tl_fp16.log; pkill -f "throughput.py --worker"; grep -A11 "^backend" $OUT/tl_fp16.log
+  say "profile"; timeout 60 $PY bench/profile_torch.py --preset=tf_tutorial --batch=256 --steps=5 --top=25 > $OUT/tl_profile.log 2>&1; grep "^==\|GPU kernel" $OUT/tl_profile.log
+  ;;
+*) echo "usage: bash bench/gpu_run.sh throughput|quality|round2|callbacks|cli|torch_layers"; exit 2 ;;
 esac
 say done

@@ -89,6 +89,8 @@ def parse_args(argv=None):
                         "(the same, made to sync every step as they did before)")
     p.add_argument("--data_parallel", action="store_true",
                    help="add keras_dp: the keras variant data-parallel over all visible devices (not torch)")
+    p.add_argument("--stock_layers", action="store_true",
+                   help="add keras_stock: the networks built from Keras's layers, not dcgan_keras.layers")
     p.add_argument("--seq2", action="store_true", help="add the references running G twice per step")
     p.add_argument("--compile_timeout", type=int, default=300, help="seconds; a variant compiling longer is dropped")
     p.add_argument("--quick", action="store_true", help="smoke run: batch 8, 1 rep of 2 steps")
@@ -104,7 +106,7 @@ class KerasVariant:
     """DCGAN.fit on an in-memory float32 array, one fit call per turn."""
 
     def __init__(self, preset, batch, jit_compile="auto", mixed_precision="", steps_per_execution=1,
-                 update="sequential", data_parallel=False, run_callbacks=None):
+                 update="sequential", data_parallel=False, run_callbacks=None, stock_layers=False):
         import contextlib
 
         import keras
@@ -118,8 +120,10 @@ class KerasVariant:
         # Over all visible devices, as train.py --distribute=data_parallel runs it.
         self._scope = data_parallel_scope if data_parallel else contextlib.nullcontext
         with self._scope():
-            gan = DCGAN(build_discriminator(preset=preset, seed=0), build_generator(preset=preset), seed=0,
-                        update=update)
+            d, g = build_discriminator(preset=preset, seed=0), build_generator(preset=preset)
+            if stock_layers:
+                d, g = _with_keras_layers(d), _with_keras_layers(g)
+            gan = DCGAN(d, g, seed=0, update=update)
             opts = {}
             if mixed_precision == "float16":
                 opts = {k: keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(2e-4, beta_1=0.5))
@@ -150,6 +154,19 @@ class KerasVariant:
         self.last_call_s = time.perf_counter() - t
         self.last_steps_s = timer.elapsed
         return steps
+
+
+def _with_keras_layers(model):
+    """The same network and weights, built from Keras's layers instead of dcgan_keras.layers."""
+    import json
+
+    import keras
+
+    text = json.dumps(model.get_config()).replace('"module": "dcgan_keras.layers"', '"module": "keras.layers"')
+    stock = keras.Model.from_config(json.loads(text.replace('"registered_name": "dcgan_keras>', '"registered_name": "')))
+    assert not any(type(layer).__module__.startswith("dcgan_keras") for layer in stock.layers)
+    stock.set_weights(model.get_weights())
+    return stock
 
 
 def _fit_timer():
@@ -217,6 +234,8 @@ def make_variants(backend, preset, batch, args):
         for name, async_safe in (("keras_runcbs", True), ("keras_runcbs_sync", False)):
             out[name] = (lambda cbs: lambda: KerasVariant(preset, batch, "auto", run_callbacks=cbs, **keras_kw))(
                 _run_callbacks(batch, async_safe))
+    if args.stock_layers:
+        out["keras_stock"] = lambda: KerasVariant(preset, batch, "auto", stock_layers=True, **keras_kw)
     if args.data_parallel and backend != "torch":
         out["keras_dp"] = lambda: KerasVariant(preset, batch, "auto", data_parallel=True, **keras_kw)
     if backend == "tensorflow":
