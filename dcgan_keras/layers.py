@@ -25,26 +25,30 @@ def _serializable(cls):
     return keras.saving.register_keras_serializable(package="dcgan_keras")(cls)
 
 
+class _FastConvolution:
+    """Calls the torch fast op named by `_fast_op`, then the activation; else Keras's own call."""
+
+    _fast_op = None
+
+    def call(self, inputs):
+        outputs = getattr(_fast, self._fast_op)(self, inputs) if _fast else None
+        if outputs is None:
+            return super().call(inputs)
+        return self.activation(outputs) if self.activation is not None else outputs
+
+
 @_serializable
-class Conv2D(keras.layers.Conv2D):
+class Conv2D(_FastConvolution, keras.layers.Conv2D):
     """`keras.layers.Conv2D`; on torch, without Keras's two layout copies per call."""
 
-    def call(self, inputs):
-        outputs = _fast.conv2d(self, inputs) if _fast else None
-        if outputs is None:
-            return super().call(inputs)
-        return self.activation(outputs) if self.activation is not None else outputs
+    _fast_op = "conv2d"
 
 
 @_serializable
-class Conv2DTranspose(keras.layers.Conv2DTranspose):
+class Conv2DTranspose(_FastConvolution, keras.layers.Conv2DTranspose):
     """`keras.layers.Conv2DTranspose`; on torch, computed at the output's size, not the full one."""
 
-    def call(self, inputs):
-        outputs = _fast.conv2d_transpose(self, inputs) if _fast else None
-        if outputs is None:
-            return super().call(inputs)
-        return self.activation(outputs) if self.activation is not None else outputs
+    _fast_op = "conv2d_transpose"
 
 
 @_serializable
