@@ -154,6 +154,29 @@ def test_the_presets_networks_take_the_torch_fast_path_in_every_layer(monkeypatc
     assert all(all(calls) for calls in taken.values()), taken  # no layer fell back to Keras's op
 
 
+@pytest.mark.skipif(not TORCH, reason="the fast path exists on torch only")
+def test_under_torch_compile_the_layers_leave_the_work_to_keras_ops(monkeypatch):
+    import torch
+
+    taken = _fast_path_calls(monkeypatch)
+    monkeypatch.setattr(torch.compiler, "is_compiling", lambda: True)
+    build_discriminator(image_size=28, channels=1, filters=(4, 8), batch_norm=True, seed=0)(
+        np.zeros((2, 28, 28, 1), "float32"), training=True
+    )
+    assert taken and not any(any(calls) for calls in taken.values()), taken
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not TORCH, reason="jit_compile=True is torch.compile on torch")
+def test_a_gan_of_our_layers_trains_under_torch_compile():
+    # Inductor failed on the fast transposed convolution and BatchNorm; about 50 s.
+    from helpers import random_images, tiny_gan
+
+    gan = tiny_gan(seed=0, d_batch_norm=True, jit_compile=True)
+    history = gan.fit(random_images(64), batch_size=16, epochs=1, verbose=0, shuffle=False)
+    assert np.isfinite(history.history["d_loss"][-1])
+
+
 def _as_keras_layers(config):
     """The same functional config, naming Keras's layers instead of ours."""
     text = json.dumps(config).replace('"module": "dcgan_keras.layers"', '"module": "keras.layers"')

@@ -13,12 +13,27 @@ need (measured in bench/RESULTS.md, "Attempts" 7):
   selects with `where`, where a Bernoulli draw into the mask does.
 
 Each function returns the layer's output, or None where its fast path does not
-apply (the layer then calls Keras's own op). Inputs are channels-last.
+apply (the layer then calls Keras's own op). Inputs are channels-last. These are
+eager-mode costs: under torch.compile (`jit_compile=True`) Keras's ops are
+traced and fused anyway, so there the layers call Keras's ops.
 """
+
+import functools
 
 import torch
 import torch.nn.functional as F
 from keras import ops
+
+
+def _eager_only(fast_op):
+    # Besides: inductor (torch 2.13, dynamic shapes) fails to compile the
+    # cropped transposed convolution and the (pixels, channels) BatchNorm view.
+    @functools.wraps(fast_op)
+    def op(layer, inputs):
+        return None if torch.compiler.is_compiling() else fast_op(layer, inputs)
+
+    return op
+
 
 # ---------------------------------------------------------------- convolutions
 
@@ -45,6 +60,7 @@ def _plain_2d(layer, inputs):
     )
 
 
+@_eager_only
 def conv2d(layer, inputs):
     """keras.layers.Conv2D's convolution and bias, on a channels-last view (no copies)."""
     if not (_plain_2d(layer, inputs) and layer.groups == 1 and layer.padding in ("same", "valid")):
@@ -69,6 +85,7 @@ def conv2d(layer, inputs):
     return outputs.permute(0, 2, 3, 1)
 
 
+@_eager_only
 def conv2d_transpose(layer, inputs):
     """keras.layers.Conv2DTranspose's output and bias, computed at (nearly) the output's size."""
     if not (_plain_2d(layer, inputs) and layer.output_padding is None and layer.padding in ("same", "valid")):
@@ -100,6 +117,7 @@ def conv2d_transpose(layer, inputs):
 # ------------------------------------------------------------- normalization
 
 
+@_eager_only
 def batch_norm_training(layer, inputs):
     """keras.layers.BatchNormalization in training mode, with one fused kernel.
 
@@ -139,6 +157,7 @@ def batch_norm_training(layer, inputs):
 # ------------------------------------------------------------------- dropout
 
 
+@_eager_only
 def seeded_dropout(layer, inputs):
     """keras.layers.Dropout with a seed: the mask drawn from the layer's SeedGenerator.
 
