@@ -158,12 +158,11 @@ class KerasVariant:
 
 def _with_keras_layers(model):
     """The same network and weights, built from Keras's layers instead of dcgan_keras.layers."""
-    import json
-
     import keras
 
-    text = json.dumps(model.get_config()).replace('"module": "dcgan_keras.layers"', '"module": "keras.layers"')
-    stock = keras.Model.from_config(json.loads(text.replace('"registered_name": "dcgan_keras>', '"registered_name": "')))
+    from dcgan_keras.layers import keras_layers_config
+
+    stock = keras.Model.from_config(keras_layers_config(model.get_config()))
     assert not any(type(layer).__module__.startswith("dcgan_keras") for layer in stock.layers)
     stock.set_weights(model.get_weights())
     return stock

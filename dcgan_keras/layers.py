@@ -9,12 +9,15 @@ TensorFlow and JAX nothing changes.
 
 Their weights load into Keras's layers and back. A model saved with them names
 them `dcgan_keras>Conv2D` and so on, so loading one needs `import dcgan_keras`
-first, as loading a DCGAN checkpoint already does.
+first, as loading a DCGAN checkpoint already does; `keras_layers_config` gives
+the same network built from Keras's own layers.
 
 Example:
     >>> from dcgan_keras import layers
     >>> conv = layers.Conv2D(64, 5, strides=2, padding="same")
 """
+
+import json
 
 import keras
 
@@ -73,3 +76,25 @@ class Dropout(keras.layers.Dropout):
             if outputs is not None:
                 return outputs
         return super().call(inputs, training=training)
+
+
+def keras_layers_config(config):
+    """A functional model's config with Keras's layers in place of these.
+
+    The model it builds loads and runs without this package, and takes the
+    original's weights.
+
+    Args:
+        config: `model.get_config()` of a functional model.
+
+    Returns:
+        The same config, naming `keras.layers` classes.
+
+    Example:
+        >>> from dcgan_keras import build_generator
+        >>> g = build_generator()
+        >>> plain = keras.Model.from_config(keras_layers_config(g.get_config()))
+        >>> plain.set_weights(g.get_weights())
+    """
+    text = json.dumps(config).replace('"module": "dcgan_keras.layers"', '"module": "keras.layers"')
+    return json.loads(text.replace('"registered_name": "dcgan_keras>', '"registered_name": "'))

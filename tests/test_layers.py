@@ -1,7 +1,5 @@
 """dcgan_keras.layers: Keras's layers with a faster torch path must stay Keras's layers in every result."""
 
-import json
-
 import keras
 import numpy as np
 import pytest
@@ -177,12 +175,6 @@ def test_a_gan_of_our_layers_trains_under_torch_compile():
     assert np.isfinite(history.history["d_loss"][-1])
 
 
-def _as_keras_layers(config):
-    """The same functional config, naming Keras's layers instead of ours."""
-    text = json.dumps(config).replace('"module": "dcgan_keras.layers"', '"module": "keras.layers"')
-    return json.loads(text.replace('"registered_name": "dcgan_keras>', '"registered_name": "'))
-
-
 def test_a_network_of_our_layers_saves_loads_and_shares_weights_with_keras_layers(tmp_path):
     discriminator = build_discriminator(image_size=32, channels=3, filters=(4, 8, 8), seed=0)
     x = np.random.default_rng(2).uniform(-1, 1, (3, 32, 32, 3)).astype("float32")
@@ -197,7 +189,7 @@ def test_a_network_of_our_layers_saves_loads_and_shares_weights_with_keras_layer
     # Weight files do not depend on the layer classes: Keras's own network reads ours.
     weights = str(tmp_path / "d.weights.h5")
     discriminator.save_weights(weights)
-    plain = keras.Model.from_config(_as_keras_layers(discriminator.get_config()))
+    plain = keras.Model.from_config(dcgan_layers.keras_layers_config(discriminator.get_config()))
     assert not any(type(layer).__module__.startswith("dcgan_keras") for layer in plain.layers)
     plain.load_weights(weights)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(plain(x)), expected, rtol=1e-5, atol=1e-5)

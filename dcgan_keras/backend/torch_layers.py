@@ -28,9 +28,13 @@ from keras import ops
 def _eager_only(fast_op):
     # Besides: inductor (torch 2.13, dynamic shapes) fails to compile the
     # cropped transposed convolution and the (pixels, channels) BatchNorm view.
+    # Keras's symbolic shape inference runs layers on "meta" tensors, which
+    # have no data (nor random generators): Keras's ops handle those.
     @functools.wraps(fast_op)
     def op(layer, inputs):
-        return None if torch.compiler.is_compiling() else fast_op(layer, inputs)
+        if torch.compiler.is_compiling() or inputs.device.type == "meta":
+            return None
+        return fast_op(layer, inputs)
 
     return op
 
@@ -51,19 +55,14 @@ def _torch_kernel(kernel):
     return kernel.permute(3, 2, 0, 1)
 
 
-def _plain_2d(layer, inputs):
-    return (
-        layer.rank == 2
-        and layer.data_format == "channels_last"
-        and tuple(layer.dilation_rate) == (1, 1)
-        and inputs.device.type != "meta"
-    )
+def _plain_2d(layer):
+    return layer.rank == 2 and layer.data_format == "channels_last" and tuple(layer.dilation_rate) == (1, 1)
 
 
 @_eager_only
 def conv2d(layer, inputs):
     """keras.layers.Conv2D's convolution and bias, on a channels-last view (no copies)."""
-    if not (_plain_2d(layer, inputs) and layer.groups == 1 and layer.padding in ("same", "valid")):
+    if not (_plain_2d(layer) and layer.groups == 1 and layer.padding in ("same", "valid")):
         return None
     kernel = ops.convert_to_tensor(layer.kernel)  # (kh, kw, in, out); casts under mixed precision
     bias = ops.convert_to_tensor(layer.bias) if layer.use_bias else None
@@ -88,7 +87,7 @@ def conv2d(layer, inputs):
 @_eager_only
 def conv2d_transpose(layer, inputs):
     """keras.layers.Conv2DTranspose's output and bias, computed at (nearly) the output's size."""
-    if not (_plain_2d(layer, inputs) and layer.output_padding is None and layer.padding in ("same", "valid")):
+    if not (_plain_2d(layer) and layer.output_padding is None and layer.padding in ("same", "valid")):
         return None
     crops = []
     for k, s in zip(layer.kernel_size, layer.strides):
@@ -124,13 +123,7 @@ def batch_norm_training(layer, inputs):
     Returns the normalized inputs (in float32), and assigns the layer's moving
     statistics exactly as Keras does (the biased batch variance).
     """
-    if not (
-        layer.axis in (-1, inputs.ndim - 1)
-        and layer.center
-        and layer.scale
-        and not layer.renorm
-        and inputs.device.type != "meta"
-    ):
+    if not (layer.axis in (-1, inputs.ndim - 1) and layer.center and layer.scale and not layer.renorm):
         return None
     x = inputs.float()
     channels = x.shape[-1]
@@ -163,7 +156,7 @@ def seeded_dropout(layer, inputs):
 
     Unseeded dropout is left to Keras (it calls torch's own `F.dropout`).
     """
-    if layer.seed is None or layer.noise_shape is not None or inputs.device.type == "meta":
+    if layer.seed is None or layer.noise_shape is not None:
         return None
     keep = 1.0 - layer.rate
     # As Keras's torch backend seeds its generators, so the mask stream lives
