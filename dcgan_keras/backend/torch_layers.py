@@ -1,7 +1,7 @@
 """torch: faster kernels behind the DCGAN's layers (dcgan_keras.layers), same math as Keras's.
 
 Keras 3.15's torch backend pays, per layer call, for work the DCGAN does not
-need (measured in bench/RESULTS.md, "Attempts" 7):
+need (measured in bench/RESULTS.md, "Attempts" 7 and 8):
 
 - every convolution copies its NHWC input to contiguous NCHW and then again to
   channels-last memory order, and the backward pass copies the gradients back;
@@ -10,7 +10,7 @@ need (measured in bench/RESULTS.md, "Attempts" 7):
 - BatchNormalization is a dozen elementwise ops where torch has one fused
   kernel, and the fused kernel is fast on a (pixels, channels) matrix;
 - seeded dropout fills a full-size probability tensor and a zero tensor and
-  selects with `where`, where a Bernoulli draw into the mask does.
+  selects with `where` around a Bernoulli draw, which is itself slow on CPU.
 
 Each function returns the layer's output, or None where its fast path does not
 apply (the layer then calls Keras's own op). Inputs are channels-last. These are
@@ -164,5 +164,8 @@ def seeded_dropout(layer, inputs):
     state = layer.seed_generator.next()
     generator = torch.Generator(device=inputs.device)
     generator.manual_seed(int(state[0] + state[1]) & 0xFFFFFFFF)
-    mask = torch.empty_like(inputs).bernoulli_(keep, generator=generator).div_(keep)
-    return inputs * mask
+    # Uniform draws compared in place: half the time of `bernoulli_` (which
+    # Keras and torch's own dropout use) on CPU, where the Bernoulli draw was a
+    # third of the 64x64 preset's step (bench/RESULTS.md, attempt 8).
+    mask = torch.rand(inputs.shape, generator=generator, device=inputs.device).lt_(keep).div_(keep)
+    return inputs * mask.to(inputs.dtype)
