@@ -5,9 +5,9 @@ For each backend, in its own subprocess (KERAS_BACKEND is fixed per process):
 
   all         keras (DCGAN's default, sequential update = seq1) and keras_simul
               (DCGAN(update="simultaneous") = simul), with compile's defaults
-  tensorflow  keras (compile default: graph mode on CPU, XLA on GPU), keras_xla / keras_graph
-              (the other one), tf_simul (the TensorFlow tutorial: tf.function + two
-              GradientTapes over one forward pass), tf_simul_xla (jit_compile=True),
+  tensorflow  keras (compile default: XLA on one device), keras_graph (graph mode),
+              tf_simul (the TensorFlow tutorial: tf.function + two GradientTapes over one
+              forward pass), tf_simul_xla (jit_compile=True),
               tf_seq1 / tf_seq1_xla (tf.function, DCGAN.gan_step's algorithm)
   jax         keras (jit), jax_simul, jax_seq1 (plain jax, one jitted step, Adam by hand)
   torch       keras (eager), torch_seq1 (pytorch/examples' dcgan loop), torch_seq1_nograd
@@ -238,14 +238,11 @@ def make_variants(backend, preset, batch, args):
     if args.data_parallel and backend != "torch":
         out["keras_dp"] = lambda: KerasVariant(preset, batch, "auto", data_parallel=True, **keras_kw)
     if backend == "tensorflow":
-        import tensorflow as tf
-
         from dcgan_keras import build_discriminator, build_generator
         from refs_tf import TFReference
 
-        gpu = bool(tf.config.list_physical_devices("GPU"))
-        other = "keras_graph" if gpu else "keras_xla"
-        out[other] = lambda: KerasVariant(preset, batch, not gpu, **keras_kw)
+        # The default ("auto") is XLA on one device, CPU or GPU.
+        out["keras_graph"] = lambda: KerasVariant(preset, batch, False, **keras_kw)
 
         def tf_ref(algorithm, xla):
             g, d = build_generator(preset=preset), build_discriminator(preset=preset, seed=0)

@@ -194,8 +194,9 @@ class DCGAN(keras.Model):
                 `keras.losses.BinaryCrossentropy()` applied with real = 1,
                 fake = 0 targets (the keras.io convention).
             jit_compile: "auto" picks what measured fastest per backend
-                (XLA on JAX and on GPUs, graph mode on CPU TensorFlow, eager
-                torch); True/False force it.
+                (XLA on JAX and TensorFlow, except graph mode under a
+                MirroredStrategy over several CPUs; eager torch); True/False
+                force it.
             **kwargs: `run_eagerly`, `steps_per_execution`, passed to Keras.
 
         Example:
@@ -225,7 +226,7 @@ class DCGAN(keras.Model):
         # (another backend, or another device count, may want another answer).
         self._jit_compile_asked = jit_compile
         if jit_compile == "auto":
-            jit_compile = seam.default_jit_compile()
+            jit_compile = seam.default_jit_compile(self)
         super().compile(optimizer=None, jit_compile=jit_compile, **kwargs)
         self.optimizer = _OptimizerPair(self)
         # Built now, so that loading a checkpoint finds slots to fill (an

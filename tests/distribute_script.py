@@ -5,7 +5,8 @@
   two WORKDIR: two devices (JAX host devices / TF logical CPUs); from the same
       initial weights, takes a step; also resumes the one-device checkpoint.
   resume WORKDIR: one device again, resuming the two-device checkpoint.
-Prints one JSON line of losses; writes weights to WORKDIR/<mode>.npz.
+Prints one JSON line of losses and what jit_compile="auto" resolved to; writes
+weights to WORKDIR/<mode>.npz.
 """
 
 import contextlib
@@ -35,15 +36,19 @@ from helpers import random_images  # noqa: E402
 # TensorFlow's replicas normalize with their own batch statistics (see the
 # README): the comparison there is made without BatchNorm.
 BATCH_NORM = keras.backend.backend() != "tensorflow"
+# jit_compile="auto" is graph mode on several TF CPU devices (XLA refuses a
+# MirroredStrategy's variables there) and XLA on one: the same program on
+# both sides keeps the float rounding comparable.
+JIT_COMPILE = False if keras.backend.backend() == "tensorflow" else "auto"
 BATCH = random_images(16, seed=3)
 
 
-def build():
+def build(jit_compile=JIT_COMPILE):
     keras.utils.set_random_seed(0)
     g = build_generator(latent_dim=8, image_size=28, channels=1, filters=(16, 8, 4), batch_norm=BATCH_NORM)
     d = build_discriminator(image_size=28, channels=1, filters=(4, 8), dropout=0.0, batch_norm=BATCH_NORM)
     gan = DCGAN(discriminator=d, generator=g, seed=0)
-    gan.compile()
+    gan.compile(jit_compile=jit_compile)
     return gan
 
 
@@ -79,4 +84,5 @@ with scope:
         result["resumed_one"] = step(keras.saving.load_model(path("one.keras")))
     else:
         result["resumed_two"] = step(keras.saving.load_model(path("two.keras")))
+    result["auto_jit_compile"] = bool(build(jit_compile="auto").jit_compile)
 print(json.dumps(result))

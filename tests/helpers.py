@@ -13,13 +13,23 @@ from dcgan_keras import DCGAN, build_discriminator, build_generator
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BACKENDS = ("tensorflow", "jax", "torch")
 LATENT = 8
+# What tests that are not about the compiled program pass to compile (or put
+# in a config): on TensorFlow, graph mode. XLA, what jit_compile="auto" means
+# there on one device, takes seconds to compile each new model, which the many
+# tests that build one would pay over and over. The command-line tests, the
+# README's and test_keras_io_conventions train under the default.
+QUICK_COMPILE = {"jit_compile": False} if keras.backend.backend() == "tensorflow" else {}
 
 
 def tiny_gan(
     seed=0, d_steps=1, dropout=0.3, d_batch_norm=False, latent_dim=LATENT, compile=True, update="sequential",
     **compile_kwargs,
 ):
-    """A 28x28x1 DCGAN with a few hundred weights: fast on every backend."""
+    """A 28x28x1 DCGAN with a few hundred weights: fast on every backend.
+
+    Compiled with QUICK_COMPILE unless `jit_compile` is given.
+    """
+    compile_kwargs = {**QUICK_COMPILE, **compile_kwargs}
     keras.utils.set_random_seed(seed)
     generator = build_generator(latent_dim=latent_dim, image_size=28, channels=1, filters=(16, 8, 4))
     discriminator = build_discriminator(

@@ -48,6 +48,15 @@ def test_checkpoints_move_between_one_and_two_devices(runs):
     assert_same_losses(results["resume"]["resumed_two"], results["one"]["step2"])
 
 
+@needs_distribution
+def test_auto_jit_compile_is_xla_on_one_device_and_graph_mode_on_several_tf_cpus(runs):
+    # XLA is the faster program on one device (bench/RESULTS.md), and refuses
+    # a MirroredStrategy's variables over several CPU devices.
+    _, results = runs
+    assert results["one"]["auto_jit_compile"] is True
+    assert results["two"]["auto_jit_compile"] is (BACKEND == "jax")
+
+
 @pytest.mark.skipif(BACKEND != "torch", reason="the torch backend's refusal")
 def test_torch_refuses_data_parallel_with_the_supported_backends_named():
     from dcgan_keras.distribute import data_parallel

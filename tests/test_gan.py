@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from dcgan_keras import DCGAN, build_discriminator, build_generator
-from helpers import LATENT, changed, numpy_weights, random_images, tiny_gan
+from helpers import LATENT, QUICK_COMPILE, changed, numpy_weights, random_images, tiny_gan
 
 
 class LastNoise(keras.metrics.Metric):
@@ -66,7 +66,7 @@ def test_consecutive_steps_draw_different_noise_and_seed_reproduces_run():
         g = build_generator(latent_dim=LATENT, image_size=28, channels=1, filters=(16, 8, 4))
         d = build_discriminator(image_size=28, channels=1, filters=(4, 8), seed=3)
         gan = NoiseRecordingGAN(discriminator=d, generator=g, latent_dim=LATENT, seed=3)
-        gan.compile()
+        gan.compile(**QUICK_COMPILE)
         logs = BatchLogs()
         gan.fit(random_images(24), batch_size=8, epochs=1, shuffle=False, verbose=0, callbacks=[logs])
         return logs.logs, numpy_weights(gan.weights)
@@ -168,7 +168,7 @@ def test_keras_file_round_trip_continues_the_same_run(tmp_path):
 def test_saved_jit_compile_auto_is_resolved_again_where_loaded():
     # A model saved where "auto" meant XLA (a GPU) must not force XLA where it
     # is loaded (a CPU, several devices): the file keeps what was asked.
-    gan = tiny_gan()
+    gan = tiny_gan(jit_compile="auto")
     assert gan.get_compile_config()["jit_compile"] == "auto"
     assert tiny_gan(jit_compile=False).get_compile_config()["jit_compile"] is False
 

@@ -13,10 +13,10 @@ from dcgan_keras import rundir, training
 from dcgan_keras.callbacks import read_metrics
 from dcgan_keras.config import Config, ConfigError, resolve_config
 from dcgan_keras.rundir import RunDir, RunDirError
-from helpers import snapshot
+from helpers import QUICK_COMPILE, snapshot
 
 # Two steps an epoch of the synthetic preset's tiny networks.
-QUICK = {"steps_per_epoch": 2, "epochs": 1, "data_options": {"num": 64}}
+QUICK = {"steps_per_epoch": 2, "epochs": 1, "data_options": {"num": 64}, **QUICK_COMPILE}
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ Per backend, only how gradients are taken and applied:
   stateless `train_step(state, data)` on JAX.
 - `normal_noise(batch_size, latent_dim, seed_generator)`: z for one update
   (per replica under tf.distribute, a slice of the global batch's noise).
-- `default_jit_compile()`: what `compile(jit_compile="auto")` means here.
+- `default_jit_compile(model)`: what `compile(jit_compile="auto")` means for
+  `model` here.
 - `data_parallel_scope(devices)`: the backend's own data-parallel engine.
 - `enable_compile_cache(path)`: persist compiled steps where the backend compiles.
 - `fast_layers`: None, or a module of faster kernels behind dcgan_keras.layers

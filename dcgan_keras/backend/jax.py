@@ -161,7 +161,8 @@ def train_step(model, state, data):
     return logs, new_state
 
 
-def default_jit_compile():
+def default_jit_compile(model):
+    del model
     # Unjitted JAX dispatches op by op: orders of magnitude slower.
     return True
 

@@ -62,7 +62,8 @@ def train_step(model, data):
     return model.gan_step(data)
 
 
-def default_jit_compile():
+def default_jit_compile(model):
+    del model
     # Keras's torch backend runs eagerly; torch.compile is opt-in.
     return False
 
