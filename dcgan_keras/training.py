@@ -49,7 +49,7 @@ from dcgan_keras.rundir import RunDirError
 #: The errors a user can fix: the command line prints them without a traceback.
 USER_ERRORS = (ConfigError, RunDirError, DataError)
 
-COMPILE_CACHE = os.path.join(os.path.expanduser("~"), ".cache", "dcgan_keras", "{backend}")
+JAX_COMPILE_CACHE = os.path.join(os.path.expanduser("~"), ".cache", "dcgan_keras", "jax")
 
 __all__ = [
     "ConfigError",
@@ -124,7 +124,7 @@ def train(config, workdir, resume=False, callbacks=(), verbose="auto", print_fn=
     if not isinstance(config, Config):
         config = make_config(dict(config))
     backend = keras.backend.backend()
-    seam.enable_compile_cache(COMPILE_CACHE.format(backend=backend))
+    seam.enable_compile_cache(JAX_COMPILE_CACHE)
 
     # Everything that can refuse the run happens before the run dir changes.
     run, record, recorded = _open_run_dir(config, workdir, resume)

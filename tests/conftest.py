@@ -3,15 +3,14 @@ import os
 # Keep TensorFlow's C++ logging out of test output.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-# XLA's CPU compiler takes seconds per train step (JAX's, and TensorFlow's
-# under jit_compile="auto" on one device), and the tests build the same tiny
-# models again and again, in this process and in the subprocesses it starts
-# (which inherit the environment): persistent caches compile each once.
-_CACHE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".pytest_cache")
-os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(_CACHE, "jax-compile"))
+# XLA's CPU compiler takes seconds per train step, and the tests build the
+# same tiny models again and again, in this process and in the subprocesses
+# it starts (which inherit the environment): a persistent cache compiles each
+# once.
+_CACHE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".pytest_cache", "jax-compile")
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", _CACHE)
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.1")
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "-1")
-os.environ.setdefault("TF_XLA_FLAGS", "--tf_xla_persistent_cache_directory=" + os.path.join(_CACHE, "tf-xla-compile"))
 
 # On a GPU, JAX takes 75% of its memory at start-up, and TensorFlow all of it:
 # the second of several test workers (pytest-xdist) then runs out. Allocate

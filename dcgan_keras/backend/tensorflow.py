@@ -95,12 +95,10 @@ def data_parallel_scope(devices=None):
 
 
 def enable_compile_cache(path):
-    # XLA's compile of a train step takes seconds on a CPU: a resumed run
-    # reuses the compiled program. TF reads TF_XLA_FLAGS when it first
-    # compiles, so this must come before; a cache dir already chosen wins.
-    flags = os.environ.get("TF_XLA_FLAGS", "")
-    if "tf_xla_persistent_cache_directory" not in flags:
-        os.environ["TF_XLA_FLAGS"] = f"{flags} --tf_xla_persistent_cache_directory={path}".strip()
+    # Not persisted: TF reads TF_XLA_FLAGS (where its persistent XLA cache is
+    # set) at its first op, long before a run could set it here, and its
+    # cache keys name traced functions, which differ from process to process.
+    del path
 
 
 # Keras's layers compile into one graph here: nothing to gain from kernels of ours.
