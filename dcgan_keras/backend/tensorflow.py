@@ -96,8 +96,7 @@ def data_parallel_scope(devices=None):
 
 def enable_compile_cache(path):
     # Not persisted: TF reads TF_XLA_FLAGS (where its persistent XLA cache is
-    # set) at its first op, long before a run could set it here, and its
-    # cache keys name traced functions, which differ from process to process.
+    # set) once, at its first op, which comes before a run could set it here.
     del path
 
 
