@@ -11,6 +11,12 @@ _CACHE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", _CACHE)
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.1")
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "-1")
+# And XLA's LLVM optimizations halve those compiles (a tiny GAN's build and
+# first fit on JAX: 14 s and 7.5 s cold, 6-7 s and 3 s without them), for
+# code whose speed no test measures; the float semantics are the same (XLA's
+# CPU fast math stays off). JAX and TensorFlow's XLA both read XLA_FLAGS.
+if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip()
 
 # On a GPU, JAX takes 75% of its memory at start-up, and TensorFlow all of it:
 # the second of several test workers (pytest-xdist) then runs out. Allocate

@@ -17,7 +17,7 @@ import sys
 mode, workdir = sys.argv[1], sys.argv[2]
 devices = 2 if mode == "two" else 1
 if os.environ["KERAS_BACKEND"] == "jax":
-    os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+    os.environ["XLA_FLAGS"] = os.environ.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={devices}"
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

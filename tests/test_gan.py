@@ -133,12 +133,13 @@ def test_simultaneous_update_learns_and_refuses_several_d_steps():
 def test_it_learns_a_blob():
     # Mean absolute error between the mean generated image and the data mean,
     # over pixels in [-1, 1]: ~0.8 untrained (tanh of small values is ~0 on a
-    # -1 background); the bound after 300 steps is 0.15.
+    # -1 background); the bound after 150 steps is 0.15 (0.06-0.08 on every
+    # backend, seeds 1 and 2).
     images, target = blob_images(1200)
     gan = tiny_gan(seed=1, latent_dim=8, d_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5),
                    g_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5))
     error_before = np.abs(gan.generate(256, seed=0)[..., 0].mean(0) - target).mean()
-    gan.fit(images, batch_size=16, epochs=4, verbose=0)
+    gan.fit(images, batch_size=32, epochs=4, verbose=0)
     error_after = np.abs(gan.generate(256, seed=0)[..., 0].mean(0) - target).mean()
     assert error_before > 0.5
     assert error_after < 0.15, f"mean image error {error_after:.3f} (untrained {error_before:.3f})"
