@@ -167,8 +167,8 @@ def test_keras_file_round_trip_continues_the_same_run(tmp_path):
 
 
 def test_saved_jit_compile_auto_is_resolved_again_where_loaded():
-    # A model saved where "auto" meant XLA (a GPU) must not force XLA where it
-    # is loaded (a CPU, several devices): the file keeps what was asked.
+    # A model saved where "auto" meant XLA (one device) must not force XLA
+    # where it is loaded (several CPUs): the file keeps what was asked.
     gan = tiny_gan(jit_compile="auto")
     assert gan.get_compile_config()["jit_compile"] == "auto"
     assert tiny_gan(jit_compile=False).get_compile_config()["jit_compile"] is False

@@ -71,7 +71,7 @@ def train_step(model, data):
 
 def default_jit_compile(model):
     # XLA, on CPUs too: measured side by side on 2 cores (bench/RESULTS.md),
-    # it is on par with graph mode at 28x28 and 14-25% faster at 64x64, for
+    # it is on par with graph mode at 28x28 and 14-29% faster at 64x64, for
     # this step and the hand-written one alike. Graph mode under a
     # MirroredStrategy over several CPU devices, whose variables XLA refuses.
     if tf.config.list_physical_devices("GPU"):
