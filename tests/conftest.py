@@ -23,3 +23,26 @@ if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
 # as needed instead.
 os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
+
+
+# The test files that take longest (tens of seconds to two minutes of
+# subprocesses and compiles, in some pass), slowest first. pytest-xdist's
+# loadfile hands each worker whole files, by default the files with the most
+# tests first: these few-but-slow files came last, and one worker ran them
+# alone after the other had finished. Sent first (all_backends.sh passes
+# --no-loadscope-reorder), the short files fill in around them.
+SLOWEST_FIRST = (
+    "test_readme.py",
+    "test_cross_backend.py",
+    "test_train_cli.py",
+    "test_sampling.py",
+    "test_train_distribute.py",
+    "test_distribute.py",
+    "test_gan.py",
+    "test_export.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
