@@ -380,19 +380,68 @@ def read_tensorboard(log_dir):
     Needs only tensorflow; for tests and quick looks without TensorBoard.
     """
     import tensorflow as tf
-    from tensorflow.core.util import event_pb2
 
     found = {}
-    for name in sorted(os.listdir(log_dir)):
-        if "tfevents" not in name:
-            continue
-        for record in tf.data.TFRecordDataset(os.path.join(log_dir, name)):
-            event = event_pb2.Event.FromString(record.numpy())
+    for path in _event_files(log_dir):
+        for event in _read_events(path):
             for value in event.summary.value:
                 array = tf.make_ndarray(value.tensor)
                 item = array[2] if value.metadata.plugin_data.plugin_name == "images" else float(array)
                 found.setdefault(value.tag, []).append((event.step, item))
     return found
+
+
+def truncate_tensorboard(log_dir, last_epoch):
+    """Drops the events of epochs after `last_epoch` from `log_dir`: a lost epoch's.
+
+    TensorBoardLogger writes an epoch's events before its checkpoint, so a
+    process killed in between leaves points that the resumed run writes
+    again, and TensorBoard would draw both. Each file is rewritten
+    atomically. Without tensorflow there are no logs, and nothing to do.
+
+    Example:
+        >>> truncate_tensorboard("runs/x/tensorboard", last_epoch=4)
+    """
+    try:
+        import tensorflow as tf
+    except ImportError:
+        return
+    for path in _event_files(log_dir):
+        events = _read_events(path, raw=True)
+        kept = [raw for event, raw in events if not (event.HasField("summary") and event.step > last_epoch)]
+        if len(kept) == len(events):
+            continue
+        tmp = rundir.temporary_path(path)
+        with tf.io.TFRecordWriter(tmp) as writer:
+            for raw in kept:
+                writer.write(raw)
+        rundir.replace_atomically(tmp, path)
+
+
+def _event_files(log_dir):
+    if not os.path.isdir(log_dir):
+        return []
+    # Not a temporary of truncate_tensorboard's (".tmp-...tfevents...").
+    names = (n for n in sorted(os.listdir(log_dir)) if "tfevents" in n and not n.startswith("."))
+    return [os.path.join(log_dir, n) for n in names]
+
+
+def _read_events(path, raw=False):
+    """The Event protos of one event file, up to its first damaged record: a
+    process killed mid-write leaves a torn last record, and what precedes it
+    is still good."""
+    import tensorflow as tf
+    from tensorflow.core.util import event_pb2
+
+    events = []
+    try:
+        for record in tf.data.TFRecordDataset(path):
+            data = record.numpy()
+            event = event_pb2.Event.FromString(data)
+            events.append((event, data) if raw else event)
+    except tf.errors.DataLossError:
+        pass
+    return events
 
 
 class Checkpoints(keras.callbacks.Callback):

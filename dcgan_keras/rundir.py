@@ -167,7 +167,7 @@ class RunDir:
     def temporaries(self):
         """Leftovers of writes a killed process did not finish."""
         found = []
-        for directory in (self.path, self.checkpoints_dir, self.samples_dir):
+        for directory in (self.path, self.checkpoints_dir, self.samples_dir, self.tensorboard_dir):
             if os.path.isdir(directory):
                 found += [os.path.join(directory, n) for n in os.listdir(directory) if _TEMPORARY.search(n)]
         return sorted(found)

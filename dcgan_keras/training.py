@@ -226,6 +226,7 @@ def _write_run_record(run, record, config, backend, resume, initial_epoch, devic
         # Leftovers of the killed process, and rows of the epoch it lost.
         run.remove_temporaries()
         run.truncate_metrics(initial_epoch)
+        run_callbacks.truncate_tensorboard(run.tensorboard_dir, initial_epoch)
         if record.get("backend") != backend:
             warnings.warn(
                 f"Resuming a {record.get('backend')} run on {backend}: weights carry over, but "

@@ -10,7 +10,7 @@ import pytest
 
 from dcgan_keras import config as config_lib
 from dcgan_keras import rundir, training
-from dcgan_keras.callbacks import read_metrics
+from dcgan_keras.callbacks import TensorBoardLogger, read_metrics, read_tensorboard
 from dcgan_keras.config import Config, ConfigError, resolve_config
 from dcgan_keras.rundir import RunDir, RunDirError
 from helpers import QUICK_COMPILE, snapshot
@@ -275,7 +275,8 @@ def test_data_errors_come_before_the_run_dir_is_created(tmp_path):
 
 def test_resume_cleans_up_after_a_kill_and_trains_longer(tmp_path, no_export):
     """A run killed in its first epoch restarts; one with a checkpoint continues;
-    leftovers of the kill (half-written files, the lost epoch's metrics row) go."""
+    leftovers of the kill (half-written files, the lost epoch's metrics row and
+    TensorBoard points) go."""
     config = resolve_config("synthetic", overrides=QUICK)
     run = fake_run(tmp_path / "run", config)
     lines = []
@@ -291,10 +292,21 @@ def test_resume_cleans_up_after_a_kill_and_trains_longer(tmp_path, no_export):
     half = os.path.join(run.checkpoints_dir, ".tmp-99999-epoch_0002.keras")
     with open(half, "wb") as f:
         f.write(b"PK\x03\x04 half a zip")
+    lost = TensorBoardLogger(run.tensorboard_dir)
+    lost.on_train_begin()
+    lost.on_epoch_end(1, {"g_loss": 99.0})  # epoch 2's point
+    lost.on_train_end()
+    with open(os.path.join(run.tensorboard_dir, sorted(os.listdir(run.tensorboard_dir))[-1]), "ab") as f:
+        f.write(b"\x10\x00")  # and a record torn by the kill
+    torn = os.path.join(run.tensorboard_dir, ".tmp-99999-events.out.tfevents.1.host")
+    with open(torn, "wb") as f:
+        f.write(b"\x10\x00")
 
     longer = resolve_config("synthetic", overrides=dict(QUICK, epochs=3))
     gan = training.train(longer, run.path, resume=True, verbose=0, print_fn=lines.append)
-    assert not os.path.exists(half)
+    assert not os.path.exists(half) and not os.path.exists(torn)
+    g_loss = read_tensorboard(run.tensorboard_dir)["g_loss"]
+    assert [step for step, _ in g_loss] == [1, 2, 3] and 99.0 not in [value for _, value in g_loss]
     assert [e for e, _ in run.checkpoints()] == [1, 2, 3]
     metrics = read_metrics(run.metrics_csv)
     np.testing.assert_array_equal(metrics["epoch"], [1, 2, 3])
