@@ -383,7 +383,7 @@ def read_tensorboard(log_dir):
 
     found = {}
     for path in _event_files(log_dir):
-        for event in _read_events(path):
+        for event, _ in _read_events(path):
             for value in event.summary.value:
                 array = tf.make_ndarray(value.tensor)
                 item = array[2] if value.metadata.plugin_data.plugin_name == "images" else float(array)
@@ -407,7 +407,7 @@ def truncate_tensorboard(log_dir, last_epoch):
     except ImportError:
         return
     for path in _event_files(log_dir):
-        events = _read_events(path, raw=True)
+        events = _read_events(path)
         kept = [raw for event, raw in events if not (event.HasField("summary") and event.step > last_epoch)]
         if len(kept) == len(events):
             continue
@@ -426,10 +426,10 @@ def _event_files(log_dir):
     return [os.path.join(log_dir, n) for n in names]
 
 
-def _read_events(path, raw=False):
-    """The Event protos of one event file, up to its first damaged record: a
-    process killed mid-write leaves a torn last record, and what precedes it
-    is still good."""
+def _read_events(path):
+    """[(Event proto, its record's bytes)] of one event file, up to its first
+    damaged record: a process killed mid-write leaves a torn last record, and
+    what precedes it is still good."""
     import tensorflow as tf
     from tensorflow.core.util import event_pb2
 
@@ -438,7 +438,7 @@ def _read_events(path, raw=False):
         for record in tf.data.TFRecordDataset(path):
             data = record.numpy()
             event = event_pb2.Event.FromString(data)
-            events.append((event, data) if raw else event)
+            events.append((event, data))
     except tf.errors.DataLossError:
         pass
     return events
