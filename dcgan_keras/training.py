@@ -223,7 +223,8 @@ def _resume_changes(recorded, config):
 def _write_run_record(run, record, config, backend, resume, initial_epoch, devices, processes):
     run.create()
     if resume:
-        # Leftovers of the killed process, and rows of the epoch it lost.
+        # Leftovers of the killed process, and what the epoch it lost wrote
+        # to metrics.csv and TensorBoard before its checkpoint.
         run.remove_temporaries()
         run.truncate_metrics(initial_epoch)
         run_callbacks.truncate_tensorboard(run.tensorboard_dir, initial_epoch)
