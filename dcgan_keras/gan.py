@@ -277,7 +277,7 @@ class DCGAN(keras.Model):
             # G's update then backpropagates through this same forward pass
             # (pytorch/examples' order), rather than paying for a second G(z).
             fake, generator_pass = seam.record(
-                lambda: self.generator(z, training=True), generator_variables
+                lambda: seam.forward(self.generator, z, training=True), generator_variables
             )
             d_loss, (real_out, fake_out) = seam.minimize(
                 lambda: self._discriminator_loss(real, fake),
@@ -321,20 +321,20 @@ class DCGAN(keras.Model):
     def _discriminator_loss(self, real, fake):
         # No gradient into G during D's update: it would be thrown away.
         fake = ops.stop_gradient(fake)
-        real_out = self.discriminator(real, training=True)
-        fake_out = self.discriminator(fake, training=True)
+        real_out = seam.forward(self.discriminator, real, training=True)
+        fake_out = seam.forward(self.discriminator, fake, training=True)
         loss = self.gan_loss.discriminator(real_out, fake_out, self.label_smoothing)
         return loss, (real_out, fake_out)
 
     def _generator_loss(self, fake):
         # D has just been updated: G learns against the discriminator it now faces.
-        fake_out = self.discriminator(fake, training=True)
+        fake_out = seam.forward(self.discriminator, fake, training=True)
         return self.gan_loss.generator(fake_out), ()
 
     def _joint_losses(self, real, z):
-        fake = self.generator(z, training=True)
-        real_out = self.discriminator(real, training=True)
-        fake_out = self.discriminator(fake, training=True)
+        fake = seam.forward(self.generator, z, training=True)
+        real_out = seam.forward(self.discriminator, real, training=True)
+        fake_out = seam.forward(self.discriminator, fake, training=True)
         d_loss = self.gan_loss.discriminator(real_out, fake_out, self.label_smoothing)
         return (d_loss, self.gan_loss.generator(fake_out)), (real_out, fake_out)
 

@@ -17,6 +17,9 @@ Per backend, only how gradients are taken and applied:
 - `train_step(model, *args)`: adapts `DCGAN.gan_step(data)` to what the
   backend's trainer calls: `train_step(data)` on TensorFlow and torch, the
   stateless `train_step(state, data)` on JAX.
+- `forward(model, inputs, training)`: `model(inputs, training=training)` for
+  the training step; on torch, a chain model's layers are called directly,
+  without Keras's per-call host work (`torch_forward`).
 - `normal_noise(batch_size, latent_dim, seed_generator)`: z for one update
   (per replica under tf.distribute, a slice of the global batch's noise).
 - `default_jit_compile(model)`: what `compile(jit_compile="auto")` means for
@@ -45,6 +48,7 @@ data_parallel_scope = _impl.data_parallel_scope
 default_jit_compile = _impl.default_jit_compile
 enable_compile_cache = _impl.enable_compile_cache
 fast_layers = _impl.fast_layers
+forward = _impl.forward
 minimize = _impl.minimize
 minimize_each = _impl.minimize_each
 normal_noise = _impl.normal_noise
@@ -56,6 +60,7 @@ __all__ = [
     "default_jit_compile",
     "enable_compile_cache",
     "fast_layers",
+    "forward",
     "minimize",
     "minimize_each",
     "normal_noise",

@@ -141,6 +141,10 @@ def _apply(optimizer, grads, variables):
         variable.assign(value)
 
 
+def forward(model, inputs, training):
+    return model(inputs, training=training)
+
+
 def normal_noise(batch_size, latent_dim, seed_generator):
     return keras.random.normal((batch_size, latent_dim), seed=seed_generator)
 

@@ -53,6 +53,10 @@ def _replica_share(loss):
     return loss / tf.distribute.get_strategy().num_replicas_in_sync
 
 
+def forward(model, inputs, training):
+    return model(inputs, training=training)
+
+
 def normal_noise(batch_size, latent_dim, seed_generator):
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     context = tf.distribute.get_replica_context()

@@ -4,6 +4,7 @@ import keras
 import torch
 
 from dcgan_keras.backend import torch_layers as fast_layers  # noqa: F401  (the seam's `fast_layers`)
+from dcgan_keras.backend.torch_forward import forward  # noqa: F401  (the seam's `forward`)
 
 
 def minimize(loss_fn, variables, optimizer):

@@ -1,0 +1,109 @@
+"""torch: a chain model's forward pass, each layer's `call` run in turn.
+
+Keras's torch backend runs eagerly, so everything `Layer.__call__` does
+around a layer's `call` (argument conversion, the call-spec and input-spec
+checks, the call context, masks, name scopes, torch's module hooks) and
+`Functional`'s walk of its graph are paid on every call of every layer, on
+the host. On a GPU the kernels wait for that host work: it was 12 of the 28 ms
+of host time of a tf_tutorial-shaped training step (bench/torch_host_overhead.py;
+bench/RESULTS.md, attempt 12).
+
+For a functional model that is a plain chain of layers whose `__call__` adds
+nothing else (the DCGAN generators and discriminators), `forward` runs each
+layer's `call` in order, keeping the two parts of `__call__` that change
+results: inputs cast to the layer's compute dtype, and the autocast scope of
+mixed precision. Any other model, or any layer outside `_direct_types()`,
+goes through `model(x, training=...)` as usual.
+"""
+
+import weakref
+
+import keras
+from keras.src.backend.common.variables import AutocastScope, get_autocast_scope
+from keras.src.backend.torch.core import convert_to_tensor, to_torch_dtype
+from keras.src.models.functional import Functional
+
+_plans = weakref.WeakKeyDictionary()
+_NO_PLAN = object()
+
+
+def forward(model, inputs, training):
+    """`model(inputs, training=training)`, the same numbers, less host work."""
+    plan = _plans.get(model)
+    if plan is None:
+        plan = _plans[model] = _chain_plan(model) or _NO_PLAN
+    # An enclosing autocast scope (the model called from inside another
+    # layer) would change each layer's scope: Keras's own path handles it.
+    if plan is _NO_PLAN or get_autocast_scope() is not None:
+        return model(inputs, training=training)
+    input_dtype, steps = plan
+    # As `Functional` does: onto Keras's device, in the Input's dtype.
+    x = convert_to_tensor(inputs, dtype=input_dtype)
+    for call, takes_training, cast_to, scope_dtype in steps:
+        if cast_to is not None and x.dtype != cast_to and x.is_floating_point():
+            x = x.to(cast_to)
+        kwargs = {"training": training} if takes_training else {}
+        if scope_dtype is None:
+            x = call(x, **kwargs)
+        else:
+            with AutocastScope(scope_dtype):
+                x = call(x, **kwargs)
+    return x
+
+
+def _direct_types():
+    from dcgan_keras import layers as dcgan_layers  # imports this seam: not at module import
+
+    layers = keras.layers
+    return {
+        layers.Dense, layers.BatchNormalization, layers.LeakyReLU, layers.ReLU, layers.Activation,
+        layers.Reshape, layers.Flatten, layers.Dropout, layers.Conv2D, layers.Conv2DTranspose,
+        layers.UpSampling2D, layers.ZeroPadding2D, layers.Cropping2D,
+        dcgan_layers.Conv2D, dcgan_layers.Conv2DTranspose, dcgan_layers.BatchNormalization,
+        dcgan_layers.Dropout,
+    }
+
+
+def _chain_plan(model):
+    """(input dtype, [(call, takes training, cast to, autocast dtype)]), or None
+    where `model` is not a chain of `_direct_types()` layers."""
+    if type(model).call is not Functional.call or len(model.inputs) != 1 or len(model.outputs) != 1:
+        return None
+    direct = _direct_types()
+    previous, steps = model.inputs[0], []
+    for depth in sorted(model._nodes_by_depth, reverse=True):
+        nodes = model._nodes_by_depth[depth]
+        if len(nodes) != 1:
+            return None
+        node, layer = nodes[0], nodes[0].operation
+        if node.is_input:
+            continue
+        arguments = node.arguments
+        if (
+            type(layer) not in direct
+            or _extra_kwargs(arguments.kwargs)
+            or len(arguments.args) != 1
+            or arguments.args[0] is not previous
+            or len(node.outputs) != 1
+            or layer.activity_regularizer is not None
+            or getattr(layer, "_remat_mode", None)
+            or getattr(layer, "quantization_mode", None) is not None
+        ):
+            return None
+        autocast = layer._convert_input_args and layer.autocast
+        steps.append((
+            layer.call,
+            layer._call_has_training_arg,
+            to_torch_dtype(layer.input_dtype) if autocast else None,
+            layer.compute_dtype if layer.compute_dtype != layer.variable_dtype else None,
+        ))
+        previous = node.outputs[0]
+    if previous is not model.outputs[0] or not steps:
+        return None
+    return model.inputs[0].dtype, steps
+
+
+def _extra_kwargs(kwargs):
+    # What Keras records at build time and `Functional` passes on: `training`
+    # (which the call's own value overrides) and an empty `mask`.
+    return {k: v for k, v in kwargs.items() if not (k == "training" or (k == "mask" and v is None))}

@@ -1,0 +1,93 @@
+"""seam.forward: on torch, a chain network's layers are called directly, and nothing may change but the host time."""
+
+import keras
+import numpy as np
+import pytest
+
+from dcgan_keras import build_discriminator, build_generator
+from dcgan_keras.distribute import set_precision
+
+pytestmark = pytest.mark.skipif(
+    keras.backend.backend() != "torch", reason="elsewhere seam.forward is model(x, training=...)"
+)
+
+
+def _networks(preset):
+    if preset == "tf_tutorial":
+        return (
+            build_generator(latent_dim=8, image_size=28, channels=1, filters=(8, 8, 4)),
+            build_discriminator(image_size=28, channels=1, filters=(4, 8), seed=3),
+        )
+    return (
+        build_generator(latent_dim=8, image_size=64, channels=3, filters=(8, 8, 4, 4)),
+        build_discriminator(image_size=64, channels=3, filters=(4, 4, 8, 8), seed=3),
+    )
+
+
+def _run(model, x, via_seam):
+    """Output, the trainable variables' gradients and every variable's value
+    after one training-mode call (BatchNorm statistics and seed states move)."""
+    import torch
+
+    from dcgan_keras import backend as seam
+
+    out = seam.forward(model, x, training=True) if via_seam else model(x, training=True)
+    weights = torch.linspace(-1, 1, out.numel()).reshape(out.shape)
+    loss = (out.float() * weights).sum()
+    grads = torch.autograd.grad(loss, [v.value for v in model.trainable_variables])
+    as_numpy = keras.ops.convert_to_numpy
+    return (
+        (as_numpy(out.float()), str(out.dtype)),
+        [as_numpy(g.float()) for g in grads],
+        [as_numpy(v.value.float()) for v in model.variables],
+    )
+
+
+@pytest.mark.parametrize("policy", ["float32", "mixed_float16", "mixed_bfloat16"])
+@pytest.mark.parametrize("preset", ["tf_tutorial", "dcgan64"])
+def test_direct_layer_calls_give_keras_call_results_bit_for_bit(preset, policy):
+    set_precision(policy)
+    try:
+        generator, discriminator = _networks(preset)
+        z = keras.random.normal((4, 8), seed=1)
+        images = generator(z, training=False)
+        for model, x in ((generator, z), (discriminator, images)):
+            before = [keras.ops.convert_to_numpy(v.value) for v in model.variables]
+            expected = _run(model, x, via_seam=False)
+            for variable, value in zip(model.variables, before):
+                variable.assign(value)
+            got = _run(model, x, via_seam=True)
+            assert got[0][1] == expected[0][1]  # output dtype
+            for a, b in zip(
+                [got[0][0], *got[1], *got[2]], [expected[0][0], *expected[1], *expected[2]], strict=True
+            ):
+                np.testing.assert_array_equal(a, b)
+    finally:
+        set_precision("float32")
+
+
+@pytest.mark.parametrize("preset", ["tf_tutorial", "dcgan64"])
+def test_the_presets_networks_take_the_direct_path(preset):
+    from dcgan_keras.backend.torch_forward import _chain_plan
+
+    for model in (build_generator(preset=preset), build_discriminator(preset=preset, seed=0)):
+        plan = _chain_plan(model)
+        assert plan is not None, model.name
+        assert len(plan[1]) == len(model.layers) - 1  # every layer but the Input
+
+
+def test_other_networks_fall_back_to_keras_and_give_its_results():
+    from dcgan_keras import backend as seam
+    from dcgan_keras.backend.torch_forward import _chain_plan
+
+    inputs = keras.Input((6,))
+    hidden = keras.layers.Dense(6)(inputs)
+    branching = keras.Model(inputs, keras.layers.Add()([inputs, hidden]))
+    noisy = keras.Sequential([keras.Input((6,)), keras.layers.Dense(6), keras.layers.GaussianNoise(0.1, seed=0)])
+    x = keras.random.normal((3, 6), seed=0)
+    for model in (branching, noisy):
+        assert _chain_plan(model) is None, model.name
+        np.testing.assert_array_equal(
+            keras.ops.convert_to_numpy(seam.forward(model, x, training=False)),
+            keras.ops.convert_to_numpy(model(x, training=False)),
+        )
