@@ -6,7 +6,7 @@
 #   bash bench/gpu_run.sh round2       # torch.compile, steps_per_execution, bfloat16, torch profile
 #   bash bench/gpu_run.sh callbacks    # train.py's per-step callbacks, async-safe vs syncing every step
 #   bash bench/gpu_run.sh cli          # train.py / resume / sample.py and the model tests on the GPU
-#   bash bench/gpu_run.sh torch_layers # torch: dcgan_keras.layers against Keras's own layers, and a profile
+#   bash bench/gpu_run.sh torch_layers # torch: dcgan_keras.layers and direct layer calls against Keras's own, a profile, host time
 # That machine has JAX and torch with CUDA but no TensorFlow (its CUDA build is
 # ~2 GB, over what can be carried there), and no network: Keras and its two
 # missing pure dependencies come as wheels in .whl/, MNIST and the cached
@@ -76,13 +76,15 @@ cli)
   done
   ;;
 torch_layers)
-  # RESULTS.md attempt 7 (measured on CPU only): does the torch path of
-  # dcgan_keras.layers help the host-bound GPU step, fp32 and mixed_float16?
-  common="--backends=torch --presets=tf_tutorial,dcgan64 --reps=5 --turn_seconds=1.0 --max_steps=500 --stock_layers"
-  common="$common --variants=keras,keras_simul,keras_stock,torch_seq1,torch_seq1_nograd"
-  say "fp32";  timeout 200 $PY bench/throughput.py $common --out=$OUT/tl_fp32.json 2>&1 | grep -v "^[WI]0000" > $OUT/tl_fp32.log; pkill -f "throughput.py --worker"; grep -A11 "^backend" $OUT/tl_fp32.log
-  say "fp16";  timeout 200 $PY bench/throughput.py $common --mixed_precision --out=$OUT/tl_fp16.json 2>&1 | grep -v "^[WI]0000" > $OUT/tl_fp16.log; pkill -f "throughput.py --worker"; grep -A11 "^backend" $OUT/tl_fp16.log
+  # RESULTS.md attempts 7 and 12 (measured on CPU only): do the torch path of
+  # dcgan_keras.layers (keras vs keras_stock) and the seam's direct layer calls
+  # (keras vs keras_calls) help the host-bound GPU step, fp32 and mixed_float16?
+  common="--backends=torch --presets=tf_tutorial,dcgan64 --reps=5 --turn_seconds=1.0 --max_steps=500 --stock_layers --keras_calls"
+  common="$common --variants=keras,keras_simul,keras_stock,keras_calls,torch_seq1,torch_seq1_nograd"
+  say "fp32";  timeout 200 $PY bench/throughput.py $common --out=$OUT/tl_fp32.json 2>&1 | grep -v "^[WI]0000" > $OUT/tl_fp32.log; pkill -f "throughput.py --worker"; grep -A14 "^backend" $OUT/tl_fp32.log
+  say "fp16";  timeout 200 $PY bench/throughput.py $common --mixed_precision --out=$OUT/tl_fp16.json 2>&1 | grep -v "^[WI]0000" > $OUT/tl_fp16.log; pkill -f "throughput.py --worker"; grep -A14 "^backend" $OUT/tl_fp16.log
   say "profile"; timeout 60 $PY bench/profile_torch.py --preset=tf_tutorial --batch=256 --steps=5 --top=25 > $OUT/tl_profile.log 2>&1; grep "^==\|GPU kernel" $OUT/tl_profile.log
+  say "host"; timeout 60 $PY bench/torch_host_overhead.py --turns=7 --steps=30 2>&1 | grep -v "^[WI]0000" | tail -5
   ;;
 *) echo "usage: bash bench/gpu_run.sh throughput|quality|round2|callbacks|cli|torch_layers"; exit 2 ;;
 esac

@@ -91,6 +91,9 @@ def parse_args(argv=None):
                    help="add keras_dp: the keras variant data-parallel over all visible devices (not torch)")
     p.add_argument("--stock_layers", action="store_true",
                    help="add keras_stock: the networks built from Keras's layers, not dcgan_keras.layers")
+    p.add_argument("--keras_calls", action="store_true",
+                   help="add keras_calls (torch): G and D run through Keras's Model.__call__, not the seam's "
+                        "direct layer calls (before RESULTS.md's attempt 12)")
     p.add_argument("--seq2", action="store_true", help="add the references running G twice per step")
     p.add_argument("--compile_timeout", type=int, default=300, help="seconds; a variant compiling longer is dropped")
     p.add_argument("--quick", action="store_true", help="smoke run: batch 8, 1 rep of 2 steps")
@@ -106,7 +109,8 @@ class KerasVariant:
     """DCGAN.fit on an in-memory float32 array, one fit call per turn."""
 
     def __init__(self, preset, batch, jit_compile="auto", mixed_precision="", steps_per_execution=1,
-                 update="sequential", data_parallel=False, run_callbacks=None, stock_layers=False):
+                 update="sequential", data_parallel=False, run_callbacks=None, stock_layers=False,
+                 keras_calls=False):
         import contextlib
 
         import keras
@@ -123,6 +127,11 @@ class KerasVariant:
             d, g = build_discriminator(preset=preset, seed=0), build_generator(preset=preset)
             if stock_layers:
                 d, g = _with_keras_layers(d), _with_keras_layers(g)
+            if keras_calls:
+                from dcgan_keras.backend import torch_forward
+
+                for model in (d, g):
+                    torch_forward._plans[model] = torch_forward._NO_PLAN
             gan = DCGAN(d, g, seed=0, update=update)
             opts = {}
             if mixed_precision == "float16":
@@ -235,6 +244,8 @@ def make_variants(backend, preset, batch, args):
                 _run_callbacks(batch, async_safe))
     if args.stock_layers:
         out["keras_stock"] = lambda: KerasVariant(preset, batch, "auto", stock_layers=True, **keras_kw)
+    if args.keras_calls and backend == "torch":
+        out["keras_calls"] = lambda: KerasVariant(preset, batch, "auto", keras_calls=True, **keras_kw)
     if args.data_parallel and backend != "torch":
         out["keras_dp"] = lambda: KerasVariant(preset, batch, "auto", data_parallel=True, **keras_kw)
     if backend == "tensorflow":

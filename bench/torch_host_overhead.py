@@ -1,0 +1,132 @@
+"""Host time of a torch training step: Keras path against pytorch/examples' loop.
+
+On a GPU, Keras's torch backend is host-bound (bench/RESULTS.md: 46.6 ms of host
+time per step against 7.6 ms of kernels, the reference 10.2 ms). This script
+measures that host time, with or without a GPU: both sides train the tf_tutorial
+network's exact layer structure (Dense, BatchNorm, 3 transposed convolutions;
+2 convolutions with dropout, Dense) with every width cut to --width channels,
+a latent of 8 and a batch of 2, so that the kernels cost next to nothing and a
+step's time is the Python and dispatch work around them: what the GPU waits on.
+Both run on Keras's default device (a GPU where torch sees one, synced after
+each turn).
+
+Timed, in interleaved turns (median of --turns, each --steps steps):
+- keras: `DCGAN.train_step` on a ready tensor (what `fit` calls per step);
+- keras_calls: the same, with G and D run through Keras's `Model.__call__`
+  (as before bench/RESULTS.md's attempt 12) instead of `seam.forward`'s
+  direct layer calls;
+- keras_fit: `DCGAN.fit` on the same batch, steps_per_epoch=--steps, so `fit`'s
+  own per-step work (data adapter, callbacks, logs) is in;
+- torch_seq1_nograd: bench/refs_torch.py's step.
+With --profile, cProfile of keras's steps: where its host time goes,
+by cumulative time.
+
+    python bench/torch_host_overhead.py --turns=7 --steps=50 [--profile]
+"""
+
+import argparse
+import cProfile
+import os
+import pstats
+import statistics
+import sys
+import time
+
+os.environ["KERAS_BACKEND"] = "torch"
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [os.path.dirname(HERE), HERE]
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import refs_torch  # noqa: E402
+from dcgan_keras import DCGAN, build_discriminator, build_generator  # noqa: E402
+
+LATENT, BATCH = 8, 2
+
+
+def keras_gan(width, direct=True):
+    from dcgan_keras.backend import torch_forward
+
+    gan = DCGAN(
+        build_discriminator(image_size=28, channels=1, filters=(width, width), seed=0),
+        build_generator(latent_dim=LATENT, image_size=28, channels=1, filters=(width, width, width)),
+        latent_dim=LATENT,
+        seed=0,
+    )
+    gan.compile()
+    if not direct:
+        for model in (gan.generator, gan.discriminator):
+            torch_forward._plans[model] = torch_forward._NO_PLAN
+    return gan
+
+
+def reference(width):
+    ref = refs_torch.TorchReference("tf_tutorial", "seq1_nograd")
+    torch.manual_seed(0)
+    g = refs_torch.Generator(LATENT, 7, (width, width, width), 5, "leaky_relu", 1, strides=(1, 2, 2))
+    d = refs_torch.Discriminator(28, 1, (width, width), 5, batch_norm=False)
+    g, d = g.to(ref.device), d.to(ref.device)
+    ref.netG, ref.netD, ref.G, ref.D, ref.latent_dim = g, d, g, d, LATENT
+    ref.optG = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-7)
+    ref.optD = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-7)
+    return ref
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--width", type=int, default=2)
+    p.add_argument("--turns", type=int, default=7)
+    p.add_argument("--steps", type=int, default=50)
+    p.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1: host work only)")
+    p.add_argument("--profile", action="store_true")
+    p.add_argument("--top", type=int, default=30)
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    x = np.random.default_rng(0).uniform(-1, 1, (BATCH, 28, 28, 1)).astype("float32")
+    gan = keras_gan(args.width)
+    gan_call = keras_gan(args.width, direct=False)
+    ready = keras.ops.convert_to_tensor(x)  # on Keras's device
+    ref = reference(args.width)
+    (real,) = ref.prepare([x])
+
+    def fit_steps():
+        gan.fit(np.repeat(x, args.steps, axis=0), batch_size=BATCH, epochs=1, verbose=0, shuffle=False)
+
+    steps = {
+        "keras": lambda: [gan.train_step(ready) for _ in range(args.steps)],
+        "keras_calls": lambda: [gan_call.train_step(ready) for _ in range(args.steps)],
+        "keras_fit": fit_steps,
+        "torch_seq1_nograd": lambda: [ref.step(real) for _ in range(args.steps)],
+    }
+    for run in steps.values():
+        run()  # builds, warms up
+    ms = {name: [] for name in steps}
+    names = list(steps)
+    for i in range(args.turns):
+        for name in names[i % len(names):] + names[:i % len(names)]:
+            start = time.perf_counter()
+            steps[name]()
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
+            ms[name].append((time.perf_counter() - start) * 1e3 / args.steps)
+    ref_ms = statistics.median(ms["torch_seq1_nograd"])
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU"
+    print(f"host time per step, width {args.width}, batch {BATCH}, {args.threads} thread(s), {device}, "
+          f"torch {torch.__version__}: median (min-max) over {args.turns} turns of {args.steps} steps")
+    for name in names:
+        m = statistics.median(ms[name])
+        print(f"  {name:18s} {m:7.2f} ms ({min(ms[name]):.2f}-{max(ms[name]):.2f})  x{m / ref_ms:.2f} of the reference")
+
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        steps["keras"]()
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.top)
+
+
+if __name__ == "__main__":
+    main()
