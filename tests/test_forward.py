@@ -43,6 +43,19 @@ def _run(model, x, via_seam):
     )
 
 
+def _assert_seam_matches_keras(model, x):
+    """The same call through Keras and through the seam, from the same
+    variable values: every number equal."""
+    before = [keras.ops.convert_to_numpy(v.value) for v in model.variables]
+    (out, dtype), grads, after = _run(model, x, via_seam=False)
+    for variable, value in zip(model.variables, before):
+        variable.assign(value)
+    (seam_out, seam_dtype), seam_grads, seam_after = _run(model, x, via_seam=True)
+    assert seam_dtype == dtype
+    for a, b in zip([seam_out, *seam_grads, *seam_after], [out, *grads, *after], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("policy", ["float32", "mixed_float16", "mixed_bfloat16"])
 @pytest.mark.parametrize("preset", ["tf_tutorial", "dcgan64"])
 def test_direct_layer_calls_give_keras_call_results_bit_for_bit(preset, policy):
@@ -51,19 +64,33 @@ def test_direct_layer_calls_give_keras_call_results_bit_for_bit(preset, policy):
         generator, discriminator = _networks(preset)
         z = keras.random.normal((4, 8), seed=1)
         images = generator(z, training=False)
-        for model, x in ((generator, z), (discriminator, images)):
-            before = [keras.ops.convert_to_numpy(v.value) for v in model.variables]
-            expected = _run(model, x, via_seam=False)
-            for variable, value in zip(model.variables, before):
-                variable.assign(value)
-            got = _run(model, x, via_seam=True)
-            assert got[0][1] == expected[0][1]  # output dtype
-            for a, b in zip(
-                [got[0][0], *got[1], *got[2]], [expected[0][0], *expected[1], *expected[2]], strict=True
-            ):
-                np.testing.assert_array_equal(a, b)
+        _assert_seam_matches_keras(generator, z)
+        _assert_seam_matches_keras(discriminator, images)
     finally:
         set_precision("float32")
+
+
+def _keras_io_discriminator():
+    # keras.io's DCGAN example builds its networks as Sequential models.
+    layers = keras.layers
+    return keras.Sequential([
+        keras.Input((16, 16, 3)),
+        layers.Conv2D(4, 4, strides=2, padding="same"),
+        layers.LeakyReLU(negative_slope=0.2),
+        layers.Conv2D(8, 4, strides=2, padding="same"),
+        layers.LeakyReLU(negative_slope=0.2),
+        layers.Flatten(),
+        layers.Dropout(0.2, seed=0),
+        layers.Dense(1, activation="sigmoid"),
+    ])
+
+
+def test_a_sequential_network_takes_the_direct_path_with_the_same_results():
+    from dcgan_keras.backend.torch_forward import _chain_plan
+
+    model = _keras_io_discriminator()
+    assert _chain_plan(model) is not None
+    _assert_seam_matches_keras(model, keras.random.uniform((4, 16, 16, 3), -1, 1, seed=0))
 
 
 @pytest.mark.parametrize("preset", ["tf_tutorial", "dcgan64"])

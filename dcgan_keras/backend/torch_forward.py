@@ -8,8 +8,9 @@ the host. On a GPU the kernels wait for that host work: it was 12 of the 28 ms
 of host time of a tf_tutorial-shaped training step (bench/torch_host_overhead.py;
 bench/RESULTS.md, attempt 12).
 
-For a functional model that is a plain chain of layers whose `__call__` adds
-nothing else (the DCGAN generators and discriminators), `forward` runs each
+For a functional or Sequential model that is a plain chain of layers whose
+`__call__` adds nothing else (the DCGAN generators and discriminators, and
+the keras.io example's Sequential ones), `forward` runs each
 layer's `call` in order, keeping the two parts of `__call__` that change
 results: inputs cast to the layer's compute dtype, and the autocast scope of
 mixed precision. Any other model, or any layer outside `_direct_types()`,
@@ -22,6 +23,7 @@ import keras
 from keras.src.backend.common.variables import AutocastScope, get_autocast_scope
 from keras.src.backend.torch.core import convert_to_tensor, to_torch_dtype
 from keras.src.models.functional import Functional
+from keras.src.models.sequential import Sequential
 
 _plans = weakref.WeakKeyDictionary()
 _NO_PLAN = object()
@@ -67,6 +69,8 @@ def _direct_types():
 def _chain_plan(model):
     """(input dtype, [(call, takes training, cast to, autocast dtype)]), or None
     where `model` is not a chain of `_direct_types()` layers."""
+    if type(model).call is Sequential.call:
+        model = model._functional  # built once the Sequential knows its input shape
     if type(model).call is not Functional.call or len(model.inputs) != 1 or len(model.outputs) != 1:
         return None
     direct = _direct_types()
