@@ -58,7 +58,7 @@ def keras_gan(width, direct=True):
     gan.compile()
     if not direct:
         for model in (gan.generator, gan.discriminator):
-            torch_forward._plans[model] = torch_forward._NO_PLAN
+            torch_forward.call_through_keras(model)
     return gan
 
 

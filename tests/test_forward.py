@@ -111,8 +111,9 @@ def test_other_networks_fall_back_to_keras_and_give_its_results():
     hidden = keras.layers.Dense(6)(inputs)
     branching = keras.Model(inputs, keras.layers.Add()([inputs, hidden]))
     noisy = keras.Sequential([keras.Input((6,)), keras.layers.Dense(6), keras.layers.GaussianNoise(0.1, seed=0)])
+    unbuilt = keras.Sequential([keras.layers.Dense(6)])  # no input shape yet: no graph to read
     x = keras.random.normal((3, 6), seed=0)
-    for model in (branching, noisy):
+    for model in (branching, noisy, unbuilt):
         assert _chain_plan(model) is None, model.name
         np.testing.assert_array_equal(
             keras.ops.convert_to_numpy(seam.forward(model, x, training=False)),

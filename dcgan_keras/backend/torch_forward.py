@@ -53,6 +53,11 @@ def forward(model, inputs, training):
     return x
 
 
+def call_through_keras(model):
+    """Makes `forward` call `model(...)` as Keras does: for side-by-side timings."""
+    _plans[model] = _NO_PLAN
+
+
 def _direct_types():
     from dcgan_keras import layers as dcgan_layers  # imports this seam: not at module import
 
@@ -70,8 +75,8 @@ def _chain_plan(model):
     """(input dtype, [(call, takes training, cast to, autocast dtype)]), or None
     where `model` is not a chain of `_direct_types()` layers."""
     if type(model).call is Sequential.call:
-        model = model._functional  # built once the Sequential knows its input shape
-    if type(model).call is not Functional.call or len(model.inputs) != 1 or len(model.outputs) != 1:
+        model = model._functional  # None until the Sequential knows its input shape
+    if model is None or type(model).call is not Functional.call or len(model.inputs) != 1 or len(model.outputs) != 1:
         return None
     direct = _direct_types()
     previous, steps = model.inputs[0], []
