@@ -4,14 +4,14 @@ Keras's torch backend runs eagerly, so everything `Layer.__call__` does
 around a layer's `call` (argument conversion, the call-spec and input-spec
 checks, the call context, masks, name scopes, torch's module hooks) and
 `Functional`'s walk of its graph are paid on every call of every layer, on
-the host. On a GPU the kernels wait for that host work: it was 12 of the 28 ms
-of host time of a tf_tutorial-shaped training step (bench/torch_host_overhead.py;
-bench/RESULTS.md, attempt 12).
+the host. On a GPU the kernels wait for that host work: it was 8-11 of the
+22-25 ms of host time of a tf_tutorial-shaped training step
+(bench/torch_host_overhead.py; bench/RESULTS.md, attempt 12).
 
 For a functional or Sequential model that is a plain chain of layers whose
 `__call__` adds nothing else (the DCGAN generators and discriminators, and
-the keras.io example's Sequential ones), `forward` runs each
-layer's `call` in order, keeping the two parts of `__call__` that change
+the keras.io example's Sequential ones), `forward` runs each layer's `call`
+in order, keeping the two parts of `__call__` that change
 results: inputs cast to the layer's compute dtype, and the autocast scope of
 mixed precision. Any other model, or any layer outside `_direct_types()`,
 goes through `model(x, training=...)` as usual.
@@ -44,12 +44,11 @@ def forward(model, inputs, training):
     for call, takes_training, cast_to, scope_dtype in steps:
         if cast_to is not None and x.dtype != cast_to and x.is_floating_point():
             x = x.to(cast_to)
-        kwargs = {"training": training} if takes_training else {}
         if scope_dtype is None:
-            x = call(x, **kwargs)
+            x = call(x, training=training) if takes_training else call(x)
         else:
             with AutocastScope(scope_dtype):
-                x = call(x, **kwargs)
+                x = call(x, training=training) if takes_training else call(x)
     return x
 
 
