@@ -19,9 +19,13 @@ with class coverage >= 0.98 (no mode collapse).
    generated part of bench/QUALITY.md is rewritten (text outside its markers
    is kept).
 
-Each job's result is cached in bench/cache/quality/results/ and skipped on the
-next call (--rerun to redo it), so runs can be split up and resumed: the
-report covers every cached result at the asked --epochs/--limit/--num_samples.
+Each job's result is a JSON file in bench/results/quality/ (committed: a new
+checkout has no bench/cache/) and is skipped on the next call (--rerun to redo
+it), so runs can be split up over sessions and resumed: the report covers every
+result at the asked --epochs/--limit/--num_samples that the current classifier
+scored. The classifier is retrained where bench/cache/ lacks it; a fingerprint of
+its weights goes into every result, and results scored by another classifier are
+left out of the report by name, since FIDs on different judges do not compare.
 
     python bench/quality.py --backends=tensorflow --seeds=0,1,2 --epochs=1
     python bench/quality.py --backends=jax,torch --recipes=keras --seeds=0 --epochs=1
@@ -67,7 +71,10 @@ def parse_args(argv=None):
     p.add_argument("--overrides", default=None,
                    help="JSON dict of config overrides for the keras recipe (needs --tag)")
     p.add_argument("--tag", default=None, help="names a variant of the keras recipe, e.g. lr1e-4")
-    p.add_argument("--cache_dir", default=os.path.join(BENCH, "cache"))
+    p.add_argument("--cache_dir", default=os.path.join(BENCH, "cache"),
+                   help="classifier weights, logs and run directories (not committed)")
+    p.add_argument("--results_dir", default=os.path.join(BENCH, "results", "quality"),
+                   help="one JSON per finished job (committed)")
     p.add_argument("--out_md", default=os.path.join(BENCH, "QUALITY.md"))
     p.add_argument("--no_md", action="store_true", help="print the table only")
     p.add_argument("--rerun", action="store_true", help="redo jobs whose result is cached")
@@ -94,9 +101,9 @@ def parse_args(argv=None):
 
 
 class Paths:
-    def __init__(self, cache_dir):
+    def __init__(self, cache_dir, results_dir):
         self.root = os.path.join(cache_dir, "quality")
-        self.results = os.path.join(self.root, "results")
+        self.results = results_dir
         self.logs = os.path.join(self.root, "logs")
         self.runs = os.path.join(self.root, "runs")
         self.classifier = os.path.join(cache_dir, "mnist_classifier.weights.h5")
@@ -139,7 +146,8 @@ def ensure_classifier(args, paths, run=True):
     if os.path.isfile(paths.classifier_json) and os.path.isfile(paths.classifier):
         with open(paths.classifier_json) as f:
             cached = json.load(f)
-        if not run or (str(args.num_samples) in cached.get("fid_train_vs_test", {}) and not args.rerun):
+        current = str(args.num_samples) in cached.get("fid_train_vs_test", {}) and "weights_sha256" in cached
+        if not run or (current and not args.rerun):
             return cached
     if not run:
         return None
@@ -163,7 +171,7 @@ def ensure_classifier(args, paths, run=True):
     return result
 
 
-def run_jobs(args, paths):
+def run_jobs(args, paths, classifier):
     jobs = [(b, r, s) for b in args.backends for r in args.recipes for s in args.seeds
             if not (r == "tf_tutorial" and b != "tensorflow")]
     skipped = [(b, r) for b in args.backends for r in args.recipes if r == "tf_tutorial" and b != "tensorflow"]
@@ -194,7 +202,7 @@ def run_jobs(args, paths):
         r.update(name=name, recipe=recipe if not (recipe == "keras" and args.tag) else f"keras+{args.tag}",
                  seed=seed, epochs=args.epochs, limit=args.limit, num_samples=args.num_samples,
                  overrides=json.loads(args.overrides) if (recipe == "keras" and args.overrides) else None,
-                 job_seconds=seconds, finished=now())
+                 job_seconds=seconds, finished=now(), judge=classifier.get("weights_sha256"))
         with open(out, "w") as f:
             json.dump(r, f, indent=1)
         say(f"[{i + 1}/{len(jobs)}] {name}: FID {r['fid']:.2f}  coverage {r['coverage']:.3f}  "
@@ -204,12 +212,18 @@ def run_jobs(args, paths):
 # ------------------------------------------------------------------ report
 
 
-def load_results(paths, args):
+def load_results(paths, args, classifier):
+    """The results at these settings that this classifier scored (others are named and left out)."""
     key = settings_key(args.epochs, args.limit, args.num_samples)
-    results = []
+    judge = (classifier or {}).get("weights_sha256")
+    results, other = [], []
     for path in sorted(glob.glob(os.path.join(paths.results, f"*_{key}_s*.json"))):
         with open(path) as f:
-            results.append(json.load(f))
+            r = json.load(f)
+        (results if judge is None or r.get("judge") == judge else other).append(r)
+    if other:
+        say(f"left out, scored by another classifier than {judge[:12]}: "
+            + ", ".join(f"{r['name']} ({(r.get('judge') or 'unknown')[:12]})" for r in other))
     return results
 
 
@@ -319,7 +333,8 @@ def markdown(args, rows, results, classifier):
         f"- Versions: {versions()}.",
         f"- Data: MNIST IDX files in `{os.path.relpath(args.mnist_dir, REPO)}`; FID reference = the 10000 test images.",
         f"- Judge: `dcgan_keras.metrics` MNIST classifier ({args.classifier_epochs} epochs on the train split), "
-        f"test accuracy {classifier['test_accuracy']:.4f}; features = its 128-d `features` layer. "
+        f"test accuracy {classifier['test_accuracy']:.4f}, weights fingerprint {classifier['weights_sha256'][:12]}; "
+        "features = its 128-d `features` layer. "
         + (f"FID of {args.num_samples} real train images vs the test images (the floor): {floor:.2f}." if floor is not None else ""),
         f"- Recipes: {', '.join(recipes)}." + (f" Overrides: {json.dumps(overrides)}." if overrides else ""),
         "- Spread = min-max over seeds; s/epoch and img/s: the last epoch of each run, median over seeds "
@@ -375,13 +390,13 @@ def say(line):
 
 def main(argv=None):
     args = parse_args(argv)
-    paths = Paths(args.cache_dir)
+    paths = Paths(args.cache_dir, args.results_dir)
     if not os.path.isdir(args.mnist_dir):
         raise SystemExit(f"--mnist_dir {args.mnist_dir} does not exist.")
     classifier = ensure_classifier(args, paths, run=not args.report_only)
     if not args.report_only:
-        run_jobs(args, paths)
-    results = load_results(paths, args)
+        run_jobs(args, paths, classifier)
+    results = load_results(paths, args, classifier)
     if not results:
         raise SystemExit("No results for these settings yet.")
     rows = summarize(results)
