@@ -2,7 +2,7 @@
 # The GPU measurements of bench/RESULTS.md, as run on a lent machine through
 # the workplace's device tool (one command of at most 10 minutes each):
 #   bash bench/gpu_run.sh throughput   # images/s, fp32 and mixed_float16, jax and torch
-#   bash bench/gpu_run.sh quality      # bench/quality.py, 5 epochs x 3 seeds, jax and torch
+#   bash bench/gpu_run.sh quality [quality.py args]  # bench/quality.py, 5 epochs x 3 seeds, jax and torch
 #   bash bench/gpu_run.sh round2       # torch.compile, steps_per_execution, bfloat16, torch profile
 #   bash bench/gpu_run.sh callbacks    # train.py's per-step callbacks, async-safe vs syncing every step
 #   bash bench/gpu_run.sh cli          # train.py / resume / sample.py and the model tests on the GPU
@@ -32,10 +32,16 @@ throughput)
   say "mixed torch"; timeout 100 $PY bench/throughput.py --backends=torch $common --mixed_precision --out=$OUT/tp_torch_mp.json 2>&1 | grep -v "^[WI]0000" | tee $OUT/tp_torch_mp.log; pkill -f "throughput.py --worker"
   ;;
 quality)
+  # The judge comes from here: quality.py trains it (TensorFlow) into bench/cache/ first;
+  #   mkdir -p .devdata/cache/quality && cp -r ../shared/data/mnist .devdata/ &&
+  #   cp bench/cache/mnist_classifier.weights.h5 .devdata/cache/ && cp bench/cache/quality/classifier.json .devdata/cache/quality/
+  # Extra arguments go to quality.py, e.g. a candidate: --tag=ls0.1 --overrides='{"label_smoothing": 0.1}'.
+  # Results come back in quality.tgz; unpack its results/ into bench/results/quality/.
+  shift
   nvidia-smi --query-gpu=name --format=csv,noheader
-  timeout 560 $PY bench/quality.py --mnist_dir=.devdata/mnist --cache_dir=.devdata/cache --backends=jax,torch \
-    --recipes=keras --seeds=0,1,2 --epochs=5 --num_samples=10000 --job_timeout=170 --no_md 2>&1 | tee $OUT/quality.log
-  tar czf $OUT/quality.tgz -C .devdata/cache quality/results quality/logs
+  timeout 560 $PY bench/quality.py --mnist_dir=.devdata/mnist --cache_dir=.devdata/cache --results_dir=.devdata/results \
+    --backends=jax,torch --recipes=keras --seeds=0,1,2 --epochs=5 --num_samples=10000 --job_timeout=170 --no_md "$@" 2>&1 | tee $OUT/quality.log
+  tar czf $OUT/quality.tgz -C .devdata results cache/quality/logs
   ;;
 round2)
   # After the first round: torch without the crashing torch.compile'd reference,
