@@ -86,26 +86,26 @@ def _keras_io_discriminator():
 
 
 def test_a_sequential_network_takes_the_direct_path_with_the_same_results():
-    from dcgan_keras.backend.torch_forward import _chain_plan
+    from dcgan_keras.backend.torch_forward import _NO_PLAN, _chain_plan
 
     model = _keras_io_discriminator()
-    assert _chain_plan(model) is not None
+    assert _chain_plan(model) not in (None, _NO_PLAN)
     _assert_seam_matches_keras(model, keras.random.uniform((4, 16, 16, 3), -1, 1, seed=0))
 
 
 @pytest.mark.parametrize("preset", ["tf_tutorial", "dcgan64"])
 def test_the_presets_networks_take_the_direct_path(preset):
-    from dcgan_keras.backend.torch_forward import _chain_plan
+    from dcgan_keras.backend.torch_forward import _NO_PLAN, _chain_plan
 
     for model in (build_generator(preset=preset), build_discriminator(preset=preset, seed=0)):
         plan = _chain_plan(model)
-        assert plan is not None, model.name
-        assert len(plan[1]) == len(model.layers) - 1  # every layer but the Input
+        assert plan not in (None, _NO_PLAN), model.name
+        assert len(plan[3]) == len(model.layers) - 1  # every layer but the Input
 
 
 def test_other_networks_fall_back_to_keras_and_give_its_results():
     from dcgan_keras import backend as seam
-    from dcgan_keras.backend.torch_forward import _chain_plan
+    from dcgan_keras.backend.torch_forward import _NO_PLAN, _chain_plan
 
     inputs = keras.Input((6,))
     hidden = keras.layers.Dense(6)(inputs)
@@ -113,9 +113,46 @@ def test_other_networks_fall_back_to_keras_and_give_its_results():
     noisy = keras.Sequential([keras.Input((6,)), keras.layers.Dense(6), keras.layers.GaussianNoise(0.1, seed=0)])
     unbuilt = keras.Sequential([keras.layers.Dense(6)])  # no input shape yet: no graph to read
     x = keras.random.normal((3, 6), seed=0)
-    for model in (branching, noisy, unbuilt):
-        assert _chain_plan(model) is None, model.name
+    for model, plan in ((branching, _NO_PLAN), (noisy, _NO_PLAN), (unbuilt, None)):
+        assert _chain_plan(model) is plan, model.name
         np.testing.assert_array_equal(
             keras.ops.convert_to_numpy(seam.forward(model, x, training=False)),
             keras.ops.convert_to_numpy(model(x, training=False)),
         )
+
+
+def _seam_and_keras(model, x):
+    from dcgan_keras import backend as seam
+
+    as_numpy = keras.ops.convert_to_numpy
+    return as_numpy(seam.forward(model, x, training=False)), as_numpy(model(x, training=False))
+
+
+@pytest.mark.filterwarnings("ignore:Layer .* does not have a `quantize` method")
+def test_a_network_changed_after_its_first_call_is_planned_again():
+    from dcgan_keras.backend.torch_forward import _plans
+
+    x = keras.random.normal((3, 8), seed=0)
+    quantized = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16), keras.layers.LeakyReLU(0.2),
+                                  keras.layers.Dense(4)])
+    first_plan = (_seam_and_keras(quantized, x), _plans[quantized])[1]
+    quantized.quantize("int8")  # new dtype policies: each Dense's call now runs int8 kernels
+    np.testing.assert_array_equal(*_seam_and_keras(quantized, x))
+    assert _plans[quantized] is not first_plan
+
+    grown = keras.Sequential([keras.Input((8,)), keras.layers.Dense(6)])
+    _seam_and_keras(grown, x)
+    grown.add(keras.layers.Dense(2))  # a new graph
+    seam_out, keras_out = _seam_and_keras(grown, x)
+    assert seam_out.shape == (3, 2)
+    np.testing.assert_array_equal(seam_out, keras_out)
+
+
+def test_a_sequential_built_by_its_first_call_takes_the_direct_path_from_then_on():
+    from dcgan_keras.backend.torch_forward import _NO_PLAN, _plans
+
+    lazy = keras.Sequential([keras.layers.Dense(6), keras.layers.LeakyReLU(0.2)])  # keras.io style: no Input
+    x = keras.random.normal((3, 4), seed=0)
+    np.testing.assert_array_equal(*_seam_and_keras(lazy, x))  # the first call builds it through Keras
+    np.testing.assert_array_equal(*_seam_and_keras(lazy, x))
+    assert _plans.get(lazy, _NO_PLAN) is not _NO_PLAN

@@ -22,6 +22,7 @@ import weakref
 import keras
 from keras.src.backend.common.variables import AutocastScope, get_autocast_scope
 from keras.src.backend.torch.core import convert_to_tensor, to_torch_dtype
+from keras.src.dtype_policies.dtype_policy_map import DTypePolicyMap
 from keras.src.models.functional import Functional
 from keras.src.models.sequential import Sequential
 
@@ -32,13 +33,16 @@ _NO_PLAN = object()
 def forward(model, inputs, training):
     """`model(inputs, training=training)`, the same numbers, less host work."""
     plan = _plans.get(model)
-    if plan is None:
-        plan = _plans[model] = _chain_plan(model) or _NO_PLAN
+    if plan is None or (plan is not _NO_PLAN and not _still_current(model, plan)):
+        plan = _chain_plan(model)
+        if plan is None:  # a Sequential without its graph yet: the call builds it
+            return model(inputs, training=training)
+        _plans[model] = plan
     # An enclosing autocast scope (the model called from inside another
     # layer) would change each layer's scope: Keras's own path handles it.
     if plan is _NO_PLAN or get_autocast_scope() is not None:
         return model(inputs, training=training)
-    input_dtype, steps = plan
+    _, _, input_dtype, steps = plan
     # As `Functional` does: onto Keras's device, in the Input's dtype.
     x = convert_to_tensor(inputs, dtype=input_dtype)
     for call, takes_training, cast_to, scope_dtype in steps:
@@ -50,6 +54,17 @@ def forward(model, inputs, training):
             with AutocastScope(scope_dtype):
                 x = call(x, training=training) if takes_training else call(x)
     return x
+
+
+def _still_current(model, plan):
+    # A plan holds each layer's dtype policy as it was: `quantize()` or a new
+    # policy after the first step swaps the policy object, and with it what
+    # `call` must do (a stale plan of an int8-quantized Dense is off by
+    # orders of magnitude). `Sequential.add` makes a new graph.
+    graph, policies = plan[0], plan[1]
+    return getattr(model, "_functional", model) is graph and all(
+        layer._dtype_policy is policy for layer, policy in policies
+    )
 
 
 def call_through_keras(model):
@@ -71,18 +86,21 @@ def _direct_types():
 
 
 def _chain_plan(model):
-    """(input dtype, [(call, takes training, cast to, autocast dtype)]), or None
-    where `model` is not a chain of `_direct_types()` layers."""
+    """(graph, [(layer, dtype policy)], input dtype, [(call, takes training,
+    cast to, autocast dtype)]); _NO_PLAN where `model` is not a chain of
+    `_direct_types()` layers; None for a Sequential that has no graph yet."""
     if type(model).call is Sequential.call:
-        model = model._functional  # None until the Sequential knows its input shape
-    if model is None or type(model).call is not Functional.call or len(model.inputs) != 1 or len(model.outputs) != 1:
-        return None
+        model = model._functional
+        if model is None:  # until the Sequential knows its input shape
+            return None
+    if type(model).call is not Functional.call or len(model.inputs) != 1 or len(model.outputs) != 1:
+        return _NO_PLAN
     direct = _direct_types()
-    previous, steps = model.inputs[0], []
+    previous, steps, policies = model.inputs[0], [], []
     for depth in sorted(model._nodes_by_depth, reverse=True):
         nodes = model._nodes_by_depth[depth]
         if len(nodes) != 1:
-            return None
+            return _NO_PLAN
         node, layer = nodes[0], nodes[0].operation
         if node.is_input:
             continue
@@ -96,8 +114,10 @@ def _chain_plan(model):
             or layer.activity_regularizer is not None
             or getattr(layer, "_remat_mode", None)
             or getattr(layer, "quantization_mode", None) is not None
+            # A policy map can change in place, out of `_still_current`'s sight.
+            or isinstance(layer._dtype_policy, DTypePolicyMap)
         ):
-            return None
+            return _NO_PLAN
         autocast = layer._convert_input_args and layer.autocast
         steps.append((
             layer.call,
@@ -105,10 +125,11 @@ def _chain_plan(model):
             to_torch_dtype(layer.input_dtype) if autocast else None,
             layer.compute_dtype if layer.compute_dtype != layer.variable_dtype else None,
         ))
+        policies.append((layer, layer._dtype_policy))
         previous = node.outputs[0]
     if previous is not model.outputs[0] or not steps:
-        return None
-    return model.inputs[0].dtype, steps
+        return _NO_PLAN
+    return model, tuple(policies), model.inputs[0].dtype, steps
 
 
 def _extra_kwargs(kwargs):
