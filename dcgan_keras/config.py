@@ -99,6 +99,9 @@ class Config:
     # "simultaneous": both from one forward pass (the TensorFlow tutorial).
     update: str = "sequential"
     label_smoothing: float = 0.0
+    # Momentum of an exponential moving average of G's weights, which then
+    # makes the samples and the exported generator (DCGAN(ema_momentum=)); 0: off.
+    ema: float = 0.0
     seed: int = 0
     jit_compile: typing.Union[str, bool] = "auto"
 
@@ -251,6 +254,7 @@ _CHECKS = {
     "d_steps": _int(1),
     "update": _choice(_UPDATES),
     "label_smoothing": _float(0.0, 1.0, high_open=True),
+    "ema": _float(0.0, 1.0, high_open=True),
     "seed": _int(0),
     "jit_compile": _choice(("auto", True, False)),
     "num_samples": _int(1),

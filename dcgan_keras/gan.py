@@ -101,6 +101,14 @@ class DCGAN(keras.Model):
         seed: seed of the training noise; the same seed gives the same run.
         update: "sequential" (the default: D, then G through the updated D)
             or "simultaneous" (both from one forward pass; needs d_steps=1).
+        ema_momentum: None (the default), or in (0, 1): keep an exponential
+            moving average of the generator's weights (BatchNorm statistics
+            included), updated after each generator update, in
+            `gan.ema_generator`; `generate`, `gan(z)` and train.py's samples
+            and exported generator then use it. The average smooths out the
+            step-to-step wander of adversarial training; the first
+            1 / (1 - ema_momentum) updates are averaged evenly, so nothing of
+            the random initial weights stays in it.
 
     Example:
         >>> from dcgan_keras import DCGAN, build_generator, build_discriminator
@@ -119,6 +127,7 @@ class DCGAN(keras.Model):
         label_smoothing=0.0,
         seed=None,
         update="sequential",
+        ema_momentum=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -154,8 +163,15 @@ class DCGAN(keras.Model):
             raise ValueError(
                 f"`label_smoothing` must be in [0, 1). Received: label_smoothing={label_smoothing!r}"
             )
+        if ema_momentum is not None and not 0.0 < ema_momentum < 1.0:
+            raise ValueError(
+                "`ema_momentum` must be in (0, 1), or None for no average of the generator's "
+                f"weights. Received: ema_momentum={ema_momentum!r}"
+            )
         self.discriminator = discriminator
         self.generator = generator
+        self.ema_momentum = None if ema_momentum is None else float(ema_momentum)
+        self.ema_generator = None if ema_momentum is None else _frozen_copy(generator)
         self.latent_dim = int(latent_dim)
         self.d_steps = d_steps
         self.label_smoothing = float(label_smoothing)
@@ -176,9 +192,14 @@ class DCGAN(keras.Model):
     def metrics(self):
         return list(self.trackers.values())
 
+    @property
+    def sampling_generator(self):
+        """The generator that makes samples: `ema_generator` if kept, else `generator`."""
+        return self.generator if self.ema_generator is None else self.ema_generator
+
     def call(self, z, training=False):
         """G(z): `gan(z)` generates, so the GAN can stand in for its generator."""
-        return self.generator(z, training=training)
+        return self.sampling_generator(z, training=training)
 
     # ------------------------------------------------------------------ compile
 
@@ -266,6 +287,8 @@ class DCGAN(keras.Model):
         real = self._real_images(data)
         step = self._simultaneous_step if self.update == "simultaneous" else self._sequential_step
         d_loss, g_loss, real_out, fake_out = step(real, ops.shape(real)[0])
+        if self.ema_generator is not None:
+            self._update_average()
         self._update_trackers(d_loss, g_loss, real_out, fake_out)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
@@ -297,6 +320,17 @@ class DCGAN(keras.Model):
             ],
         )
         return d_loss, g_loss, real_out, fake_out
+
+    def _update_average(self):
+        # After the k-th generator update the momentum is min(m, (k - 1) / k):
+        # an even mean of the weights so far until k = 1 / (1 - m), then the
+        # exponential average. A copy of the initial weights would otherwise
+        # keep m^k of its weight (a tenth, 2340 updates at m = 0.999).
+        k = ops.cast(self.g_optimizer.iterations, "float32")
+        momentum = ops.minimum(self.ema_momentum, (k - 1.0) / ops.maximum(k, 1.0))
+        for average, weight in zip(self.ema_generator.weights, self.generator.weights):
+            value = ops.cast(ops.stop_gradient(weight), average.dtype)
+            average.assign(average + (1.0 - ops.cast(momentum, average.dtype)) * (value - average))
 
     def _real_images(self, data):
         # fit hands over images, or (images, labels) tuples (lists from a
@@ -379,7 +413,7 @@ class DCGAN(keras.Model):
                 f"`z` must have shape (num, {self.latent_dim}). Received shape {z.shape}."
             )
         batches = [
-            ops.convert_to_numpy(self.generator(z[i : i + batch_size], training=False))
+            ops.convert_to_numpy(self.sampling_generator(z[i : i + batch_size], training=False))
             for i in range(0, len(z), batch_size)
         ]
         return np.concatenate(batches) if batches else np.zeros((0,) + self.image_shape, "float32")
@@ -417,6 +451,7 @@ class DCGAN(keras.Model):
             "label_smoothing": self.label_smoothing,
             "seed": self.seed,
             "update": self.update,
+            "ema_momentum": self.ema_momentum,
         }
 
     @classmethod
@@ -425,6 +460,21 @@ class DCGAN(keras.Model):
         for key in ("discriminator", "generator"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
+
+
+def _frozen_copy(generator):
+    # The same layers and starting weights; never trained, only assigned to,
+    # so its variables are the model's non-trainable state (JAX threads them
+    # through the jitted step) and are saved with it.
+    copy = keras.models.clone_model(generator)
+    if [w.shape for w in copy.weights] != [w.shape for w in generator.weights]:
+        raise ValueError(
+            f"ema_momentum: the generator {generator.name!r} does not clone into the same weights "
+            "(a layer that does not rebuild from its config?); train without ema_momentum."
+        )
+    copy.set_weights(generator.get_weights())
+    copy.trainable = False
+    return copy
 
 
 def _default_optimizer():

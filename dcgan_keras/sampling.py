@@ -43,6 +43,9 @@ class CheckpointError(ValueError):
 def keras_generator(model):
     """The Keras generator model inside a DCGAN, a `KerasGenerator` or a bare model.
 
+    Of a DCGAN, the one that makes its samples: the moving average of the
+    generator's weights where it keeps one (`ema_momentum`), else the generator.
+
     Args:
         model: a `DCGAN`, a `KerasGenerator`, or a Keras model z -> images.
 
@@ -53,13 +56,13 @@ def keras_generator(model):
         ValueError: `model` is none of these, or its shapes are not a generator's.
 
     Example:
-        >>> keras_generator(gan) is gan.generator  # doctest: +SKIP
+        >>> keras_generator(gan) is gan.sampling_generator  # doctest: +SKIP
         True
     """
     if isinstance(model, KerasGenerator):
         return model.model
     if isinstance(model, DCGAN):
-        return model.generator
+        return model.sampling_generator
     if not isinstance(model, keras.Model):
         raise ValueError(
             f"Expected a DCGAN or a Keras generator model. Received: {type(model).__name__}"

@@ -451,6 +451,7 @@ def build_model(config):
             label_smoothing=config.label_smoothing,
             seed=config.seed,
             update=config.update,
+            ema_momentum=config.ema or None,
         )
     except ValueError as err:
         raise ConfigError(f"The model config is invalid: {err}") from err
@@ -563,17 +564,18 @@ def _report_divergence(run, monitor):
 
 
 def _plain_generator(gan, config):
-    """The trained generator, as a float32 model on one device.
+    """The trained generator (its moving average, where kept), as a float32 model on one device.
 
     Mixed precision and a data-parallel layout serve training; the exported
     generator computes in float32 on whatever device loads it, with the same
     (float32) weights.
     """
+    trained = gan.sampling_generator
     if config.distribute == "none" and config.mixed_precision == "float32":
-        return gan.generator
+        return trained
     with _global_policy("float32"):
         generator = _build_generator(config)
-    for source, target in zip(gan.generator.variables, generator.variables):
+    for source, target in zip(trained.variables, generator.variables):
         target.assign(keras.ops.convert_to_numpy(source))
     return generator
 

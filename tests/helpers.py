@@ -23,7 +23,7 @@ QUICK_COMPILE = {"jit_compile": False} if keras.backend.backend() == "tensorflow
 
 def tiny_gan(
     seed=0, d_steps=1, dropout=0.3, d_batch_norm=False, latent_dim=LATENT, compile=True, update="sequential",
-    **compile_kwargs,
+    ema_momentum=None, **compile_kwargs,
 ):
     """A 28x28x1 DCGAN with a few hundred weights: fast on every backend.
 
@@ -37,7 +37,7 @@ def tiny_gan(
     )
     gan = DCGAN(
         discriminator=discriminator, generator=generator, latent_dim=latent_dim, d_steps=d_steps, seed=seed,
-        update=update,
+        update=update, ema_momentum=ema_momentum,
     )
     if compile:
         gan.compile(**compile_kwargs)

@@ -166,6 +166,56 @@ def test_keras_file_round_trip_continues_the_same_run(tmp_path):
         np.testing.assert_allclose(resumed[name], continued[name], rtol=1e-5)
 
 
+class GeneratorWeights(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        self.steps = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps.append(numpy_weights(self.model.generator.weights))
+
+
+@pytest.mark.parametrize("update", ["sequential", "simultaneous"])
+def test_ema_generator_is_the_moving_average_of_the_trained_weights(update):
+    gan = tiny_gan(seed=3, update=update, ema_momentum=0.6)
+    recorder = GeneratorWeights()
+    gan.fit(random_images(40, seed=1), batch_size=8, epochs=1, verbose=0, callbacks=[recorder])
+    # An even mean of the first 1 / (1 - 0.6) = 2.5 updates, then momentum 0.6;
+    # BatchNorm statistics averaged like the weights.
+    expected = recorder.steps[0]
+    for k, weights in enumerate(recorder.steps[1:], start=2):
+        momentum = min(0.6, (k - 1) / k)
+        expected = [momentum * e + (1 - momentum) * w for e, w in zip(expected, weights)]
+    averaged = numpy_weights(gan.ema_generator.weights)
+    for got, want in zip(averaged, expected, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert changed(averaged, recorder.steps[-1])
+    assert gan.ema_generator.trainable_variables == []
+    z = np.random.default_rng(0).normal(size=(4, LATENT)).astype("float32")
+    np.testing.assert_array_equal(gan.generate(z=z), keras.ops.convert_to_numpy(gan.ema_generator(z)))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(gan(z)), gan.generate(z=z))
+
+
+def test_ema_generator_is_saved_and_a_reloaded_model_continues_the_same_average(tmp_path):
+    batch = random_images(16, seed=5)
+    gan = tiny_gan(seed=2, ema_momentum=0.9)
+    gan.fit(batch, batch_size=8, epochs=1, verbose=0)
+    path = str(tmp_path / "gan.keras")
+    gan.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.ema_momentum == 0.9
+    np.testing.assert_array_equal(loaded.generate(4, seed=1), gan.generate(4, seed=1))
+    gan.fit(batch, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    loaded.fit(batch, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    for a, b in zip(numpy_weights(loaded.ema_generator.weights), numpy_weights(gan.ema_generator.weights)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("momentum", [0.0, 1.0, -0.5, 2])
+def test_ema_momentum_outside_0_1_is_refused(momentum):
+    with pytest.raises(ValueError, match=r"`ema_momentum` must be in \(0, 1\)"):
+        tiny_gan(ema_momentum=momentum, compile=False)
+
+
 def test_saved_jit_compile_auto_is_resolved_again_where_loaded():
     # A model saved where "auto" meant XLA (one device) must not force XLA
     # where it is loaded (several CPUs): the file keeps what was asked.

@@ -13,7 +13,7 @@ from dcgan_keras import rundir, training
 from dcgan_keras.callbacks import TensorBoardLogger, read_metrics, read_tensorboard
 from dcgan_keras.config import Config, ConfigError, resolve_config
 from dcgan_keras.rundir import RunDir, RunDirError
-from helpers import QUICK_COMPILE, snapshot
+from helpers import QUICK_COMPILE, changed, numpy_weights, snapshot
 
 # Two steps an epoch of the synthetic preset's tiny networks.
 QUICK = {"steps_per_epoch": 2, "epochs": 1, "data_options": {"num": 64}, **QUICK_COMPILE}
@@ -317,6 +317,19 @@ def test_resume_cleans_up_after_a_kill_and_trains_longer(tmp_path, no_export):
     assert len(run.samples()) == 3 and os.path.isfile(run.gif)
     assert os.path.isfile(run.generator_keras) and no_export == [run.generator_saved_model] * 2
     assert int(keras.ops.convert_to_numpy(gan.g_optimizer.iterations)) == 3 * QUICK["steps_per_epoch"]
+
+
+def test_ema_run_writes_the_averaged_generator_and_resumes_only_with_it(tmp_path, no_export):
+    config = resolve_config("synthetic", overrides=dict(QUICK, ema=0.9))
+    gan = training.train(config, str(tmp_path / "run"), verbose=0)
+    run = RunDir(str(tmp_path / "run"))
+    exported = keras.saving.load_model(run.generator_keras, compile=False)
+    z = np.random.default_rng(0).normal(size=(4, config.latent_dim)).astype("float32")
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(exported(z)), gan.generate(z=z))
+    assert changed(numpy_weights(exported.weights), numpy_weights(gan.generator.weights))
+    without = resolve_config("synthetic", overrides=dict(QUICK, epochs=2))
+    with pytest.raises(RunDirError, match=r"differing key\(s\): ema \(ema: run has 0.9, asked 0.0\)"):
+        training.train(without, run.path, resume=True, verbose=0)
 
 
 def test_training_without_tensorflow_keeps_the_generator_and_says_how_to_export(tmp_path, monkeypatch):
