@@ -296,6 +296,20 @@ def table(rows):
     return "\n".join(lines)
 
 
+def paired_controls(results):
+    """A table of the results that hold a raw-generator control, or ""."""
+    rows = sorted((r for r in results if r.get("raw_generator")),
+                  key=lambda r: (BACKENDS.index(r["backend"]), r["recipe"], r["seed"]))
+    if not rows:
+        return ""
+    lines = ["| backend | recipe | seed | FID: average / raw | coverage: average / raw |", "|---|---|---|---|---|"]
+    for r in rows:
+        raw = r["raw_generator"]
+        lines.append(f"| {r['backend']} | {r['recipe']} | {r['seed']} | {r['fid']:.1f} / {raw['fid']:.1f} | "
+                     f"{r['coverage']:.3f} / {raw['coverage']:.3f} |")
+    return "\n".join(lines)
+
+
 def machine():
     cpu = platform.processor() or platform.machine()
     try:
@@ -348,6 +362,11 @@ def markdown(args, rows, results, classifier):
     for row, ok, text in verdicts(rows):
         mark = "n/a" if ok is None else ("PASS" if ok else "FAIL")
         lines.append(f"- {row['backend']} / {row['recipe']}: **{mark}**: {text}")
+    paired = paired_controls(results)
+    if paired:
+        lines += ["", "Runs that keep a moving average of G's weights (`ema`) against the same run's raw "
+                  "generator, on the same noise (the average does not steer training, so the pair "
+                  "differs only in which weights sample):", "", paired]
     lines += ["", "Last call: `python bench/quality.py " + " ".join(sys.argv[1:]) + "`; "
               "per-run logs in `bench/cache/quality/logs/`.", END]
     return "\n".join(lines)
@@ -405,6 +424,8 @@ def main(argv=None):
     print(table(rows))
     for row, ok, text in verdicts(rows):
         print(f"{row['backend']} / {row['recipe']}: {'n/a' if ok is None else 'PASS' if ok else 'FAIL'}: {text}")
+    if paired_controls(results):
+        print("\n" + paired_controls(results))
     if not args.no_md and classifier:
         write_md(args.out_md, markdown(args, rows, results, classifier),
                  settings_key(args.epochs, args.limit, args.num_samples))

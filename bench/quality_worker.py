@@ -158,10 +158,17 @@ def job_keras(args):
     train_seconds = time.perf_counter() - start
     images = gan.generate(args.num_samples, seed=EVAL_SEED + args.seed)
     steps = (min(args.limit or 60000, 60000) // config.batch_size) * config.batch_size
+    raw = None
+    if gan.ema_generator is not None:
+        # The average does not steer training: the same run's raw generator,
+        # scored on the same noise, is its paired control.
+        z = latent_noise(args.num_samples, gan.latent_dim, seed=EVAL_SEED + args.seed)
+        raw = score(np.concatenate([keras.ops.convert_to_numpy(gan.generator(z[i:i + 500], training=False))
+                                    for i in range(0, len(z), 500)]), args.mnist_dir, args.classifier)
     result = {
         "config": {k: v for k, v in config.to_dict().items() if k in (
             "batch_size", "lr", "d_lr", "g_lr", "beta_1", "label_smoothing", "d_steps",
-            "dropout", "g_filters", "d_filters", "bn_momentum", "loss", "jit_compile")},
+            "dropout", "g_filters", "d_filters", "bn_momentum", "loss", "jit_compile", "ema")},
         "train_seconds": train_seconds,
         "resumed": resume,
         # From metrics.csv, which keeps the epochs of a resumed attempt too.
@@ -169,6 +176,8 @@ def job_keras(args):
         "images_per_epoch": steps,
     }
     result.update(score(images, args.mnist_dir, args.classifier))
+    if raw is not None:
+        result["raw_generator"] = raw
     return result
 
 
