@@ -1,4 +1,5 @@
-"""Fashion-MNIST, 28x28x1: MNIST's shape, so MNIST's network and recipe.
+"""Fashion-MNIST, 28x28x1: MNIST's shape, so MNIST's network and optimizer (the
+moving average of G that the mnist preset keeps is measured on digits only).
 
     python train.py --backend=jax --dataset=fashion_mnist
 """

@@ -84,8 +84,11 @@ class Config:
     # Optimization: Adam(lr, beta_1=0.5) for both networks, as in the DCGAN paper
     # (beta_1=0.9 oscillates there). With batch 128, also the paper's, an epoch
     # has twice the tutorial's updates; at 5 MNIST epochs this recipe scores FID
-    # 30-39 against the tutorial's 171, coverage >= 0.984 on every seed
-    # (bench/QUALITY.md), so no smoothing or extra D steps are on by default.
+    # 29-44 against the tutorial's 171-224 (bench/QUALITY.md). Its class
+    # coverage fell just short of 0.98 on one TensorFlow seed out of three;
+    # label smoothing 0.1 did not change that reliably (seeds 0-2: coverage
+    # 0.981-0.990, FID 29-45), so it stays off. The mnist preset samples from
+    # a moving average of G instead (configs/mnist.py).
     loss: str = "non_saturating"
     lr: float = 2e-4
     d_lr: typing.Optional[float] = None
