@@ -327,10 +327,13 @@ class DCGAN(keras.Model):
         # exponential average. A copy of the initial weights would otherwise
         # keep m^k of its weight (a tenth, 2340 updates at m = 0.999).
         k = ops.cast(self.g_optimizer.iterations, "float32")
-        momentum = ops.minimum(self.ema_momentum, (k - 1.0) / ops.maximum(k, 1.0))
+        step = 1.0 - ops.minimum(self.ema_momentum, (k - 1.0) / ops.maximum(k, 1.0))
+        if seam.move_average is not None:
+            seam.move_average(self.ema_generator.weights, self.generator.weights, step)
+            return
         for average, weight in zip(self.ema_generator.weights, self.generator.weights):
             value = ops.cast(ops.stop_gradient(weight), average.dtype)
-            average.assign(average + (1.0 - ops.cast(momentum, average.dtype)) * (value - average))
+            average.assign(average + ops.cast(step, average.dtype) * (value - average))
 
     def _real_images(self, data):
         # fit hands over images, or (images, labels) tuples (lists from a

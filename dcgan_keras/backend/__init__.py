@@ -28,6 +28,10 @@ Per backend, only how gradients are taken and applied:
 - `enable_compile_cache(path)`: persist compiled steps where the backend compiles.
 - `fast_layers`: None, or a module of faster kernels behind dcgan_keras.layers
   (torch only: Keras's own ops are as fast as it gets on TensorFlow and JAX).
+- `move_average`: None, or `move_average(averages, values, step)` doing
+  `average += step * (value - average)` for each pair in one fused call
+  (torch only, for the average of G: eagerly, Keras ops cost ~90 calls a step;
+  TensorFlow and JAX fuse them inside the compiled step).
 
 Everything else, the GAN included, is written once with `keras.ops`.
 """
@@ -50,6 +54,7 @@ enable_compile_cache = _impl.enable_compile_cache
 fast_layers = _impl.fast_layers
 forward = _impl.forward
 minimize = _impl.minimize
+move_average = _impl.move_average
 minimize_each = _impl.minimize_each
 normal_noise = _impl.normal_noise
 record = _impl.record
@@ -63,6 +68,7 @@ __all__ = [
     "forward",
     "minimize",
     "minimize_each",
+    "move_average",
     "normal_noise",
     "record",
     "train_step",

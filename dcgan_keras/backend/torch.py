@@ -7,6 +7,13 @@ from dcgan_keras.backend import torch_layers as fast_layers  # noqa: F401  (the 
 from dcgan_keras.backend.torch_forward import forward  # noqa: F401  (the seam's `forward`)
 
 
+def move_average(averages, values, step):
+    # One fused in-place kernel per dtype group, as Keras's torch optimizers
+    # update their slots; `step` stays a device tensor (no host sync).
+    with torch.no_grad():
+        torch._foreach_lerp_([a.value for a in averages], [v.value for v in values], [step] * len(averages))
+
+
 def minimize(loss_fn, variables, optimizer):
     loss, aux = loss_fn()
     _apply(optimizer, _gradients(optimizer.scale_loss(loss), variables), variables)
