@@ -32,6 +32,7 @@ import keras  # noqa: E402  (after sys.path; the backend comes from KERAS_BACKEN
 from dcgan_keras import metrics  # noqa: E402
 from dcgan_keras.data import load_dataset  # noqa: E402
 from dcgan_keras.gan import latent_noise  # noqa: E402
+from dcgan_keras.sampling import KerasGenerator  # noqa: E402
 
 EVAL_SEED = 1000
 LATENT_DIM = 100
@@ -163,8 +164,7 @@ def job_keras(args):
         # The average does not steer training: the same run's raw generator,
         # scored on the same noise, is its paired control.
         z = latent_noise(args.num_samples, gan.latent_dim, seed=EVAL_SEED + args.seed)
-        raw = score(np.concatenate([keras.ops.convert_to_numpy(gan.generator(z[i:i + 500], training=False))
-                                    for i in range(0, len(z), 500)]), args.mnist_dir, args.classifier)
+        raw = score(KerasGenerator(gan.generator)(z), args.mnist_dir, args.classifier)
     result = {
         "config": {k: v for k, v in config.to_dict().items() if k in (
             "batch_size", "lr", "d_lr", "g_lr", "beta_1", "label_smoothing", "d_steps",
