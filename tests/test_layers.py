@@ -1,4 +1,4 @@
-"""dcgan_keras.layers: Keras's layers with a faster torch path must stay Keras's layers in every result."""
+"""dcgan_keras.layers: Keras's layers with faster paths (torch; JAX on CPU) must stay Keras's layers in every result."""
 
 import keras
 import numpy as np
@@ -7,7 +7,10 @@ import pytest
 from dcgan_keras import build_discriminator, build_generator
 from dcgan_keras import layers as dcgan_layers
 
-TORCH = keras.backend.backend() == "torch"
+BACKEND = keras.backend.backend()
+TORCH = BACKEND == "torch"
+# Where dcgan_keras.layers compute in their own way (dcgan_keras/backend/*_layers.py).
+FAST_PATH = BACKEND == "torch" or (BACKEND == "jax" and __import__("jax").default_backend() == "cpu")
 
 # (kernel, strides, padding, input size, bias): symmetric and asymmetric
 # "same" padding, even and odd sizes, "valid", a kernel smaller than its
@@ -36,6 +39,14 @@ def _one_layer_model(layer, shape):
     return keras.Model(inputs, layer(inputs))
 
 
+def _conv_model(layer, shape):
+    # A 1x1 convolution of Keras's own in front: its kernel's gradient is made
+    # of the tested layer's input gradient, so a training step checks that too.
+    inputs = keras.Input(shape)
+    mixed = keras.layers.Conv2D(shape[-1], 1, kernel_initializer=keras.initializers.RandomNormal(seed=1))(inputs)
+    return keras.Model(inputs, layer(mixed))
+
+
 def _train_one_step(model, x, y):
     model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
     model.train_on_batch(x, y)
@@ -43,8 +54,9 @@ def _train_one_step(model, x, y):
 
 
 def _conv_kwargs(layer_name, kernel, strides, padding, bias):
+    # 16 filters: JAX's transposed convolution goes by phases from 16 on.
     return dict(
-        filters=5, kernel_size=kernel, strides=strides, padding=padding, use_bias=bias,
+        filters=16, kernel_size=kernel, strides=strides, padding=padding, use_bias=bias,
         bias_initializer="random_normal",
     )
 
@@ -56,14 +68,14 @@ def test_convolutions_match_keras_in_output_and_in_a_training_step(layer_name, k
     shape = (size, size, 3)
     x = rng.normal(size=(4,) + shape).astype("float32")
     ours, theirs = _pair(layer_name, **_conv_kwargs(layer_name, kernel, strides, padding, bias))
-    m_ours, m_theirs = _one_layer_model(ours, shape), _one_layer_model(theirs, shape)
+    m_ours, m_theirs = _conv_model(ours, shape), _conv_model(theirs, shape)
     m_ours.set_weights(m_theirs.get_weights())
     out = keras.ops.convert_to_numpy(m_theirs(x))
     np.testing.assert_allclose(keras.ops.convert_to_numpy(m_ours(x)), out, rtol=1e-5, atol=1e-5)
     assert m_ours.output_shape == m_theirs.output_shape == (None,) + out.shape[1:]
-    if not TORCH:
-        return  # elsewhere our layers run Keras's own call: one forward check is enough
-    # The weights after one SGD step agree, so the gradients do.
+    if not FAST_PATH:
+        return  # our layers run Keras's own call: one forward check is enough
+    # The weights after one SGD step agree, so the gradients do (the input's too).
     y = rng.normal(size=out.shape).astype("float32")
     for a, b in zip(_train_one_step(m_ours, x, y), _train_one_step(m_theirs, x, y)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
@@ -124,32 +136,72 @@ def test_seeded_dropout_masks_come_from_the_seed_state_a_checkpoint_restores():
 
 
 def _fast_path_calls(monkeypatch):
-    from dcgan_keras.backend import torch_layers
+    """Per fast op of the backend's module: (layer, whether the fast path computed it) per call."""
+    from dcgan_keras.backend import fast_layers
 
     taken = {}
     for name in ("conv2d", "conv2d_transpose", "batch_norm_training", "seeded_dropout"):
-        original = getattr(torch_layers, name)
+        original = getattr(fast_layers, name)
 
         def counted(layer, inputs, _original=original, _name=name):
             outputs = _original(layer, inputs)
-            taken.setdefault(_name, []).append(outputs is not None)
+            taken.setdefault(_name, []).append((layer, outputs is not None))
             return outputs
 
-        monkeypatch.setattr(torch_layers, name, counted)
+        monkeypatch.setattr(fast_layers, name, counted)
     return taken
+
+
+def _run_preset_networks(preset):
+    generator = build_generator(preset=preset, latent_dim=8, filters=None)
+    discriminator = build_discriminator(preset=preset, seed=0)
+    images = generator(np.zeros((2, 8), "float32"), training=True)
+    discriminator(images, training=True)
 
 
 @pytest.mark.skipif(not TORCH, reason="the fast path exists on torch only")
 @pytest.mark.parametrize("preset", ["tf_tutorial", "dcgan64"])
 def test_the_presets_networks_take_the_torch_fast_path_in_every_layer(monkeypatch, preset):
     taken = _fast_path_calls(monkeypatch)
-    generator = build_generator(preset=preset, latent_dim=8, filters=None)
-    discriminator = build_discriminator(preset=preset, seed=0)
-    images = generator(np.zeros((2, 8), "float32"), training=True)
-    discriminator(images, training=True)
+    _run_preset_networks(preset)
     expected = {"conv2d", "conv2d_transpose", "batch_norm_training", "seeded_dropout"}
     assert set(taken) == expected
-    assert all(all(calls) for calls in taken.values()), taken  # no layer fell back to Keras's op
+    assert all(fast for calls in taken.values() for _, fast in calls), taken  # no layer fell back
+
+
+@pytest.mark.skipif(BACKEND != "jax" or not FAST_PATH, reason="JAX on CPU only")
+@pytest.mark.parametrize("preset", ["tf_tutorial", "dcgan64"])
+def test_on_jax_cpu_the_presets_strided_convolutions_go_by_phases(monkeypatch, preset):
+    taken = _fast_path_calls(monkeypatch)
+    _run_preset_networks(preset)
+    convolutions = taken["conv2d"] + taken["conv2d_transpose"]
+    assert convolutions and all(fast for _, fast in taken["conv2d"]), taken  # the discriminator's: all strided
+    for layer, fast in taken["conv2d_transpose"]:
+        # Stride 1 has no dilation; an image's 1 or 3 channels are faster as Keras's op.
+        assert fast == (max(layer.strides) > 1 and layer.filters >= 16), (layer.name, layer.strides, layer.filters)
+    assert any(fast for _, fast in taken["conv2d_transpose"])
+    assert not any(fast for _, fast in taken["batch_norm_training"] + taken["seeded_dropout"])
+
+
+@pytest.mark.parametrize("layer_name", ["Conv2D", "Conv2DTranspose"])
+def test_under_mixed_bfloat16_the_convolutions_match_keras(layer_name):
+    x = np.random.default_rng(3).normal(size=(4, 7, 7, 3)).astype("float32")
+    y = np.random.default_rng(4).normal(size=(4, 14, 14, 16) if layer_name == "Conv2DTranspose" else (4, 4, 4, 16))
+    results = []
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        ours, theirs = _pair(layer_name, **_conv_kwargs(layer_name, 5, 2, "same", True))
+        m_ours, m_theirs = _conv_model(ours, x.shape[1:]), _conv_model(theirs, x.shape[1:])
+        m_ours.set_weights(m_theirs.get_weights())
+        for model in (m_ours, m_theirs):
+            out = model(x)
+            assert keras.backend.standardize_dtype(out.dtype) == "bfloat16"
+            results.append([keras.ops.convert_to_numpy(keras.ops.cast(out, "float32"))])
+            results[-1] += _train_one_step(model, x, y.astype("float32"))
+    finally:
+        keras.config.set_dtype_policy("float32")
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=0.05, atol=0.05)
 
 
 @pytest.mark.skipif(not TORCH, reason="the fast path exists on torch only")
@@ -161,7 +213,7 @@ def test_under_torch_compile_the_layers_leave_the_work_to_keras_ops(monkeypatch)
     build_discriminator(image_size=28, channels=1, filters=(4, 8), batch_norm=True, seed=0)(
         np.zeros((2, 28, 28, 1), "float32"), training=True
     )
-    assert taken and not any(any(calls) for calls in taken.values()), taken
+    assert taken and not any(fast for calls in taken.values() for _, fast in calls), taken
 
 
 @pytest.mark.slow

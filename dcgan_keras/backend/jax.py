@@ -17,6 +17,8 @@ import keras
 from keras import StatelessScope
 from keras.src.backend.common.stateless_scope import get_stateless_scope
 
+from dcgan_keras.backend import jax_layers as fast_layers  # noqa: F401  (the seam's `fast_layers`)
+
 
 class _NestedScope(StatelessScope):
     """A scope for the function `jax.grad` traces: it maps the differentiated
@@ -185,6 +187,4 @@ def enable_compile_cache(path):
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 
-# Keras's layers compile into one graph here: nothing to gain from kernels of ours.
-fast_layers = None
 move_average = None
