@@ -30,11 +30,13 @@ from keras import ops
 
 _NHWC = ("NHWC", "HWIO", "NHWC")
 
-# Below this many filters the transposed convolution stays Keras's op: with 1
-# to 3 output channels (an image) the dilated convolution is small and its
-# phases are slower (28x28's last layer, batch 256, forward and backward:
-# 12.4 ms as Keras's op, 43 ms by phases).
-_MIN_TRANSPOSE_FILTERS = 16
+# The phases are convolutions with as many output channels as the dilated
+# convolution has: with an image's 1 to 3 they are slower than XLA's own. So
+# the transposed convolution goes by phases from this many filters on, and the
+# convolution's input gradient from this many input channels on (the 28x28
+# network at batch 256, forward and both gradients: G's last layer 31.6 ms as
+# XLA's, 90 ms by phases; D's first 14.6 against 35.5; bench/jax_conv_phases.py).
+MIN_PHASE_CHANNELS = 16
 
 
 def _on_cpu():
@@ -99,10 +101,10 @@ def _correlation_kernel(kernel):
     return jnp.swapaxes(jnp.flip(kernel, (0, 1)), 2, 3)
 
 
-def _keras_transpose_before(kernel, stride):
-    # Keras's "same" padding of the dilated input in its JAX conv_transpose
-    # (compute_conv_transpose_padding_args_for_jax, no output_padding):
-    # the output is size * stride.
+def _same_transpose_before(kernel, stride):
+    # "same" padding of the dilated input, as Keras's JAX conv_transpose
+    # (compute_conv_transpose_padding_args_for_jax, no output_padding) and
+    # lax.conv_transpose(padding="SAME") pad it: the output is size * stride.
     total = stride + kernel - 2
     return min(total // 2 + total % 2, kernel - 1)
 
@@ -120,18 +122,32 @@ def _with_bias(layer, outputs):
     return outputs
 
 
+def conv_transpose_by_phases(x, kernel, strides):
+    """`lax.conv_transpose(x, kernel, strides, "SAME")` (NHWC, HWIO), computed by phases.
+
+    Args:
+        x: (batch, height, width, channels_in).
+        kernel: (kh, kw, channels_in, channels_out), applied as lax applies it
+            (no flip); Keras's transposed kernels go through `_correlation_kernel`.
+        strides: (sh, sw), each at most the kernel's size.
+
+    Example:
+        >>> y = conv_transpose_by_phases(x, w, (2, 2))  # (b, 2h, 2w, c_out)
+    """
+    before = [_same_transpose_before(k, s) for k, s in zip(kernel.shape[:2], strides)]
+    out_shape = (x.shape[1] * strides[0], x.shape[2] * strides[1])
+    return _dilated_conv_by_phases(x, kernel, strides, before, out_shape)
+
+
 def conv2d_transpose(layer, inputs):
     """keras.layers.Conv2DTranspose's output and bias, by phases (stride > 1, "same", on CPU)."""
     if not (
         _on_cpu() and _plain_2d(layer) and layer.padding == "same" and layer.output_padding is None
-        and layer.filters >= _MIN_TRANSPOSE_FILTERS
+        and layer.filters >= MIN_PHASE_CHANNELS
     ):
         return None
     kernel = ops.convert_to_tensor(layer.kernel)  # (kh, kw, out, in); casts under mixed precision
-    strides = tuple(layer.strides)
-    before = [_keras_transpose_before(k, s) for k, s in zip(layer.kernel_size, strides)]
-    out_shape = (inputs.shape[1] * strides[0], inputs.shape[2] * strides[1])
-    outputs = _dilated_conv_by_phases(inputs, _correlation_kernel(kernel), strides, before, out_shape)
+    outputs = conv_transpose_by_phases(inputs, _correlation_kernel(kernel), tuple(layer.strides))
     return _with_bias(layer, outputs)
 
 
@@ -140,12 +156,23 @@ def _conv(x, kernel, strides, padding):
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
-def _strided_conv(x, kernel, strides, padding):
+def strided_conv(x, kernel, strides, padding):
+    """`lax.conv_general_dilated(x, kernel, strides, padding)` (NHWC, HWIO), its input gradient by phases.
+
+    Args:
+        x: (batch, height, width, channels_in).
+        kernel: (kh, kw, channels_in, channels_out).
+        strides: (sh, sw).
+        padding: ((top, bottom), (left, right)), a tuple (it is static).
+
+    Example:
+        >>> y = strided_conv(x, w, (2, 2), ((1, 2), (1, 2)))
+    """
     return _conv(x, kernel, strides, padding)
 
 
 def _strided_conv_forward(x, kernel, strides, padding):
-    return _strided_conv(x, kernel, strides, padding), (x, kernel)
+    return strided_conv(x, kernel, strides, padding), (x, kernel)
 
 
 def _strided_conv_backward(strides, padding, saved, grad):
@@ -159,12 +186,18 @@ def _strided_conv_backward(strides, padding, saved, grad):
     return grad_x.astype(x.dtype), grad_kernel
 
 
-_strided_conv.defvjp(_strided_conv_forward, _strided_conv_backward)
+strided_conv.defvjp(_strided_conv_forward, _strided_conv_backward)
 
 
 def conv2d(layer, inputs):
-    """keras.layers.Conv2D's output and bias; its input gradient by phases (stride > 1, on CPU)."""
-    if not (_on_cpu() and _plain_2d(layer) and layer.groups == 1 and layer.padding in ("same", "valid")):
+    """keras.layers.Conv2D's output and bias; its input gradient by phases (stride > 1, on CPU).
+
+    Its forward pass and kernel gradient are XLA's own: they are not dilated.
+    """
+    if not (
+        _on_cpu() and _plain_2d(layer) and layer.groups == 1 and layer.padding in ("same", "valid")
+        and inputs.shape[-1] >= MIN_PHASE_CHANNELS
+    ):
         return None
     kernel = ops.convert_to_tensor(layer.kernel)  # (kh, kw, in, out)
     strides = tuple(layer.strides)
@@ -172,7 +205,7 @@ def conv2d(layer, inputs):
         _same_padding(inputs.shape[1 + i], layer.kernel_size[i], strides[i]) if layer.padding == "same" else (0, 0)
         for i in range(2)
     )
-    return _with_bias(layer, _strided_conv(inputs, kernel, strides, padding))
+    return _with_bias(layer, strided_conv(inputs, kernel, strides, padding))
 
 
 def batch_norm_training(layer, inputs):
