@@ -13,6 +13,11 @@ jitted step, as Keras's JAX trainer does. Algorithms:
 - "seq1" (pytorch/examples'): G(z) once (`jax.vjp`), D update on it, then the
   G update through the *updated* D, reusing G's forward.
 - "seq2" (DCGAN.gan_step's): D update on G(z1), then G update on fresh z2.
+
+`phases=True` swaps in the convolutions dcgan_keras's layers use on JAX's CPU
+(dcgan_keras/backend/jax_layers.py: strided convolutions without XLA:CPU's slow
+dilated ones), under the same rule (from 16 channels): the same
+kernels as the Keras path, so Keras's own cost shows apart from theirs.
 """
 
 import functools
@@ -80,6 +85,27 @@ def _act(x, name):
     return jnp.where(x >= 0, x, 0.2 * x) if name == "leaky_relu" else jax.nn.relu(x)
 
 
+def _phases(s):
+    return s.get("phases") and jax.default_backend() == "cpu"
+
+
+def _conv_transpose(s, x, w, stride):
+    from dcgan_keras.backend import jax_layers
+
+    if _phases(s) and stride > 1 and w.shape[-1] >= jax_layers.MIN_PHASE_CHANNELS:
+        return jax_layers.conv_transpose_by_phases(x, w, (stride, stride))
+    return jax.lax.conv_transpose(x, w, (stride, stride), "SAME", dimension_numbers=DN)
+
+
+def _conv(s, x, w):
+    from dcgan_keras.backend import jax_layers
+
+    if _phases(s) and x.shape[-1] >= jax_layers.MIN_PHASE_CHANNELS:
+        padding = tuple(jax_layers._same_padding(x.shape[1 + i], w.shape[i], 2) for i in range(2))
+        return jax_layers.strided_conv(x, w, (2, 2), padding)
+    return jax.lax.conv_general_dilated(x, w, (2, 2), "SAME", dimension_numbers=DN)
+
+
 def generator(s, params, bn_state, z, dtype):
     new_bn = {}
     x = z.astype(dtype) @ params["dense"].astype(dtype)
@@ -89,8 +115,7 @@ def generator(s, params, bn_state, z, dtype):
     x = x.reshape(-1, s["start"], s["start"], c0)
     n = len(s["g_strides"])
     for i, stride in enumerate(s["g_strides"]):
-        x = jax.lax.conv_transpose(x, params[f"convt{i}"].astype(dtype), (stride, stride), "SAME",
-                                   dimension_numbers=DN)
+        x = _conv_transpose(s, x, params[f"convt{i}"].astype(dtype), stride)
         if i < n - 1:
             x, new_bn[f"bn{i + 1}"] = _bn(x, params[f"bn{i + 1}"], bn_state[f"bn{i + 1}"], (0, 1, 2))
             x = _act(x, s["act"])
@@ -103,7 +128,7 @@ def discriminator(s, params, bn_state, x, key, dtype):
     keys = jax.random.split(key, len(s["d_filters"]))
     for i, _ in enumerate(s["d_filters"]):
         p = params[f"conv{i}"]
-        x = jax.lax.conv_general_dilated(x, p["w"].astype(dtype), (2, 2), "SAME", dimension_numbers=DN)
+        x = _conv(s, x, p["w"].astype(dtype))
         x = x + p["b"].astype(dtype)
         if f"bn{i}" in params:
             x, new_bn[f"bn{i}"] = _bn(x, params[f"bn{i}"], bn_state[f"bn{i}"], (0, 1, 2))
@@ -138,8 +163,8 @@ def adam_update(params, grads, opt):
 
 # ---------------------------------------------------------------- steps
 
-def make_step(preset, algorithm, mixed_precision=False, latent_dim=100):
-    s = _spec(preset)
+def make_step(preset, algorithm, mixed_precision=False, latent_dim=100, phases=False):
+    s = dict(_spec(preset), phases=phases)
     on_gpu = jax.devices()[0].platform == "gpu"
     # mixed_precision: True or "float16" (bfloat16 on CPU), or "bfloat16". No
     # loss scaling: float16 here trusts the gradients to stay in range.
@@ -209,12 +234,12 @@ def make_step(preset, algorithm, mixed_precision=False, latent_dim=100):
 
 
 class JaxReference:
-    def __init__(self, preset, algorithm="simul", mixed_precision=False, seed=0):
+    def __init__(self, preset, algorithm="simul", mixed_precision=False, seed=0, phases=False):
         key = jax.random.PRNGKey(seed)
         k_init, k_run = jax.random.split(key)
         g, d, g_bn, d_bn = init(preset, k_init)
         self.state = (g, d, g_bn, d_bn, adam_init(g), adam_init(d), k_run)
-        self.step = make_step(preset, algorithm, mixed_precision)
+        self.step = make_step(preset, algorithm, mixed_precision, phases=phases)
 
     def prepare(self, batches):
         return [jax.device_put(np.asarray(b)) for b in batches]

@@ -9,7 +9,9 @@ For each backend, in its own subprocess (KERAS_BACKEND is fixed per process):
               tf_simul (the TensorFlow tutorial: tf.function + two GradientTapes over one
               forward pass), tf_simul_xla (jit_compile=True),
               tf_seq1 / tf_seq1_xla (tf.function, DCGAN.gan_step's algorithm)
-  jax         keras (jit), jax_simul, jax_seq1 (plain jax, one jitted step, Adam by hand)
+  jax         keras (jit), jax_simul, jax_seq1 (plain jax, one jitted step, Adam by hand);
+              on CPU also jax_seq1_phases (jax_seq1 with the Keras path's convolutions,
+              dcgan_keras/backend/jax_layers.py)
   torch       keras (eager), torch_seq1 (pytorch/examples' dcgan loop), torch_seq1_nograd
               (D frozen during G's update);
               with --torch_compile also torch_seq1_compile (torch.compile'd modules) and
@@ -270,6 +272,9 @@ def make_variants(backend, preset, batch, args):
 
         for algorithm in ("simul", "seq1") + (("seq2",) if args.seq2 else ()):
             out[f"jax_{algorithm}"] = (lambda a: lambda: RefVariant(JaxReference(preset, a, mp), a))(algorithm)
+        if __import__("jax").default_backend() == "cpu":
+            # The Keras path's convolutions (jax_layers) in the reference.
+            out["jax_seq1_phases"] = lambda: RefVariant(JaxReference(preset, "seq1", mp, phases=True), "seq1")
     elif backend == "torch":
         from refs_torch import TorchReference
 
