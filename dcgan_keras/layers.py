@@ -1,11 +1,14 @@
-"""The Keras layers the DCGAN networks are built from, with a faster path on torch.
+"""The Keras layers the DCGAN networks are built from, with faster paths on torch and JAX's CPU.
 
 `Conv2D`, `Conv2DTranspose`, `BatchNormalization` and `Dropout` are the Keras
 layers of the same names: same arguments, weights, configs and results. On the
 torch backend they compute with fewer copies and fused kernels where their
 arguments allow it (dcgan_keras/backend/torch_layers.py says what Keras's
-torch ops spend and these do not); everywhere else they are Keras's own. On
-TensorFlow and JAX nothing changes.
+torch ops spend and these do not). On JAX on a CPU, the strided convolutions
+go by phases (dcgan_keras/backend/jax_layers.py): XLA:CPU computes the dilated
+convolutions that a transposed convolution and the gradients of strided ones
+are made of in a generic, much slower loop. Everywhere else they are Keras's
+own; on TensorFlow nothing changes.
 
 Their weights load into Keras's layers and back. A model saved with them names
 them `dcgan_keras>Conv2D` and so on, so loading one needs `import dcgan_keras`
@@ -29,7 +32,7 @@ def _serializable(cls):
 
 
 class _FastConvolution:
-    """Calls the torch fast op named by `_fast_op`, then the activation; else Keras's own call."""
+    """Calls the backend's fast op named by `_fast_op`, then the activation; else Keras's own call."""
 
     _fast_op = None
 
@@ -42,14 +45,16 @@ class _FastConvolution:
 
 @_serializable
 class Conv2D(_FastConvolution, keras.layers.Conv2D):
-    """`keras.layers.Conv2D`; on torch, without Keras's two layout copies per call."""
+    """`keras.layers.Conv2D`; on torch, without Keras's two layout copies per call; on JAX's CPU,
+    strided, with its input gradient by phases."""
 
     _fast_op = "conv2d"
 
 
 @_serializable
 class Conv2DTranspose(_FastConvolution, keras.layers.Conv2DTranspose):
-    """`keras.layers.Conv2DTranspose`; on torch, computed at the output's size, not the full one."""
+    """`keras.layers.Conv2DTranspose`; on torch, computed at the output's size, not the full one;
+    on JAX's CPU, strided, by phases."""
 
     _fast_op = "conv2d_transpose"
 

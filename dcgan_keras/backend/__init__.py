@@ -27,7 +27,8 @@ Per backend, only how gradients are taken and applied:
 - `data_parallel_scope(devices)`: the backend's own data-parallel engine.
 - `enable_compile_cache(path)`: persist compiled steps where the backend compiles.
 - `fast_layers`: None, or a module of faster kernels behind dcgan_keras.layers
-  (torch only: Keras's own ops are as fast as it gets on TensorFlow and JAX).
+  (torch; and JAX, whose strided convolutions go by phases on a CPU; Keras's
+  own ops are as fast as it gets on TensorFlow).
 - `move_average`: None, or `move_average(averages, values, step)` doing
   `average += step * (value - average)` for each pair in one fused call
   (torch only, for the average of G: eagerly, Keras ops cost ~90 calls a step;

@@ -54,7 +54,7 @@ def _plain_2d(layer):
 
 
 def _phase_taps(size, out_size, kernel, stride, before):
-    """Per output phase r: (first tap, taps, (pad before, pad after)) of its stride-1 convolution.
+    """Per output phase r: (first tap, (pad before, pad after)) of its stride-1 convolution.
 
     The dilated convolution reads input pixel (u - before) / s at dilated
     position u, and output pixel i sums taps a at u = i + a. For i = s*q + r,
@@ -68,7 +68,7 @@ def _phase_taps(size, out_size, kernel, stride, before):
         first = (before - r) % stride
         taps = len(range(first, kernel, stride))
         offset = (r + first - before) // stride
-        phases.append((first, taps, (-offset, per_phase - size + offset + taps - 1)))
+        phases.append((first, (-offset, per_phase - size + offset + taps - 1)))
     return phases
 
 
@@ -84,9 +84,9 @@ def _dilated_conv_by_phases(x, kernel, strides, before, out_shape):
     """
     (sh, sw), (oh, ow) = strides, out_shape
     rows = []
-    for first_h, taps_h, pad_h in _phase_taps(x.shape[1], oh, kernel.shape[0], sh, before[0]):
+    for first_h, pad_h in _phase_taps(x.shape[1], oh, kernel.shape[0], sh, before[0]):
         cols = []
-        for first_w, taps_w, pad_w in _phase_taps(x.shape[2], ow, kernel.shape[1], sw, before[1]):
+        for first_w, pad_w in _phase_taps(x.shape[2], ow, kernel.shape[1], sw, before[1]):
             part = kernel[first_h::sh, first_w::sw]
             cols.append(lax.conv_general_dilated(x, part, (1, 1), [pad_h, pad_w], dimension_numbers=_NHWC))
         rows.append(jnp.stack(cols, axis=3))  # (batch, q, p, sw, channels)
