@@ -4,10 +4,10 @@ A stride-s transposed convolution is, in XLA, a convolution of the input
 dilated by s (zeros between its pixels). So is the input gradient of a
 stride-s convolution, and the kernel gradient of a transposed one. XLA:CPU
 computes such dilated convolutions with a generic loop instead of its fast
-convolution kernel (jax 0.10, measured in bench/RESULTS.md, attempt 13): the
-kernel gradient of the 28x28 generator's 7->14 layer took 0.43 s at batch 128,
-17x its forward pass, and half of a whole training step went there. Its XLA
-flags (oneDNN, XNNPACK) did not change that.
+convolution kernel (jax 0.10, bench/RESULTS.md, attempt 13): the kernel
+gradient of the 28x28 generator's 7->14 layer took 1.0 s at batch 256, 19x its
+forward pass, and more than half of a training step went there. XLA's CPU flags
+(oneDNN, XNNPACK) did not change that.
 
 Here such a convolution is computed by phases instead: output pixel s*q + r
 (r < s) only ever meets the kernel taps a = r0, r0 + s, ..., so each of the
@@ -33,9 +33,10 @@ _NHWC = ("NHWC", "HWIO", "NHWC")
 # The phases are convolutions with as many output channels as the dilated
 # convolution has: with an image's 1 to 3 they are slower than XLA's own. So
 # the transposed convolution goes by phases from this many filters on, and the
-# convolution's input gradient from this many input channels on (the 28x28
-# network at batch 256, forward and both gradients: G's last layer 31.6 ms as
-# XLA's, 90 ms by phases; D's first 14.6 against 35.5; bench/jax_conv_phases.py).
+# convolution's input gradient from this many input channels on. Forward and
+# both gradients, bench/jax_conv_phases.py: the 28x28 network's G last layer
+# 15.7 ms as XLA's, 49.2 by phases, D's first 8.1 against 14.3; every layer
+# with 64 to 512 channels 1.1-13x faster by phases.
 MIN_PHASE_CHANNELS = 16
 
 
