@@ -186,6 +186,35 @@ def test_on_jax_cpu_the_presets_strided_convolutions_go_by_phases(monkeypatch, p
     assert not any(fast for _, fast in taken["batch_norm_training"] + taken["seeded_dropout"])
 
 
+@pytest.mark.skipif(BACKEND != "jax" or not FAST_PATH, reason="JAX on CPU only")
+def test_on_jax_cpu_a_gan_trained_by_phases_ends_where_keras_ops_take_it(monkeypatch):
+    # The whole jitted train step (both updates, G's average, the custom input
+    # gradient inside it) against the same GAN on Keras's own convolutions.
+    from dcgan_keras import DCGAN
+    from dcgan_keras.backend import jax_layers
+
+    def trained():
+        keras.utils.set_random_seed(0)
+        generator = build_generator(latent_dim=8, image_size=28, channels=1, filters=(16, 16, 16))
+        discriminator = build_discriminator(image_size=28, channels=1, filters=(16, 16), batch_norm=True, seed=0)
+        gan = DCGAN(discriminator=discriminator, generator=generator, latent_dim=8, seed=0, ema_momentum=0.9)
+        gan.compile()
+        x = np.random.default_rng(0).uniform(-1, 1, (32, 28, 28, 1)).astype("float32")
+        history = gan.fit(x, batch_size=8, epochs=1, verbose=0, shuffle=False).history
+        return history, [keras.ops.convert_to_numpy(v) for v in gan.weights]
+
+    taken = _fast_path_calls(monkeypatch)
+    history, weights = trained()
+    assert any(fast for calls in taken.values() for _, fast in calls), "no layer went by phases"
+    monkeypatch.setattr(jax_layers, "conv2d", lambda layer, inputs: None)
+    monkeypatch.setattr(jax_layers, "conv2d_transpose", lambda layer, inputs: None)
+    keras_history, keras_weights = trained()
+    for name in ("d_loss", "g_loss"):
+        np.testing.assert_allclose(history[name], keras_history[name], rtol=1e-4, atol=1e-5)
+    for ours, theirs in zip(weights, keras_weights):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-3, atol=1e-5)
+
+
 @pytest.mark.parametrize("layer_name", ["Conv2D", "Conv2DTranspose"])
 def test_under_mixed_bfloat16_the_convolutions_match_keras(layer_name):
     x = np.random.default_rng(3).normal(size=(4, 7, 7, 16)).astype("float32")
