@@ -30,6 +30,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
 from dcgan_keras.backend import jax_layers  # noqa: E402
+from dcgan_keras.backend.padding import same_padding  # noqa: E402
 
 DN = ("NHWC", "HWIO", "NHWC")
 
@@ -58,7 +59,7 @@ def _ops(kind, size, kernel):
     if kind == "transpose":
         lax_op = lambda x, w: jax.lax.conv_transpose(x, w, (2, 2), "SAME", dimension_numbers=DN)
         return lax_op, lambda x, w: jax_layers.conv_transpose_by_phases(x, w, (2, 2))
-    padding = (jax_layers._same_padding(size, kernel, 2),) * 2
+    padding = (same_padding(size, kernel, 2),) * 2
     lax_op = lambda x, w: jax.lax.conv_general_dilated(x, w, (2, 2), "SAME", dimension_numbers=DN)
     return lax_op, lambda x, w: jax_layers.strided_conv(x, w, (2, 2), padding)
 

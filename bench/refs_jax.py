@@ -99,9 +99,10 @@ def _conv_transpose(s, x, w, stride):
 
 def _conv(s, x, w):
     from dcgan_keras.backend import jax_layers
+    from dcgan_keras.backend.padding import same_padding
 
     if _phases(s) and x.shape[-1] >= jax_layers.MIN_PHASE_CHANNELS:
-        padding = tuple(jax_layers._same_padding(x.shape[1 + i], w.shape[i], 2) for i in range(2))
+        padding = tuple(same_padding(x.shape[1 + i], w.shape[i], 2) for i in range(2))
         return jax_layers.strided_conv(x, w, (2, 2), padding)
     return jax.lax.conv_general_dilated(x, w, (2, 2), "SAME", dimension_numbers=DN)
 

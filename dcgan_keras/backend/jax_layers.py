@@ -28,6 +28,8 @@ import jax.numpy as jnp
 from jax import lax
 from keras import ops
 
+from dcgan_keras.backend.padding import same_padding
+
 _NHWC = ("NHWC", "HWIO", "NHWC")
 
 # The phases are convolutions with as many output channels as the dilated
@@ -108,13 +110,6 @@ def _same_transpose_before(kernel, stride):
     # lax.conv_transpose(padding="SAME") pad it: the output is size * stride.
     total = stride + kernel - 2
     return min(total // 2 + total % 2, kernel - 1)
-
-
-def _same_padding(size, kernel, stride):
-    # TensorFlow's (and lax's) "same": the output is ceil(size / stride); the
-    # odd pixel of padding goes after.
-    total = max((-(-size // stride) - 1) * stride + kernel - size, 0)
-    return total // 2, total - total // 2
 
 
 def _with_bias(layer, outputs):
@@ -203,7 +198,7 @@ def conv2d(layer, inputs):
     kernel = ops.convert_to_tensor(layer.kernel)  # (kh, kw, in, out)
     strides = tuple(layer.strides)
     padding = tuple(
-        _same_padding(inputs.shape[1 + i], layer.kernel_size[i], strides[i]) if layer.padding == "same" else (0, 0)
+        same_padding(inputs.shape[1 + i], layer.kernel_size[i], strides[i]) if layer.padding == "same" else (0, 0)
         for i in range(2)
     )
     return _with_bias(layer, strided_conv(inputs, kernel, strides, padding))

@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from keras import ops
 
+from dcgan_keras.backend.padding import same_padding
+
 
 def _eager_only(fast_op):
     # Besides: inductor (torch 2.13, dynamic shapes) fails to compile the
@@ -40,13 +42,6 @@ def _eager_only(fast_op):
 
 
 # ---------------------------------------------------------------- convolutions
-
-
-def _same_padding(size, kernel, stride):
-    # TensorFlow's "same": the output is ceil(size / stride); the odd pixel of
-    # padding goes after (right/bottom).
-    total = max((-(-size // stride) - 1) * stride + kernel - size, 0)
-    return total // 2, total - total // 2
 
 
 def _torch_kernel(kernel):
@@ -69,7 +64,7 @@ def conv2d(layer, inputs):
     padding = 0
     if layer.padding == "same":
         (top, bottom), (left, right) = (
-            _same_padding(inputs.shape[1 + i], layer.kernel_size[i], layer.strides[i]) for i in range(2)
+            same_padding(inputs.shape[1 + i], layer.kernel_size[i], layer.strides[i]) for i in range(2)
         )
         padding = (top, left)
         if bottom > top or right > left:
