@@ -268,11 +268,12 @@ def make_variants(backend, preset, batch, args):
         if args.seq2:
             out["tf_seq2"] = lambda: tf_ref("seq2", False)
     elif backend == "jax":
+        import jax
         from refs_jax import JaxReference
 
         for algorithm in ("simul", "seq1") + (("seq2",) if args.seq2 else ()):
             out[f"jax_{algorithm}"] = (lambda a: lambda: RefVariant(JaxReference(preset, a, mp), a))(algorithm)
-        if __import__("jax").default_backend() == "cpu":
+        if jax.default_backend() == "cpu":
             # The Keras path's convolutions (jax_layers) in the reference.
             out["jax_seq1_phases"] = lambda: RefVariant(JaxReference(preset, "seq1", mp, phases=True), "seq1")
     elif backend == "torch":

@@ -9,8 +9,18 @@ from dcgan_keras import layers as dcgan_layers
 
 BACKEND = keras.backend.backend()
 TORCH = BACKEND == "torch"
-# Where dcgan_keras.layers compute in their own way (dcgan_keras/backend/*_layers.py).
-FAST_PATH = BACKEND == "torch" or (BACKEND == "jax" and __import__("jax").default_backend() == "cpu")
+
+
+def _has_fast_path():
+    """Whether dcgan_keras.layers compute in their own way here (dcgan_keras/backend/*_layers.py)."""
+    if BACKEND == "jax":
+        import jax
+
+        return jax.default_backend() == "cpu"
+    return BACKEND == "torch"
+
+
+FAST_PATH = _has_fast_path()
 
 # (kernel, strides, padding, input size, bias): symmetric and asymmetric
 # "same" padding, even and odd sizes, "valid", a kernel smaller than its
