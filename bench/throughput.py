@@ -5,7 +5,8 @@ For each backend, in its own subprocess (KERAS_BACKEND is fixed per process):
 
   all         keras (DCGAN's default, sequential update = seq1) and keras_simul
               (DCGAN(update="simultaneous") = simul), with compile's defaults
-  tensorflow  keras (compile default: XLA on one device), keras_graph (graph mode),
+  tensorflow  keras (compile default: graph mode on CPUs, XLA on a GPU), keras_graph
+              (graph mode), keras_xla (XLA),
               tf_simul (the TensorFlow tutorial: tf.function + two GradientTapes over one
               forward pass), tf_simul_xla (jit_compile=True),
               tf_seq1 / tf_seq1_xla (tf.function, DCGAN.gan_step's algorithm)
@@ -254,8 +255,9 @@ def make_variants(backend, preset, batch, args):
         from dcgan_keras import build_discriminator, build_generator
         from refs_tf import TFReference
 
-        # The default ("auto") is XLA on one device, CPU or GPU.
+        # The default ("auto") is graph mode on CPUs and XLA on a GPU.
         out["keras_graph"] = lambda: KerasVariant(preset, batch, False, **keras_kw)
+        out["keras_xla"] = lambda: KerasVariant(preset, batch, True, **keras_kw)
 
         def tf_ref(algorithm, xla):
             g, d = build_generator(preset=preset), build_discriminator(preset=preset, seed=0)

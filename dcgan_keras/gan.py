@@ -214,10 +214,9 @@ class DCGAN(keras.Model):
                 "minimax", or a Keras loss such as
                 `keras.losses.BinaryCrossentropy()` applied with real = 1,
                 fake = 0 targets (the keras.io convention).
-            jit_compile: "auto" picks what measured fastest per backend
-                (XLA on JAX and TensorFlow, except graph mode under a
-                MirroredStrategy over several CPUs; eager torch); True/False
-                force it.
+            jit_compile: "auto" picks per backend and device (XLA on JAX,
+                and on TensorFlow with a GPU; graph mode on TensorFlow on
+                CPUs; eager torch); True/False force it.
             **kwargs: `run_eagerly`, `steps_per_execution`, passed to Keras.
 
         Example:

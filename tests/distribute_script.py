@@ -36,9 +36,9 @@ from helpers import random_images  # noqa: E402
 # TensorFlow's replicas normalize with their own batch statistics (see the
 # README): the comparison there is made without BatchNorm.
 BATCH_NORM = keras.backend.backend() != "tensorflow"
-# jit_compile="auto" is graph mode on several TF CPU devices (XLA refuses a
-# MirroredStrategy's variables there) and XLA on one: the same program on
-# both sides keeps the float rounding comparable.
+# jit_compile="auto" is graph mode on TF CPU devices (XLA would refuse a
+# MirroredStrategy's variables over several): the same program on both sides
+# keeps the float rounding comparable.
 JIT_COMPILE = False if keras.backend.backend() == "tensorflow" else "auto"
 BATCH = random_images(16, seed=3)
 

@@ -14,10 +14,11 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BACKENDS = ("tensorflow", "jax", "torch")
 LATENT = 8
 # What tests that are not about the compiled program pass to compile (or put
-# in a config): on TensorFlow, graph mode. XLA, what jit_compile="auto" means
-# there on one device, takes seconds to compile each new model, which the many
-# tests that build one would pay over and over. The command-line tests, the
-# README's and test_keras_io_conventions train under the default.
+# in a config): on TensorFlow, graph mode. XLA takes seconds to compile each
+# new model, which the many tests that build one would pay over and over; it
+# is jit_compile="auto" on a GPU, and graph mode is on CPUs anyway. The
+# command-line tests, the README's and test_keras_io_conventions train under
+# the default.
 QUICK_COMPILE = {"jit_compile": False} if keras.backend.backend() == "tensorflow" else {}
 
 

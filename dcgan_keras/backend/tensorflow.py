@@ -74,13 +74,15 @@ def train_step(model, data):
 
 
 def default_jit_compile(model):
-    # XLA, on CPUs too: measured side by side on 2 cores (bench/RESULTS.md),
-    # it is on par with graph mode at 28x28 and 14-29% faster at 64x64, for
-    # this step and the hand-written one alike. Graph mode under a
-    # MirroredStrategy over several CPU devices, whose variables XLA refuses.
-    if tf.config.list_physical_devices("GPU"):
-        return True
-    return model.distribute_strategy.num_replicas_in_sync == 1
+    # XLA on a GPU; on a CPU-only machine graph mode, as Keras's own "auto"
+    # does. Side by side on 2 cores (bench/RESULTS.md, attempts 9 and 14) the
+    # faster mode depended on the machine: on one XLA was on par at 28x28 and
+    # 1.27x at 64x64; on another graph mode (oneDNN's kernels) was 1.6x on
+    # both presets, for this step and the hand-written one alike. Graph mode
+    # loses less where it loses, and XLA refuses a MirroredStrategy's
+    # variables over several CPU devices anyway.
+    del model
+    return bool(tf.config.list_physical_devices("GPU"))
 
 
 def data_parallel_scope(devices=None):
