@@ -47,7 +47,7 @@ flags.DEFINE_enum(
 flags.DEFINE_float("label_smoothing", None, "One-sided smoothing of the real labels, in [0, 1).",
                    lower_bound=0.0, upper_bound=1.0)
 flags.DEFINE_float("ema", None, "Momentum of a moving average of G's weights that makes the samples and the "
-                   "exported generator, e.g. 0.999; 0: off.", lower_bound=0.0, upper_bound=1.0)
+                   "exported generator, e.g. 0.99 (the mnist preset's); 0: off.", lower_bound=0.0, upper_bound=1.0)
 flags.DEFINE_integer("seed", None, "Seed of the weights, noise, dropout and data order.", lower_bound=0)
 flags.DEFINE_integer("steps_per_epoch", None, "Cap on the steps of an epoch, for quick runs.", lower_bound=1)
 flags.DEFINE_integer("fid_every", None, "Compute FID every this many epochs (0: never).", lower_bound=0)

@@ -424,8 +424,9 @@ def main(argv=None):
     print(table(rows))
     for row, ok, text in verdicts(rows):
         print(f"{row['backend']} / {row['recipe']}: {'n/a' if ok is None else 'PASS' if ok else 'FAIL'}: {text}")
-    if paired_controls(results):
-        print("\n" + paired_controls(results))
+    paired = paired_controls(results)
+    if paired:
+        print("\n" + paired)
     if not args.no_md and classifier:
         write_md(args.out_md, markdown(args, rows, results, classifier),
                  settings_key(args.epochs, args.limit, args.num_samples))

@@ -157,13 +157,13 @@ def job_keras(args):
     start = time.perf_counter()
     gan = train(config, args.workdir, resume=resume, verbose=2)
     train_seconds = time.perf_counter() - start
-    images = gan.generate(args.num_samples, seed=EVAL_SEED + args.seed)
+    z = latent_noise(args.num_samples, gan.latent_dim, seed=EVAL_SEED + args.seed)
+    images = gan.generate(z=z)
     steps = (min(args.limit or 60000, 60000) // config.batch_size) * config.batch_size
     raw = None
     if gan.ema_generator is not None:
         # The average does not steer training: the same run's raw generator,
         # scored on the same noise, is its paired control.
-        z = latent_noise(args.num_samples, gan.latent_dim, seed=EVAL_SEED + args.seed)
         raw = score(KerasGenerator(gan.generator)(z), args.mnist_dir, args.classifier)
     result = {
         "config": {k: v for k, v in config.to_dict().items() if k in (
