@@ -103,6 +103,37 @@ def test_the_presets_networks_take_the_direct_path(preset):
         assert len(plan[3]) == len(model.layers) - 1  # every layer but the Input
 
 
+@pytest.mark.parametrize("preset", ["tf_tutorial", "dcgan64"])
+def test_keras_own_dense_reshape_and_flatten_run_as_plain_torch_ops_in_the_chain(monkeypatch, preset):
+    from dcgan_keras.backend import torch_layers
+
+    taken = []
+    for name in ("dense", "reshape", "flatten"):
+        fast = getattr(torch_layers, name)
+        monkeypatch.setattr(torch_layers, name, lambda layer, x, fast=fast: taken.append(type(layer)) or fast(layer, x))
+    generator, discriminator = _networks(preset)
+    z = keras.random.normal((4, 8), seed=1)
+    _assert_seam_matches_keras(generator, z)
+    _assert_seam_matches_keras(discriminator, generator(z))
+    kinds = {type(layer) for model in (generator, discriminator) for layer in model.layers}
+    expected = kinds & {keras.layers.Dense, keras.layers.Reshape, keras.layers.Flatten}
+    assert expected and set(taken) == expected
+
+
+def test_a_dense_layer_given_lora_after_its_plan_runs_through_its_own_call():
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(6), keras.layers.LeakyReLU(0.2)])
+    x = keras.random.normal((3, 8), seed=0)
+    np.testing.assert_array_equal(*_seam_and_keras(model, x))  # planned
+    dense = model.layers[0]
+    dense.enable_lora(2)
+    # LoRA's B starts at zero, which would hide a plan that ignores it.
+    dense.lora_kernel_b.assign(keras.random.normal(dense.lora_kernel_b.shape, seed=1))
+    seam_out, keras_out = _seam_and_keras(model, x)
+    np.testing.assert_array_equal(seam_out, keras_out)
+    dense.lora_enabled = False
+    assert not np.allclose(_seam_and_keras(model, x)[0], seam_out)
+
+
 def test_other_networks_fall_back_to_keras_and_give_its_results():
     from dcgan_keras import backend as seam
     from dcgan_keras.backend.torch_forward import _NO_PLAN, _chain_plan

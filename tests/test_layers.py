@@ -119,6 +119,24 @@ def test_batch_norm_matches_keras_in_training_and_moving_statistics(shape):
     )
 
 
+def test_batch_norm_in_a_stateless_call_returns_its_statistics_and_leaves_the_layer_alone():
+    # JAX's trainer, and users' own loops, train through `stateless_call`: the
+    # moving statistics come back as new values, the variables keep theirs.
+    x = np.random.default_rng(2).normal(3.0, 2.0, size=(8, 4, 4, 3)).astype("float32")
+    model = _one_layer_model(dcgan_layers.BatchNormalization(momentum=0.5), x.shape[1:])
+    before = [keras.ops.convert_to_numpy(v) for v in model.non_trainable_variables]
+    _, new_statistics = model.stateless_call(
+        [v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables],
+        x, training=True,
+    )
+    for variable, value in zip(model.non_trainable_variables, before):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(variable), value)
+    model(x, training=True)
+    for variable, value in zip(model.non_trainable_variables, new_statistics):
+        assert not np.allclose(keras.ops.convert_to_numpy(value), before[0 if "mean" in variable.path else 1])
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(value), keras.ops.convert_to_numpy(variable), rtol=1e-6)
+
+
 def test_seeded_dropout_drops_at_its_rate_and_rescales_the_rest():
     layer = dcgan_layers.Dropout(0.3, seed=7)
     x = np.ones((50, 40, 4), "float32")

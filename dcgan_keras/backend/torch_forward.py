@@ -17,6 +17,7 @@ mixed precision. Any other model, or any layer outside `_direct_types()`,
 goes through `model(x, training=...)` as usual.
 """
 
+import functools
 import weakref
 
 import keras
@@ -85,6 +86,20 @@ def _direct_types():
     }
 
 
+def _fast_calls():
+    from dcgan_keras.backend import torch_layers
+
+    layers = keras.layers
+    return {layers.Dense: torch_layers.dense, layers.Reshape: torch_layers.reshape, layers.Flatten: torch_layers.flatten}
+
+
+def _call_fast(fast, layer, x):
+    # The fast op answers None where it does not apply (LoRA enabled after the
+    # plan was made, torch.compile tracing): the layer's own `call` then.
+    outputs = fast(layer, x)
+    return layer.call(x) if outputs is None else outputs
+
+
 def _chain_plan(model):
     """(graph, [(layer, dtype policy)], input dtype, [(call, takes training,
     cast to, autocast dtype)]); _NO_PLAN where `model` is not a chain of
@@ -119,9 +134,10 @@ def _chain_plan(model):
         ):
             return _NO_PLAN
         autocast = layer._convert_input_args and layer.autocast
+        fast = _fast_calls().get(type(layer))
         steps.append((
-            layer.call,
-            layer._call_has_training_arg,
+            functools.partial(_call_fast, fast, layer) if fast else layer.call,
+            layer._call_has_training_arg and not fast,
             to_torch_dtype(layer.input_dtype) if autocast else None,
             layer.compute_dtype if layer.compute_dtype != layer.variable_dtype else None,
         ))

@@ -19,10 +19,11 @@ traced and fused anyway, so there the layers call Keras's ops.
 """
 
 import functools
+import math
 
 import torch
 import torch.nn.functional as F
-from keras import ops
+from keras.src.backend.common.stateless_scope import in_stateless_scope
 
 from dcgan_keras.backend.padding import same_padding
 
@@ -59,8 +60,8 @@ def conv2d(layer, inputs):
     """keras.layers.Conv2D's convolution and bias, on a channels-last view (no copies)."""
     if not (_plain_2d(layer) and layer.groups == 1 and layer.padding in ("same", "valid")):
         return None
-    kernel = ops.convert_to_tensor(layer.kernel)  # (kh, kw, in, out); casts under mixed precision
-    bias = ops.convert_to_tensor(layer.bias) if layer.use_bias else None
+    kernel = layer.kernel.value  # (kh, kw, in, out); cast to the compute dtype under mixed precision
+    bias = layer.bias.value if layer.use_bias else None
     padding = 0
     if layer.padding == "same":
         (top, bottom), (left, right) = (
@@ -92,8 +93,8 @@ def conv2d_transpose(layer, inputs):
         # of it, cropping the odd pixel after, as Keras (and JAX) do.
         total = k - s if layer.padding == "same" else 0
         crops.append((total // 2, total - total // 2))
-    kernel = ops.convert_to_tensor(layer.kernel)  # (kh, kw, out, in)
-    bias = ops.convert_to_tensor(layer.bias) if layer.use_bias else None
+    kernel = layer.kernel.value  # (kh, kw, out, in)
+    bias = layer.bias.value if layer.use_bias else None
     outputs = F.conv_transpose2d(
         inputs.permute(0, 3, 1, 2),
         _torch_kernel(kernel),
@@ -127,8 +128,8 @@ def batch_norm_training(layer, inputs):
     # backward pass was 10x slower in the profile).
     outputs, mean, invstd = torch.native_batch_norm(
         x.reshape(-1, channels),
-        ops.convert_to_tensor(layer.gamma).float(),
-        ops.convert_to_tensor(layer.beta).float(),
+        layer.gamma.value.float(),
+        layer.beta.value.float(),
         None,
         None,
         True,
@@ -137,8 +138,14 @@ def batch_norm_training(layer, inputs):
     )
     variance = invstd.detach().pow(-2) - layer.epsilon
     momentum = layer.momentum
-    layer.moving_mean.assign(layer.moving_mean * momentum + mean.detach() * (1.0 - momentum))
-    layer.moving_variance.assign(layer.moving_variance * momentum + variance * (1.0 - momentum))
+    for moving, batch in ((layer.moving_mean, mean.detach()), (layer.moving_variance, variance)):
+        if in_stateless_scope():  # `stateless_call` collects assignments instead
+            moving.assign(moving * momentum + batch * (1.0 - momentum))
+        else:
+            # In place, as Keras's assign would copy in the same numbers,
+            # without its conversions (a third of this layer's host time).
+            with torch.no_grad():
+                moving.value.mul_(momentum).add_(batch * (1.0 - momentum))
     return outputs.reshape(x.shape)
 
 
@@ -164,3 +171,38 @@ def seeded_dropout(layer, inputs):
     # third of the 64x64 preset's step (bench/RESULTS.md, attempt 8).
     mask = torch.rand(inputs.shape, generator=generator, device=inputs.device).lt_(keep).div_(keep)
     return inputs * mask.to(inputs.dtype)
+
+
+# ------------------------------------- Keras's own layers, in a direct chain
+# torch_forward runs these in place of the layers' `call` in a training step's
+# chain: the same torch ops, without the conversions and shape bookkeeping of
+# `keras.ops` (a Reshape's `call` took 20 us for one 1-us view).
+
+
+@_eager_only
+def dense(layer, inputs):
+    """keras.layers.Dense: matmul, bias and activation, as its `call` computes them."""
+    if layer.lora_enabled:
+        return None
+    kernel = layer.kernel.value
+    # Keras multiplies float16 in float32 on a CPU (torch's matmul lacks it there).
+    if inputs.dtype != kernel.dtype or (kernel.dtype == torch.float16 and kernel.device.type == "cpu"):
+        return None
+    outputs = torch.matmul(inputs, kernel)
+    if layer.bias is not None:
+        outputs = torch.add(outputs, layer.bias.value)
+    return layer.activation(outputs) if layer.activation is not None else outputs
+
+
+@_eager_only
+def reshape(layer, inputs):
+    """keras.layers.Reshape (a view where torch can make one, as Keras's)."""
+    return torch.reshape(inputs, (inputs.shape[0], *(-1 if d is None else d for d in layer.target_shape)))
+
+
+@_eager_only
+def flatten(layer, inputs):
+    """keras.layers.Flatten of channels-last inputs."""
+    if layer.data_format == "channels_first" and inputs.ndim > 2:
+        return None
+    return torch.reshape(inputs, (inputs.shape[0], math.prod(inputs.shape[1:])))
