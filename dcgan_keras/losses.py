@@ -12,6 +12,8 @@ from typing import Callable
 import keras
 from keras import ops
 
+from dcgan_keras import backend as seam
+
 
 def bce_with_logits(labels, logits):
     """Mean binary cross-entropy of `labels` against `logits`, stable for any logit.
@@ -19,6 +21,8 @@ def bce_with_logits(labels, logits):
     max(x, 0) - x * y + log(1 + exp(-|x|)): no exp of a large positive number.
     """
     logits = ops.cast(logits, "float32")
+    if seam.bce_with_logits is not None:
+        return seam.bce_with_logits(labels, logits)
     labels = ops.cast(labels, "float32")
     return ops.mean(ops.relu(logits) - logits * labels + ops.log1p(ops.exp(-ops.abs(logits))))
 

@@ -259,6 +259,35 @@ def test_minimax_loss_trains():
     assert history.history["g_loss"][-1] < 0
 
 
+def test_the_losses_equal_their_closed_forms_at_any_logit():
+    # softplus(x) - x * y, in float64: from saturated fakes to saturated reals
+    # (torch computes these with its fused loss, the others with keras.ops).
+    from dcgan_keras import losses
+
+    logits = np.array([[-100.0], [-3.0], [0.0], [0.25], [2.5], [100.0]], "float32")
+
+    def bce(y):
+        x = logits.astype("float64")
+        return float(np.mean(np.logaddexp(0.0, x) - x * y))
+
+    def value(loss):
+        return float(keras.ops.convert_to_numpy(loss))
+
+    x = keras.ops.convert_to_tensor(logits)
+    expected = {
+        "d": bce(0.9) + bce(0.0),  # label smoothing 0.1 on the real half only
+        "g": bce(1.0),
+        "minimax": -bce(0.0),
+    }
+    got = {
+        "d": value(losses.discriminator_loss(x, x, label_smoothing=0.1)),
+        "g": value(losses.non_saturating_generator_loss(x)),
+        "minimax": value(losses.minimax_generator_loss(x)),
+    }
+    for name in expected:
+        np.testing.assert_allclose(got[name], expected[name], rtol=1e-6, err_msg=name)
+
+
 def test_latent_size_mismatch_is_refused():
     g = build_generator(latent_dim=16, image_size=28, channels=1, filters=(8, 4, 4))
     d = build_discriminator(image_size=28, channels=1, filters=(4, 4))

@@ -33,6 +33,9 @@ Per backend, only how gradients are taken and applied:
   `average += step * (value - average)` for each pair in one fused call
   (torch only, for the average of G: eagerly, Keras ops cost ~90 calls a step;
   TensorFlow and JAX fuse them inside the compiled step).
+- `bce_with_logits`: None, or the backend's fused `bce_with_logits(labels,
+  logits)` on float32 logits (torch: one op where keras.ops takes nine, each
+  paid on the host every step; compiled steps fuse them anyway).
 
 Everything else, the GAN included, is written once with `keras.ops`.
 """
@@ -49,6 +52,7 @@ if _BACKEND not in ("tensorflow", "jax", "torch"):
     )
 _impl = importlib.import_module(f"dcgan_keras.backend.{_BACKEND}")
 
+bce_with_logits = _impl.bce_with_logits
 data_parallel_scope = _impl.data_parallel_scope
 default_jit_compile = _impl.default_jit_compile
 enable_compile_cache = _impl.enable_compile_cache
@@ -62,6 +66,7 @@ record = _impl.record
 train_step = _impl.train_step
 
 __all__ = [
+    "bce_with_logits",
     "data_parallel_scope",
     "default_jit_compile",
     "enable_compile_cache",

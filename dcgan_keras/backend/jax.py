@@ -188,3 +188,4 @@ def enable_compile_cache(path):
 
 
 move_average = None
+bce_with_logits = None

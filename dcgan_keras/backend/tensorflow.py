@@ -109,3 +109,4 @@ def enable_compile_cache(path):
 # Keras's layers compile into one graph here: nothing to gain from kernels of ours.
 fast_layers = None
 move_average = None
+bce_with_logits = None
