@@ -163,6 +163,31 @@ def test_seeded_dropout_masks_come_from_the_seed_state_a_checkpoint_restores():
     np.testing.assert_array_equal(mask(first), m2)
 
 
+@pytest.mark.parametrize("seed", [5, 2**31 - 2])  # torch keeps int32 seeds: the third sum wraps
+def test_the_latent_noise_is_keras_random_normals_draw_and_moves_the_seed_state_as_keras_does(seed):
+    from dcgan_keras import backend as seam
+
+    ours, keras_own = keras.random.SeedGenerator(seed), keras.random.SeedGenerator(seed)
+    for _ in range(3):
+        np.testing.assert_array_equal(
+            keras.ops.convert_to_numpy(seam.normal_noise(4, 8, ours)),
+            keras.ops.convert_to_numpy(keras.random.normal((4, 8), seed=keras_own)),
+        )
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(ours.state), keras.ops.convert_to_numpy(keras_own.state))
+
+
+@pytest.mark.skipif(not TORCH, reason="torch draws its dropout masks from a seeded torch.Generator")
+def test_a_stateless_call_draws_the_dropout_mask_from_the_given_seed_state():
+    model = _one_layer_model(dcgan_layers.Dropout(0.5, seed=4), (6, 6, 3))
+    x = np.ones((4, 6, 6, 3), "float32")
+    state = [v.value for v in model.non_trainable_variables]
+    before = keras.ops.convert_to_numpy(state[0])
+    out, new_state = model.stateless_call([], state, x, training=True)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(model.non_trainable_variables[0]), before)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(new_state[0]), before + [0, 1])
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(model(x, training=True)), keras.ops.convert_to_numpy(out))
+
+
 def _fast_path_calls(monkeypatch):
     """Per fast op of the backend's module: (layer, whether the fast path computed it) per call."""
     from dcgan_keras.backend import fast_layers

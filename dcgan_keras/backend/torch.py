@@ -2,6 +2,7 @@
 
 import keras
 import torch
+from keras.src.backend.torch.core import get_device, to_torch_dtype
 
 from dcgan_keras.backend import torch_layers as fast_layers  # noqa: F401  (the seam's `fast_layers`)
 from dcgan_keras.backend.torch_forward import forward  # noqa: F401  (the seam's `forward`)
@@ -69,7 +70,14 @@ def _apply(optimizer, grads, variables):
 
 
 def normal_noise(batch_size, latent_dim, seed_generator):
-    return keras.random.normal((batch_size, latent_dim), seed=seed_generator)
+    # keras.random.normal's draw, with the seed taken without its host work.
+    device = get_device()
+    if device == "meta":  # symbolic shape inference: no generators there
+        return keras.random.normal((batch_size, latent_dim), seed=seed_generator)
+    return torch.normal(
+        0.0, 1.0, size=(batch_size, latent_dim), dtype=to_torch_dtype(keras.config.floatx()), device=device,
+        generator=fast_layers.seeded_generator(seed_generator, device),
+    )
 
 
 def train_step(model, data):
