@@ -288,8 +288,8 @@ class DCGAN(keras.Model):
         d_loss, g_loss, real_out, fake_out = step(real, ops.shape(real)[0])
         if self.ema_generator is not None:
             self._update_average()
-        self._update_trackers(d_loss, g_loss, real_out, fake_out)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        results = self._update_trackers(d_loss, g_loss, real_out, fake_out)
+        return {name: results[name] if name in results else tracker.result() for name, tracker in self.trackers.items()}
 
     def _sequential_step(self, real, batch_size):
         generator_variables = self.generator.trainable_variables
@@ -384,11 +384,17 @@ class DCGAN(keras.Model):
         accuracy = 0.5 * (
             ops.mean(ops.cast(real_p > 0.5, "float32")) + ops.mean(ops.cast(fake_p < 0.5, "float32"))
         )
-        self.trackers["d_loss"].update_state(d_loss)
-        self.trackers["g_loss"].update_state(g_loss)
-        self.trackers["d_real"].update_state(ops.mean(real_p))
-        self.trackers["d_fake"].update_state(ops.mean(fake_p))
-        self.trackers["d_acc"].update_state(accuracy)
+        values = {
+            "d_loss": d_loss, "g_loss": g_loss, "d_real": ops.mean(real_p), "d_fake": ops.mean(fake_p),
+            "d_acc": accuracy,
+        }
+        means = [self.trackers[name] for name in values]
+        # Plain Means only: a subclass (a user's tracker) may update differently.
+        if seam.add_to_means is not None and all(type(mean) is keras.metrics.Mean for mean in means):
+            return dict(zip(values, seam.add_to_means(means, list(values.values()))))
+        for mean, value in zip(means, values.values()):
+            mean.update_state(value)
+        return {}
 
     # --------------------------------------------------------------- sampling
 

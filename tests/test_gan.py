@@ -60,6 +60,36 @@ def test_fit_updates_both_networks_and_both_optimizers():
     assert int(keras.ops.convert_to_numpy(gan.g_optimizer.iterations)) == 4
 
 
+def test_the_metrics_are_what_keras_means_report_step_by_step(monkeypatch):
+    # torch adds to the five Means in fused calls (seam.add_to_means); a Mean
+    # subclass takes Keras's own update_state. Both must log the same numbers.
+    from dcgan_keras import backend as seam
+
+    class KerasMean(keras.metrics.Mean):
+        pass
+
+    fused_calls = []
+    if seam.add_to_means is not None:
+        fused = seam.add_to_means
+        monkeypatch.setattr(seam, "add_to_means", lambda *args: fused_calls.append(1) or fused(*args))
+    logs = {}
+    for kind in ("default", "keras"):
+        gan = tiny_gan(compile=False)
+        if kind == "keras":
+            gan.trackers = {name: KerasMean(name=name) for name in gan.trackers}
+        gan.compile(**QUICK_COMPILE)
+        recorder = BatchLogs()
+        gan.fit(random_images(24), batch_size=8, epochs=2, verbose=0, shuffle=False, callbacks=[recorder])
+        logs[kind] = recorder.logs
+        assert [m.name for m in gan.metrics] == ["d_loss", "g_loss", "d_real", "d_fake", "d_acc"]
+    assert len(logs["default"]) == 6
+    for default, keras_own in zip(logs["default"], logs["keras"], strict=True):
+        assert default.keys() == keras_own.keys()
+        for name in default:
+            np.testing.assert_array_equal(default[name], keras_own[name], err_msg=name)
+    assert len(fused_calls) == (6 if seam.add_to_means is not None else 0)
+
+
 def test_consecutive_steps_draw_different_noise_and_seed_reproduces_run():
     def run():
         keras.utils.set_random_seed(3)

@@ -33,6 +33,10 @@ Per backend, only how gradients are taken and applied:
   `average += step * (value - average)` for each pair in one fused call
   (torch only, for the average of G: eagerly, Keras ops cost ~90 calls a step;
   TensorFlow and JAX fuse them inside the compiled step).
+- `add_to_means`: None, or `add_to_means(means, scalars)`: each
+  `keras.metrics.Mean`'s `update_state(scalar)` and then its `result()`, in
+  fused calls (torch: the training step's five metrics; compiled steps fuse
+  Keras's ops anyway).
 - `bce_with_logits`: None, or the backend's fused `bce_with_logits(labels,
   logits)` on float32 logits (torch: one op where keras.ops takes nine, each
   paid on the host every step; compiled steps fuse them anyway).
@@ -52,6 +56,7 @@ if _BACKEND not in ("tensorflow", "jax", "torch"):
     )
 _impl = importlib.import_module(f"dcgan_keras.backend.{_BACKEND}")
 
+add_to_means = _impl.add_to_means
 bce_with_logits = _impl.bce_with_logits
 data_parallel_scope = _impl.data_parallel_scope
 default_jit_compile = _impl.default_jit_compile
@@ -66,6 +71,7 @@ record = _impl.record
 train_step = _impl.train_step
 
 __all__ = [
+    "add_to_means",
     "bce_with_logits",
     "data_parallel_scope",
     "default_jit_compile",

@@ -189,3 +189,4 @@ def enable_compile_cache(path):
 
 move_average = None
 bce_with_logits = None
+add_to_means = None

@@ -110,3 +110,4 @@ def enable_compile_cache(path):
 fast_layers = None
 move_average = None
 bce_with_logits = None
+add_to_means = None
