@@ -13,8 +13,10 @@ For a functional or Sequential model that is a plain chain of layers whose
 the keras.io example's Sequential ones), `forward` runs each layer's `call`
 in order, keeping the two parts of `__call__` that change
 results: inputs cast to the layer's compute dtype, and the autocast scope of
-mixed precision. Any other model, or any layer outside `_direct_types()`,
-goes through `model(x, training=...)` as usual.
+mixed precision. Keras's own Dense, Reshape and Flatten go one step further:
+their torch ops run without `keras.ops` around them (`torch_layers.dense`,
+`reshape`, `flatten`; attempt 15). Any other model, or any layer outside
+`_direct_types()`, goes through `model(x, training=...)` as usual.
 """
 
 import functools

@@ -10,7 +10,8 @@ need (measured in bench/RESULTS.md, "Attempts" 7 and 8):
 - BatchNormalization is a dozen elementwise ops where torch has one fused
   kernel, and the fused kernel is fast on a (pixels, channels) matrix;
 - seeded dropout fills a full-size probability tensor and a zero tensor and
-  selects with `where` around a Bernoulli draw, which is itself slow on CPU.
+  selects with `where` around a Bernoulli draw, which is itself slow on CPU;
+- a seed draw copies the SeedGenerator's state and converts a NumPy array.
 
 Each function returns the layer's output, or None where its fast path does not
 apply (the layer then calls Keras's own op). Inputs are channels-last. These are
