@@ -177,7 +177,8 @@ class DCGAN(keras.Model):
         self.label_smoothing = float(label_smoothing)
         self.seed = seed
         self.update = update
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        with seam.seed_state_scope():
+            self.seed_generator = keras.random.SeedGenerator(seed)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in METRIC_NAMES}
         # Both sub-models are built; building here keeps `fit` from tracing
         # `call` with images to build a model that has nothing left to build.

@@ -24,6 +24,7 @@ import json
 
 import keras
 
+from dcgan_keras import backend as _seam
 from dcgan_keras.backend import fast_layers as _fast
 
 
@@ -73,7 +74,12 @@ class BatchNormalization(keras.layers.BatchNormalization):
 
 @_serializable
 class Dropout(keras.layers.Dropout):
-    """`keras.layers.Dropout`; on torch, a seeded mask without Keras's full-size temporaries."""
+    """`keras.layers.Dropout`; on torch, a seeded mask without Keras's full-size temporaries,
+    and its seed state in host memory (no device sync per draw on a GPU)."""
+
+    def __init__(self, *args, **kwargs):
+        with _seam.seed_state_scope():
+            super().__init__(*args, **kwargs)
 
     def call(self, inputs, training=False):
         if _fast and training and self.rate > 0:

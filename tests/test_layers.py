@@ -176,6 +176,26 @@ def test_the_latent_noise_is_keras_random_normals_draw_and_moves_the_seed_state_
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(ours.state), keras.ops.convert_to_numpy(keras_own.state))
 
 
+@pytest.mark.skipif(not TORCH, reason="on torch a draw reads the seed state back to the host")
+def test_on_torch_the_seed_states_live_in_host_memory_whatever_keras_default_device():
+    # "meta" stands in for a GPU: where the default device is not the host,
+    # Keras's own Dropout keeps its state there, and ours does not.
+    from dcgan_keras import DCGAN
+
+    with keras.device("meta"):
+        ours, keras_own = dcgan_layers.Dropout(0.5, seed=1), keras.layers.Dropout(0.5, seed=1)
+    assert keras_own.seed_generator.state.value.device.type == "meta"
+    assert ours.seed_generator.state.value.device.type == "cpu"
+    with keras.device("meta"):
+        generator = build_generator(latent_dim=8, image_size=28, channels=1, filters=(8, 8, 4))
+        discriminator = build_discriminator(image_size=28, channels=1, filters=(4, 8), seed=0)
+        gan = DCGAN(discriminator, generator, latent_dim=8)
+    assert discriminator.layers[1].kernel.value.device.type == "meta"
+    dropouts = [layer for layer in discriminator.layers if isinstance(layer, keras.layers.Dropout)]
+    assert dropouts and all(layer.seed_generator.state.value.device.type == "cpu" for layer in dropouts)
+    assert gan.seed_generator.state.value.device.type == "cpu"
+
+
 @pytest.mark.skipif(not TORCH, reason="torch draws its dropout masks from a seeded torch.Generator")
 def test_a_stateless_call_draws_the_dropout_mask_from_the_given_seed_state():
     model = _one_layer_model(dcgan_layers.Dropout(0.5, seed=4), (6, 6, 3))

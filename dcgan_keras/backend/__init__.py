@@ -37,6 +37,9 @@ Per backend, only how gradients are taken and applied:
   `keras.metrics.Mean`'s `update_state(scalar)` and then its `result()`, in
   fused calls (torch: the training step's five metrics; compiled steps fuse
   Keras's ops anyway).
+- `seed_state_scope()`: where the training step's SeedGenerators are made
+  (torch: in host memory, so that a draw's read of the state is no device
+  sync; elsewhere Keras's default place).
 - `bce_with_logits`: None, or the backend's fused `bce_with_logits(labels,
   logits)` on float32 logits (torch: one op where keras.ops takes nine, each
   paid on the host every step; compiled steps fuse them anyway).
@@ -68,6 +71,7 @@ move_average = _impl.move_average
 minimize_each = _impl.minimize_each
 normal_noise = _impl.normal_noise
 record = _impl.record
+seed_state_scope = _impl.seed_state_scope
 train_step = _impl.train_step
 
 __all__ = [
@@ -83,5 +87,6 @@ __all__ = [
     "move_average",
     "normal_noise",
     "record",
+    "seed_state_scope",
     "train_step",
 ]

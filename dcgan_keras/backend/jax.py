@@ -11,6 +11,8 @@ come from the scope, and writes (optimizer updates, BatchNorm statistics,
 seeds, metrics) are collected from it into the new state.
 """
 
+import contextlib
+
 import jax
 import jax.numpy as jnp
 import keras
@@ -190,3 +192,4 @@ def enable_compile_cache(path):
 move_average = None
 bce_with_logits = None
 add_to_means = None
+seed_state_scope = contextlib.nullcontext

@@ -1,5 +1,6 @@
 """TensorFlow: gradients from a GradientTape."""
 
+import contextlib
 import os
 
 import keras
@@ -111,3 +112,4 @@ fast_layers = None
 move_average = None
 bce_with_logits = None
 add_to_means = None
+seed_state_scope = contextlib.nullcontext

@@ -86,6 +86,13 @@ def _apply(optimizer, grads, variables):
         optimizer.apply(grads, variables)
 
 
+def seed_state_scope():
+    # SeedGenerator states made in here live in host memory: each draw reads
+    # its state back (a torch.Generator takes its seed as a Python int), and
+    # from a GPU tensor every such read would be a device sync (7 a step).
+    return keras.device("cpu")
+
+
 def normal_noise(batch_size, latent_dim, seed_generator):
     # keras.random.normal's draw, with the seed taken without its host work.
     device = get_device()
