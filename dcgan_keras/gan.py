@@ -290,7 +290,9 @@ class DCGAN(keras.Model):
         if self.ema_generator is not None:
             self._update_average()
         results = self._update_trackers(d_loss, g_loss, real_out, fake_out)
-        return {name: results[name] if name in results else tracker.result() for name, tracker in self.trackers.items()}
+        return {
+            name: results[name] if name in results else tracker.result() for name, tracker in self.trackers.items()
+        }
 
     def _sequential_step(self, real, batch_size):
         generator_variables = self.generator.trainable_variables
@@ -376,6 +378,7 @@ class DCGAN(keras.Model):
         return (d_loss, self.gan_loss.generator(fake_out)), (real_out, fake_out)
 
     def _update_trackers(self, d_loss, g_loss, real_out, fake_out):
+        """Updates the five metrics; returns {name: result} where the seam computed the results."""
         if self.gan_loss.outputs_are_logits:
             real_p, fake_p = ops.sigmoid(real_out), ops.sigmoid(fake_out)
         else:

@@ -92,7 +92,9 @@ def _fast_calls():
     from dcgan_keras.backend import torch_layers
 
     layers = keras.layers
-    return {layers.Dense: torch_layers.dense, layers.Reshape: torch_layers.reshape, layers.Flatten: torch_layers.flatten}
+    return {
+        layers.Dense: torch_layers.dense, layers.Reshape: torch_layers.reshape, layers.Flatten: torch_layers.flatten,
+    }
 
 
 def _call_fast(fast, layer, x):
