@@ -321,15 +321,19 @@ def test_under_torch_compile_the_layers_leave_the_work_to_keras_ops(monkeypatch)
     assert taken and not any(fast for calls in taken.values() for _, fast in calls), taken
 
 
-@pytest.mark.slow
 @pytest.mark.skipif(not TORCH, reason="jit_compile=True is torch.compile on torch")
-def test_a_gan_of_our_layers_trains_under_torch_compile():
-    # Inductor failed on the fast transposed convolution and BatchNorm; about 50 s.
+def test_a_gan_trains_under_torch_compile_as_it_does_eagerly():
+    # Inductor (torch 2.13) failed on the fast transposed convolution and
+    # BatchNorm, and on seam.forward's direct layer calls; about 30 s.
     from helpers import random_images, tiny_gan
 
-    gan = tiny_gan(seed=0, d_batch_norm=True, jit_compile=True)
-    history = gan.fit(random_images(64), batch_size=16, epochs=1, verbose=0, shuffle=False)
-    assert np.isfinite(history.history["d_loss"][-1])
+    histories = {}
+    for jit_compile in (False, True):
+        # No dropout: compiled, Keras's own dropout draws other masks.
+        gan = tiny_gan(seed=0, d_batch_norm=True, dropout=0.0, jit_compile=jit_compile)
+        histories[jit_compile] = gan.fit(random_images(64), batch_size=16, epochs=1, verbose=0, shuffle=False).history
+    for name in ("d_loss", "g_loss", "d_real"):
+        np.testing.assert_allclose(histories[True][name], histories[False][name], rtol=1e-4, err_msg=name)
 
 
 def test_a_network_of_our_layers_saves_loads_and_shares_weights_with_keras_layers(tmp_path):

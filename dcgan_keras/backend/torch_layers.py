@@ -153,6 +153,7 @@ def batch_norm_training(layer, inputs):
 # ------------------------------------------------------------ random draws
 
 
+@torch.compiler.disable  # as Keras's own `torch_seed_generator`: generators are not traceable
 def seeded_generator(seed_generator, device):
     """A torch.Generator seeded as Keras's torch backend seeds one from `seed_generator`.
 
