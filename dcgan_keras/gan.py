@@ -503,11 +503,35 @@ def _serialize_loss(loss_fn):
     if loss_fn is None or isinstance(loss_fn, str):
         return loss_fn
     if isinstance(loss_fn, losses.GANLoss):
-        return loss_fn.name if isinstance(loss_fn.name, str) else None
+        if isinstance(loss_fn.name, str) and losses.LOSSES.get(loss_fn.name) is loss_fn:
+            return loss_fn.name
+        # A GANLoss of the user's own: its two functions by Keras's rules
+        # (registered with keras.saving.register_keras_serializable, or
+        # passed to load_model as custom_objects), not a name that loading
+        # would not know or, worse, would silently read as another loss.
+        return {
+            _GAN_LOSS_KEY: {
+                "name": loss_fn.name if isinstance(loss_fn.name, str) else None,
+                "discriminator": keras.saving.serialize_keras_object(loss_fn.discriminator),
+                "generator": keras.saving.serialize_keras_object(loss_fn.generator),
+                "outputs_are_logits": loss_fn.outputs_are_logits,
+            }
+        }
     return keras.saving.serialize_keras_object(loss_fn)
 
 
 def _deserialize_loss(config):
     if config is None or isinstance(config, str):
         return config
+    if isinstance(config, dict) and _GAN_LOSS_KEY in config:
+        parts = config[_GAN_LOSS_KEY]
+        return losses.GANLoss(
+            parts["name"],
+            keras.saving.deserialize_keras_object(parts["discriminator"]),
+            keras.saving.deserialize_keras_object(parts["generator"]),
+            parts["outputs_are_logits"],
+        )
     return keras.saving.deserialize_keras_object(config)
+
+
+_GAN_LOSS_KEY = "dcgan_keras.GANLoss"

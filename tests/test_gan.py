@@ -204,6 +204,39 @@ class GeneratorWeights(keras.callbacks.Callback):
         self.steps.append(numpy_weights(self.model.generator.weights))
 
 
+@keras.saving.register_keras_serializable(package="test_gan")
+def _hinge_discriminator_loss(real_out, fake_out, label_smoothing=0.0):
+    return keras.ops.mean(keras.ops.relu(1.0 - real_out)) + keras.ops.mean(keras.ops.relu(1.0 + fake_out))
+
+
+@keras.saving.register_keras_serializable(package="test_gan")
+def _hinge_generator_loss(fake_out):
+    return -keras.ops.mean(fake_out)
+
+
+def _unregistered_generator_loss(fake_out):
+    return -keras.ops.mean(fake_out)
+
+
+def test_a_saved_gan_keeps_a_custom_gan_loss_or_says_which_function_to_register(tmp_path):
+    from dcgan_keras.losses import GANLoss
+
+    hinge = GANLoss("hinge", _hinge_discriminator_loss, _hinge_generator_loss)
+    gan = tiny_gan(loss_fn=hinge)
+    gan.fit(random_images(8), batch_size=8, epochs=1, verbose=0)
+    gan.save(tmp_path / "hinge.keras")
+    loaded = keras.saving.load_model(tmp_path / "hinge.keras")
+    assert loaded.gan_loss.discriminator is _hinge_discriminator_loss
+    assert loaded.gan_loss.generator is _hinge_generator_loss
+    assert loaded.gan_loss.name == "hinge" and loaded.gan_loss.outputs_are_logits
+
+    unregistered = GANLoss("mine", _hinge_discriminator_loss, _unregistered_generator_loss)
+    gan = tiny_gan(loss_fn=unregistered)
+    gan.save(tmp_path / "mine.keras")
+    with pytest.raises(TypeError, match=r"_unregistered_generator_loss.*register_keras_serializable"):
+        keras.saving.load_model(tmp_path / "mine.keras")
+
+
 @pytest.mark.parametrize("update", ["sequential", "simultaneous"])
 def test_ema_generator_is_the_moving_average_of_the_trained_weights(update):
     gan = tiny_gan(seed=3, update=update, ema_momentum=0.6)
