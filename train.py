@@ -11,7 +11,8 @@
 Flags only: `--backend` picks the Keras backend before Keras is imported,
 then everything happens in `dcgan_keras.training.train`. Exit codes: 0 done,
 2 bad flags/config/workdir/data (one `error:` line, nothing overwritten),
-3 the loss diverged (the last good checkpoint is kept), 130 interrupted.
+3 the loss diverged (the last good checkpoint is kept), 1 trained but the SavedModel
+export failed (checkpoints kept; `sample.py --export` retries it), 130 interrupted.
 """
 
 import os

@@ -7,8 +7,8 @@ reason, and command-line flags override single keys on top:
 
     defaults  <-  configs/NAME.py  <-  flags  =  the resolved config (config.json)
 
-This module imports neither Keras nor a backend: the command line checks a
-config before anything heavy is loaded.
+This module itself imports neither Keras nor a backend (the package's
+`__init__`, which importing it runs first, does).
 
 Example:
     >>> config = resolve_config("mnist", overrides={"epochs": 5})
@@ -46,7 +46,7 @@ class ConfigError(ValueError):
     Example:
         >>> resolve_config("mnist", overrides={"batchsize": 64})
         Traceback (most recent call last):
-        ConfigError: Unknown config key(s): batchsize (did you mean batch_size?). ...
+        ConfigError: Unknown config key(s) in the overrides: batchsize (did you mean batch_size?). ...
     """
 
 
@@ -359,6 +359,14 @@ def preset_path(name):
         raise ConfigError(f"A preset name is a file name in configs/, got {name!r}.")
     path = os.path.join(PRESETS_DIR, f"{name}.py")
     if not os.path.isfile(path):
+        from dcgan_keras.data.registry import list_datasets  # only now: it imports every loader
+
+        if name in list_datasets():
+            raise ConfigError(
+                f"No preset {name!r}: {name} is a data set that no preset in {PRESETS_DIR} trains. "
+                f"Write a preset file whose get_config() returns {{'dataset': {name!r}, 'image_size': ..., "
+                f"'channels': ...}} (configs/mnist.py is one) and pass --config=PATH."
+            )
         close = difflib.get_close_matches(name, list_presets(), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise ConfigError(

@@ -7,6 +7,8 @@ between them (how gradients are taken and applied) lives in
 `dcgan_keras.backend`.
 """
 
+import warnings
+
 import numpy as np
 import keras
 from keras import ops
@@ -212,9 +214,12 @@ class DCGAN(keras.Model):
                 Adam(2e-4, beta_1=0.5), as in the DCGAN paper.
             g_optimizer: the generator's optimizer. Same default.
             loss_fn: None or "non_saturating" (BCE on logits, the default),
-                "minimax", or a Keras loss such as
-                `keras.losses.BinaryCrossentropy()` applied with real = 1,
-                fake = 0 targets (the keras.io convention).
+                "minimax", a `GANLoss`, or a Keras loss such as
+                `keras.losses.BinaryCrossentropy(from_logits=True)` applied
+                with real = 1, fake = 0 targets (keras.io's example labels the
+                other way round; here D's output reads as "real"). With
+                `from_logits=False` the discriminator must end in a sigmoid,
+                as keras.io's does (a warning says so otherwise).
             jit_compile: "auto" picks per backend and device (XLA on JAX,
                 and on TensorFlow with a GPU; graph mode on TensorFlow on
                 CPUs; eager torch); True/False force it.
@@ -243,6 +248,14 @@ class DCGAN(keras.Model):
             self.g_optimizer = _loss_scaled(self.g_optimizer, "g")
         self.loss_fn = loss_fn
         self.gan_loss = losses.get(loss_fn)
+        if not self.gan_loss.outputs_are_logits and not _ends_in_sigmoid(self.discriminator):
+            warnings.warn(
+                f"loss_fn={loss_fn!r} reads the discriminator's outputs as probabilities (from_logits=False), "
+                f"but its last layer ({self.discriminator.layers[-1].name}) has no sigmoid: build_discriminator "
+                "returns logits. Pass keras.losses.BinaryCrossentropy(from_logits=True), or end the "
+                "discriminator in a sigmoid as keras.io's example does.",
+                stacklevel=2,
+            )
         # Saved as asked: "auto" resolves afresh where the model is loaded
         # (another backend, or another device count, may want another answer).
         self._jit_compile_asked = jit_compile
@@ -487,6 +500,14 @@ def _frozen_copy(generator):
     copy.set_weights(generator.get_weights())
     copy.trainable = False
     return copy
+
+
+def _ends_in_sigmoid(model):
+    # Dense(1, activation="sigmoid") or an Activation("sigmoid") layer last,
+    # as keras.io's discriminators end.
+    layers = getattr(model, "layers", None)
+    activation = getattr(layers[-1], "activation", None) if layers else None
+    return activation is keras.activations.sigmoid or getattr(activation, "__name__", "") == "sigmoid"
 
 
 def _default_optimizer():

@@ -3,7 +3,8 @@
 Every function takes logits (the discriminator has no sigmoid) and returns a
 scalar. `get()` turns what a user passes to `DCGAN.compile(loss_fn=...)` (a
 name, None, or a Keras loss such as `keras.losses.BinaryCrossentropy()` as in
-the keras.io examples) into a `GANLoss`.
+the keras.io examples, there on a discriminator that ends in a sigmoid) into a
+`GANLoss`.
 """
 
 import dataclasses
@@ -107,7 +108,8 @@ def get(loss_fn):
     Args:
         loss_fn: None (non-saturating BCE on logits), a name in `LOSSES`,
             a `GANLoss`, or a Keras loss / callable `f(y_true, y_pred)` applied
-            with real = 1 and fake = 0 targets, as in the keras.io GAN examples.
+            with real = 1 and fake = 0 targets (keras.io's DCGAN example
+            labels fakes 1 and reals 0: the same game, D's output flipped).
 
     Example:
         >>> get("minimax").name

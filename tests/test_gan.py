@@ -1,5 +1,7 @@
 """DCGAN training behaviour, on whichever backend KERAS_BACKEND selects."""
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -302,17 +304,27 @@ def test_keras_io_conventions():
             self.images = keras.ops.convert_to_numpy(self.model.generator(z))
 
     gan = DCGAN(discriminator=discriminator, generator=generator, latent_dim=LATENT)
-    gan.compile(
-        d_optimizer=keras.optimizers.Adam(learning_rate=0.0001),
-        g_optimizer=keras.optimizers.Adam(learning_rate=0.0001),
-        loss_fn=keras.losses.BinaryCrossentropy(),
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a sigmoid discriminator: from_logits=False is right
+        gan.compile(
+            d_optimizer=keras.optimizers.Adam(learning_rate=0.0001),
+            g_optimizer=keras.optimizers.Adam(learning_rate=0.0001),
+            loss_fn=keras.losses.BinaryCrossentropy(),
+        )
     monitor = GANMonitor()
     history = gan.fit(random_images(16), batch_size=8, epochs=1, verbose=0, callbacks=[monitor])
     assert monitor.images.shape == (2, 28, 28, 1)
     # A sigmoid discriminator's outputs are read as probabilities, not logits.
     assert 0.4 < history.history["d_real"][-1] < 0.6
     assert np.isfinite(history.history["d_loss"][-1])
+
+
+def test_a_probability_loss_on_a_logit_discriminator_is_warned_about():
+    with pytest.warns(UserWarning, match=r"has no sigmoid.*from_logits=True"):
+        tiny_gan(loss_fn=keras.losses.BinaryCrossentropy())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tiny_gan(loss_fn=keras.losses.BinaryCrossentropy(from_logits=True))
 
 
 def test_minimax_loss_trains():

@@ -99,6 +99,12 @@ def test_unknown_preset_lists_the_known_ones():
         resolve_config("mnits")
 
 
+def test_a_data_set_without_a_preset_is_refused_with_how_to_write_one():
+    # load_dataset reads kmnist, but --dataset names a preset file.
+    with pytest.raises(ConfigError, match=r"kmnist is a data set.*'dataset': 'kmnist'.*--config=PATH"):
+        resolve_config("kmnist")
+
+
 def test_preset_files_anywhere(tmp_path):
     good = tmp_path / "mine.py"
     good.write_text("def get_config():\n    return {'dataset': 'synthetic', 'epochs': 4}  # why: short\n")
