@@ -20,7 +20,8 @@ FLAGS = flags.FLAGS
 
 flags.DEFINE_string("checkpoint", None, "A run directory, a .keras file (DCGAN or generator) or a SavedModel directory.")
 flags.DEFINE_integer("num", 64, "Number of images to sample.", lower_bound=1)
-flags.DEFINE_integer("seed", 0, "Seed of the latent noise: the same seed gives the same images.", lower_bound=0)
+flags.DEFINE_integer("seed", 0, "Seed of the latent noise: the same seed gives the same images.", lower_bound=0,
+                     upper_bound=2**32 - 2)  # NumPy's seeds are uint32; --interpolate also uses seed + 1
 flags.DEFINE_string(
     "out", "samples.png", "A .png (one grid), a .npz (uint8 `images`) or a new or empty directory (one PNG per image)."
 )
@@ -95,6 +96,12 @@ def main(argv):
 
     from dcgan_keras import export, sampling
 
+    if FLAGS.export:
+        sampling_flags = [f"--{name}" for name in ("num", "out", "grid_cols", "interpolate", "interp_method", "seed")
+                          if FLAGS[name].present]
+        if sampling_flags:
+            _fail(f"--export writes the generator and samples nothing; leave out {', '.join(sampling_flags)} "
+                  "(sample in a second command).")
     print(f"Keras backend: {keras.backend.backend()}")
     try:
         # Paths are checked before the (slow) load, and nothing is written before the end.

@@ -49,7 +49,8 @@ flags.DEFINE_float("label_smoothing", None, "One-sided smoothing of the real lab
                    lower_bound=0.0, upper_bound=1.0)
 flags.DEFINE_float("ema", None, "Momentum of a moving average of G's weights that makes the samples and the "
                    "exported generator, e.g. 0.99 (the mnist preset's); 0: off.", lower_bound=0.0, upper_bound=1.0)
-flags.DEFINE_integer("seed", None, "Seed of the weights, noise, dropout and data order.", lower_bound=0)
+flags.DEFINE_integer("seed", None, "Seed of the weights, noise, dropout and data order.", lower_bound=0,
+                     upper_bound=2**32 - 1)  # Keras's seeds are uint32
 flags.DEFINE_integer("steps_per_epoch", None, "Cap on the steps of an epoch, for quick runs.", lower_bound=1)
 flags.DEFINE_integer("fid_every", None, "Compute FID every this many epochs (0: never).", lower_bound=0)
 # Keep in step with dcgan_keras.config.DISTRIBUTE_MODES and PRECISIONS (not
@@ -127,6 +128,10 @@ def _join_hosts():
     missing = [f"--{name}" for name in _MULTI_HOST if name not in given]
     if missing:
         _fail(f"--coordinator_address, --num_processes and --process_id go together; missing {', '.join(missing)}.")
+    host, _, port = FLAGS.coordinator_address.rpartition(":")
+    if not host or not port.isdigit():
+        _fail(f"--coordinator_address must be HOST:PORT of process 0 (e.g. 10.0.0.1:1234), "
+              f"got {FLAGS.coordinator_address!r}.")
     if FLAGS.process_id >= FLAGS.num_processes:
         _fail(f"--process_id must be below --num_processes={FLAGS.num_processes}, got {FLAGS.process_id}.")
     if FLAGS.distribute == "none":
@@ -156,6 +161,8 @@ def main(argv):
         _fail(f"unexpected argument(s) {' '.join(argv[1:])}; flags look like --name=value.")
     if FLAGS.resume and not FLAGS.workdir:
         _fail("--resume needs the --workdir of the run to continue.")
+    if FLAGS["workdir"].present and not FLAGS.workdir:
+        _fail("--workdir is empty; name the run directory, or leave the flag out for runs/<name>-<time>.")
     if FLAGS.backend:
         os.environ["KERAS_BACKEND"] = FLAGS.backend
     if FLAGS.debug_cpu_devices:

@@ -78,12 +78,14 @@ def check_export_path(export_dir, overwrite=False):
 
     Args:
         export_dir: the SavedModel directory to write.
-        overwrite: allow replacing an existing non-empty directory.
+        overwrite: allow replacing an earlier export (a directory holding
+            `saved_model.pb`).
 
     Raises:
         FileNotFoundError: its parent folder does not exist.
         FileExistsError: it exists and is not empty (and not `overwrite`),
-            or exists and is not a directory.
+            holds files but is no SavedModel (even with `overwrite`), or
+            exists and is not a directory.
 
     Example:
         >>> check_export_path("export/generator")  # doctest: +SKIP
@@ -101,6 +103,13 @@ def check_export_path(export_dir, overwrite=False):
             raise FileExistsError(
                 f"The export directory {export_dir} exists and is not empty. Choose another, "
                 "or pass overwrite=True (sample.py: --overwrite) to replace it."
+            )
+        if os.listdir(export_dir) and not os.path.isfile(os.path.join(export_dir, "saved_model.pb")):
+            # Replacing deletes the directory: only ever an earlier export,
+            # never, say, the run directory the generator is read from.
+            raise FileExistsError(
+                f"The export directory {export_dir} holds files but no saved_model.pb: it is not an earlier "
+                "export, and overwrite replaces only those. Choose a new or empty directory."
             )
 
 
@@ -277,7 +286,20 @@ def export_saved_model(generator, export_dir, overwrite=False, timeout=600):
 
 
 def onnx_converter_installed(backend=None):
-    """Whether the ONNX converter for `backend` (default: the current one) is importable."""
+    """Whether the ONNX converter for `backend` (default: the current one) is importable.
+
+    None of the converters is a dependency of this package, so
+    `check_onnx_path` asks this before any export work.
+
+    Args:
+        backend: "tensorflow", "jax" or "torch"; None (the default) means
+            the current Keras backend.
+
+    Example:
+        >>> if not onnx_converter_installed("torch"):  # doctest: +SKIP
+        ...     print("pip install", ONNX_CONVERTERS["torch"][1])
+        pip install onnx
+    """
     module, _ = ONNX_CONVERTERS[backend or keras.backend.backend()]
     return importlib.util.find_spec(module) is not None
 

@@ -117,6 +117,7 @@ def get(tmp_path_factory):
 
     saved_model = root / "saved_model"
     saved_model.mkdir()
+    (saved_model / "saved_model.pb").write_bytes(b"an older export")
     (saved_model / "stale.txt").write_text("from an older export")
     # From the bare generator: with the three sampling runs of test_sampling.py,
     # sample.py reads each kind of artifact once.

@@ -95,7 +95,7 @@ def test_saved_model_serves_the_keras_images_without_keras(artifacts, tmp_path):
 
 
 def test_export_over_a_stale_directory_with_overwrite_replaces_it_cleanly(artifacts):
-    # The shared SavedModel was exported with --overwrite over a directory holding stale.txt.
+    # The shared SavedModel was exported with --overwrite over an earlier export holding stale.txt.
     assert f"Keras backend: {BACKEND}" in artifacts.export_proc.stdout
     files = os.listdir(artifacts.saved_model)
     assert "saved_model.pb" in files and "stale.txt" not in files
@@ -110,6 +110,10 @@ def test_export_refuses_paths_it_must_not_write(artifacts, tmp_path):
     (occupied / "keep.txt").write_text("mine")
     with pytest.raises(FileExistsError, match="exists and is not empty"):
         export.export_saved_model(generator, occupied)
+    # overwrite replaces an earlier export, never a directory of other files
+    # (sample.py --export=RUN_DIR --overwrite once deleted the run).
+    with pytest.raises(FileExistsError, match="no saved_model.pb: it is not an earlier export"):
+        export.export_saved_model(generator, occupied, overwrite=True)
     assert os.listdir(occupied) == ["keep.txt"] and (occupied / "keep.txt").read_text() == "mine"
 
     a_file = tmp_path / "a_file"

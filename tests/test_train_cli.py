@@ -184,6 +184,10 @@ def test_bad_flag_values_exit_2_before_anything_loads(tmp_path):
         (["--dataset=synthetic", "--epochs=abc"], "epochs"),
         (["--dataset=synthetic", "--epochs=0"], "epochs"),
         (["--dataset=synthetic", "--nonsense=1"], "nonsense"),
+        (["--dataset=synthetic", "--seed=4294967296"], "seed"),  # Keras's seeds are uint32
+        (["--dataset=synthetic", "--workdir="], "--workdir is empty"),
+        (["--dataset=synthetic", "--coordinator_address=notanaddress", "--num_processes=2", "--process_id=0"],
+         "HOST:PORT"),
     ):
         assert_refused(train_cli(*args, cwd=tmp_path, timeout=60), phrase)
     proc = subprocess.run(
