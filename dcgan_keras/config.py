@@ -57,6 +57,20 @@ class Config:
     Two runs with equal configs (and the same backend and device count)
     compute the same thing; `--resume` refuses a config that differs from
     the run's in any key but those of `RESUMABLE_CHANGES`.
+
+    Make one with `make_config` or `resolve_config`: they check every value
+    and name the bad ones, where `Config(...)` itself checks nothing.
+
+    Args:
+        dataset ... mixed_precision: one keyword argument per field (`FIELDS`
+            lists them), in groups: data, model, optimization, outputs, and
+            devices and precision. A field left out keeps its default; the
+            comments beside the fields say why the defaults are what they are.
+
+    Example:
+        >>> config = make_config({"lr": 1e-3, "g_lr": 5e-4})
+        >>> config.d_learning_rate, config.g_learning_rate
+        (0.001, 0.0005)
     """
 
     # Data: what `dcgan_keras.data.load_dataset` is asked for.
@@ -274,7 +288,20 @@ assert set(_CHECKS) == set(FIELDS), "every Config field needs a check"
 
 
 def check_keys(values, where):
-    """Raises ConfigError naming the keys of `values` that Config does not have."""
+    """Raises ConfigError naming the keys of `values` that Config does not have.
+
+    Each unknown key comes with the closest known one, since most are typos.
+
+    Args:
+        values: a dict (or any iterable) of config keys.
+        where: names their source in the message, e.g. "configs/mnist.py".
+
+    Example:
+        >>> check_keys({"lr": 1e-3}, "the flags")  # all known: returns None
+        >>> check_keys({"batchsize": 64}, "the flags")
+        Traceback (most recent call last):
+        ConfigError: Unknown config key(s) in the flags: batchsize (did you mean batch_size?). ...
+    """
     unknown = sorted(set(values) - set(FIELDS))
     if not unknown:
         return
@@ -354,7 +381,23 @@ def list_presets():
 
 
 def preset_path(name):
-    """The file of preset `name` ("mnist" -> configs/mnist.py); ConfigError if there is none."""
+    """The file of preset `name` ("mnist" -> configs/mnist.py); ConfigError if there is none.
+
+    Args:
+        name: a preset name: a file name in configs/, without ".py".
+
+    Returns:
+        The preset file's absolute path.
+
+    Raises:
+        ConfigError: `name` is not a plain name, or has no file; the message
+            says when it is a data set that no preset trains, or suggests
+            the closest preset.
+
+    Example:
+        >>> os.path.basename(preset_path("mnist"))
+        'mnist.py'
+    """
     if not isinstance(name, str) or not name or os.sep in name or "/" in name:
         raise ConfigError(f"A preset name is a file name in configs/, got {name!r}.")
     path = os.path.join(PRESETS_DIR, f"{name}.py")
@@ -451,6 +494,15 @@ def resolve_config(preset=None, config_path=None, overrides=None, base=None):
 
 def config_differences(a, b, ignore=("epochs",)):
     """The keys whose values differ between two configs (Config or dict), sorted.
+
+    Args:
+        a, b: `Config`s, or dicts of (some) keys, checked by `make_config`
+            with the rest at their defaults.
+        ignore: keys not compared; the default leaves out `epochs`, and
+            `--resume` passes `RESUMABLE_CHANGES`.
+
+    Raises:
+        ConfigError: a dict with unknown keys or bad values.
 
     Example:
         >>> config_differences(Config(lr=1e-3), Config(lr=2e-4, epochs=3))

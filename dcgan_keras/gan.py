@@ -111,6 +111,7 @@ class DCGAN(keras.Model):
             step-to-step wander of adversarial training; the first
             1 / (1 - ema_momentum) updates are averaged evenly, so nothing of
             the random initial weights stays in it.
+        **kwargs: passed to `keras.Model`, e.g. `name`.
 
     Example:
         >>> from dcgan_keras import DCGAN, build_generator, build_discriminator
@@ -201,7 +202,24 @@ class DCGAN(keras.Model):
         return self.generator if self.ema_generator is None else self.ema_generator
 
     def call(self, z, training=False):
-        """G(z): `gan(z)` generates, so the GAN can stand in for its generator."""
+        """G(z): `gan(z)` generates, so the GAN can stand in for its generator.
+
+        The generator is `sampling_generator`: the moving average when
+        `ema_momentum` keeps one, else the trained generator.
+
+        Args:
+            z: latent vectors, shape (batch, latent_dim).
+            training: passed to the generator (BatchNorm's batch statistics
+                and updates); False by default, for sampling.
+
+        Returns:
+            Images (batch, H, W, C) in [-1, 1], a backend tensor; `generate`
+            returns NumPy.
+
+        Example:
+            >>> tuple(gan(latent_noise(2, gan.latent_dim, seed=0)).shape)  # doctest: +SKIP
+            (2, 28, 28, 1)
+        """
         return self.sampling_generator(z, training=training)
 
     # ------------------------------------------------------------------ compile
@@ -292,11 +310,44 @@ class DCGAN(keras.Model):
         return seam.train_step(self, *args)
 
     def sample_noise(self, batch_size):
-        """z for one update, from the model's SeedGenerator (tests replace it to fix z)."""
+        """z for one update, from the model's SeedGenerator (tests replace it to fix z).
+
+        Each call advances the seed state, which checkpoints save, so a
+        resumed run draws the z an uninterrupted one would have.
+
+        Args:
+            batch_size: number of latent vectors to draw.
+
+        Returns:
+            A float tensor (batch_size, latent_dim) drawn from N(0, I).
+
+        Example:
+            >>> tuple(gan.sample_noise(4).shape)  # doctest: +SKIP
+            (4, 100)
+        """
         return seam.normal_noise(batch_size, self.latent_dim, self.seed_generator)
 
     def gan_step(self, data):
-        """One GAN training step on a batch of real images; returns the metrics."""
+        """One GAN training step on a batch of real images; returns the metrics.
+
+        What `train_step` runs on every backend. It needs a compiled model;
+        on TensorFlow and torch it also runs when called directly, on JAX
+        only inside `train_step`, which supplies the trainer's state.
+
+        Args:
+            data: float images (batch, H, W, C) in [-1, 1], or a tuple or
+                list whose first element they are, as `fit` hands them over
+                (labels are ignored).
+
+        Returns:
+            {name: scalar} for `d_loss`, `g_loss`, `d_real`, `d_fake` and
+            `d_acc`: the trackers' running means.
+
+        Example:
+            >>> logs = gan.gan_step(np.zeros((8, 28, 28, 1), "float32"))  # doctest: +SKIP
+            >>> sorted(logs)  # doctest: +SKIP
+            ['d_acc', 'd_fake', 'd_loss', 'd_real', 'g_loss']
+        """
         real = self._real_images(data)
         step = self._simultaneous_step if self.update == "simultaneous" else self._sequential_step
         d_loss, g_loss, real_out, fake_out = step(real, ops.shape(real)[0])

@@ -47,7 +47,11 @@ class _FastConvolution:
 @_serializable
 class Conv2D(_FastConvolution, keras.layers.Conv2D):
     """`keras.layers.Conv2D`; on torch, without Keras's two layout copies per call; on JAX's CPU,
-    strided, with its input gradient by phases."""
+    strided, with its input gradient by phases.
+
+    Example:
+        >>> conv = Conv2D(64, 5, strides=2, padding="same")
+    """
 
     _fast_op = "conv2d"
 
@@ -55,14 +59,22 @@ class Conv2D(_FastConvolution, keras.layers.Conv2D):
 @_serializable
 class Conv2DTranspose(_FastConvolution, keras.layers.Conv2DTranspose):
     """`keras.layers.Conv2DTranspose`; on torch, computed at the output's size, not the full one;
-    on JAX's CPU, strided, by phases."""
+    on JAX's CPU, strided, by phases.
+
+    Example:
+        >>> upsample = Conv2DTranspose(64, 5, strides=2, padding="same")
+    """
 
     _fast_op = "conv2d_transpose"
 
 
 @_serializable
 class BatchNormalization(keras.layers.BatchNormalization):
-    """`keras.layers.BatchNormalization`; on torch, one fused kernel in training."""
+    """`keras.layers.BatchNormalization`; on torch, one fused kernel in training.
+
+    Example:
+        >>> norm = BatchNormalization(momentum=0.9)
+    """
 
     def call(self, inputs, training=None, mask=None):
         if _fast and training and self.trainable and mask is None:
@@ -75,7 +87,11 @@ class BatchNormalization(keras.layers.BatchNormalization):
 @_serializable
 class Dropout(keras.layers.Dropout):
     """`keras.layers.Dropout`; on torch, a seeded mask without Keras's full-size temporaries,
-    and its seed state in host memory (no device sync per draw on a GPU)."""
+    and its seed state in host memory (no device sync per draw on a GPU).
+
+    Example:
+        >>> dropout = Dropout(0.3, seed=0)
+    """
 
     def __init__(self, *args, **kwargs):
         with _seam.seed_state_scope():

@@ -65,12 +65,29 @@ def minimax_generator_loss(fake_logits):
 class GANLoss:
     """The two halves of a GAN objective, and how to read D's outputs.
 
-    Attributes:
-        name: what `compile` was given, for `get_compile_config`.
-        discriminator: f(real_out, fake_out, label_smoothing) -> scalar.
+    A model compiled with a `GANLoss` of your own saves its two functions,
+    not just `name`, so loading it must find them: register both with
+    `keras.saving.register_keras_serializable`, or pass them to `load_model`
+    as `custom_objects`.
+
+    Args:
+        name: a label for the loss, kept by `get_compile_config` when it
+            is a string (anything else is saved as None).
+        discriminator: f(real_out, fake_out, label_smoothing) -> scalar;
+            `DCGAN` passes all three, so it must accept `label_smoothing`.
         generator: f(fake_out) -> scalar.
-        outputs_are_logits: False when D ends in a sigmoid (keras.io style),
-            so the metrics read its outputs as probabilities.
+        outputs_are_logits: True (the default) when D returns logits; False
+            when it ends in a sigmoid (keras.io style), so the metrics read
+            its outputs as probabilities.
+
+    Example:
+        >>> @keras.saving.register_keras_serializable(package="my_losses")
+        ... def hinge_d(real_out, fake_out, label_smoothing=0.0):
+        ...     return ops.mean(ops.relu(1.0 - real_out)) + ops.mean(ops.relu(1.0 + fake_out))
+        >>> @keras.saving.register_keras_serializable(package="my_losses")
+        ... def hinge_g(fake_out):
+        ...     return -ops.mean(fake_out)
+        >>> gan.compile(loss_fn=GANLoss("hinge", hinge_d, hinge_g))  # doctest: +SKIP
     """
 
     name: object

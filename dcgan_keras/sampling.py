@@ -271,7 +271,25 @@ def load_generator(path):
 
 
 def as_generator(gen):
-    """`gen` behind the sampling interface: DCGANs and Keras models are wrapped."""
+    """`gen` behind the sampling interface: DCGANs and Keras models are wrapped.
+
+    Args:
+        gen: a `DCGAN`, a Keras model z -> images, or anything already
+            loaded (a `KerasGenerator`, a `SavedModelGenerator`, or any
+            callable with a `latent_dim`), which is returned as it is.
+
+    Returns:
+        An object with `latent_dim` and `__call__(z)` -> NumPy images.
+
+    Raises:
+        ValueError: `gen` is none of these.
+
+    Example:
+        >>> from dcgan_keras import build_generator
+        >>> gen = as_generator(build_generator())
+        >>> gen.latent_dim, gen.image_shape
+        (100, (28, 28, 1))
+    """
     if isinstance(gen, (keras.Model, KerasGenerator)):
         return gen if isinstance(gen, KerasGenerator) else KerasGenerator(gen)
     if not (hasattr(gen, "latent_dim") and callable(gen)):
@@ -353,6 +371,15 @@ def interpolation_noise(latent_dim, steps, seed=0, method="slerp"):
 
     Each end is `latent_noise(1, latent_dim, s)[0]`, so the first image of an
     interpolation is the first image `sample_images(gen, n, seed)` makes.
+
+    Args:
+        latent_dim: size of z.
+        steps: number of points, >= 2, both ends included.
+        seed: the start's noise seed; the end's is `seed + 1`.
+        method: "slerp" (the default) or "linear"; see `interpolate`.
+
+    Returns:
+        float32 array (steps, latent_dim).
 
     Example:
         >>> interpolation_noise(100, 8, seed=0).shape

@@ -44,11 +44,20 @@ class ImageDataset:
         return len(self.images)
 
     def batches(self, batch_size, seed=0, shuffle=True, drop_remainder=True, epoch=0):
-        """Float batches in [-1, 1] for ``model.fit``; see ``Batches`` for the arguments.
+        """Float batches in [-1, 1] for ``model.fit``, as a ``Batches``.
+
+        Args:
+            batch_size: images per batch.
+            seed: seeds the per-epoch shuffle.
+            shuffle: False serves the images in stored order every epoch.
+            drop_remainder: True (the default) drops the last partial batch,
+                since a GAN step wants full batches.
+            epoch: the epoch the first batches come from, for resuming.
 
         Example:
-            >>> batches = data.batches(128, seed=1)
-            >>> len(batches)  # N // 128
+            >>> data = load_dataset("synthetic", num=256)
+            >>> len(data.batches(100, seed=1)), len(data.batches(100, seed=1, drop_remainder=False))
+            (2, 3)
         """
         return Batches(
             self.images,

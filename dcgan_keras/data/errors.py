@@ -14,12 +14,21 @@ class DataError(ValueError):
         >>> try:
         ...     load_dataset("mnits")
         ... except DataError as err:
-        ...     print(err)  # lists the known names
+        ...     print(err)
+        Unknown data set 'mnits'; known: ... Did you mean 'mnist'?
     """
 
 
 class DataWarning(UserWarning):
-    """Something was skipped or degraded while loading, but the data set is usable."""
+    """Something was skipped or degraded while loading, but the data set is usable.
+
+    Unreadable image files and cache trouble (an unreadable or unwritable
+    cache) warn with it; a filter turns them into errors for a strict load.
+
+    Example:
+        >>> import warnings
+        >>> warnings.simplefilter("error", DataWarning)
+    """
 
 
 def warn_skipped(skipped, total, where, example):

@@ -104,7 +104,22 @@ def train_mnist_classifier(images, labels, epochs=3, path=None, batch_size=128,
 
 
 def save_mnist_classifier(model, path):
-    """Saves to "*.weights.h5" (weights only) or "*.keras" (whole model)."""
+    """Saves to "*.weights.h5" (weights only) or "*.keras" (whole model).
+
+    Args:
+        model: the classifier, e.g. from `train_mnist_classifier`.
+        path: where to write; its suffix picks the format, and missing
+            parent directories are created. Weights files need the same
+            `build_mnist_classifier` arguments to load.
+
+    Raises:
+        ValueError: `path` ends in neither suffix (nothing is written).
+
+    Example:
+        >>> save_mnist_classifier(build_mnist_classifier(), "models/mnist_clf.weights.h5")
+        >>> load_mnist_classifier("models/mnist_clf.weights.h5").output_shape
+        (None, 10)
+    """
     path = _check_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.name.endswith(".keras"):

@@ -72,6 +72,22 @@ def to_model_range(images):
     """uint8 [0, 255] -> float32 [-1, 1]; float images are checked and kept.
 
     Also adds the channel axis to (N, H, W) grayscale images.
+
+    Args:
+        images: a NumPy array or backend tensor, (N, H, W) or (N, H, W, C):
+            uint8, or floats already in [-1, 1]. Floats all in [0, 1] pass
+            with a warning, since [0, 1] data would be silently misread.
+
+    Returns:
+        A float32 NumPy array (N, H, W, C) in [-1, 1].
+
+    Raises:
+        ValueError: another rank or dtype, or floats outside [-1, 1].
+
+    Example:
+        >>> x = to_model_range(np.full((2, 28, 28), 255, np.uint8))
+        >>> x.shape, x.dtype, float(x.max())
+        ((2, 28, 28, 1), dtype('float32'), 1.0)
     """
     images = np.asarray(ops.convert_to_numpy(images))
     if images.ndim == 3:
@@ -152,6 +168,20 @@ class InceptionExtractor(keras.Model):
     Grayscale images are repeated to RGB and all images are resized
     (bilinear) to `input_size`. No further preprocessing: Keras's InceptionV3
     expects exactly [-1, 1] (its `preprocess_input` maps [0, 255] there).
+    Calling it directly therefore needs float images in [-1, 1];
+    `extract_features` converts uint8 ones first.
+
+    Args:
+        weights: "imagenet" (the default; downloaded by Keras on first use),
+            a path to a weights file, or None for random weights (tests only).
+        input_size: side the images are resized to, >= 75; 299 (the
+            default) is standard.
+        **kwargs: passed to `keras.Model`, e.g. `name`.
+
+    Example:
+        >>> extractor = InceptionExtractor(weights=None, input_size=75)
+        >>> extract_features(extractor, np.zeros((2, 28, 28, 1), np.uint8)).shape
+        (2, 2048)
     """
 
     def __init__(self, weights="imagenet", input_size=299, **kwargs):
