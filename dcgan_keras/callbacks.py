@@ -198,7 +198,8 @@ def build_gif(frames, path, frame_ms=200):
     Example:
         >>> build_gif(["samples/epoch_0001.png", "samples/epoch_0002.png"], "progress.gif")
     """
-    frames = [Image.open(f) if isinstance(f, (str, os.PathLike)) else f for f in frames]
+    frames = [_open_frame(f) if isinstance(f, (str, os.PathLike)) else f for f in frames]
+    frames = [f for f in frames if f is not None]
     if not frames:
         raise ValueError("build_gif needs at least one frame.")
     # One palette per frame: GIF holds 256 colors, grids of RGB samples more.
@@ -210,6 +211,18 @@ def build_gif(frames, path, frame_ms=200):
     )
     rundir.replace_atomically(tmp, path)
     return path
+
+
+def _open_frame(path):
+    # A damaged grid of an earlier epoch leaves a gap in the animation; it
+    # must not stop the training that draws the next one.
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return image.copy()
+    except (OSError, SyntaxError, ValueError) as err:
+        warnings.warn(f"Leaving {path} out of the GIF: it is not a readable image ({err}).")
+        return None
 
 
 class SampleGrids(keras.callbacks.Callback):

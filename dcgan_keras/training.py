@@ -257,9 +257,16 @@ def _write_run_record(run, record, config, backend, resume, initial_epoch, devic
 def _fixed_noise(run, config):
     # Saved once and reread: the grids of a resumed run show the same z.
     if os.path.isfile(run.fixed_noise):
-        noise = np.load(run.fixed_noise)
-        if noise.shape == (config.num_samples, config.latent_dim):
-            return noise
+        try:
+            noise = np.load(run.fixed_noise)
+        except (OSError, ValueError, EOFError) as err:
+            # It is a function of the config: drawn again, it is the same z.
+            warnings.warn(
+                f"{run.fixed_noise} is damaged ({err}); drawing the same noise again from seed {config.seed}."
+            )
+        else:
+            if noise.shape == (config.num_samples, config.latent_dim):
+                return noise
     noise = latent_noise(config.num_samples, config.latent_dim, seed=config.seed)
     tmp = rundir.temporary_path(run.fixed_noise)
     with open(tmp, "wb") as f:
@@ -426,8 +433,25 @@ def _inner_optimizer(optimizer):
 def build_model(config):
     """The compiled DCGAN a config describes, seeded by `config.seed`.
 
+    Seeds Keras's global RNGs with `config.seed` first, so the same config
+    builds the same initial weights. Builds under whatever dtype policy and
+    distribution scope are current; `train` sets both from the config.
+
+    Args:
+        config: a checked `Config`, e.g. from `resolve_config`.
+
+    Returns:
+        A compiled `DCGAN` with Adam optimizers at the config's learning
+        rates and `beta_1`.
+
+    Raises:
+        ConfigError: the model arguments do not fit together (the message
+            has Keras's reason).
+
     Example:
         >>> gan = build_model(resolve_config("synthetic"))
+        >>> gan.image_shape, gan.latent_dim
+        ((28, 28, 1), 8)
     """
     keras.utils.set_random_seed(config.seed)
     try:
@@ -497,10 +521,28 @@ def _build_or_load_model(config, run, say):
             continue
         if not isinstance(gan, DCGAN):
             raise RunDirError(f"{path} holds a {type(gan).__name__}, not a DCGAN checkpoint.")
+        _check_checkpoint_fits(gan, path, config, run)
         if _model_precision(gan) != config.mixed_precision:
             gan = _with_precision(gan, config)
         return gan, epoch
     raise RunDirError(f"None of the checkpoints in {run.checkpoints_dir} could be loaded (see warnings).")
+
+
+def _check_checkpoint_fits(gan, path, config, run):
+    # config.json matched, but a checkpoint file of another run can still sit
+    # in checkpoints/: training on would fail epochs later, after writing.
+    expected = {
+        "latent_dim": config.latent_dim, "image shape": (config.image_size, config.image_size, config.channels),
+    }
+    found = {"latent_dim": gan.latent_dim, "image shape": tuple(gan.image_shape)}
+    differing = [
+        f"{key} {found[key]} (the run's config: {expected[key]})" for key in expected if found[key] != expected[key]
+    ]
+    if differing:
+        raise RunDirError(
+            f"{path} is not a checkpoint of this run: its {', '.join(differing)}. Move it out of "
+            f"{run.checkpoints_dir} to resume from the checkpoint before it."
+        )
 
 
 # ------------------------------------------------------------------- callbacks

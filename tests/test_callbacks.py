@@ -98,6 +98,11 @@ def test_build_gif_animates_grayscale_and_color_frames(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["0.png", "1.png", "2.png", "a.gif"]
     with pytest.raises(ValueError, match="at least one frame"):
         callbacks.build_gif([], tmp_path / "b.gif")
+    # A damaged grid of an earlier epoch is left out, with a warning; the run goes on.
+    (tmp_path / "1.png").write_bytes(b"not a png")
+    with pytest.warns(UserWarning, match=r"Leaving .*1.png out of the GIF"):
+        callbacks.build_gif(paths, tmp_path / "a.gif", frame_ms=100)
+    assert Image.open(tmp_path / "a.gif").n_frames == 2
 
 
 def test_metrics_csv_keeps_its_columns_and_continues_after_a_resume(tmp_path):

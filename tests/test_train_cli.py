@@ -9,6 +9,7 @@ each new process spends importing Keras and its backend.
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -212,6 +213,37 @@ def test_resume_with_another_config_is_refused_naming_the_keys(reference_run, ca
     proc = train_in_process(*QUICK, "--lr=0.1", "--resume", f"--workdir={run.path}", capfd=capfd)
     assert_refused(proc, "differing key(s): lr ")
     assert snapshot(run.path) == before
+
+
+def test_resume_refuses_a_checkpoint_of_another_run_before_writing(reference_run, tmp_path, capfd):
+    from dcgan_keras.config import resolve_config
+    from dcgan_keras.training import build_model
+
+    run = RunDir(tmp_path / "run")
+    shutil.copytree(reference_run[0].path, run.path)
+    # A checkpoint of another run (latent 4, not the preset's 8) as the newest one.
+    build_model(resolve_config("synthetic", overrides={"latent_dim": 4})).save(run.checkpoint_path(3))
+    before = snapshot(run.path)
+    proc = train_in_process("--dataset=synthetic", "--steps_per_epoch=3", "--epochs=4", "--resume",
+                            f"--workdir={run.path}", capfd=capfd)
+    assert_refused(proc, "epoch_0003.keras is not a checkpoint of this run", "latent_dim 4", "Move it out")
+    assert snapshot(run.path) == before
+
+
+def test_resume_draws_a_damaged_fixed_noise_again_and_trains_on(reference_run, tmp_path, capfd):
+    run = RunDir(tmp_path / "run")
+    shutil.copytree(reference_run[0].path, run.path)
+    original = np.load(run.fixed_noise)
+    with open(run.fixed_noise, "wb") as f:
+        f.write(b"not an array")
+    with open(run.sample_path(1), "wb") as f:  # a damaged grid: left out of the GIF
+        f.write(b"not a png")
+    proc = train_in_process("--dataset=synthetic", "--steps_per_epoch=3", "--epochs=3", "--resume",
+                            f"--workdir={run.path}", capfd=capfd)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    np.testing.assert_array_equal(np.load(run.fixed_noise), original)
+    assert os.path.isfile(run.checkpoint_path(3))
+    assert Image.open(run.gif).n_frames == 2  # epochs 2 and 3
 
 
 def test_resume_of_a_missing_workdir_and_unknown_preset(tmp_path, capfd):
