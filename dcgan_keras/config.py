@@ -35,9 +35,10 @@ _UPDATES = ("sequential", "simultaneous")
 #: has the same lists; this module must not import Keras to get them).
 DISTRIBUTE_MODES = ("none", "data_parallel")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
-#: The keys a resumed run may change: how long it trains, and how it is
-#: computed (a checkpoint moves between device counts and precisions).
-RESUMABLE_CHANGES = ("epochs", "distribute", "mixed_precision")
+#: The keys a resumed run may change: how long it trains, how it is
+#: computed (a checkpoint moves between device counts and precisions), and
+#: where the data set's files are (moved since, or named from another folder).
+RESUMABLE_CHANGES = ("epochs", "distribute", "mixed_precision", "data_dir")
 
 
 class ConfigError(ValueError):
@@ -168,12 +169,13 @@ def _is_number(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _int(minimum, optional=False):
+def _int(minimum, optional=False, maximum=None):
     def check(value):
         if value is None and optional:
             return None
-        if not _is_int(value) or value < minimum:
-            return f"an int >= {minimum}{' or None' if optional else ''}"
+        if not _is_int(value) or value < minimum or (maximum is not None and value > maximum):
+            bounds = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+            return f"an int {bounds}{' or None' if optional else ''}"
         return None
 
     return check
@@ -272,7 +274,7 @@ _CHECKS = {
     "update": _choice(_UPDATES),
     "label_smoothing": _float(0.0, 1.0, high_open=True),
     "ema": _float(0.0, 1.0, high_open=True),
-    "seed": _int(0),
+    "seed": _int(0, maximum=2**32 - 1),  # Keras's seeds are uint32
     "jit_compile": _choice(("auto", True, False)),
     "num_samples": _int(1),
     "grid_cols": _int(1, optional=True),
@@ -333,6 +335,9 @@ def make_config(values, where="the config"):
         raise ConfigError(f"{where} must be a dict of config keys, got {type(values).__name__}.")
     check_keys(values, where)
     values = dict(values)
+    if isinstance(values.get("data_dir"), str) and values["data_dir"]:
+        # Recorded absolute: a resume from another working directory finds the same files.
+        values["data_dir"] = os.path.abspath(os.path.expanduser(values["data_dir"]))
     for key in ("g_filters", "d_filters"):
         if isinstance(values.get(key), list):
             values[key] = tuple(values[key])
@@ -451,7 +456,10 @@ def load_preset(path):
     get_config = getattr(module, "get_config", None)
     if not callable(get_config):
         raise ConfigError(f"Config file {path} must define get_config() returning a dict.")
-    values = get_config()
+    try:
+        values = get_config()
+    except Exception as err:  # the user's code, as an import error is
+        raise ConfigError(f"get_config() in {path} failed: {type(err).__name__}: {err}") from err
     if not isinstance(values, dict):
         raise ConfigError(
             f"get_config() in {path} must return a dict, got {type(values).__name__}."

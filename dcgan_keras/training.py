@@ -103,8 +103,9 @@ def train(config, workdir, resume=False, callbacks=(), verbose="auto", print_fn=
         workdir: the run directory. A new run refuses one that holds files.
         resume: continue the run in `workdir` from its last complete
             checkpoint. `config` must equal the recorded one except for
-            `epochs` (train longer, or stop earlier), `distribute` and
-            `mixed_precision` (each change is reported by a status line).
+            `epochs` (train longer, or stop earlier), `distribute`,
+            `mixed_precision` and `data_dir` (each change is reported by a
+            status line).
         callbacks: extra Keras callbacks, run after the run's own.
         verbose: `fit`'s verbosity (the progress bar).
         print_fn: where the status lines and epoch summaries go (default print).
@@ -216,6 +217,11 @@ def _resume_changes(recorded, config):
             f"Resuming in mixed_precision={config.mixed_precision!r} (the run had "
             f"{recorded.mixed_precision!r}): the float32 weights and optimizer state carry over, "
             "the steps round differently from here on."
+        )
+    if recorded.data_dir != config.data_dir:
+        lines.append(
+            f"Resuming with data_dir={config.data_dir!r} (the run had {recorded.data_dir!r}): "
+            "the same data set is read from there."
         )
     return lines
 

@@ -99,6 +99,28 @@ def test_unknown_preset_lists_the_known_ones():
         resolve_config("mnits")
 
 
+def test_a_preset_file_whose_get_config_fails_is_refused_naming_it(tmp_path):
+    preset = tmp_path / "raises.py"
+    preset.write_text("def get_config():\n    raise RuntimeError('boom')\n")
+    with pytest.raises(ConfigError, match=r"get_config\(\) in .*raises.py failed: RuntimeError: boom"):
+        resolve_config(config_path=str(preset))
+
+
+def test_a_seed_beyond_uint32_is_refused():
+    with pytest.raises(ConfigError, match=r"seed must be an int in \[0, 4294967295\]"):
+        resolve_config("synthetic", overrides={"seed": 2**32})
+
+
+def test_data_dir_is_recorded_absolute_and_may_change_on_resume(tmp_path, monkeypatch):
+    from dcgan_keras.config import RESUMABLE_CHANGES, config_differences
+
+    monkeypatch.chdir(tmp_path)
+    recorded = resolve_config("mnist", overrides={"data_dir": "data/mnist"})
+    assert recorded.data_dir == str(tmp_path / "data" / "mnist")
+    moved = resolve_config("mnist", overrides={"data_dir": "/elsewhere/mnist"})
+    assert config_differences(recorded, moved, ignore=RESUMABLE_CHANGES) == []
+
+
 def test_a_data_set_without_a_preset_is_refused_with_how_to_write_one():
     # load_dataset reads kmnist, but --dataset names a preset file.
     with pytest.raises(ConfigError, match=r"kmnist is a data set.*'dataset': 'kmnist'.*--config=PATH"):
