@@ -119,6 +119,8 @@ def main(argv):
             _sample(sampling, gen)
     except (sampling.CheckpointError, sampling.OutputPathError, export.ExportError, OSError) as e:
         _fail(str(e))
+    except MemoryError:
+        _fail(f"not enough memory for {FLAGS.interpolate or FLAGS.num} images at once; ask for fewer.")
 
 
 if __name__ == "__main__":

@@ -93,7 +93,8 @@ def check_export_path(export_dir, overwrite=False):
     export_dir = os.fspath(export_dir)
     parent = os.path.dirname(os.path.abspath(export_dir))
     if not os.path.isdir(parent):
-        raise FileNotFoundError(f"Cannot export to {export_dir}: its folder {parent} does not exist.")
+        what = "is a file, not a folder" if os.path.exists(parent) else "does not exist"
+        raise FileNotFoundError(f"Cannot export to {export_dir}: its folder {parent} {what}.")
     if not os.access(parent, os.W_OK):
         raise PermissionError(f"Cannot export to {export_dir}: the folder {parent} is not writable.")
     if os.path.exists(export_dir):
@@ -211,10 +212,12 @@ def _export_in_subprocess(model, path, probe, timeout):
         except subprocess.TimeoutExpired as e:
             raise ExportError(f"Exporting under the TensorFlow backend took over {timeout} s.") from e
         if proc.returncode != 0:
-            tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+            # The exception's own line, not the traceback above it: the
+            # command line's contract is one `error:` line.
+            lines = [line.strip() for line in proc.stderr.strip().splitlines() if line.strip()]
+            reason = lines[-1] if lines else "no output"
             raise ExportError(
-                f"Exporting under the TensorFlow backend failed (exit code {proc.returncode}). "
-                f"Its stderr ends with:\n{tail}"
+                f"Exporting under the TensorFlow backend failed (exit code {proc.returncode}): {reason}"
             )
         return np.load(probe_out)
 
@@ -243,7 +246,7 @@ def export_saved_model(generator, export_dir, overwrite=False, timeout=600):
         ValueError: `generator` is not a generator.
         FileExistsError / FileNotFoundError: see `check_export_path`.
         TensorFlowNotInstalledError: TensorFlow is not installed.
-        ExportError: the export failed (with the subprocess's stderr tail),
+        ExportError: the export failed (with the subprocess's error line),
             or its output differs from the Keras generator's.
 
     Example:

@@ -181,10 +181,12 @@ def resolve_checkpoint(path):
     """Which artifact `path` names: ("keras", file) or ("saved_model", directory).
 
     A run directory resolves to its newest `checkpoints/*.keras` (by name),
-    else its `generator.keras`, else its `generator/` SavedModel.
+    else its `generator.keras`, else its `generator/` SavedModel; a folder of
+    `.keras` files (such as `checkpoints/` itself) to its newest.
 
     Args:
-        path: a run directory, a `.keras` file or a SavedModel directory.
+        path: a run directory, a folder of checkpoints, a `.keras` file or a
+            SavedModel directory.
 
     Raises:
         FileNotFoundError: nothing exists at `path`.
@@ -203,6 +205,9 @@ def resolve_checkpoint(path):
         if _is_saved_model(path):
             return "saved_model", path
         ckpt_dir = os.path.join(path, "checkpoints")
+        run_parts = ("checkpoints", "generator.keras", "generator")
+        if not any(os.path.exists(os.path.join(path, name)) for name in run_parts):
+            ckpt_dir = path  # no run directory: a folder of checkpoints, such as a run's checkpoints/
         if os.path.isdir(ckpt_dir):
             names = sorted((n for n in os.listdir(ckpt_dir) if n.endswith(".keras")), key=_natural_key)
             if names:

@@ -103,7 +103,8 @@ def train(config, workdir, resume=False, callbacks=(), verbose="auto", print_fn=
         workdir: the run directory. A new run refuses one that holds files.
         resume: continue the run in `workdir` from its last complete
             checkpoint. `config` must equal the recorded one except for
-            `epochs` (train longer, or stop earlier), `distribute`,
+            `epochs` (train longer, or stop earlier than planned, but not
+            before the epochs already trained), `distribute`,
             `mixed_precision` and `data_dir` (each change is reported by a
             status line).
         callbacks: extra Keras callbacks, run after the run's own.
@@ -138,6 +139,12 @@ def train(config, workdir, resume=False, callbacks=(), verbose="auto", print_fn=
             fid = _fid_callback(config, data) if config.fid_every else None
         with _global_policy(config.mixed_precision):
             gan, initial_epoch = _build_or_load_model(config, run if resume else None, say)
+            if initial_epoch > config.epochs:
+                raise RunDirError(
+                    f"The run in {run.path} has {initial_epoch} epochs; epochs={config.epochs} would train "
+                    f"none and record fewer. Pass --epochs above {initial_epoch} to train on (or equal to "
+                    "it to write the final generator again)."
+                )
             devices, processes = _topology(gan, config)
             batches = _batches(data, config, initial_epoch, devices)
 

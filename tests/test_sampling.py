@@ -83,6 +83,8 @@ def test_run_directory_resolution(tmp_path):
     for name in ("epoch_9.keras", "epoch_10.keras", "epoch_11.keras.tmp-123"):
         (run / "checkpoints" / name).write_bytes(b"")
     assert resolve_checkpoint(run) == ("keras", str(run / "checkpoints" / "epoch_10.keras"))
+    # The checkpoints/ folder itself, as a user may well pass it.
+    assert resolve_checkpoint(run / "checkpoints") == ("keras", str(run / "checkpoints" / "epoch_10.keras"))
 
 
 def test_bad_checkpoints_are_refused_with_the_reason(artifacts, tmp_path):

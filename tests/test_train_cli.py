@@ -189,6 +189,7 @@ def test_bad_flag_values_exit_2_before_anything_loads(tmp_path):
         (["--dataset=synthetic", "--workdir="], "--workdir is empty"),
         (["--dataset=synthetic", "--coordinator_address=notanaddress", "--num_processes=2", "--process_id=0"],
          "HOST:PORT"),
+        (["--dataset=synthetic", "--latent_dim=100000000"], "out of memory"),  # 313 GB for G's first layer
     ):
         assert_refused(train_cli(*args, cwd=tmp_path, timeout=60), phrase)
     proc = subprocess.run(
@@ -227,6 +228,15 @@ def test_resume_refuses_a_checkpoint_of_another_run_before_writing(reference_run
     proc = train_in_process("--dataset=synthetic", "--steps_per_epoch=3", "--epochs=4", "--resume",
                             f"--workdir={run.path}", capfd=capfd)
     assert_refused(proc, "epoch_0003.keras is not a checkpoint of this run", "latent_dim 4", "Move it out")
+    assert snapshot(run.path) == before
+
+
+def test_resume_with_fewer_epochs_than_trained_is_refused(reference_run, capfd):
+    run, _ = reference_run
+    before = snapshot(run.path)
+    proc = train_in_process("--dataset=synthetic", "--steps_per_epoch=3", "--epochs=1", "--resume",
+                            f"--workdir={run.path}", capfd=capfd)
+    assert_refused(proc, "has 2 epochs; epochs=1 would train none", "--epochs above 2")
     assert snapshot(run.path) == before
 
 
