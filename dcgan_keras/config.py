@@ -468,7 +468,7 @@ def load_preset(path):
     return dict(values)
 
 
-def resolve_config(preset=None, config_path=None, overrides=None, base=None):
+def resolve_config(preset=None, config_path=None, overrides=None, base=None, base_name="the config"):
     """Defaults (or `base`) <- a preset <- overrides, checked, as a `Config`.
 
     Args:
@@ -478,6 +478,7 @@ def resolve_config(preset=None, config_path=None, overrides=None, base=None):
             values are ignored, so unset flags change nothing.
         base: a dict of values to start from instead of the defaults (a run's
             recorded config, when resuming).
+        base_name: what error messages call `base` (e.g. its config.json).
 
     Raises:
         ConfigError: naming the preset, keys or values at fault.
@@ -489,7 +490,7 @@ def resolve_config(preset=None, config_path=None, overrides=None, base=None):
     if preset is not None and config_path is not None:
         raise ConfigError("Pass a preset name or a config file, not both.")
     values = dict(base or {})
-    where = "the config"
+    where = base_name
     if preset is not None or config_path is not None:
         path = preset_path(preset) if config_path is None else os.fspath(config_path)
         values.update(load_preset(path))

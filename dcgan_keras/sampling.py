@@ -272,7 +272,21 @@ def load_generator(path):
     kind, resolved = resolve_checkpoint(path)
     if kind == "saved_model":
         return SavedModelGenerator(resolved)
-    return _load_keras_file(resolved)
+    try:
+        return _load_keras_file(resolved)
+    except CheckpointError as err:
+        older = _older_checkpoints(resolved) if os.path.isdir(os.fspath(path)) else []
+        if older:
+            # Not loaded behind the user's back: which epoch is sampled matters.
+            raise CheckpointError(f"{err} The one before it may load: --checkpoint={older[-1]}") from err
+        raise
+
+
+def _older_checkpoints(path):
+    """The `.keras` files beside `path` that sort before it (older epochs), oldest first."""
+    folder, name = os.path.split(path)
+    names = sorted((n for n in os.listdir(folder) if n.endswith(".keras")), key=_natural_key)
+    return [os.path.join(folder, n) for n in names[: names.index(name)]] if name in names else []
 
 
 def as_generator(gen):

@@ -90,8 +90,8 @@ def resolve_run_config(workdir=None, resume=False, preset=None, config_path=None
                 "Pick a data set preset with --dataset=NAME (e.g. --dataset=mnist) or a preset "
                 "file with --config=PATH."
             )
-        _, record = rundir.check_resumable(workdir)
-        return resolve_config(base=record["config"], overrides=overrides)
+        run, record = rundir.check_resumable(workdir)
+        return resolve_config(base=record["config"], overrides=overrides, base_name=run.config_json)
     return resolve_config(preset, config_path, overrides)
 
 

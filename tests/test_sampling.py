@@ -98,6 +98,14 @@ def test_bad_checkpoints_are_refused_with_the_reason(artifacts, tmp_path):
         load_generator(tmp_path / "notes.txt")
 
     data = open(artifacts.gan_file, "rb").read()
+    # A run whose newest checkpoint is damaged: the message names the one before it.
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "epoch_0001.keras").write_bytes(data)
+    (run / "checkpoints" / "epoch_0002.keras").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match=r"epoch_0002.keras .*The one before it may load: "
+                                              r"--checkpoint=.*epoch_0001.keras"):
+        load_generator(run)
     (tmp_path / "truncated.keras").write_bytes(data[: len(data) // 2])
     with pytest.raises(CheckpointError, match="corrupt"):
         load_generator(tmp_path / "truncated.keras")

@@ -290,6 +290,12 @@ def test_resolve_run_config_takes_the_recorded_one_when_resuming(tmp_path):
     assert resolved == resolve_config("synthetic", overrides=dict(QUICK, epochs=4))
     with pytest.raises(ConfigError, match="--dataset=NAME"):
         training.resolve_run_config(tmp_path / "new", resume=False)
+    # A bad value in the recorded config is blamed on that file.
+    record = RunDir(tmp_path / "run").read_record()
+    record["config"]["lr"] = -1.0
+    (tmp_path / "run" / "config.json").write_text(json.dumps(record))
+    with pytest.raises(ConfigError, match=r"run.config\.json.*lr must be"):
+        training.resolve_run_config(tmp_path / "run", resume=True)
 
 
 def test_data_errors_come_before_the_run_dir_is_created(tmp_path):
