@@ -351,6 +351,10 @@ def make_config(values, where="the config"):
             f"update='simultaneous' takes one D update per step, so d_steps must be 1, got "
             f"{values['d_steps']!r} (use update='sequential' for several)"
         )
+    if values.get("dataset") == "synthetic" and values.get("data_dir"):
+        # Accepted, it would be recorded in config.json as if it were read.
+        problems.append(f"dataset 'synthetic' draws its images and reads no files, so data_dir must be "
+                        f"unset, got {values['data_dir']!r}")
     if problems:
         raise ConfigError(f"Bad value(s) in {where}: " + "; ".join(problems) + ".")
     # Ints where floats are expected: 1 and 1.0 are the same config, and

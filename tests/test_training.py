@@ -106,6 +106,11 @@ def test_a_preset_file_whose_get_config_fails_is_refused_naming_it(tmp_path):
         resolve_config(config_path=str(preset))
 
 
+def test_a_data_dir_for_the_synthetic_data_set_is_refused():
+    with pytest.raises(ConfigError, match=r"'synthetic' draws its images and reads no files"):
+        resolve_config("synthetic", overrides={"data_dir": "/data"})
+
+
 def test_a_seed_beyond_uint32_is_refused():
     with pytest.raises(ConfigError, match=r"seed must be an int in \[0, 4294967295\]"):
         resolve_config("synthetic", overrides={"seed": 2**32})
