@@ -152,6 +152,8 @@ def test_kid_matches_naive_computation():
     x, y = rng.normal(size=(12, 5)), rng.normal(0.5, size=(12, 5))
     expected = naive_unbiased_mmd(x, y)
     assert polynomial_mmd(x, y) == pytest.approx(expected, rel=1e-9)
+    with pytest.raises(ValueError, match="same size"):
+        polynomial_mmd(x, y[:10])
     # One subset of every sample is a permutation of the full sets, and MMD
     # does not depend on order.
     mean, std = kid(x, y, num_subsets=1, subset_size=12)

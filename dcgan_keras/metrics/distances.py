@@ -153,6 +153,9 @@ def polynomial_mmd(x, y, degree=3, gamma=None, coef0=1.0):
         True
     """
     m = x.shape[0]
+    if y.shape[0] != m or m < 2:
+        # The estimator's normalization assumes it: other sizes would give a wrong number, silently.
+        raise ValueError(f"polynomial_mmd needs two samples of the same size, at least 2; got {m} and {y.shape[0]}.")
     k_xx = polynomial_kernel(x, x, degree, gamma, coef0)
     k_yy = polynomial_kernel(y, y, degree, gamma, coef0)
     k_xy = polynomial_kernel(x, y, degree, gamma, coef0)
