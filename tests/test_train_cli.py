@@ -248,9 +248,12 @@ def test_resume_draws_a_damaged_fixed_noise_again_and_trains_on(reference_run, t
         f.write(b"not an array")
     with open(run.sample_path(1), "wb") as f:  # a damaged grid: left out of the GIF
         f.write(b"not a png")
-    proc = train_in_process("--dataset=synthetic", "--steps_per_epoch=3", "--epochs=3", "--resume",
-                            f"--workdir={run.path}", capfd=capfd)
+    with pytest.warns(UserWarning) as warned:
+        proc = train_in_process("--dataset=synthetic", "--steps_per_epoch=3", "--epochs=3", "--resume",
+                                f"--workdir={run.path}", capfd=capfd)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    messages = " | ".join(str(w.message) for w in warned)
+    assert "fixed_noise.npy is damaged" in messages and "epoch_0001.png out of the GIF" in messages
     np.testing.assert_array_equal(np.load(run.fixed_noise), original)
     assert os.path.isfile(run.checkpoint_path(3))
     assert Image.open(run.gif).n_frames == 2  # epochs 2 and 3
