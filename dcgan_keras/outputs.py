@@ -158,17 +158,23 @@ def write_output(images, out, grid_cols=None):
         The kind written: "png", "npz" or "dir".
 
     Raises:
-        OutputPathError: `out` cannot or must not be written (see `check_output`).
+        OutputPathError: `out` cannot or must not be written (see
+            `check_output`), or writing it failed (a full disk, a file system
+            that refuses it).
 
     Example:
         >>> write_output(images, "samples.png", grid_cols=8)  # doctest: +SKIP
         'png'
     """
     kind = check_output(out)
-    if kind == "png":
-        write_grid(images, out, cols=grid_cols)
-    elif kind == "npz":
-        write_npz(images, out)
-    else:
-        write_png_dir(images, out)
+    try:
+        if kind == "png":
+            write_grid(images, out, cols=grid_cols)
+        elif kind == "npz":
+            write_npz(images, out)
+        else:
+            write_png_dir(images, out)
+    except OSError as err:
+        # Named by what was asked for, not by the temporary file it failed on.
+        raise OutputPathError(f"Could not write {out}: {err.strerror or err}.") from err
     return kind

@@ -24,6 +24,7 @@ Example:
 import contextlib
 import os
 import warnings
+import zipfile
 
 import keras
 import numpy as np
@@ -523,6 +524,9 @@ def _build_or_load_model(config, run, say):
     # The seeds of anything not in the checkpoint (there should be nothing).
     keras.utils.set_random_seed(config.seed)
     for epoch, path in reversed(checkpoints):
+        if not zipfile.is_zipfile(path):  # Keras would call it "File not found"
+            warnings.warn(f"Cannot load checkpoint {path}: not a .keras archive (truncated?); trying an older one.")
+            continue
         try:
             # Under float32, the checkpoint's own policies and optimizers come
             # back as saved (a mixed_float16 default would wrap a saved plain

@@ -199,6 +199,17 @@ def test_outputs_that_must_not_be_written_are_refused_before_any_work(tmp_path):
     assert check_output(tmp_path / "a_file.png") == "png"
 
 
+def test_an_output_that_fails_while_written_is_named_as_asked(tmp_path, monkeypatch):
+    from dcgan_keras import outputs
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device", str(tmp_path / ".tmp-1-s.png"))
+
+    monkeypatch.setattr(outputs, "write_grid", full_disk)
+    with pytest.raises(OutputPathError, match=r"Could not write .*s\.png: No space left on device\.$"):
+        write_output(np.zeros((4, 8, 8, 1), "float32"), tmp_path / "s.png")
+
+
 # ---------------------------------------------------------------- sample.py
 
 # Each start of sample.py imports Keras and a backend (5-10 s), so each kind

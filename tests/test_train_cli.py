@@ -240,7 +240,13 @@ def test_resume_with_fewer_epochs_than_trained_is_refused(reference_run, capfd):
     assert snapshot(run.path) == before
 
 
-def test_resume_draws_a_damaged_fixed_noise_again_and_trains_on(reference_run, tmp_path, capfd):
+def truncate(path):
+    data = open(path, "rb").read()
+    with open(path, "wb") as f:
+        f.write(data[: len(data) // 2])
+
+
+def test_resume_gets_past_damaged_files_and_trains_on(reference_run, tmp_path, capfd):
     run = RunDir(tmp_path / "run")
     shutil.copytree(reference_run[0].path, run.path)
     original = np.load(run.fixed_noise)
@@ -248,15 +254,31 @@ def test_resume_draws_a_damaged_fixed_noise_again_and_trains_on(reference_run, t
         f.write(b"not an array")
     with open(run.sample_path(1), "wb") as f:  # a damaged grid: left out of the GIF
         f.write(b"not a png")
+    truncate(run.checkpoint_path(2))  # the newest checkpoint: the run goes on from epoch 1's
     with pytest.warns(UserWarning) as warned:
         proc = train_in_process("--dataset=synthetic", "--steps_per_epoch=3", "--epochs=3", "--resume",
                                 f"--workdir={run.path}", capfd=capfd)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "resuming after epoch 1" in proc.stdout
     messages = " | ".join(str(w.message) for w in warned)
     assert "fixed_noise.npy is damaged" in messages and "epoch_0001.png out of the GIF" in messages
+    assert "epoch_0002.keras: not a .keras archive" in messages
     np.testing.assert_array_equal(np.load(run.fixed_noise), original)
     assert os.path.isfile(run.checkpoint_path(3))
     assert Image.open(run.gif).n_frames == 2  # epochs 2 and 3
+
+
+def test_resume_with_every_checkpoint_damaged_is_refused(reference_run, tmp_path, capfd):
+    run = RunDir(tmp_path / "run")
+    shutil.copytree(reference_run[0].path, run.path)
+    for epoch in (1, 2):
+        truncate(run.checkpoint_path(epoch))
+    before = snapshot(run.path)
+    with pytest.warns(UserWarning, match="not a .keras archive"):
+        proc = train_in_process("--dataset=synthetic", "--steps_per_epoch=3", "--epochs=3", "--resume",
+                                f"--workdir={run.path}", capfd=capfd)
+    assert_refused(proc, "None of the checkpoints in", "could be loaded")
+    assert snapshot(run.path) == before
 
 
 def test_resume_of_a_missing_workdir_and_unknown_preset(tmp_path, capfd):
