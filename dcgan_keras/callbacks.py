@@ -42,7 +42,7 @@ class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; training stopped and the last good checkpoint was kept.
 
     Example:
-        >>> try:
+        >>> try:  # needs a config and its data set; trains  # doctest: +SKIP
         ...     train(config, "runs/x")
         ... except TrainingDiverged as err:
         ...     print(err)  # which loss, when, and what to try
@@ -66,7 +66,7 @@ class DivergenceMonitor(keras.callbacks.Callback):
 
     Example:
         >>> monitor = DivergenceMonitor()
-        >>> gan.fit(data, callbacks=[monitor, Checkpoints(run, guard=monitor)])
+        >>> gan.fit(data, callbacks=[monitor, Checkpoints(run, guard=monitor)])  # doctest: +SKIP
         >>> if monitor.info: raise TrainingDiverged(monitor.message())
     """
 
@@ -196,7 +196,8 @@ def build_gif(frames, path, frame_ms=200):
             the loop pauses on the latest grid.
 
     Example:
-        >>> build_gif(["samples/epoch_0001.png", "samples/epoch_0002.png"], "progress.gif")
+        >>> build_gif(["samples/epoch_0001.png", "samples/epoch_0002.png"], "progress.gif")  # a run's grids  # doctest: +SKIP
+        'progress.gif'
     """
     frames = [_open_frame(f) if isinstance(f, (str, os.PathLike)) else f for f in frames]
     frames = [f for f in frames if f is not None]
@@ -304,7 +305,7 @@ def read_metrics(path):
     """metrics.csv as {column: numpy float array}, for tests and notebooks.
 
     Example:
-        >>> read_metrics("runs/x/metrics.csv")["g_loss"][-1]
+        >>> read_metrics("runs/x/metrics.csv")["g_loss"][-1]  # a run's log  # doctest: +SKIP
     """
     with open(path, newline="") as f:
         rows = [row for row in csv.reader(f) if row]
@@ -331,7 +332,7 @@ class TensorBoardLogger(keras.callbacks.Callback):
         grids: a SampleGrids whose `latest` grid is logged as "samples".
 
     Example:
-        >>> gan.fit(data, callbacks=[grids, TensorBoardLogger("runs/x/tensorboard", grids)])
+        >>> gan.fit(data, callbacks=[grids, TensorBoardLogger("runs/x/tensorboard", grids)])  # doctest: +SKIP
     """
 
     def __init__(self, log_dir, grids=None):

@@ -47,7 +47,7 @@ class ConfigError(ValueError):
     Example:
         >>> resolve_config("mnist", overrides={"batchsize": 64})
         Traceback (most recent call last):
-        ConfigError: Unknown config key(s) in the overrides: batchsize (did you mean batch_size?). ...
+        dcgan_keras.config.ConfigError: Unknown config key(s) in the overrides: batchsize (did you mean batch_size?). ...
     """
 
 
@@ -302,7 +302,7 @@ def check_keys(values, where):
         >>> check_keys({"lr": 1e-3}, "the flags")  # all known: returns None
         >>> check_keys({"batchsize": 64}, "the flags")
         Traceback (most recent call last):
-        ConfigError: Unknown config key(s) in the flags: batchsize (did you mean batch_size?). ...
+        dcgan_keras.config.ConfigError: Unknown config key(s) in the flags: batchsize (did you mean batch_size?). ...
     """
     unknown = sorted(set(values) - set(FIELDS))
     if not unknown:
@@ -442,7 +442,7 @@ def load_preset(path):
             `get_config`, or returns unknown keys or bad values.
 
     Example:
-        >>> load_preset("configs/cifar10.py")["image_size"]
+        >>> load_preset("configs/cifar10.py")["image_size"]  # from the repository root  # doctest: +SKIP
         32
     """
     path = os.fspath(path)

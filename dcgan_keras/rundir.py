@@ -44,9 +44,9 @@ class RunDirError(ValueError):
     """A run directory that cannot be used as asked; the message says what to do instead.
 
     Example:
-        >>> check_new_run("runs/mnist-jax-20250101-120000")  # already holds a run
+        >>> check_new_run("runs/mnist-jax-20250101-120000")  # already holds a run  # doctest: +SKIP
         Traceback (most recent call last):
-        RunDirError: runs/... already holds files ... pass --resume ... or choose another --workdir.
+        dcgan_keras.rundir.RunDirError: runs/... already holds files ... pass --resume ... or choose another --workdir.
     """
 
 
@@ -68,7 +68,9 @@ def write_bytes(path, data):
     """Writes `data` to `path` atomically.
 
     Example:
+        >>> os.makedirs("runs/x", exist_ok=True)
         >>> write_bytes("runs/x/config.json", b"{}")
+        'runs/x/config.json'
     """
     tmp = temporary_path(path)
     with open(tmp, "wb") as f:

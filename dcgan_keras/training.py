@@ -17,8 +17,8 @@ when a run is resumed: checkpoints hold float32 weights and no device layout.
 Example:
     >>> from dcgan_keras.config import resolve_config
     >>> from dcgan_keras.training import train
-    >>> gan = train(resolve_config("synthetic"), "runs/smoke")
-    >>> gan = train(resolve_config("synthetic", overrides={"epochs": 4}), "runs/smoke", resume=True)
+    >>> gan = train(resolve_config("synthetic"), "runs/smoke")  # trains, logs  # doctest: +SKIP
+    >>> gan = train(resolve_config("synthetic", overrides={"epochs": 4}), "runs/smoke", resume=True)  # doctest: +SKIP
 """
 
 import contextlib
@@ -82,7 +82,7 @@ def resolve_run_config(workdir=None, resume=False, preset=None, config_path=None
         ConfigError, RunDirError: naming what is wrong.
 
     Example:
-        >>> resolve_run_config("runs/x", resume=True, overrides={"epochs": 10}).epochs
+        >>> resolve_run_config("runs/x", resume=True, overrides={"epochs": 10}).epochs  # a run  # doctest: +SKIP
         10
     """
     if preset is None and config_path is None:
@@ -121,7 +121,7 @@ def train(config, workdir, resume=False, callbacks=(), verbose="auto", print_fn=
         TrainingDiverged: a loss became NaN/inf; the last good checkpoint is kept.
 
     Example:
-        >>> gan = train(resolve_config("mnist", overrides={"epochs": 5}), "runs/mnist")
+        >>> gan = train(resolve_config("mnist", overrides={"epochs": 5}), "runs/mnist")  # trains  # doctest: +SKIP
     """
     say = print_fn or (lambda line: print(line, flush=True))
     if not isinstance(config, Config):

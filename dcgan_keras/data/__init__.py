@@ -2,8 +2,8 @@
 
 Example:
     >>> from dcgan_keras.data import load_dataset
-    >>> data = load_dataset("mnist", data_dir="data/mnist")  # or no data_dir: keras.datasets
-    >>> model.fit(data.batches(128, seed=0), epochs=25, shuffle=False)
+    >>> data = load_dataset("mnist", data_dir="data/mnist")  # or no data_dir: keras.datasets  # doctest: +SKIP
+    >>> model.fit(data.batches(128, seed=0), epochs=25, shuffle=False)  # doctest: +SKIP
 """
 
 from dcgan_keras.data.batches import Batches

@@ -46,6 +46,7 @@ def epoch_permutation(num_images, seed, epoch):
 
     Example:
         >>> epoch_permutation(5, seed=0, epoch=1)  # same result every call
+        array([1, 4, 3, 0, 2])
     """
     return np.random.default_rng([seed, epoch]).permutation(num_images)
 
@@ -78,9 +79,11 @@ class Batches(keras.utils.PyDataset):
             on through the next epoch's batches without starting it.)
 
     Example:
+        >>> images = np.zeros((1000, 28, 28, 1), "uint8")
         >>> batches = Batches(images, batch_size=128, seed=0)
-        >>> batches.set_epoch(initial_epoch)  # when resuming
-        >>> model.fit(batches, epochs=25, initial_epoch=initial_epoch, shuffle=False)
+        >>> initial_epoch = 3  # when resuming after 3 epochs
+        >>> batches.set_epoch(initial_epoch)
+        >>> model.fit(batches, epochs=25, initial_epoch=initial_epoch, shuffle=False)  # doctest: +SKIP
     """
 
     def __init__(

@@ -33,7 +33,7 @@ def default_cache_dir():
     ~/.cache/dcgan_keras. The ``cache_dir`` option of load_dataset overrides it.
 
     Example:
-        >>> default_cache_dir()
+        >>> default_cache_dir()  # depends on $HOME and the environment  # doctest: +SKIP
         PosixPath('/home/me/.cache/dcgan_keras')
     """
     if os.environ.get(CACHE_ENV):

@@ -18,10 +18,11 @@ class ImageDataset:
         source: where it came from (a path, or "keras.datasets"), for logs.
 
     Example:
+        >>> from dcgan_keras.data import load_dataset
         >>> data = load_dataset("synthetic", num=256)
         >>> data.image_shape
         (28, 28, 1)
-        >>> model.fit(data.batches(64, seed=0), epochs=5, shuffle=False)
+        >>> model.fit(data.batches(64, seed=0), epochs=5, shuffle=False)  # doctest: +SKIP
     """
 
     def __init__(self, images, name, source=""):
@@ -55,6 +56,7 @@ class ImageDataset:
             epoch: the epoch the first batches come from, for resuming.
 
         Example:
+            >>> from dcgan_keras.data import load_dataset
             >>> data = load_dataset("synthetic", num=256)
             >>> len(data.batches(100, seed=1)), len(data.batches(100, seed=1, drop_remainder=False))
             (2, 3)

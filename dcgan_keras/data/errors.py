@@ -11,6 +11,7 @@ class DataError(ValueError):
     still catch it.
 
     Example:
+        >>> from dcgan_keras.data import load_dataset
         >>> try:
         ...     load_dataset("mnits")
         ... except DataError as err:

@@ -79,6 +79,7 @@ def decode_image(path, image_size, channels, crop_size=None):
             largest one (the shorter side).
 
     Example:
+        >>> Image.new("RGB", (178, 218)).save("face.jpg")  # a CelebA-sized photo
         >>> decode_image("face.jpg", 64, 3, crop_size=108).shape
         (64, 64, 3)
     """

@@ -44,7 +44,8 @@ def read_idx(path):
             its header declares.
 
     Example:
-        >>> read_idx(pathlib.Path("mnist/train-images-idx3-ubyte.gz")).shape
+        >>> import pathlib
+        >>> read_idx(pathlib.Path("mnist/train-images-idx3-ubyte.gz")).shape  # doctest: +SKIP
         (60000, 28, 28)
     """
     raw = read_maybe_gzip(path)

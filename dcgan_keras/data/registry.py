@@ -184,8 +184,8 @@ def load_dataset(
         DataError: naming the bad name, value or file and what to do.
 
     Example:
-        >>> data = load_dataset("mnist", data_dir="data/mnist", image_size=32)
-        >>> data.image_shape
+        >>> data = load_dataset("mnist", data_dir="data/mnist", image_size=32)  # doctest: +SKIP
+        >>> data.image_shape  # doctest: +SKIP
         (32, 32, 1)
     """
     spec = get_spec(name)

@@ -16,7 +16,8 @@ def read_svhn_mat(path):
     works without it.
 
     Example:
-        >>> read_svhn_mat(pathlib.Path("svhn/test_32x32.mat")).shape
+        >>> import pathlib
+        >>> read_svhn_mat(pathlib.Path("svhn/test_32x32.mat")).shape  # doctest: +SKIP
         (26032, 32, 32, 3)
     """
     try:

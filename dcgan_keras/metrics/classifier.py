@@ -71,9 +71,9 @@ def train_mnist_classifier(images, labels, epochs=3, path=None, batch_size=128,
         The trained keras.Model (outputs class probabilities).
 
     Example:
-        >>> (x, y), _ = keras.datasets.mnist.load_data()
-        >>> clf = train_mnist_classifier(x, y, path="mnist_clf.weights.h5")
-        >>> extractor = classifier_extractor(clf)
+        >>> (x, y), _ = keras.datasets.mnist.load_data()  # downloads  # doctest: +SKIP
+        >>> clf = train_mnist_classifier(x, y, path="mnist_clf.weights.h5")  # trains  # doctest: +SKIP
+        >>> extractor = classifier_extractor(clf)  # doctest: +SKIP
     """
     if path is not None:
         _check_path(path)  # before training, not after minutes of it
@@ -141,8 +141,9 @@ def load_mnist_classifier(path, image_size=28, channels=1, num_classes=10):
         The keras.Model; weight files load on any backend.
 
     Example:
-        >>> clf = load_mnist_classifier("mnist_clf.weights.h5")
-        >>> features = extract_features(classifier_extractor(clf), images)
+        >>> from dcgan_keras.metrics import extract_features
+        >>> clf = load_mnist_classifier("mnist_clf.weights.h5")  # a trained classifier  # doctest: +SKIP
+        >>> features = extract_features(classifier_extractor(clf), images)  # doctest: +SKIP
     """
     path = _check_path(path)
     if path.name.endswith(".keras"):
@@ -165,8 +166,9 @@ def classifier_extractor(model, layer_name=FEATURES_LAYER):
         -> (N, feature_dim) features.
 
     Example:
-        >>> extractor = classifier_extractor(load_mnist_classifier(path))
-        >>> score = fid(extract_features(extractor, real), extract_features(extractor, fake))
+        >>> from dcgan_keras.metrics import extract_features, fid
+        >>> extractor = classifier_extractor(load_mnist_classifier(path))  # a trained classifier  # doctest: +SKIP
+        >>> score = fid(extract_features(extractor, real), extract_features(extractor, fake))  # doctest: +SKIP
     """
     try:
         layer = model.get_layer(layer_name)
@@ -195,7 +197,7 @@ def class_coverage(probs):
         A float in [0, 1].
 
     Example:
-        >>> class_coverage(clf.predict(gan.generate(1000)))
+        >>> class_coverage(clf.predict(gan.generate(1000)))  # a classifier and a GAN  # doctest: +SKIP
     """
     probs = np.asarray(keras.ops.convert_to_numpy(probs))
     if probs.ndim != 2 or probs.shape[1] < 2 or len(probs) == 0:

@@ -30,9 +30,9 @@ def evaluate_generator(generator_fn, real_images, extractor, num_samples=10000,
         {"fid": float, "kid": float, "kid_std": float}.
 
     Example:
-        >>> scores = evaluate_generator(lambda n: gan.generate(n), x_test,
+        >>> scores = evaluate_generator(lambda n: gan.generate(n), x_test,  # doctest: +SKIP
         ...                             inception_extractor(), num_samples=5000)
-        >>> scores["fid"]
+        >>> scores["fid"]  # doctest: +SKIP
     """
     real = extract_features(extractor, real_images, batch_size=batch_size)
     fake = extract_features(extractor, generator_fn, batch_size=batch_size,
@@ -79,7 +79,7 @@ class FIDCallback(keras.callbacks.Callback):
         batch_size: images per extractor call.
 
     Example:
-        >>> gan.fit(data, epochs=50, callbacks=[
+        >>> gan.fit(data, epochs=50, callbacks=[  # a GAN, data and a classifier  # doctest: +SKIP
         ...     FIDCallback(x_train[:5000], classifier_extractor(clf), every=5),
         ...     keras.callbacks.CSVLogger("log.csv"),
         ... ])

@@ -46,9 +46,9 @@ def extract_features(extractor, images, batch_size=DEFAULT_BATCH_SIZE, num_sampl
         float32 numpy array of shape (num_images, D).
 
     Example:
-        >>> extractor = inception_extractor()
-        >>> real = extract_features(extractor, x_train[:10000])
-        >>> fake = extract_features(extractor, lambda n: gan.generate(n),
+        >>> extractor = inception_extractor()  # downloads weights  # doctest: +SKIP
+        >>> real = extract_features(extractor, x_train[:10000])  # doctest: +SKIP
+        >>> fake = extract_features(extractor, lambda n: gan.generate(n),  # doctest: +SKIP
         ...                         num_samples=10000)
     """
     if batch_size < 1:
@@ -179,8 +179,8 @@ class InceptionExtractor(keras.Model):
         **kwargs: passed to `keras.Model`, e.g. `name`.
 
     Example:
-        >>> extractor = InceptionExtractor(weights=None, input_size=75)
-        >>> extract_features(extractor, np.zeros((2, 28, 28, 1), np.uint8)).shape
+        >>> extractor = InceptionExtractor(weights=None, input_size=75)  # seconds on JAX  # doctest: +SKIP
+        >>> extract_features(extractor, np.zeros((2, 28, 28, 1), np.uint8)).shape  # doctest: +SKIP
         (2, 2048)
     """
 
@@ -240,7 +240,7 @@ def inception_extractor(weights="imagenet", input_size=299):
         not with published numbers.
 
     Example:
-        >>> extractor = inception_extractor()
-        >>> features = extract_features(extractor, images)  # (N, 2048)
+        >>> extractor = inception_extractor()  # downloads weights  # doctest: +SKIP
+        >>> features = extract_features(extractor, images)  # (N, 2048)  # doctest: +SKIP
     """
     return InceptionExtractor(weights=weights, input_size=input_size)
