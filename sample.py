@@ -20,8 +20,7 @@ FLAGS = flags.FLAGS
 
 flags.DEFINE_string("checkpoint", None, "A run directory, a .keras file (DCGAN or generator) or a SavedModel directory.")
 flags.DEFINE_integer("num", 64, "Number of images to sample.", lower_bound=1)
-flags.DEFINE_integer("seed", 0, "Seed of the latent noise: the same seed gives the same images.", lower_bound=0,
-                     upper_bound=2**32 - 2)  # NumPy's seeds are uint32; --interpolate also uses seed + 1
+flags.DEFINE_integer("seed", 0, "Seed of the latent noise: the same seed gives the same images.", lower_bound=0)
 flags.DEFINE_string(
     "out", "samples.png", "A .png (one grid), a .npz (uint8 `images`) or a new or empty directory (one PNG per image)."
 )

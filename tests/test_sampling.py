@@ -255,7 +255,6 @@ BAD_INPUT = {
     "missing_output_folder": (["--out={tmp}/missing/samples.npz"], "does not exist"),
     "num_zero": (["--num=0"], "--num=0"),
     "unknown_backend": (["--backend=theano"], "--backend=theano"),
-    "seed_too_large": (["--seed=4294967295"], "--seed"),  # NumPy's seeds are uint32, and seed + 1 is used
     "export_and_sample": (["--export={tmp}/exported", "--num=4"], "samples nothing; leave out --num, --out"),
 }
 
