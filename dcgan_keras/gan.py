@@ -558,7 +558,7 @@ def _ends_in_sigmoid(model):
     # as keras.io's discriminators end.
     layers = getattr(model, "layers", None)
     activation = getattr(layers[-1], "activation", None) if layers else None
-    return activation is keras.activations.sigmoid or getattr(activation, "__name__", "") == "sigmoid"
+    return getattr(activation, "__name__", "") == "sigmoid"  # keras.activations.sigmoid, or a user's
 
 
 def _default_optimizer():

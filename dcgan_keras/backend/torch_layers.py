@@ -170,19 +170,15 @@ def seeded_generator(seed_generator, device):
         first, second = state.tolist()
         seed = first + second  # wraps as the int32 sum would, once masked
         with torch.no_grad():
-            state.add_(_increment(state))
+            state.add_(_increment(state.device, state.dtype))
     generator = torch.Generator(device=device)
     generator.manual_seed(seed & 0xFFFFFFFF)
     return generator
 
 
 @functools.lru_cache(maxsize=None)
-def _increment_on(device, dtype):
+def _increment(device, dtype):
     return torch.tensor([0, 1], dtype=dtype, device=device)
-
-
-def _increment(state):
-    return _increment_on(state.device, state.dtype)
 
 
 # ------------------------------------------------------------------- dropout
