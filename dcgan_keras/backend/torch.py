@@ -5,7 +5,8 @@ import torch
 from keras.src.backend.common.stateless_scope import in_stateless_scope
 from keras.src.backend.torch.core import get_device, to_torch_dtype
 
-from dcgan_keras.backend import torch_layers as fast_layers  # noqa: F401  (the seam's `fast_layers`)
+from dcgan_keras.backend import torch_adam
+from dcgan_keras.backend import torch_layers as fast_layers  # also the seam's `fast_layers`
 from dcgan_keras.backend.torch_forward import forward  # noqa: F401  (the seam's `forward`)
 
 
@@ -13,7 +14,7 @@ def move_average(averages, values, step):
     # One fused in-place kernel per dtype group, as Keras's torch optimizers
     # update their slots; `step` stays a device tensor (no host sync).
     with torch.no_grad():
-        torch._foreach_lerp_([a.value for a in averages], [v.value for v in values], [step] * len(averages))
+        torch._foreach_lerp_(fast_layers.values(averages), fast_layers.values(values), [step] * len(averages))
 
 
 def add_to_means(means, values):
@@ -25,8 +26,8 @@ def add_to_means(means, values):
             mean.update_state(value)
         return [mean.result() for mean in means]
     with torch.no_grad():
-        totals = [mean.total.value for mean in means]
-        counts = [mean.count.value for mean in means]
+        totals = fast_layers.values([mean.total for mean in means])
+        counts = fast_layers.values([mean.count for mean in means])
         torch._foreach_add_(totals, [value.detach().to(total.dtype) for value, total in zip(values, totals)])
         torch._foreach_add_(counts, 1.0)
         return torch._foreach_div(totals, counts)
@@ -78,10 +79,13 @@ def _gradients(loss, variables, retain_graph=False):
     # autograd.grad, not backward(): it computes only these variables'
     # gradients, so G's update skips D's weight gradients (and nothing
     # accumulates in `.grad` between updates).
-    return list(torch.autograd.grad(loss, [v.value for v in variables], retain_graph=retain_graph))
+    return list(torch.autograd.grad(loss, fast_layers.values(variables), retain_graph=retain_graph))
 
 
 def _apply(optimizer, grads, variables):
+    # A plain Adam without Keras's per-call host work; anything else as Keras applies it.
+    if torch_adam.apply(optimizer, grads, variables):
+        return
     with torch.no_grad():
         optimizer.apply(grads, variables)
 
@@ -96,7 +100,9 @@ def seed_state_scope():
 def normal_noise(batch_size, latent_dim, seed_generator):
     # keras.random.normal's draw, with the seed taken without its host work.
     device = get_device()
-    if device == "meta":  # symbolic shape inference: no generators there
+    # Symbolic shape inference has no generators, and torch.compile cannot
+    # trace one: Keras's draw (the same numbers) handles both.
+    if device == "meta" or torch.compiler.is_compiling():
         return keras.random.normal((batch_size, latent_dim), seed=seed_generator)
     return torch.normal(
         0.0, 1.0, size=(batch_size, latent_dim), dtype=to_torch_dtype(keras.config.floatx()), device=device,

@@ -30,6 +30,8 @@ from keras.src.dtype_policies.dtype_policy_map import DTypePolicyMap
 from keras.src.models.functional import Functional
 from keras.src.models.sequential import Sequential
 
+from dcgan_keras.backend import torch_layers
+
 _plans = weakref.WeakKeyDictionary()
 _NO_PLAN = object()
 
@@ -50,17 +52,22 @@ def forward(model, inputs, training):
     # layer) would change each layer's scope: Keras's own path handles it.
     if plan is _NO_PLAN or get_autocast_scope() is not None:
         return model(inputs, training=training)
-    _, _, input_dtype, steps = plan
+    _, _, input_dtype, steps, no_autocast = plan
     # As `Functional` does: onto Keras's device, in the Input's dtype.
     x = convert_to_tensor(inputs, dtype=input_dtype)
-    for call, takes_training, cast_to, scope_dtype in steps:
-        if cast_to is not None and x.dtype != cast_to and x.is_floating_point():
-            x = x.to(cast_to)
-        if scope_dtype is None:
-            x = call(x, training=training) if takes_training else call(x)
-        else:
-            with AutocastScope(scope_dtype):
+    # With no layer in an autocast scope, weights read as stored all through.
+    previous = torch_layers.read_stored(no_autocast and torch_layers.values_are_stored())
+    try:
+        for call, takes_training, cast_to, scope_dtype in steps:
+            if cast_to is not None and x.dtype != cast_to and x.is_floating_point():
+                x = x.to(cast_to)
+            if scope_dtype is None:
                 x = call(x, training=training) if takes_training else call(x)
+            else:
+                with AutocastScope(scope_dtype):
+                    x = call(x, training=training) if takes_training else call(x)
+    finally:
+        torch_layers.read_stored(previous)
     return x
 
 
@@ -94,8 +101,6 @@ def _direct_types():
 
 
 def _fast_calls():
-    from dcgan_keras.backend import torch_layers
-
     layers = keras.layers
     return {
         layers.Dense: torch_layers.dense, layers.Reshape: torch_layers.reshape, layers.Flatten: torch_layers.flatten,
@@ -111,7 +116,7 @@ def _call_fast(fast, layer, x):
 
 def _chain_plan(model):
     """(graph, [(layer, dtype policy)], input dtype, [(call, takes training,
-    cast to, autocast dtype)]); _NO_PLAN where `model` is not a chain of
+    cast to, autocast dtype)], no autocast dtype at all); _NO_PLAN where `model` is not a chain of
     `_direct_types()` layers; None for a Sequential that has no graph yet."""
     if type(model).call is Sequential.call:
         model = model._functional
@@ -154,7 +159,7 @@ def _chain_plan(model):
         previous = node.outputs[0]
     if previous is not model.outputs[0] or not steps:
         return _NO_PLAN
-    return model, tuple(policies), model.inputs[0].dtype, steps
+    return model, tuple(policies), model.inputs[0].dtype, steps, all(step[3] is None for step in steps)
 
 
 def _extra_kwargs(kwargs):

@@ -21,10 +21,13 @@ traced and fused anyway, so there the layers call Keras's ops.
 
 import functools
 import math
+import threading
 
 import torch
 import torch.nn.functional as F
 from keras.src.backend.common.stateless_scope import in_stateless_scope
+from keras.src.backend.common.variables import get_autocast_scope
+from keras.src.backend.torch.core import get_device
 
 from dcgan_keras.backend.padding import same_padding
 
@@ -41,6 +44,49 @@ def _eager_only(fast_op):
         return fast_op(layer, inputs)
 
     return op
+
+
+# ------------------------------------------------------------ reading weights
+# `Variable.value` costs ~1.4 us of host time a read (three global-state
+# lookups and a device-name check), ~120 reads a training step. Where none of
+# what it checks for is active, the stored tensor is what it returns.
+
+_reads = threading.local()
+
+
+def values_are_stored():
+    """True where `Variable.value` is the stored tensor itself.
+
+    Not so in a stateless scope (values come from the scope), an autocast
+    scope (they are cast) or on Keras's symbolic "meta" device (stubs).
+    """
+    return not in_stateless_scope() and get_autocast_scope() is None and str(get_device()) != "meta"
+
+
+def values(variables):
+    """`[v.value for v in variables]`, with one check for all of them."""
+    if values_are_stored():
+        return [v.value if v._value is None else v._value for v in variables]
+    return [v.value for v in variables]
+
+
+def read_stored(direct):
+    """Makes `read` return stored tensors in this thread (True) or not; returns the previous setting.
+
+    For `torch_forward.forward`, which checks `values_are_stored()` once per
+    pass instead of once per weight.
+    """
+    previous = getattr(_reads, "stored", False)
+    _reads.stored = direct
+    return previous
+
+
+def read(variable):
+    """`variable.value`, the stored tensor directly inside a `read_stored(True)` pass."""
+    value = variable._value
+    if value is None or not getattr(_reads, "stored", False):
+        return variable.value
+    return value
 
 
 # ---------------------------------------------------------------- convolutions
@@ -61,8 +107,8 @@ def conv2d(layer, inputs):
     """keras.layers.Conv2D's convolution and bias, on a channels-last view (no copies)."""
     if not (_plain_2d(layer) and layer.groups == 1 and layer.padding in ("same", "valid")):
         return None
-    kernel = layer.kernel.value  # (kh, kw, in, out); cast to the compute dtype under mixed precision
-    bias = layer.bias.value if layer.use_bias else None
+    kernel = read(layer.kernel)  # (kh, kw, in, out); cast to the compute dtype under mixed precision
+    bias = read(layer.bias) if layer.use_bias else None
     padding = 0
     if layer.padding == "same":
         (top, bottom), (left, right) = (
@@ -94,8 +140,8 @@ def conv2d_transpose(layer, inputs):
         # of it, cropping the odd pixel after, as Keras (and JAX) do.
         total = k - s if layer.padding == "same" else 0
         crops.append((total // 2, total - total // 2))
-    kernel = layer.kernel.value  # (kh, kw, out, in)
-    bias = layer.bias.value if layer.use_bias else None
+    kernel = read(layer.kernel)  # (kh, kw, out, in)
+    bias = read(layer.bias) if layer.use_bias else None
     outputs = F.conv_transpose2d(
         inputs.permute(0, 3, 1, 2),
         _torch_kernel(kernel),
@@ -129,44 +175,45 @@ def batch_norm_training(layer, inputs):
     # backward pass was 10x slower in the profile).
     outputs, mean, invstd = torch.native_batch_norm(
         x.reshape(-1, channels),
-        layer.gamma.value.float(),
-        layer.beta.value.float(),
+        read(layer.gamma).float(),
+        read(layer.beta).float(),
         None,
         None,
         True,
         0.0,
         layer.epsilon,
     )
-    variance = invstd.detach().pow(-2) - layer.epsilon
     momentum = layer.momentum
-    for moving, batch in ((layer.moving_mean, mean.detach()), (layer.moving_variance, variance)):
+    with torch.no_grad():
+        updates = ((layer.moving_mean, mean), (layer.moving_variance, invstd.pow(-2) - layer.epsilon))
         if in_stateless_scope():  # `stateless_call` collects assignments instead
-            moving.assign(moving * momentum + batch * (1.0 - momentum))
+            for moving, batch in updates:
+                moving.assign(moving * momentum + batch * (1.0 - momentum))
         else:
             # In place, as Keras's assign would copy in the same numbers,
             # without its conversions (a third of this layer's host time).
-            with torch.no_grad():
-                moving.value.mul_(momentum).add_(batch * (1.0 - momentum))
+            for moving, batch in updates:
+                read(moving).mul_(momentum).add_(batch * (1.0 - momentum))
     return outputs.reshape(x.shape)
 
 
 # ------------------------------------------------------------ random draws
 
 
-@torch.compiler.disable  # as Keras's own `torch_seed_generator`: generators are not traceable
 def seeded_generator(seed_generator, device):
     """A torch.Generator seeded as Keras's torch backend seeds one from `seed_generator`.
 
     The same seed, and the state moved on by the same [0, 1], as
     `keras.random` ops on torch (`torch_seed_generator`), without the tensor
     copies and NumPy conversions of `SeedGenerator.next()`: that took 30 us of
-    a 40 us dropout call.
+    a 40 us dropout call. Eager only (generators are not traceable): under
+    torch.compile its callers draw with `keras.random` instead.
     """
     if in_stateless_scope():  # `stateless_call` collects the new state instead
         first, second = seed_generator.next()
         seed = int(first + second)
     else:
-        state = seed_generator.state.value
+        state = read(seed_generator.state)
         first, second = state.tolist()
         seed = first + second  # wraps as the int32 sum would, once masked
         with torch.no_grad():
@@ -214,13 +261,13 @@ def dense(layer, inputs):
     """keras.layers.Dense: matmul, bias and activation, as its `call` computes them."""
     if layer.lora_enabled:
         return None
-    kernel = layer.kernel.value
+    kernel = read(layer.kernel)
     # Keras multiplies float16 in float32 on a CPU (torch's matmul lacks it there).
     if inputs.dtype != kernel.dtype or (kernel.dtype == torch.float16 and kernel.device.type == "cpu"):
         return None
     outputs = torch.matmul(inputs, kernel)
     if layer.bias is not None:
-        outputs = torch.add(outputs, layer.bias.value)
+        outputs = torch.add(outputs, read(layer.bias))
     return layer.activation(outputs) if layer.activation is not None else outputs
 
 

@@ -1,0 +1,105 @@
+"""torch: Keras's Adam update, the same numbers, without its per-call host work.
+
+`optimizer.apply` on Keras 3.15's torch backend does its update in eight fused
+`torch._foreach_*` calls, but around them it reads every variable through
+`Variable.value` (three global-state lookups and a device-name check each, 48
+reads a step for the tf_tutorial networks), converts Python numbers to device
+tensors through `keras.ops`, and walks options the DCGAN does not use
+(gradient accumulation, EMA, clipping, weight decay, constraints). On a GPU
+that host work is what the kernels wait on (bench/RESULTS.md, attempt 16).
+
+`apply` runs Keras's own arithmetic, op for op, for a plain `keras.optimizers.Adam`
+(exactly that class) with none of those options; for anything else it answers
+False and the caller uses `optimizer.apply`.
+"""
+
+import torch
+from keras.src.backend.common.variables import Variable as KerasVariable
+from keras.src.backend.torch.optimizers.torch_adam import Adam as _KerasTorchAdam
+
+from dcgan_keras.backend import torch_layers
+
+
+def apply(optimizer, grads, variables):
+    """`optimizer.apply(grads, variables)` for a plain Adam; False where it does not apply.
+
+    Args:
+        optimizer: a built Keras optimizer.
+        grads: torch tensors, one per variable.
+        variables: the `keras.Variable`s to update, all known to `optimizer`.
+
+    Returns:
+        True once the update is applied (weights, moments and the iteration
+        counter, as Keras's Adam would), or False, with nothing changed.
+
+    Example:
+        >>> import keras, torch  # doctest: +SKIP
+        >>> w = keras.Variable(torch.ones(2))  # doctest: +SKIP
+        >>> opt = keras.optimizers.Adam(0.1); opt.build([w])  # doctest: +SKIP
+        >>> apply(opt, [torch.ones(2)], [w])  # doctest: +SKIP
+        True
+    """
+    indices = _plain_adam_indices(optimizer, grads, variables)
+    if indices is None:
+        return False
+    params = [v._value for v in variables]
+    dtype = params[0].dtype  # as Keras's: the first variable's dtype for every scalar
+    with torch.no_grad():
+        # Keras's scalars, op for op (torch_adam.py): the same roundings.
+        lr = optimizer._learning_rate._value.to(dtype)
+        local_step = (optimizer._iterations._value + 1).to(dtype)
+        beta_1_power = torch.pow(torch.tensor(optimizer.beta_1, dtype=dtype, device=lr.device), local_step)
+        beta_2_power = torch.pow(torch.tensor(optimizer.beta_2, dtype=dtype, device=lr.device), local_step)
+        alpha = lr * torch.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+
+        m_list = [optimizer._momentums[i]._value for i in indices]
+        v_list = [optimizer._velocities[i]._value for i in indices]
+        torch._foreach_mul_(m_list, optimizer.beta_1)
+        torch._foreach_add_(m_list, grads, alpha=1 - optimizer.beta_1)
+        torch._foreach_mul_(v_list, optimizer.beta_2)
+        torch._foreach_add_(v_list, torch._foreach_mul(grads, grads), alpha=1 - optimizer.beta_2)
+        torch._foreach_add_(
+            params,
+            torch._foreach_div(
+                torch._foreach_mul(m_list, alpha), torch._foreach_add(torch._foreach_sqrt(v_list), optimizer.epsilon)
+            ),
+            alpha=-1,
+        )
+        optimizer._iterations._value.add_(1)
+    return True
+
+
+def _plain_adam_indices(optimizer, grads, variables):
+    # The optimizer's slot index per variable, where Keras's apply would do
+    # nothing beyond the Adam update itself; else None.
+    if (
+        type(optimizer) is not _KerasTorchAdam
+        or not optimizer.built
+        or optimizer.amsgrad
+        or optimizer.weight_decay is not None
+        or optimizer.clipnorm is not None
+        or optimizer.clipvalue is not None
+        or optimizer.global_clipnorm is not None
+        or optimizer.use_ema
+        or optimizer.gradient_accumulation_steps
+        or optimizer.loss_scale_factor is not None
+        or not isinstance(optimizer._learning_rate, KerasVariable)
+        or not variables
+        or len(grads) != len(variables)
+        or not torch_layers.values_are_stored()
+    ):
+        return None
+    known = optimizer._trainable_variables_indices
+    indices = []
+    for grad, variable in zip(grads, variables):
+        index = known.get(id(variable))
+        if (
+            index is None
+            or grad is None
+            or variable._value is None
+            or variable.constraint is not None
+            or getattr(variable, "overwrite_with_gradient", False)
+        ):
+            return None
+        indices.append(index)
+    return indices
