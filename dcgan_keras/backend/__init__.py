@@ -14,6 +14,8 @@ Per backend, only how gradients are taken and applied:
   `recorded.minimize(loss_fn, optimizer)` later applies the gradient of
   `loss_fn(outputs)` through that same pass. This is how G's update reuses the
   G(z) that D's update saw instead of running G twice.
+  (On torch all three apply a plain `keras.optimizers.Adam`'s update through
+  `torch_adam`: Keras's arithmetic, bit for bit, without its per-call host work.)
 - `train_step(model, *args)`: adapts `DCGAN.gan_step(data)` to what the
   backend's trainer calls: `train_step(data)` on TensorFlow and torch, the
   stateless `train_step(state, data)` on JAX.
