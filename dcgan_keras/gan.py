@@ -392,11 +392,13 @@ class DCGAN(keras.Model):
         # an even mean of the weights so far until k = 1 / (1 - m), then the
         # exponential average. A copy of the initial weights would otherwise
         # keep m^k of its weight (a tenth, 2340 updates at m = 0.999).
+        if seam.move_average is not None:
+            seam.move_average(
+                self.ema_generator.weights, self.generator.weights, self.g_optimizer.iterations, self.ema_momentum
+            )
+            return
         k = ops.cast(self.g_optimizer.iterations, "float32")
         step = 1.0 - ops.minimum(self.ema_momentum, (k - 1.0) / ops.maximum(k, 1.0))
-        if seam.move_average is not None:
-            seam.move_average(self.ema_generator.weights, self.generator.weights, step)
-            return
         for average, weight in zip(self.ema_generator.weights, self.generator.weights):
             value = ops.cast(ops.stop_gradient(weight), average.dtype)
             average.assign(average + ops.cast(step, average.dtype) * (value - average))

@@ -44,10 +44,18 @@ def discriminator_loss(real_logits, fake_logits, label_smoothing=0.0):
         >>> float(discriminator_loss(ops.ones((4, 1)) * 10, -ops.ones((4, 1)) * 10))  # doctest: +SKIP
         9.07e-05
     """
-    real_target = ops.full(ops.shape(real_logits), 1.0 - label_smoothing)
+    real_target = smoothed_ones(ops.shape(real_logits), label_smoothing)
     return bce_with_logits(real_target, real_logits) + bce_with_logits(
         ops.zeros(ops.shape(fake_logits)), fake_logits
     )
+
+
+def smoothed_ones(shape, label_smoothing):
+    """Real targets, 1 - label_smoothing everywhere (float32)."""
+    # Not ops.full: eagerly on torch it makes the fill value a device tensor
+    # and reads it back, two device syncs a step on a GPU. ones * (1 - s) is
+    # the same float32 number.
+    return ops.ones(shape) * (1.0 - label_smoothing)
 
 
 def non_saturating_generator_loss(fake_logits):
@@ -110,7 +118,7 @@ def _from_keras_loss(loss_fn):
     from_logits = bool(config.get("from_logits", True))
 
     def d_loss(real_out, fake_out, label_smoothing=0.0):
-        real = ops.full(ops.shape(real_out), 1.0 - label_smoothing)
+        real = smoothed_ones(ops.shape(real_out), label_smoothing)
         return loss_fn(real, real_out) + loss_fn(ops.zeros(ops.shape(fake_out)), fake_out)
 
     def g_loss(fake_out):

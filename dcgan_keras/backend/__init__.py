@@ -31,10 +31,12 @@ Per backend, only how gradients are taken and applied:
 - `fast_layers`: None, or a module of faster kernels behind dcgan_keras.layers
   (torch; and JAX, whose strided convolutions go by phases on a CPU; Keras's
   own ops are as fast as it gets on TensorFlow).
-- `move_average`: None, or `move_average(averages, values, step)` doing
-  `average += step * (value - average)` for each pair in one fused call
-  (torch only, for the average of G: eagerly, Keras ops cost ~90 calls a step;
-  TensorFlow and JAX fuse them inside the compiled step).
+- `move_average`: None, or `move_average(averages, values, updates,
+  momentum)` doing `average += step * (value - average)` for each pair in
+  one fused call, with `DCGAN`'s step for the average after `updates` G
+  updates (torch only, for the average of G: eagerly, Keras ops cost ~90
+  calls a step and copy Python numbers to the device; TensorFlow and JAX
+  fuse them inside the compiled step).
 - `add_to_means`: None, or `add_to_means(means, scalars)`: each
   `keras.metrics.Mean`'s `update_state(scalar)` and then its `result()`, in
   fused calls (torch: the training step's five metrics; compiled steps fuse

@@ -10,10 +10,15 @@ from dcgan_keras.backend import torch_layers as fast_layers  # also the seam's `
 from dcgan_keras.backend.torch_forward import forward  # noqa: F401  (the seam's `forward`)
 
 
-def move_average(averages, values, step):
-    # One fused in-place kernel per dtype group, as Keras's torch optimizers
-    # update their slots; `step` stays a device tensor (no host sync).
+def move_average(averages, values, updates, momentum):
+    # DCGAN._update_average's momentum, min(momentum, (k - 1) / k) after k
+    # updates, with the Python numbers as kernel arguments: keras.ops.minimum
+    # and maximum would copy them to the device, each a blocking copy on a GPU.
+    # Then one fused in-place kernel per dtype group, as Keras's torch
+    # optimizers update their slots; `step` stays a device tensor (no host sync).
     with torch.no_grad():
+        k = keras.ops.cast(updates, "float32")
+        step = 1.0 - torch.clamp((k - 1.0) / torch.clamp(k, min=1.0), max=momentum)
         torch._foreach_lerp_(fast_layers.values(averages), fast_layers.values(values), [step] * len(averages))
 
 

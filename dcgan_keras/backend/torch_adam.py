@@ -6,12 +6,16 @@
 reads a step for the tf_tutorial networks), converts Python numbers to device
 tensors through `keras.ops`, and walks options the DCGAN does not use
 (gradient accumulation, EMA, clipping, weight decay, constraints). On a GPU
-that host work is what the kernels wait on (bench/RESULTS.md, attempt 16).
+that host work is what the kernels wait on, and two of those numbers (the
+betas) are copied to the device at every call, each a blocking copy
+(bench/RESULTS.md, attempt 16).
 
 `apply` runs Keras's own arithmetic, op for op, for a plain `keras.optimizers.Adam`
 (exactly that class) with none of those options; for anything else it answers
 False and the caller uses `optimizer.apply`.
 """
+
+import functools
 
 import torch
 from keras.src.backend.common.variables import Variable as KerasVariable
@@ -48,8 +52,8 @@ def apply(optimizer, grads, variables):
         # Keras's scalars, op for op (torch_adam.py): the same roundings.
         lr = optimizer._learning_rate._value.to(dtype)
         local_step = (optimizer._iterations._value + 1).to(dtype)
-        beta_1_power = torch.pow(torch.tensor(optimizer.beta_1, dtype=dtype, device=lr.device), local_step)
-        beta_2_power = torch.pow(torch.tensor(optimizer.beta_2, dtype=dtype, device=lr.device), local_step)
+        beta_1_power = torch.pow(_constant(optimizer.beta_1, dtype, lr.device), local_step)
+        beta_2_power = torch.pow(_constant(optimizer.beta_2, dtype, lr.device), local_step)
         alpha = lr * torch.sqrt(1 - beta_2_power) / (1 - beta_1_power)
 
         m_list = [optimizer._momentums[i]._value for i in indices]
@@ -69,11 +73,20 @@ def apply(optimizer, grads, variables):
     return True
 
 
+@functools.lru_cache(maxsize=64)
+def _constant(value, dtype, device):
+    # Made once: a Python number copied to a GPU is a blocking copy, which
+    # Keras's `ops.cast(self.beta_1, dtype)` pays twice per update.
+    return torch.tensor(value, dtype=dtype, device=device)
+
+
 def _plain_adam_indices(optimizer, grads, variables):
     # The optimizer's slot index per variable, where Keras's apply would do
     # nothing beyond the Adam update itself; else None.
     if (
-        type(optimizer) is not _KerasTorchAdam
+        # Compiled steps pay no per-call host work: Keras's update is traced.
+        torch.compiler.is_compiling()
+        or type(optimizer) is not _KerasTorchAdam
         or not optimizer.built
         or optimizer.amsgrad
         or optimizer.weight_decay is not None

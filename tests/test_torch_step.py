@@ -1,4 +1,12 @@
-"""torch: the training step's own Adam update (backend/torch_adam.py) must be Keras's Adam, bit for bit."""
+"""torch: the training step's host work. On a GPU the kernels wait for it (bench/RESULTS.md, attempts 12-16).
+
+Its own Adam update (backend/torch_adam.py) must be Keras's Adam, bit for bit,
+and a step must not copy Python numbers to the device or read tensors back,
+which on a GPU are blocking transfers that stop the host from running ahead.
+"""
+
+import collections
+import traceback
 
 import keras
 import numpy as np
@@ -121,3 +129,40 @@ def test_a_gan_trains_to_the_same_weights_with_the_fast_update_or_kerass(monkeyp
         strict=True,
     ):
         np.testing.assert_array_equal(a, b)
+
+
+# torch functions that, with Python data or on a GPU tensor, move data between
+# host and device and wait for it.
+TRANSFERS = {"tensor", "as_tensor", "scalar_tensor", "item", "tolist", "__bool__", "__int__", "__float__", "numpy", "cpu"}
+
+
+def _transfers_in(fn):
+    from torch.overrides import TorchFunctionMode
+
+    seen = collections.Counter()
+
+    class Record(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            name = getattr(func, "__name__", "")
+            if name in TRANSFERS:
+                frames = [f for f in traceback.extract_stack()[:-1] if "/torch/" not in f.filename]
+                seen[(name, frames[-1].name)] += 1
+            return func(*args, **(kwargs or {}))
+
+    with Record():
+        fn()
+    return seen
+
+
+@pytest.mark.parametrize("label_smoothing, ema_momentum", [(0.0, None), (0.1, 0.99)])  # the mnist preset's: 0.1, 0.99
+def test_a_training_step_moves_no_data_between_host_and_device(label_smoothing, ema_momentum):
+    gan = tiny_gan(ema_momentum=ema_momentum)
+    gan.label_smoothing = label_smoothing
+    x = keras.ops.convert_to_tensor(random_images(8))  # on the device, as fit hands batches over
+    gan.train_step(x)  # builds
+    seen = _transfers_in(lambda: gan.train_step(x))
+    # The seed states' reads: host memory by design (seam.seed_state_scope,
+    # tested in test_layers), one for the noise and one per dropout call.
+    seeds = seen.pop(("tolist", "seeded_generator"), 0)
+    assert seeds == 1 + 2 * 3  # the noise; 2 dropout layers in each of D's 3 passes
+    assert not seen, f"host-device transfers in a step: {dict(seen)}"
