@@ -5,9 +5,10 @@ This script takes `fit` out of it: it compiles `DCGAN.train_step` exactly as
 Keras's JAX trainer jits it (state donated) and the reference's seq1 step, and
 compares
 
-- what XLA compiled: its cost analysis (FLOPs, bytes accessed) and the
+- what XLA compiled: its cost analysis (FLOPs, bytes accessed), the
   multiset of convolutions (shapes, windows, layouts), which is where the time
-  goes;
+  goes, and the top-level ops by opcode (on a GPU, about one kernel launch
+  each; --xla_convolutions compiles the GPU's convolutions on a CPU);
 - how long each compiled program takes, called in interleaved turns on the
   same batch, with the turn-by-turn (paired) ratio;
 - with --profile, each program's ten slowest XLA ops from a jax.profiler trace.
@@ -16,6 +17,7 @@ Usage:
     KERAS_BACKEND=jax python bench/jax_step_compare.py --preset=tf_tutorial --batch=256
     python bench/jax_step_compare.py --preset=dcgan64 --batch=64 --turns=6 --steps=2 \
         --xla_option=xla_cpu_enable_concurrency_optimized_scheduler=false
+    python bench/jax_step_compare.py --xla_convolutions --turns=2 --steps=1
 """
 
 import argparse
@@ -46,6 +48,8 @@ def parse_args(argv=None):
     p.add_argument("--turns", type=int, default=8)
     p.add_argument("--steps", type=int, default=3, help="steps per turn")
     p.add_argument("--profile", action="store_true", help="print each program's slowest XLA ops")
+    p.add_argument("--xla_convolutions", action="store_true",
+                   help="the GPU's program: XLA's own strided convolutions, not dcgan_keras's phases (CPU only)")
     p.add_argument("--xla_option", action="append", default=[],
                    help="NAME=VALUE, an XLA compiler option for both programs (repeatable)")
     return p.parse_args(argv)
@@ -87,6 +91,17 @@ def describe(compiled):
     return cost.get("flops", 0.0), cost.get("bytes accessed", 0.0), convolutions
 
 
+def top_level_ops(compiled):
+    """The optimized program's top-level instructions by opcode: what the executor runs one by
+    one (on a GPU, about one kernel launch each), leaving out the free ones."""
+    entry = re.search(r"^ENTRY .*?\{\n(.*?)^\}", compiled.as_text(), re.S | re.M).group(1)
+    free = {"parameter", "tuple", "get-tuple-element", "constant", "bitcast"}
+    ops = collections.Counter(
+        m.group(1) for m in (re.search(r"=\s*\S+\s+([\w-]+)\(", line) for line in entry.splitlines()) if m
+    )
+    return collections.Counter({op: n for op, n in ops.items() if op not in free})
+
+
 def slowest_ops(run, n=10):
     with tempfile.TemporaryDirectory() as folder:
         with jax.profiler.trace(folder):
@@ -106,6 +121,10 @@ def slowest_ops(run, n=10):
 def main(argv=None):
     args = parse_args(argv)
     options = {k: _option_value(v) for k, v in (o.split("=", 1) for o in args.xla_option)} or None
+    if args.xla_convolutions:
+        from dcgan_keras.backend import jax_layers
+
+        jax_layers._on_cpu = lambda: False
     k_compiled, k_state, data, k_step = keras_program(args.preset, args.batch, options)
     r_compiled, r_state, r_step = reference_program(args.preset, data, options)
     programs = {"keras": [k_step, k_state], "jax_seq1": [r_step, r_state]}
@@ -115,6 +134,9 @@ def main(argv=None):
           f"XLA options {options or 'default'}")
     print(f"XLA cost analysis: keras {kf / 1e9:.2f} GFLOP, {kb / 1e9:.2f} GB; "
           f"jax_seq1 {rf / 1e9:.2f} GFLOP, {rb / 1e9:.2f} GB")
+    ko, ro = top_level_ops(k_compiled), top_level_ops(r_compiled)
+    print(f"top-level ops: keras {sum(ko.values())} {dict(ko.most_common())}; "
+          f"jax_seq1 {sum(ro.values())} {dict(ro.most_common())}")
     print(f"convolutions: keras {sum(kc.values())}, jax_seq1 {sum(rc.values())}, "
           f"{'the same shapes, windows and layouts' if kc == rc else 'DIFFERENT: ' + str(kc - rc) + ' / ' + str(rc - kc)}")
 
