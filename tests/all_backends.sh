@@ -6,6 +6,6 @@ cd "$(dirname "$0")/.."
 status=0
 for backend in tensorflow jax torch; do
   echo "=== KERAS_BACKEND=$backend"
-  KERAS_BACKEND=$backend python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder "$@" || status=1
+  KERAS_BACKEND=$backend python -m pytest -q -rs -n 2 --dist loadfile --no-loadscope-reorder "$@" || status=1
 done
 exit $status
