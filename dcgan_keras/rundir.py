@@ -21,6 +21,7 @@ for a later epoch (a metrics row, a sample) is dropped or rewritten on resume.
 No Keras here: the command line checks a directory before loading a backend.
 """
 
+import contextlib
 import csv
 import datetime
 import importlib.metadata
@@ -73,9 +74,16 @@ def write_bytes(path, data):
         'runs/x/config.json'
     """
     tmp = temporary_path(path)
-    with open(tmp, "wb") as f:
-        f.write(data)
-    replace_atomically(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        replace_atomically(tmp, path)
+    except BaseException:
+        # A full disk or an interrupt: the old file stays as it was, and no
+        # half-written temporary is left beside it.
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
     return path
 
 

@@ -1,5 +1,6 @@
 """The run's callbacks, each alone: divergence, summaries, grids and GIF, CSV, TensorBoard, checkpoints."""
 
+import io
 import math
 import os
 
@@ -162,7 +163,8 @@ def test_checkpoints_rotate_skip_a_diverged_epoch_and_load(tmp_path):
 
 
 def test_tensorboard_logger_writes_scalars_and_the_grid_on_any_backend(tmp_path):
-    grids = type("Grids", (), {"latest": np.zeros((10, 12, 1), "uint8")})()
+    grid = np.random.default_rng(0).integers(0, 256, (10, 12, 1), dtype="uint8")  # not constant: a blank image must not pass
+    grids = type("Grids", (), {"latest": grid})()
     logger = attached(callbacks.TensorBoardLogger(tmp_path / "tb", grids=grids))
     logger.on_train_begin()
     logger.on_epoch_end(0, {"d_loss": 1.5, "fid": math.nan})
@@ -173,6 +175,7 @@ def test_tensorboard_logger_writes_scalars_and_the_grid_on_any_backend(tmp_path)
     assert "fid" not in events  # NaN (epochs without FID) is not logged
     step, png = events["samples"][0]
     assert step == 1 and png.startswith(b"\x89PNG")
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(png)))[..., None], grid)
 
 
 def test_inject_nan_poisons_the_discriminator_in_its_epoch():

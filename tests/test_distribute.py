@@ -79,6 +79,8 @@ def test_mixed_precision_trains_with_finite_losses_and_float32_weights(policy, t
     after = [keras.ops.convert_to_numpy(v) for v in gan.generator.trainable_variables]
     assert any(not np.array_equal(a, b) for a, b in zip(before, after))
     assert {str(v.dtype) for v in gan.weights} == {"float32"}
+    # ... while the layers compute in the mixed policy, not silently in float32.
+    assert policy in {layer.dtype_policy.name for layer in gan.generator.layers + gan.discriminator.layers}
     if policy == "mixed_float16":
         assert isinstance(gan.d_optimizer, keras.optimizers.LossScaleOptimizer)
     images = gan.generate(2, seed=0)

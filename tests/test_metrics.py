@@ -241,7 +241,11 @@ def test_extract_features_pads_last_batch_of_keras_model():
     model = keras.Model(inputs, keras.layers.Dense(3)(keras.layers.Flatten()(inputs)))
     images = np.random.default_rng(9).uniform(-1, 1, size=(7, 8, 8, 1)).astype("float32")
     expected = keras.ops.convert_to_numpy(model(images))
+    sizes = []
+    predict_on_batch = model.predict_on_batch
+    model.predict_on_batch = lambda batch: sizes.append(len(batch)) or predict_on_batch(batch)
     np.testing.assert_allclose(extract_features(model, images, batch_size=3), expected, atol=1e-5)
+    assert sizes == [3, 3, 3]  # the last image alone, padded: no retrace for a new batch size
 
 
 @slow_on_jax

@@ -98,8 +98,12 @@ def test_mixed_precision_runs_and_resumes_in_another_precision(tmp_path, no_expo
     # The exported generator computes in float32, with the trained weights.
     generator = keras.saving.load_model(run.generator_keras)
     assert {layer.dtype_policy.name for layer in generator.layers} == {"float32"}
+    for exported, trained in zip(generator.weights, gan.sampling_generator.weights, strict=True):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(exported), keras.ops.convert_to_numpy(trained))
+    # The images are ~1e-3 at this stage: a tolerance relative to them, not 2e-2.
     z = np.random.default_rng(0).standard_normal((4, 8)).astype("float32")
-    np.testing.assert_allclose(generator.predict(z, verbose=0), gan.generate(z=z), atol=2e-2)
+    expected = gan.generate(z=z)
+    np.testing.assert_allclose(generator.predict(z, verbose=0), expected, atol=0.05 * np.abs(expected).max())
 
 
 # ---------------------------------------------------------------- refusals

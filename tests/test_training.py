@@ -217,10 +217,37 @@ def test_checkpoints_ignore_and_clean_temporaries_and_rotate(tmp_path):
     assert [e for e, _ in run.checkpoints()] == [3, 4]
 
 
-def test_atomic_writes_leave_no_temporary(tmp_path):
+def test_atomic_writes_leave_no_temporary(tmp_path, monkeypatch):
     path = tmp_path / "a.json"
     rundir.write_json(path, {"a": 1})
     rundir.write_json(path, {"a": 2})
+    assert json.loads(path.read_text()) == {"a": 2}
+    assert os.listdir(tmp_path) == ["a.json"]
+
+    # Atomic: a write that dies half-way (a kill, a full disk) leaves the old file whole.
+    real_open = open
+
+    class Torn:
+        def __init__(self, f):
+            self.f = f
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+        def write(self, data):
+            self.f.write(data[: len(data) // 2])
+            raise OSError(28, "No space left on device")
+
+    def torn_open(file, mode="r", *args, **kwargs):
+        f = real_open(file, mode, *args, **kwargs)
+        return Torn(f) if "w" in mode else f
+
+    monkeypatch.setattr(rundir, "open", torn_open, raising=False)
+    with pytest.raises(OSError, match="No space left"):
+        rundir.write_json(path, {"a": 3, "padding": "x" * 100})
     assert json.loads(path.read_text()) == {"a": 2}
     assert os.listdir(tmp_path) == ["a.json"]
 
