@@ -51,10 +51,13 @@ def discriminator_loss(real_logits, fake_logits, label_smoothing=0.0):
 
 
 def smoothed_ones(shape, label_smoothing):
-    """Real targets, 1 - label_smoothing everywhere (float32)."""
+    """Real targets: 1 - label_smoothing everywhere, in floatx."""
     # Not ops.full: eagerly on torch it makes the fill value a device tensor
     # and reads it back, two device syncs a step on a GPU. ones * (1 - s) is
-    # the same float32 number.
+    # the same float32 number. Not so in float16, where ones * (1 - s)
+    # can round twice (JAX: 0.6475 for s = 0.35278, ops.full 0.647).
+    if keras.config.floatx() != "float32":
+        return ops.full(shape, 1.0 - label_smoothing)
     return ops.ones(shape) * (1.0 - label_smoothing)
 
 

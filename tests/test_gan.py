@@ -418,3 +418,21 @@ def test_generate_returns_images_in_range_and_is_seeded():
     assert not np.array_equal(images, gan.generate(5, seed=8))
     with pytest.raises(ValueError, match=r"\(num, 8\)"):
         gan.generate(z=np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("floatx", ["float32", "float16"])
+def test_smoothed_real_targets_are_ops_full(floatx):
+    # 1 - s rounded once, as ops.full rounds it: ones * (1 - s) rounds twice
+    # in float16 (JAX: 0.6475 for s = 0.3527832152785498, ops.full 0.647).
+    from dcgan_keras.losses import smoothed_ones
+
+    previous = keras.config.floatx()
+    keras.config.set_floatx(floatx)
+    try:
+        for s in (0.0, 0.1, 0.3527832152785498, 0.3220214786475067):
+            expected = keras.ops.convert_to_numpy(keras.ops.full((2,), 1.0 - s))
+            got = keras.ops.convert_to_numpy(smoothed_ones((2,), s))
+            assert got.dtype == expected.dtype
+            np.testing.assert_array_equal(got, expected)
+    finally:
+        keras.config.set_floatx(previous)

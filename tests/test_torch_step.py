@@ -81,11 +81,21 @@ def _optimizer_with(option):
         return keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam())
     if option == "sgd":
         return keras.optimizers.SGD()
+    if option == "tensor_beta":  # Keras reads it at each update: it may change in place
+        import torch
+
+        return keras.optimizers.Adam(beta_1=torch.tensor(0.9))
+    if option == "variable_beta":
+        return keras.optimizers.Adam(beta_2=keras.Variable(0.99))
     return keras.optimizers.Adam()
 
 
 @pytest.mark.parametrize(
-    "option", [*ADAM_OPTIONS, "schedule", "subclass", "loss_scale", "sgd", "constraint", "unknown", "stateless"]
+    "option",
+    [
+        *ADAM_OPTIONS, "schedule", "subclass", "loss_scale", "sgd", "tensor_beta", "variable_beta", "constraint",
+        "unknown", "stateless",
+    ],
 )
 def test_anything_but_a_plain_adam_is_left_to_keras_untouched(option):
     from dcgan_keras.backend import torch_adam

@@ -16,12 +16,18 @@ False and the caller uses `optimizer.apply`.
 """
 
 import functools
+import numbers
 
+import keras
 import torch
 from keras.src.backend.common.variables import Variable as KerasVariable
 from keras.src.backend.torch.optimizers.torch_adam import Adam as _KerasTorchAdam
 
 from dcgan_keras.backend import torch_layers
+
+# What `apply` reproduces is Keras 3.15's (pyproject allows any later Keras,
+# whose apply may add options or change the arithmetic): Keras applies it there.
+_KERAS_REPRODUCED = keras.version().startswith("3.15.")
 
 
 def apply(optimizer, grads, variables):
@@ -86,6 +92,7 @@ def _plain_adam_indices(optimizer, grads, variables):
     if (
         # Compiled steps pay no per-call host work: Keras's update is traced.
         torch.compiler.is_compiling()
+        or not _KERAS_REPRODUCED
         or type(optimizer) is not _KerasTorchAdam
         or not optimizer.built
         or optimizer.amsgrad
@@ -97,6 +104,10 @@ def _plain_adam_indices(optimizer, grads, variables):
         or optimizer.gradient_accumulation_steps
         or optimizer.loss_scale_factor is not None
         or not isinstance(optimizer._learning_rate, KerasVariable)
+        # Keras also takes a tensor or a Variable for the betas (read at each
+        # update); `_constant` caches numbers only.
+        or not isinstance(optimizer.beta_1, numbers.Real)
+        or not isinstance(optimizer.beta_2, numbers.Real)
         or not variables
         or len(grads) != len(variables)
         or not torch_layers.values_are_stored()
