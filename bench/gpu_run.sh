@@ -91,6 +91,9 @@ torch_layers)
   say "fp16";  timeout 200 $PY bench/throughput.py $common --mixed_precision --out=$OUT/tl_fp16.json 2>&1 | grep -v "^[WI]0000" > $OUT/tl_fp16.log; pkill -f "throughput.py --worker"; grep -A14 "^backend" $OUT/tl_fp16.log
   say "profile"; timeout 60 $PY bench/profile_torch.py --preset=tf_tutorial --batch=256 --steps=5 --top=25 > $OUT/tl_profile.log 2>&1; grep "^==\|GPU kernel" $OUT/tl_profile.log
   say "host"; timeout 60 $PY bench/torch_host_overhead.py --turns=7 --steps=30 2>&1 | grep -v "^[WI]0000" | tail -5
+  # RESULTS.md attempt 16: a step of keras should make no synchronizing call but
+  # the last turn's (the fit variant's data transfers and logs are Keras's).
+  say "syncs"; timeout 60 $PY bench/torch_host_overhead.py --sync_debug --steps=5 2>&1 | grep -v "^[WI]0000" | tail -40
   ;;
 *) echo "usage: bash bench/gpu_run.sh throughput|quality|round2|callbacks|cli|torch_layers"; exit 2 ;;
 esac

@@ -19,9 +19,13 @@ Timed, in interleaved turns (median of --turns, each --steps steps):
   own per-step work (data adapter, callbacks, logs) is in;
 - torch_seq1_nograd: bench/refs_torch.py's step.
 With --profile, cProfile of keras's steps: where its host time goes,
-by cumulative time.
+by cumulative time. With --sync_debug (a GPU only), the synchronizing CUDA
+calls in a few steps of each variant, counted by torch's sync debug mode,
+with where they come from: each one stops the host from running ahead of
+the kernels (tests/test_torch_step.py checks the step's own on a CPU).
 
     python bench/torch_host_overhead.py --turns=7 --steps=50 [--profile]
+    python bench/torch_host_overhead.py --sync_debug --steps=5
 """
 
 import argparse
@@ -82,8 +86,11 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1: host work only)")
     p.add_argument("--profile", action="store_true")
     p.add_argument("--top", type=int, default=30)
+    p.add_argument("--sync_debug", action="store_true", help="count synchronizing CUDA calls (GPU only)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.sync_debug and not torch.cuda.is_available():
+        sys.exit("--sync_debug counts CUDA synchronizations: it needs a GPU")
 
     x = np.random.default_rng(0).uniform(-1, 1, (BATCH, 28, 28, 1)).astype("float32")
     gan = keras_gan(args.width)
@@ -103,6 +110,9 @@ def main(argv=None):
     }
     for run in steps.values():
         run()  # builds, warms up
+    if args.sync_debug:
+        count_syncs(steps, args.steps)
+        return
     ms = {name: [] for name in steps}
     names = list(steps)
     for i in range(args.turns):
@@ -126,6 +136,28 @@ def main(argv=None):
         steps["keras"]()
         profiler.disable()
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.top)
+
+
+def count_syncs(steps, n):
+    """Prints, per variant, the synchronizing CUDA calls in `n` steps and their top call sites."""
+    import collections
+    import warnings
+
+    for name, run in steps.items():
+        torch.cuda.synchronize()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            torch.cuda.set_sync_debug_mode("warn")
+            try:
+                run()
+                torch.cuda.synchronize()
+            finally:
+                torch.cuda.set_sync_debug_mode("default")
+        syncs = [w for w in caught if "synchroniz" in str(w.message)]
+        sites = collections.Counter(f"{os.path.relpath(w.filename)}:{w.lineno}" for w in syncs)
+        print(f"  {name:18s} {len(syncs) / n:6.1f} synchronizing calls a step")
+        for site, count in sites.most_common(8):
+            print(f"      {count / n:6.1f}  {site}")
 
 
 if __name__ == "__main__":
