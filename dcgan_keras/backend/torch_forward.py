@@ -104,6 +104,7 @@ def _fast_calls():
     layers = keras.layers
     return {
         layers.Dense: torch_layers.dense, layers.Reshape: torch_layers.reshape, layers.Flatten: torch_layers.flatten,
+        layers.LeakyReLU: torch_layers.leaky_relu, layers.Activation: torch_layers.activation,
     }
 
 

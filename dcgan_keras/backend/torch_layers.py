@@ -23,6 +23,7 @@ import functools
 import math
 import threading
 
+import keras
 import torch
 import torch.nn.functional as F
 from keras.src.backend.common.stateless_scope import in_stateless_scope
@@ -269,6 +270,20 @@ def dense(layer, inputs):
     if layer.bias is not None:
         outputs = torch.add(outputs, read(layer.bias))
     return layer.activation(outputs) if layer.activation is not None else outputs
+
+
+@_eager_only
+def leaky_relu(layer, inputs):
+    """keras.layers.LeakyReLU: torch's op, as `ops.leaky_relu` calls it."""
+    return F.leaky_relu(inputs, negative_slope=layer.negative_slope)
+
+
+@_eager_only
+def activation(layer, inputs):
+    """keras.layers.Activation with tanh (the generators' last layer); None for any other function."""
+    if layer.activation is not keras.activations.tanh:
+        return None
+    return torch.tanh(inputs)
 
 
 @_eager_only
