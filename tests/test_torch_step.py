@@ -143,7 +143,9 @@ def test_a_gan_trains_to_the_same_weights_with_the_fast_update_or_kerass(monkeyp
 
 # torch functions that, with Python data or on a GPU tensor, move data between
 # host and device and wait for it.
-TRANSFERS = {"tensor", "as_tensor", "scalar_tensor", "item", "tolist", "__bool__", "__int__", "__float__", "numpy", "cpu"}
+TRANSFERS = {
+    "tensor", "as_tensor", "scalar_tensor", "item", "tolist", "__bool__", "__int__", "__float__", "numpy", "cpu",
+}
 
 
 def _transfers_in(fn):
