@@ -93,7 +93,7 @@ torch_layers)
   say "host"; timeout 60 $PY bench/torch_host_overhead.py --turns=7 --steps=30 2>&1 | grep -v "^[WI]0000" | tail -5
   # RESULTS.md attempt 16: a step of keras should make no synchronizing call but
   # the last turn's (the fit variant's data transfers and logs are Keras's).
-  say "syncs"; timeout 60 $PY bench/torch_host_overhead.py --sync_debug --steps=5 2>&1 | grep -v "^[WI]0000" | tail -40
+  say "syncs"; timeout 40 $PY bench/torch_host_overhead.py --sync_debug --steps=5 2>&1 | grep -v "^[WI]0000" | tail -40
   ;;
 *) echo "usage: bash bench/gpu_run.sh throughput|quality|round2|callbacks|cli|torch_layers"; exit 2 ;;
 esac
