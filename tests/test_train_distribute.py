@@ -171,7 +171,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-@pytest.mark.slow
+# The suite's only multi-host test: ~17 s of two processes, in the JAX pass.
 @pytest.mark.skipif(BACKEND != "jax", reason="multi-host runs are jax's")
 def test_two_jax_processes_compute_what_one_process_on_two_devices_does(tmp_path):
     """Two processes of one device each, joined over localhost, each feeding
