@@ -168,6 +168,11 @@ class SavedModelGenerator:
         return np.concatenate(batches).astype("float32", copy=False)
 
 
+def _keras_files(folder):
+    """The `.keras` file names in `folder`, oldest epoch first."""
+    return sorted((n for n in os.listdir(folder) if n.endswith(".keras")), key=_natural_key)
+
+
 def _natural_key(name):
     # epoch_10 after epoch_9, even without zero padding.
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
@@ -209,7 +214,7 @@ def resolve_checkpoint(path):
         if not any(os.path.exists(os.path.join(path, name)) for name in run_parts):
             ckpt_dir = path  # no run directory: a folder of checkpoints, such as a run's checkpoints/
         if os.path.isdir(ckpt_dir):
-            names = sorted((n for n in os.listdir(ckpt_dir) if n.endswith(".keras")), key=_natural_key)
+            names = _keras_files(ckpt_dir)
             if names:
                 return "keras", os.path.join(ckpt_dir, names[-1])
         if os.path.isfile(os.path.join(path, "generator.keras")):
@@ -285,7 +290,7 @@ def load_generator(path):
 def _older_checkpoints(path):
     """The `.keras` files beside `path` that sort before it (older epochs), oldest first."""
     folder, name = os.path.split(path)
-    names = sorted((n for n in os.listdir(folder) if n.endswith(".keras")), key=_natural_key)
+    names = _keras_files(folder)
     return [os.path.join(folder, n) for n in names[: names.index(name)]] if name in names else []
 
 

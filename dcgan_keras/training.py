@@ -22,6 +22,7 @@ Example:
 """
 
 import contextlib
+import io
 import os
 import warnings
 import zipfile
@@ -282,10 +283,9 @@ def _fixed_noise(run, config):
             if noise.shape == (config.num_samples, config.latent_dim):
                 return noise
     noise = latent_noise(config.num_samples, config.latent_dim, seed=config.seed)
-    tmp = rundir.temporary_path(run.fixed_noise)
-    with open(tmp, "wb") as f:
-        np.save(f, noise)
-    rundir.replace_atomically(tmp, run.fixed_noise)
+    buffer = io.BytesIO()
+    np.save(buffer, noise)
+    rundir.write_bytes(run.fixed_noise, buffer.getvalue())
     return noise
 
 
