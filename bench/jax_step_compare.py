@@ -11,13 +11,20 @@ compares
   each; --xla_convolutions compiles the GPU's convolutions on a CPU);
 - how long each compiled program takes, called in interleaved turns on the
   same batch, with the turn-by-turn (paired) ratio;
-- with --profile, each program's ten slowest XLA ops from a jax.profiler trace.
+- with --profile, each program's ten slowest XLA ops from a jax.profiler trace;
+- with --fit, a third contender: `DCGAN.fit` itself on the same batch (the
+  steps timed inside the call, as bench/throughput.py times them), so that
+  keras_fit against keras is the cost of fit's own loop around the same program
+  (its data adapter, callbacks and state handling), and keras against jax_seq1
+  the compiled step's.
 
 Usage:
     KERAS_BACKEND=jax python bench/jax_step_compare.py --preset=tf_tutorial --batch=256
     python bench/jax_step_compare.py --preset=dcgan64 --batch=64 --turns=6 --steps=2 \
         --xla_option=xla_cpu_enable_concurrency_optimized_scheduler=false
     python bench/jax_step_compare.py --xla_convolutions --turns=2 --steps=1
+    python bench/jax_step_compare.py --fit --steps=200   # on a GPU: is the gap in fit's loop?
+    python bench/jax_step_compare.py --fit --width=4 --batch=2 --steps=200   # that loop on a CPU
 """
 
 import argparse
@@ -50,6 +57,9 @@ def parse_args(argv=None):
     p.add_argument("--profile", action="store_true", help="print each program's slowest XLA ops")
     p.add_argument("--xla_convolutions", action="store_true",
                    help="the GPU's program: XLA's own strided convolutions, not dcgan_keras's phases (CPU only)")
+    p.add_argument("--fit", action="store_true", help="add keras_fit: DCGAN.fit's own loop around the program")
+    p.add_argument("--width", type=int, default=0,
+                   help="cut every layer's channels to this, so that host work shows (as torch_host_overhead.py)")
     p.add_argument("--xla_option", action="append", default=[],
                    help="NAME=VALUE, an XLA compiler option for both programs (repeatable)")
     return p.parse_args(argv)
@@ -59,20 +69,43 @@ def _option_value(text):
     return {"true": True, "false": False}.get(text.lower(), text)
 
 
-def keras_program(preset, batch, options):
-    gan = DCGAN(build_discriminator(preset=preset, seed=0), build_generator(preset=preset), seed=0)
+def narrow(preset, width):
+    """Every layer's channels cut to `width`, in both programs (0: as the preset has them)."""
+    spec = refs_jax._spec(preset)
+    if not width:
+        return {}, {}
+    g, d = (width,) * len(spec["g_filters"]), (width,) * len(spec["d_filters"])
+    original = refs_jax._spec
+    refs_jax._spec = lambda p: dict(original(p), g_filters=g, d_filters=d)
+    return {"filters": g}, {"filters": d}
+
+
+def keras_program(preset, batch, options, g_kwargs=None, d_kwargs=None):
+    gan = DCGAN(build_discriminator(preset=preset, seed=0, **(d_kwargs or {})),
+                build_generator(preset=preset, **(g_kwargs or {})), seed=0)
     gan.compile()
     x = np.random.default_rng(0).uniform(-1, 1, (batch,) + gan.image_shape).astype("float32")
     gan.fit(x, batch_size=batch, epochs=1, verbose=0)  # builds both optimizers and the metrics
-    # The state tuple Keras's JAX trainer threads through its jitted train_step.
+    # The state tuple Keras's JAX trainer threads through its jitted train_step,
+    # copied: the program donates it, and --fit goes on training gan's own.
     state = tuple(
-        [v.value for v in variables]
+        [jnp.array(v.value, copy=True) for v in variables]
         for variables in (gan.trainable_variables, gan.non_trainable_variables,
                           gan.optimizer.variables, gan.metrics_variables)
     )
     data = jnp.asarray(x)
     compiled = jax.jit(gan.train_step, donate_argnums=0).lower(state, data).compile(compiler_options=options)
-    return compiled, state, data, lambda state: compiled(state, data)[1]
+    return gan, compiled, state, data, lambda state: compiled(state, data)[1]
+
+
+def fit_rate(gan, data, steps):
+    """img/s of `steps` steps of gan.fit on the batch `data`, timed inside the call."""
+    from throughput import _fit_timer
+
+    timer = _fit_timer()
+    x = np.concatenate([np.asarray(data)] * steps)
+    gan.fit(x, batch_size=len(data), epochs=1, shuffle=False, verbose=0, callbacks=[timer])
+    return len(data) * steps / timer.elapsed
 
 
 def reference_program(preset, data, options):
@@ -125,12 +158,13 @@ def main(argv=None):
         from dcgan_keras.backend import jax_layers
 
         jax_layers._on_cpu = lambda: False
-    k_compiled, k_state, data, k_step = keras_program(args.preset, args.batch, options)
+    g_kwargs, d_kwargs = narrow(args.preset, args.width)
+    gan, k_compiled, k_state, data, k_step = keras_program(args.preset, args.batch, options, g_kwargs, d_kwargs)
     r_compiled, r_state, r_step = reference_program(args.preset, data, options)
     programs = {"keras": [k_step, k_state], "jax_seq1": [r_step, r_state]}
 
     (kf, kb, kc), (rf, rb, rc) = describe(k_compiled), describe(r_compiled)
-    print(f"{args.preset}, batch {args.batch}, jax {jax.__version__} on {jax.devices()[0].device_kind}, "
+    print(f"{args.preset}{f' cut to {args.width} channels' if args.width else ''}, batch {args.batch}, jax {jax.__version__} on {jax.devices()[0].device_kind}, "
           f"XLA options {options or 'default'}")
     print(f"XLA cost analysis: keras {kf / 1e9:.2f} GFLOP, {kb / 1e9:.2f} GB; "
           f"jax_seq1 {rf / 1e9:.2f} GFLOP, {rb / 1e9:.2f} GB")
@@ -141,6 +175,11 @@ def main(argv=None):
           f"{'the same shapes, windows and layouts' if kc == rc else 'DIFFERENT: ' + str(kc - rc) + ' / ' + str(rc - kc)}")
 
     def turn(name, steps, record=None):
+        if name == "keras_fit":
+            rate = fit_rate(gan, data, steps)
+            if record is not None:
+                record.append(rate)
+            return
         step, state = programs[name]
         start = time.perf_counter()
         for _ in range(steps):
@@ -150,12 +189,12 @@ def main(argv=None):
         if record is not None:
             record.append(args.batch * steps / (time.perf_counter() - start))
 
-    names = list(programs)
+    names = list(programs) + (["keras_fit"] if args.fit else [])
     for name in names:
         turn(name, 1)  # the first call allocates
     rates = {name: [] for name in names}
     for i in range(args.turns):
-        for name in names[i % 2:] + names[:i % 2]:  # alternate who goes first
+        for name in names[i % len(names):] + names[:i % len(names)]:  # rotate who goes first
             turn(name, args.steps, rates[name])
     for name in names:
         r = rates[name]
@@ -163,9 +202,13 @@ def main(argv=None):
     paired = [k / r for k, r in zip(rates["keras"], rates["jax_seq1"])]
     print(f"keras / jax_seq1: median {statistics.median(rates['keras']) / statistics.median(rates['jax_seq1']):.3f}, "
           f"paired median {statistics.median(paired):.3f} (per turn {min(paired):.2f}-{max(paired):.2f})")
+    if args.fit:
+        paired = [f / k for f, k in zip(rates["keras_fit"], rates["keras"])]
+        print(f"keras_fit / keras (fit's own loop): paired median {statistics.median(paired):.3f} "
+              f"(per turn {min(paired):.2f}-{max(paired):.2f})")
 
     if args.profile:
-        for name in names:
+        for name in programs:
             print(f"{name}: slowest XLA ops over {args.steps} steps, ms summed over threads")
             for op, ms in slowest_ops(lambda: turn(name, args.steps)):
                 print(f"  {ms:9.1f}  {op}")
