@@ -25,6 +25,7 @@ Usage:
     python bench/jax_step_compare.py --xla_convolutions --turns=2 --steps=1
     python bench/jax_step_compare.py --fit --steps=200   # on a GPU: is the gap in fit's loop?
     python bench/jax_step_compare.py --fit --width=4 --batch=2 --steps=200   # that loop on a CPU
+    python bench/jax_step_compare.py --mixed_precision=bfloat16 --profile   # the mixed-precision gap
 """
 
 import argparse
@@ -43,6 +44,7 @@ sys.path[:0] = [os.path.dirname(os.path.dirname(os.path.abspath(__file__))), os.
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
+import keras  # noqa: E402
 
 import refs_jax  # noqa: E402
 from dcgan_keras import DCGAN, build_discriminator, build_generator  # noqa: E402
@@ -58,6 +60,8 @@ def parse_args(argv=None):
     p.add_argument("--xla_convolutions", action="store_true",
                    help="the GPU's program: XLA's own strided convolutions, not dcgan_keras's phases (CPU only)")
     p.add_argument("--fit", action="store_true", help="add keras_fit: DCGAN.fit's own loop around the program")
+    p.add_argument("--mixed_precision", default="", choices=["", "bfloat16"],
+                   help="both programs in mixed bfloat16 (Keras's mixed_bfloat16 policy; the reference's casts)")
     p.add_argument("--width", type=int, default=0,
                    help="cut every layer's channels to this, so that host work shows (as torch_host_overhead.py)")
     p.add_argument("--xla_option", action="append", default=[],
@@ -108,8 +112,8 @@ def fit_rate(gan, data, steps):
     return len(data) * steps / timer.elapsed
 
 
-def reference_program(preset, data, options):
-    ref = refs_jax.JaxReference(preset, "seq1")
+def reference_program(preset, data, options, mixed_precision=""):
+    ref = refs_jax.JaxReference(preset, "seq1", mixed_precision=mixed_precision)
     compiled = ref.step.lower(ref.state, data).compile(compiler_options=options)
     return compiled, ref.state, lambda state: compiled(state, data)[0]
 
@@ -159,12 +163,15 @@ def main(argv=None):
 
         jax_layers._on_cpu = lambda: False
     g_kwargs, d_kwargs = narrow(args.preset, args.width)
+    if args.mixed_precision:
+        keras.mixed_precision.set_global_policy(f"mixed_{args.mixed_precision}")
     gan, k_compiled, k_state, data, k_step = keras_program(args.preset, args.batch, options, g_kwargs, d_kwargs)
-    r_compiled, r_state, r_step = reference_program(args.preset, data, options)
+    r_compiled, r_state, r_step = reference_program(args.preset, data, options, args.mixed_precision)
     programs = {"keras": [k_step, k_state], "jax_seq1": [r_step, r_state]}
 
     (kf, kb, kc), (rf, rb, rc) = describe(k_compiled), describe(r_compiled)
-    print(f"{args.preset}{f' cut to {args.width} channels' if args.width else ''}, batch {args.batch}, jax {jax.__version__} on {jax.devices()[0].device_kind}, "
+    print(f"{args.preset}{f' cut to {args.width} channels' if args.width else ''}, batch {args.batch}, "
+          f"{'mixed ' + args.mixed_precision if args.mixed_precision else 'float32'}, jax {jax.__version__} on {jax.devices()[0].device_kind}, "
           f"XLA options {options or 'default'}")
     print(f"XLA cost analysis: keras {kf / 1e9:.2f} GFLOP, {kb / 1e9:.2f} GB; "
           f"jax_seq1 {rf / 1e9:.2f} GFLOP, {rb / 1e9:.2f} GB")
