@@ -2,7 +2,8 @@
 
 The SavedModel's `serving_default` signature takes `z`, float32
 (batch, latent_dim), and returns {"images": float32 (batch, H, W, C) in
-[-1, 1]}; plain `tf.saved_model.load` serves it, no Keras needed.
+[-1, 1]}; plain `tf.saved_model.load` serves it, no Keras needed. An ONNX
+file has the same input and output names, on every backend.
 
 Only TensorFlow writes SavedModels. On the TensorFlow backend the generator
 is exported in-process. On JAX and torch it is saved to a temporary `.keras`
@@ -28,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import warnings
 
 import keras
 import numpy as np
@@ -166,6 +168,16 @@ def _move_into_place(tmp, export_dir):
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _check_reproduces(model, probe, served, what):
+    expected = keras.ops.convert_to_numpy(model(probe, training=False))
+    diff = float(np.max(np.abs(served - expected)))
+    if not diff <= VERIFY_ATOL:
+        raise ExportError(
+            f"The exported {what} does not reproduce the generator: max abs difference "
+            f"{diff:.3g} on fixed noise (allowed {VERIFY_ATOL})."
+        )
+
+
 # ------------------------------------------------------------ SavedModel
 
 
@@ -271,13 +283,7 @@ def export_saved_model(generator, export_dir, overwrite=False, timeout=600):
             served = _run_saved_model(tmp, probe)
         else:
             served = _export_in_subprocess(model, tmp, probe, timeout)
-        expected = keras.ops.convert_to_numpy(model(probe, training=False))
-        diff = float(np.max(np.abs(served - expected)))
-        if not diff <= VERIFY_ATOL:
-            raise ExportError(
-                f"The exported SavedModel does not reproduce the generator: max abs difference "
-                f"{diff:.3g} on fixed noise (allowed {VERIFY_ATOL})."
-            )
+        _check_reproduces(model, probe, served, "SavedModel")
         _move_into_place(tmp, export_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -307,12 +313,52 @@ def onnx_converter_installed(backend=None):
     return importlib.util.find_spec(module) is not None
 
 
+def _name_onnx_output(path):
+    """Renames the graph's one output to `images`, the SavedModel's name for it.
+
+    Each converter names it its own way ("Identity:0" on TensorFlow,
+    "jnp_tanh_out_0" on JAX, a node number on torch), so without this an
+    ONNX Runtime caller would need to know which backend trained the model.
+    """
+    import onnx  # every converter depends on it
+
+    model = onnx.load(path)
+    graph = model.graph
+    if len(graph.output) != 1:
+        raise ExportError(f"The converter wrote {len(graph.output)} outputs; a generator has one.")
+    old = graph.output[0].name
+    if old != OUTPUT_NAME:
+        for node in graph.node:
+            for names in (node.input, node.output):
+                for i, name in enumerate(names):
+                    if name == old:
+                        names[i] = OUTPUT_NAME
+        for info in graph.value_info:
+            if info.name == old:
+                info.name = OUTPUT_NAME
+        graph.output[0].name = OUTPUT_NAME
+    onnx.checker.check_model(model)  # a clash with an existing name fails here, not in a user's runtime
+    onnx.save(model, path)
+
+
+def _run_onnx(path, z):
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    return session.run([OUTPUT_NAME], {INPUT_NAME: z})[0]
+
+
 def export_onnx(generator, path, overwrite=False):
     """Writes the generator as an ONNX file with the current backend's converter.
 
     tf2onnx on TensorFlow, jax2onnx on JAX, torch.onnx (which needs `onnx`)
-    on torch, through `keras.Model.export(format="onnx")`. None of them is a
-    dependency of this package. The input is named `z`, with a dynamic batch.
+    on torch, through `keras.Model.export(format="onnx")`. requirements.txt
+    installs the TensorFlow and torch ones; jax2onnx is left to the user (it
+    brings flax, optax and orbax). The input is named `z`, with a dynamic
+    batch, and the output `images`, as in the SavedModel. Where ONNX Runtime
+    is installed (requirements.txt has it), the file is run on fixed noise
+    before it takes its name and must match the Keras generator within
+    `VERIFY_ATOL`.
 
     Args:
         generator: a Keras generator model, a `DCGAN` or a `KerasGenerator`.
@@ -323,7 +369,8 @@ def export_onnx(generator, path, overwrite=False):
         ConverterNotInstalledError: the converter is missing; the message
             names the pip package.
         FileExistsError / FileNotFoundError: `path` exists, or its folder does not.
-        ExportError: the converter failed.
+        ExportError: the converter failed, or the file does not reproduce
+            the generator.
 
     Example:
         >>> export_onnx(gan.generator, "generator.onnx")  # doctest: +SKIP
@@ -336,9 +383,20 @@ def export_onnx(generator, path, overwrite=False):
     spec = keras.InputSpec(shape=(None, int(model.input_shape[-1])), dtype="float32", name=INPUT_NAME)
     try:
         try:
-            model.export(tmp, format="onnx", input_signature=[spec], verbose=False)
+            with warnings.catch_warnings():
+                # Noise for a user, and checked below: torch's tracer warns that
+                # Keras's static shape checks become constants (the batch stays
+                # dynamic: tests run a batch the check did not), and Keras's
+                # tf2onnx shim probes the removed `np.object`.
+                warnings.filterwarnings("ignore", message="Converting a tensor to a Python")
+                warnings.filterwarnings("ignore", message="In the future `np.object`")
+                model.export(tmp, format="onnx", input_signature=[spec], verbose=False)
         except Exception as e:  # converters raise anything; the cause stays chained
             raise ExportError(f"ONNX export on the {backend} backend failed: {e}") from e
+        _name_onnx_output(tmp)
+        if importlib.util.find_spec("onnxruntime") is not None:
+            probe = latent_noise(4, int(model.input_shape[-1]), seed=0)
+            _check_reproduces(model, probe, _run_onnx(tmp, probe), "ONNX file")
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -58,6 +58,19 @@ def site_packages_without_keras(root):
     return root
 
 
+def training_mode_images(generator, z):
+    """What a generator exported in training mode (BatchNorm's batch statistics) would make.
+
+    stateless_call: a training-mode call would update the shared generator's
+    moving statistics, and it would no longer match the files written from it.
+    """
+    images, _ = generator.stateless_call(
+        [v.value for v in generator.trainable_variables], [v.value for v in generator.non_trainable_variables],
+        z, training=True,
+    )
+    return keras.ops.convert_to_numpy(images)
+
+
 @pytest.fixture
 def artifacts(tmp_path_factory):
     yield from sample_artifacts.checked(tmp_path_factory)
@@ -84,14 +97,7 @@ def test_saved_model_serves_the_keras_images_without_keras(artifacts, tmp_path):
     assert served.shape == expected.shape == (5, 28, 28, 1)
     assert np.max(np.abs(served - expected)) < 1e-5
     # Inference mode (BatchNorm's moving statistics) is what was exported.
-    # stateless_call: a training-mode call would update the shared generator's
-    # moving statistics, and it would no longer match the files written from it.
-    g = gan.generator
-    training, _ = g.stateless_call(
-        [v.value for v in g.trainable_variables], [v.value for v in g.non_trainable_variables], z, training=True
-    )
-    training = keras.ops.convert_to_numpy(training)
-    assert np.max(np.abs(served - training)) > 1e-2
+    assert np.max(np.abs(served - training_mode_images(gan.generator, z))) > 1e-2
 
 
 def test_export_over_a_stale_directory_with_overwrite_replaces_it_cleanly(artifacts):
@@ -162,13 +168,71 @@ def test_saved_model_export_without_tensorflow_names_the_package(artifacts, tmp_
     assert os.listdir(tmp_path) == []
 
 
-def test_onnx_export_names_the_missing_converter(artifacts, tmp_path):
+needs_onnx_converter = pytest.mark.skipif(
+    not export.onnx_converter_installed(),
+    reason=f"{export.ONNX_CONVERTERS[BACKEND][1]} is not installed (requirements.txt leaves out jax2onnx)",
+)
+
+
+@needs_onnx_converter
+def test_onnx_file_serves_the_keras_images_under_the_saved_models_names(artifacts, tmp_path):
+    import onnxruntime
+
+    gan = artifacts.gan
+    path = export.export_onnx(artifacts.gan, tmp_path / "generator.onnx")
+    assert os.listdir(tmp_path) == ["generator.onnx"]
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    # Each converter names the output its own way; the export renames it.
+    assert [(i.name, i.type, i.shape[1]) for i in session.get_inputs()] == [("z", "tensor(float)", gan.latent_dim)]
+    assert [o.name for o in session.get_outputs()] == ["images"]
+    z = latent_noise(5, gan.latent_dim, seed=7)  # not the export check's batch of 4: the batch is dynamic
+    (served,) = session.run(["images"], {"z": z})
+    expected = keras.ops.convert_to_numpy(gan.generator(z, training=False))
+    assert served.shape == expected.shape == (5, 28, 28, 1)
+    assert np.max(np.abs(served - expected)) < 1e-5
+    assert np.max(np.abs(served - training_mode_images(gan.generator, z))) > 1e-2
+
+
+@needs_onnx_converter
+@pytest.mark.skipif(BACKEND == "jax", reason="the check is backend-free; one of the installed converters is enough")
+def test_onnx_file_that_does_not_reproduce_the_generator_is_refused(artifacts, tmp_path, monkeypatch):
+    run = export._run_onnx
+    monkeypatch.setattr(export, "_run_onnx", lambda path, z: run(path, z) + 2 * export.VERIFY_ATOL)
+    with pytest.raises(export.ExportError, match="exported ONNX file does not reproduce the generator"):
+        export.export_onnx(artifacts.gan, tmp_path / "generator.onnx")
+    assert os.listdir(tmp_path) == []
+
+
+def test_onnx_export_names_the_missing_converter(artifacts, tmp_path, monkeypatch):
     module, package = export.ONNX_CONVERTERS[BACKEND]
+    monkeypatch.setattr(export, "onnx_converter_installed", lambda backend=None: False)
     path = tmp_path / "generator.onnx"
-    if export.onnx_converter_installed():
-        export.export_onnx(artifacts.gan, path)
-        assert path.stat().st_size > 0
-        return
     with pytest.raises(export.ConverterNotInstalledError, match=f"pip install {package}"):
         export.export_onnx(artifacts.gan, path)
     assert os.listdir(tmp_path) == []
+
+
+def test_sample_py_exports_onnx_and_keeps_an_existing_file(artifacts, tmp_path):
+    out = tmp_path / "generator.onnx"
+    args = (f"--checkpoint={artifacts.run_dir}", f"--export={out}", "--export_format=onnx")
+    proc = sample_artifacts.run_sample(*args)
+    if not export.onnx_converter_installed():
+        assert proc.returncode == 2, proc.stderr[-4000:]
+        errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+        assert len(errors) == 1 and f"pip install {export.ONNX_CONVERTERS[BACKEND][1]}" in errors[0], proc.stderr
+        assert os.listdir(tmp_path) == []
+        return
+    import onnxruntime
+
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert "Warning" not in proc.stderr, proc.stderr  # the converters' noise is filtered
+    z = latent_noise(3, artifacts.gan.latent_dim, seed=1)
+    (served,) = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(["images"], {"z": z})
+    # The run directory's newest checkpoint is artifacts.gan.
+    expected = keras.ops.convert_to_numpy(artifacts.gan.generator(z, training=False))
+    assert np.max(np.abs(served - expected)) < 1e-5
+
+    written = out.read_bytes()
+    proc = sample_artifacts.run_sample(*args)
+    assert proc.returncode == 2 and "--overwrite" in proc.stderr, proc.stderr[-4000:]
+    assert out.read_bytes() == written and os.listdir(tmp_path) == ["generator.onnx"]

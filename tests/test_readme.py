@@ -76,8 +76,10 @@ def test_command_line_snippets_and_saved_model_inference(home):
     run(command_line(snippets()["quickstart"]), home, env)
     for line in snippets()["cli"].strip().splitlines():
         run(command_line(line), home, env)
-    for artifact in ("runs/fashion/checkpoints/epoch_0002.keras", "samples.png", "walk.png", "samples.npz", "fashion_generator/saved_model.pb"):
+    for artifact in ("runs/fashion/checkpoints/epoch_0002.keras", "samples.png", "walk.png", "samples.npz",
+                     "fashion_generator/saved_model.pb", "fashion_generator.onnx"):
         assert os.path.exists(home / artifact), artifact
-    # Plain TensorFlow: no Keras backend is chosen, none of this package is imported.
+    # Plain TensorFlow (or ONNX Runtime): no Keras backend is chosen, none of this package is imported.
     plain = {k: v for k, v in env.items() if k not in ("PYTHONPATH", "KERAS_BACKEND")}
     run([sys.executable, "-c", snippets()["saved-model"] + "\nassert pixels.shape == (16, 28, 28, 1)"], home, plain)
+    run([sys.executable, "-c", snippets()["onnx"] + "\nassert images.shape == (16, 28, 28, 1)"], home, plain)
