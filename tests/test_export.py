@@ -150,17 +150,6 @@ def test_failed_tensorflow_subprocess_is_reported_by_its_error_line(artifacts, t
     assert sorted(os.listdir(tmp_path)) == ["fake_python"]
 
 
-@pytest.mark.skipif(BACKEND != "tensorflow", reason="checked once, in-process; the check is backend-free")
-def test_export_that_does_not_reproduce_the_generator_is_refused(artifacts, tmp_path, monkeypatch):
-    # A SavedModel whose images are off by twice the allowed difference (and
-    # the real VERIFY_ATOL): a check that compared the wrong arrays would pass it.
-    serve = export._run_saved_model
-    monkeypatch.setattr(export, "_run_saved_model", lambda path, z: serve(path, z) + 2 * export.VERIFY_ATOL)
-    with pytest.raises(export.ExportError, match="does not reproduce the generator"):
-        export.export_saved_model(artifacts.gan, tmp_path / "out")
-    assert os.listdir(tmp_path) == []
-
-
 def test_saved_model_export_without_tensorflow_names_the_package(artifacts, tmp_path, monkeypatch):
     monkeypatch.setattr(export, "tensorflow_installed", lambda: False)
     with pytest.raises(export.TensorFlowNotInstalledError, match="pip install tensorflow"):
@@ -193,13 +182,26 @@ def test_onnx_file_serves_the_keras_images_under_the_saved_models_names(artifact
     assert np.max(np.abs(served - training_mode_images(gan.generator, z))) > 1e-2
 
 
-@needs_onnx_converter
-@pytest.mark.skipif(BACKEND == "jax", reason="the check is backend-free; one of the installed converters is enough")
-def test_onnx_file_that_does_not_reproduce_the_generator_is_refused(artifacts, tmp_path, monkeypatch):
-    run = export._run_onnx
-    monkeypatch.setattr(export, "_run_onnx", lambda path, z: run(path, z) + 2 * export.VERIFY_ATOL)
-    with pytest.raises(export.ExportError, match="exported ONNX file does not reproduce the generator"):
-        export.export_onnx(artifacts.gan, tmp_path / "generator.onnx")
+# Per format: the function that runs the written export, the export itself, what it writes.
+REPRODUCTION_CHECKS = {
+    "saved_model": ("_run_saved_model", export.export_saved_model, "out"),
+    "onnx": ("_run_onnx", export.export_onnx, "generator.onnx"),
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(REPRODUCTION_CHECKS))
+def test_export_that_does_not_reproduce_the_generator_is_refused(fmt, artifacts, tmp_path, monkeypatch):
+    if fmt == "saved_model" and BACKEND != "tensorflow":
+        pytest.skip("checked once, in-process; the check is backend-free")
+    if fmt == "onnx" and not export.onnx_converter_installed():
+        pytest.skip(f"{export.ONNX_CONVERTERS[BACKEND][1]} is not installed")
+    # An export whose images are off by twice the allowed difference (and the
+    # real VERIFY_ATOL): a check that compared the wrong arrays would pass it.
+    runner, write, name = REPRODUCTION_CHECKS[fmt]
+    run = getattr(export, runner)
+    monkeypatch.setattr(export, runner, lambda path, z: run(path, z) + 2 * export.VERIFY_ATOL)
+    with pytest.raises(export.ExportError, match="does not reproduce the generator"):
+        write(artifacts.gan, tmp_path / name)
     assert os.listdir(tmp_path) == []
 
 
