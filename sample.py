@@ -4,6 +4,7 @@
     python sample.py --checkpoint=gan.keras --num=1000 --out=samples.npz
     python sample.py --checkpoint=export/generator --interpolate=10 --out=strip.png
     python sample.py --checkpoint=gan.keras --backend=torch --export=export/generator
+    python sample.py --checkpoint=gan.keras --export=generator.onnx
 
 --checkpoint takes a run directory (its newest checkpoint), a .keras file (a
 DCGAN or a bare generator) or a SavedModel directory; the same --seed gives the
@@ -38,7 +39,11 @@ flags.DEFINE_enum(
 )
 flags.DEFINE_string("export", None, "Instead of sampling: write the generator to this path (see --export_format).")
 flags.DEFINE_enum(
-    "export_format", "saved_model", ["saved_model", "onnx"], "A TensorFlow SavedModel directory, or an .onnx file."
+    "export_format",
+    None,
+    ["saved_model", "onnx"],
+    "A TensorFlow SavedModel directory, or an ONNX file. Default: onnx for an --export path ending in .onnx, "
+    "else saved_model.",
 )
 flags.DEFINE_boolean("overwrite", False, "Let --export replace an existing export.")
 flags.mark_flag_as_required("checkpoint")
@@ -57,14 +62,21 @@ def _parse_flags(argv):
         _fail(str(e))
 
 
+def _export_format():
+    # A path named .onnx that became a SavedModel directory would surprise anyone.
+    if FLAGS.export_format:
+        return FLAGS.export_format
+    return "onnx" if FLAGS.export.lower().endswith(".onnx") else "saved_model"
+
+
 def _export(sampling, export, gen):
     if isinstance(gen, sampling.SavedModelGenerator):
         _fail(f"{FLAGS.checkpoint} is already a SavedModel: export from a run directory or a .keras file.")
-    if FLAGS.export_format == "onnx":
+    if _export_format() == "onnx":
         path = export.export_onnx(gen, FLAGS.export, overwrite=FLAGS.overwrite)
     else:
         path = export.export_saved_model(gen, FLAGS.export, overwrite=FLAGS.overwrite)
-    print(f"Exported the generator of {gen.source} to {path} ({FLAGS.export_format}).")
+    print(f"Exported the generator of {gen.source} to {path} ({_export_format()}).")
 
 
 def _sample(sampling, gen):
@@ -95,6 +107,8 @@ def main(argv):
 
     from dcgan_keras import export, sampling
 
+    if FLAGS["export_format"].present and not FLAGS.export:
+        _fail("--export_format says how --export writes the generator; give --export=PATH too.")
     if FLAGS.export:
         sampling_flags = [f"--{name}" for name in ("num", "out", "grid_cols", "interpolate", "interp_method", "seed")
                           if FLAGS[name].present]
@@ -105,7 +119,7 @@ def main(argv):
     try:
         # Paths are checked before the (slow) load, and nothing is written before the end.
         if FLAGS.export:
-            if FLAGS.export_format == "onnx":
+            if _export_format() == "onnx":
                 export.check_onnx_path(FLAGS.export, FLAGS.overwrite)
             else:
                 export.check_export_path(FLAGS.export, FLAGS.overwrite)

@@ -216,7 +216,7 @@ def test_onnx_export_names_the_missing_converter(artifacts, tmp_path, monkeypatc
 
 def test_sample_py_exports_onnx_and_keeps_an_existing_file(artifacts, tmp_path):
     out = tmp_path / "generator.onnx"
-    args = (f"--checkpoint={artifacts.run_dir}", f"--export={out}", "--export_format=onnx")
+    args = (f"--checkpoint={artifacts.run_dir}", f"--export={out}")  # the .onnx name picks the format
     proc = sample_artifacts.run_sample(*args)
     if not export.onnx_converter_installed():
         assert proc.returncode == 2, proc.stderr[-4000:]

@@ -256,6 +256,7 @@ BAD_INPUT = {
     "num_zero": (["--num=0"], "--num=0"),
     "unknown_backend": (["--backend=theano"], "--backend=theano"),
     "export_and_sample": (["--export={tmp}/exported", "--num=4"], "samples nothing; leave out --num, --out"),
+    "format_without_export": (["--export_format=onnx"], "give --export=PATH too"),
 }
 
 
