@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import sample_artifacts
-from dcgan_keras import export
+from dcgan_keras import build_generator, export
 from dcgan_keras.gan import latent_noise
 
 BACKEND = keras.backend.backend()
@@ -203,6 +203,38 @@ def test_export_that_does_not_reproduce_the_generator_is_refused(fmt, artifacts,
     with pytest.raises(export.ExportError, match="does not reproduce the generator"):
         write(artifacts.gan, tmp_path / name)
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_a_mixed_precision_generator_is_exported_computing_in_float32(policy, tmp_path):
+    # A checkpoint of a mixed-precision run holds a generator that computes in
+    # half precision: its bfloat16 ONNX graph did not even load in ONNX Runtime.
+    vivid = sample_artifacts.vivid_gan(seed=2).generator  # float32, images that tell weights apart
+    previous = keras.mixed_precision.global_policy().name
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        mixed = build_generator(latent_dim=vivid.input_shape[-1], image_size=28, channels=1, filters=(16, 8, 4))
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    mixed.set_weights(vivid.get_weights())
+    z = latent_noise(3, vivid.input_shape[-1], seed=4)
+    expected = keras.ops.convert_to_numpy(vivid(z, training=False))
+    half = keras.ops.convert_to_numpy(mixed(z, training=False))
+    assert 0 < np.max(np.abs(half - expected)) < 0.1  # it does compute in half precision
+
+    plain = export.float32_generator(mixed)
+    assert {layer.dtype_policy.name for layer in plain.layers} == {"float32"}
+    assert np.max(np.abs(keras.ops.convert_to_numpy(plain(z, training=False)) - expected)) < 1e-6
+    assert export.float32_generator(vivid) is vivid
+    if export.onnx_converter_installed():
+        import onnxruntime
+
+        path = export.export_onnx(mixed, tmp_path / "generator.onnx")
+        session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+        assert np.max(np.abs(session.run(["images"], {"z": z})[0] - expected)) < 1e-5
+    if BACKEND == "tensorflow":  # in-process there; the other backends export the same float32 copy
+        export.export_saved_model(mixed, tmp_path / "saved_model")
+        assert np.max(np.abs(export._run_saved_model(str(tmp_path / "saved_model"), z) - expected)) < 1e-5
 
 
 def test_onnx_export_names_the_missing_converter(artifacts, tmp_path, monkeypatch):
