@@ -121,13 +121,16 @@ def check_onnx_path(path, overwrite=False):
 
     Args:
         path: the `.onnx` file to write.
-        overwrite: allow replacing an existing file.
+        overwrite: allow replacing an earlier ONNX export (never another
+            file, such as the checkpoint being exported).
 
     Raises:
         ConverterNotInstalledError: the current backend's converter is
             missing; the message names the pip package.
         FileNotFoundError: the folder of `path` does not exist.
-        FileExistsError: `path` exists (and not `overwrite`), or is a directory.
+        PermissionError: that folder is not writable.
+        FileExistsError: `path` exists (and not `overwrite`), is no ONNX
+            file (even with `overwrite`), is a directory or names one.
 
     Example:
         >>> check_onnx_path("generator.onnx")  # doctest: +SKIP
@@ -142,15 +145,34 @@ def check_onnx_path(path, overwrite=False):
             f"installed: pip install {package}. (A SavedModel export needs nothing more.)"
         )
     path = os.fspath(path)
+    if path.endswith(("/", os.sep)):
+        raise FileExistsError(f"Cannot export to {path}: it names a folder, and an ONNX export is one file.")
     parent = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(parent):
         raise FileNotFoundError(f"Cannot export to {path}: its folder {parent} does not exist.")
+    if not os.access(parent, os.W_OK):
+        raise PermissionError(f"Cannot export to {path}: the folder {parent} is not writable.")
     if os.path.isdir(path):
         raise FileExistsError(f"Cannot export to {path}: it is a directory.")
     if os.path.exists(path) and not overwrite:
         raise FileExistsError(
             f"{path} exists. Choose another path, or pass overwrite=True (sample.py: --overwrite)."
         )
+    if os.path.exists(path) and not _is_onnx_model(path):
+        # overwrite replaces an earlier export, never, say, the checkpoint being exported.
+        raise FileExistsError(
+            f"{path} exists and is not an ONNX model, and overwrite replaces only those. Choose another path."
+        )
+
+
+def _is_onnx_model(path):
+    import onnx  # every converter depends on it
+
+    try:
+        model = onnx.load(path, load_external_data=False)
+    except Exception:  # protobuf's decode errors, or not readable at all
+        return False
+    return model.ir_version > 0 and len(model.graph.node) > 0
 
 
 def _move_into_place(tmp, export_dir):
@@ -188,6 +210,13 @@ def _with_float32_policies(config):
     return config
 
 
+def _computes_in_float32(model):
+    return all(
+        _computes_in_float32(layer) if hasattr(layer, "layers") else layer.dtype_policy.name == "float32"
+        for layer in model.layers
+    )
+
+
 def float32_generator(model):
     """`model` computing in float32, with its (float32) weights: what an export serves.
 
@@ -205,6 +234,8 @@ def float32_generator(model):
         >>> float32_generator(gan.generator).dtype_policy.name  # doctest: +SKIP
         'float32'
     """
+    if _computes_in_float32(model):
+        return model  # and no get_config(), which imports TensorFlow to serialize
     config = model.get_config()
     plain = _with_float32_policies(config)
     if plain == config:
