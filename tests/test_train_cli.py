@@ -289,3 +289,39 @@ def test_resume_of_a_missing_workdir_and_unknown_preset(tmp_path, capfd):
                    "No preset 'mnits'", "Did you mean 'mnist'")
     assert_refused(train_in_process(f"--workdir={new}", capfd=capfd), "--dataset=NAME")
     assert os.listdir(tmp_path) == []
+
+
+def test_missing_data_files_and_an_unwritable_workdir_exit_2_leaving_no_run(tmp_path, capfd):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    proc = train_in_process("--dataset=mnist", f"--data_dir={empty}", f"--workdir={tmp_path / 'run'}", capfd=capfd)
+    assert_refused(proc, "train-images-idx3-ubyte", str(empty))
+    a_file = tmp_path / "a_file"
+    a_file.write_text("mine")
+    assert_refused(train_in_process(*QUICK, f"--workdir={a_file}/run", capfd=capfd), str(a_file))
+    assert sorted(os.listdir(tmp_path)) == ["a_file", "empty"] and a_file.read_text() == "mine"
+
+
+def test_flags_reach_the_run_and_a_failed_export_exits_1_keeping_the_training(tmp_path, capfd, monkeypatch):
+    from dcgan_keras import export
+
+    def broken_export(*args, **kwargs):
+        raise export.ExportError("the converter broke")
+
+    monkeypatch.setattr(export, "export_saved_model", broken_export)
+    run = RunDir(tmp_path / "run")
+    flags = {"batch_size": 8, "latent_dim": 6, "lr": 0.0005, "d_steps": 2, "update": "sequential",
+             "label_smoothing": 0.2, "ema": 0.9, "seed": 3}
+    proc = train_in_process(
+        f"--config={os.path.join(REPO, 'configs', 'synthetic.py')}", "--epochs=2", "--steps_per_epoch=3",
+        f"--workdir={run.path}", *(f"--{name}={value}" for name, value in flags.items()), capfd=capfd,
+    )
+    assert_refused(proc, "training finished", "the export failed: the converter broke", code=1)
+    # README: the checkpoints and generator.keras are there, and sample.py --export makes it again.
+    assert [epoch for epoch, _ in run.checkpoints()] == [1, 2]
+    assert os.path.exists(run.generator_keras) and not os.path.exists(run.generator_saved_model)
+    config = run.read_record()["config"]
+    assert {name: config[name] for name in flags} == flags
+    assert config["dataset"] == "synthetic"
+    gan = keras.saving.load_model(run.checkpoint_path(2))
+    assert (gan.d_steps, gan.latent_dim, gan.ema_momentum, gan.label_smoothing) == (2, 6, 0.9, 0.2)
