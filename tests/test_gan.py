@@ -436,3 +436,35 @@ def test_smoothed_real_targets_are_ops_full(floatx):
             np.testing.assert_array_equal(got, expected)
     finally:
         keras.config.set_floatx(previous)
+
+
+def test_the_reported_metrics_mean_what_the_readme_says():
+    # D scores an image by its mean brightness: logit = 0.01 * sum(pixels).
+    # G makes black images (tanh(-10)). Half the real images are white, half
+    # black, so every metric has its own value, and a swapped or flipped one shows.
+    latent = 4
+    z = keras.Input((latent,))
+    black = keras.layers.Dense(784, kernel_initializer="zeros", bias_initializer=keras.initializers.Constant(-10.0))(z)
+    generator = keras.Model(z, keras.layers.Activation("tanh")(keras.layers.Reshape((28, 28, 1))(black)))
+    x = keras.Input((28, 28, 1))
+    score = keras.layers.Dense(1, kernel_initializer=keras.initializers.Constant(0.01))(keras.layers.Flatten()(x))
+    discriminator = keras.Model(x, score)
+    gan = DCGAN(discriminator=discriminator, generator=generator, latent_dim=latent, seed=0)
+    frozen = dict(d_optimizer=keras.optimizers.Adam(0.0), g_optimizer=keras.optimizers.Adam(0.0))
+    gan.compile(**frozen, **QUICK_COMPILE)
+    real = np.concatenate([np.ones((4, 28, 28, 1)), -np.ones((4, 28, 28, 1))]).astype("float32")
+    logs = gan.fit(real, batch_size=8, epochs=1, shuffle=False, verbose=0).history
+
+    sigmoid = lambda t: 1.0 / (1.0 + np.exp(-t))  # noqa: E731
+    softplus = lambda t: np.log1p(np.exp(t))  # noqa: E731
+    white, dark = 0.01 * 784, -0.01 * 784 * np.tanh(10.0)  # the logits of a white and a black image
+    expected = {
+        "d_real": (sigmoid(white) + sigmoid(-white)) / 2,  # mean D(x) as a probability: 0.5
+        "d_fake": sigmoid(dark),  # mean D(G(z)): near 0
+        "d_acc": (0.5 + 1.0) / 2,  # half the real images called real, every fake one called fake
+        # -log D(x) - log(1 - D(G(z))), averaged; and the non-saturating -log D(G(z)).
+        "d_loss": (softplus(-white) + softplus(white)) / 2 + softplus(dark),
+        "g_loss": softplus(-dark),
+    }
+    for name, value in expected.items():
+        assert logs[name][-1] == pytest.approx(value, abs=1e-4), name
