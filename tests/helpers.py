@@ -2,6 +2,7 @@
 
 import json
 import os
+import site
 import subprocess
 import sys
 
@@ -76,3 +77,22 @@ def snapshot(directory):
             with open(path, "rb") as f:
                 found[os.path.relpath(path, directory)] = (f.read(), os.stat(path).st_mtime_ns)
     return found
+
+
+def site_packages_without(root, *prefixes):
+    """A folder of symlinks to everything installed but the packages named `prefixes...`.
+
+    With `python -S` and this folder on sys.path, those packages are as good
+    as uninstalled: what a user with another set of packages would have.
+    """
+    root.mkdir()
+    for site_dir in site.getsitepackages():
+        if not os.path.isdir(site_dir):
+            continue
+        for name in os.listdir(site_dir):
+            top = name.split("-")[0].split(".")[0].lower()
+            if top.startswith(prefixes) or name.endswith(".pth"):
+                continue
+            if not (root / name).exists():
+                (root / name).symlink_to(os.path.join(site_dir, name))
+    return root

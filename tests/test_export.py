@@ -7,7 +7,6 @@ generator made on TensorFlow, JAX and torch all export to the same images.
 import json
 import os
 import re
-import site
 import stat
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import pytest
 import sample_artifacts
 from dcgan_keras import build_generator, export
 from dcgan_keras.gan import latent_noise
+from helpers import site_packages_without
 
 BACKEND = keras.backend.backend()
 
@@ -44,21 +44,6 @@ print(json.dumps({
 """
 
 
-def site_packages_without_keras(root):
-    """A folder of symlinks to everything installed but keras (and this package)."""
-    root.mkdir()
-    for site_dir in site.getsitepackages():
-        if not os.path.isdir(site_dir):
-            continue
-        for name in os.listdir(site_dir):
-            top = name.split("-")[0].split(".")[0].lower()
-            if top in ("keras", "tf_keras", "dcgan_keras") or name.endswith(".pth"):
-                continue
-            if not (root / name).exists():
-                (root / name).symlink_to(os.path.join(site_dir, name))
-    return root
-
-
 def training_mode_images(generator, z):
     """What a generator exported in training mode (BatchNorm's batch statistics) would make.
 
@@ -82,7 +67,7 @@ def test_saved_model_serves_the_keras_images_without_keras(artifacts, tmp_path):
     z = latent_noise(5, gan.latent_dim, seed=7)
     np.save(tmp_path / "z.npy", z)
     (tmp_path / "loader.py").write_text(TF_ONLY_LOADER)
-    no_keras = site_packages_without_keras(tmp_path / "site")
+    no_keras = site_packages_without(tmp_path / "site", "keras", "tf_keras", "dcgan_keras")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "KERAS_BACKEND")}
     proc = subprocess.run(
         [sys.executable, "-S", str(tmp_path / "loader.py"), str(no_keras), artifacts.saved_model,

@@ -22,8 +22,9 @@ import pytest
 from PIL import Image
 
 from dcgan_keras.callbacks import read_metrics, read_tensorboard
+from dcgan_keras.images import make_grid, to_uint8
 from dcgan_keras.rundir import RunDir
-from helpers import REPO, snapshot
+from helpers import REPO, site_packages_without, snapshot
 
 BACKEND = keras.backend.backend()
 TRAIN = os.path.join(REPO, "train.py")
@@ -325,3 +326,42 @@ def test_flags_reach_the_run_and_a_failed_export_exits_1_keeping_the_training(tm
     assert config["dataset"] == "synthetic"
     gan = keras.saving.load_model(run.checkpoint_path(2))
     assert (gan.d_steps, gan.latent_dim, gan.ema_momentum, gan.label_smoothing) == (2, 6, 0.9, 0.2)
+
+
+# Runs a script with `python -S`, on a site-packages folder given first (what
+# helpers.site_packages_without makes) and the repository.
+WITHOUT_BOOT = r"""
+import runpy, sys
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+sys.argv = sys.argv[3:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+@pytest.mark.skipif(BACKEND == "tensorflow", reason="what a JAX- or torch-only install does")
+def test_without_tensorflow_a_run_trains_samples_and_says_how_to_export(tmp_path):
+    site_dir = site_packages_without(tmp_path / "site", "tensorflow", "tf2onnx")
+    (tmp_path / "boot.py").write_text(WITHOUT_BOOT)
+
+    def run_script(script, *args):
+        return subprocess.run(
+            [sys.executable, "-S", str(tmp_path / "boot.py"), str(site_dir), REPO, os.path.join(REPO, script),
+             f"--backend={BACKEND}", *args],
+            cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=240,
+        )
+
+    proc = run_script("train.py", *QUICK, "--workdir=run")
+    assert_ok(proc)
+    run = RunDir(tmp_path / "run")
+    assert "tensorflow is not installed: no TensorBoard logs" in proc.stderr, proc.stderr
+    assert "no SavedModel" in proc.stdout and "pip install tensorflow" in proc.stdout, proc.stdout
+    assert "(python sample.py --checkpoint=run/generator.keras --export=run/generator)" in proc.stdout
+    assert [epoch for epoch, _ in run.checkpoints()] == [1, 2] and os.path.exists(run.generator_keras)
+    assert not os.path.exists(run.generator_saved_model) and not os.path.exists(tmp_path / "run" / "tensorboard")
+
+    proc = run_script("sample.py", "--checkpoint=run", "--num=4", "--out=samples.png")
+    assert_ok(proc)
+    # The newest checkpoint's images, sampled here on the same backend.
+    expected = make_grid(to_uint8(keras.saving.load_model(run.checkpoint_path(2)).generate(4, seed=0)))
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "samples.png")).reshape(expected.shape), expected)
+    assert_refused(run_script("sample.py", "--checkpoint=run", "--export=generator"), "pip install tensorflow")
