@@ -106,6 +106,10 @@ def test_a_run_writes_every_artifact(reference_run):
     assert np.load(run.fixed_noise).shape == (16, 8)
     assert [e for e, _ in run.samples()] == [1, 2]
     assert Image.open(run.sample_path(2)).size == (4 * 30 + 2,) * 2
+    # The grids are G(fixed noise): the last one, the last checkpoint's generator on it.
+    last = keras.saving.load_model(run.checkpoint_path(2)).generate(z=np.load(run.fixed_noise))
+    grid = np.asarray(Image.open(run.sample_path(2))).astype(int).reshape(4 * 30 + 2, 4 * 30 + 2, 1)
+    assert np.abs(grid - make_grid(to_uint8(last))).max() <= 1  # 8-bit rounding
     assert Image.open(run.gif).n_frames == 2
 
     metrics = read_metrics(run.metrics_csv)
@@ -311,19 +315,22 @@ def test_flags_reach_the_run_and_a_failed_export_exits_1_keeping_the_training(tm
 
     monkeypatch.setattr(export, "export_saved_model", broken_export)
     run = RunDir(tmp_path / "run")
+    preset = tmp_path / "preset.py"  # the synthetic preset, keeping one checkpoint
+    preset.write_text(open(os.path.join(REPO, "configs", "synthetic.py")).read().replace(
+        '"epochs": 2,', '"epochs": 2, "checkpoints_to_keep": 1,'))
     flags = {"batch_size": 8, "latent_dim": 6, "lr": 0.0005, "d_steps": 2, "update": "sequential",
              "label_smoothing": 0.2, "ema": 0.9, "seed": 3}
     proc = train_in_process(
-        f"--config={os.path.join(REPO, 'configs', 'synthetic.py')}", "--epochs=2", "--steps_per_epoch=3",
+        f"--config={preset}", "--epochs=2", "--steps_per_epoch=3",
         f"--workdir={run.path}", *(f"--{name}={value}" for name, value in flags.items()), capfd=capfd,
     )
     assert_refused(proc, "training finished", "the export failed: the converter broke", code=1)
     # README: the checkpoints and generator.keras are there, and sample.py --export makes it again.
-    assert [epoch for epoch, _ in run.checkpoints()] == [1, 2]
+    assert [epoch for epoch, _ in run.checkpoints()] == [2]  # "the last few kept": here one
     assert os.path.exists(run.generator_keras) and not os.path.exists(run.generator_saved_model)
     config = run.read_record()["config"]
     assert {name: config[name] for name in flags} == flags
-    assert config["dataset"] == "synthetic"
+    assert config["dataset"] == "synthetic" and config["checkpoints_to_keep"] == 1
     gan = keras.saving.load_model(run.checkpoint_path(2))
     assert (gan.d_steps, gan.latent_dim, gan.ema_momentum, gan.label_smoothing) == (2, 6, 0.9, 0.2)
 
