@@ -289,3 +289,9 @@ def test_sample_py_exports_onnx_and_keeps_an_existing_file(artifacts, tmp_path):
     proc = sample_artifacts.run_sample(*args)
     assert proc.returncode == 2 and "--overwrite" in proc.stderr, proc.stderr[-4000:]
     assert out.read_bytes() == written and os.listdir(tmp_path) == ["generator.onnx"]
+
+    # Any name, with the format given.
+    proc = sample_artifacts.run_sample(args[0], f"--export={tmp_path / 'plain'}", "--export_format=onnx")
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    session = onnxruntime.InferenceSession(str(tmp_path / "plain"), providers=["CPUExecutionProvider"])
+    assert np.max(np.abs(session.run(["images"], {"z": z})[0] - expected)) < 1e-5

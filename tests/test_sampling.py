@@ -178,7 +178,7 @@ def test_writers_by_output_path(tmp_path):
     assert not [n for n in os.listdir(tmp_path) if ".tmp-" in n]
 
 
-def test_outputs_that_must_not_be_written_are_refused_before_any_work(tmp_path):
+def test_outputs_that_must_not_be_written_are_refused_before_any_work(tmp_path, monkeypatch):
     (tmp_path / "pngs").mkdir()
     (tmp_path / "pngs" / "keep.png").write_bytes(b"mine")
     (tmp_path / "a_file").write_bytes(b"mine")
@@ -197,6 +197,16 @@ def test_outputs_that_must_not_be_written_are_refused_before_any_work(tmp_path):
     assert (tmp_path / "pngs" / "keep.png").read_bytes() == b"mine"
     assert (tmp_path / "a_file").read_bytes() == b"mine"
     assert check_output(tmp_path / "a_file.png") == "png"
+    # Root may write anywhere, so the file system is made to say no.
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "access", lambda path, mode: os.path.abspath(path) != str(tmp_path))
+        with pytest.raises(OutputPathError, match="the folder .* is not writable"):
+            check_output(tmp_path / "s.png")
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "access", lambda path, mode: os.path.abspath(path) != str(tmp_path / "a_file.npz"))
+        (tmp_path / "a_file.npz").write_bytes(b"mine")
+        with pytest.raises(OutputPathError, match="the file exists and is not writable"):
+            check_output(tmp_path / "a_file.npz")
 
 
 def test_an_output_that_fails_while_written_is_named_as_asked(tmp_path, monkeypatch):
