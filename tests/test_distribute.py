@@ -85,6 +85,11 @@ def test_mixed_precision_trains_with_finite_losses_and_float32_weights(policy, t
         assert isinstance(gan.d_optimizer, keras.optimizers.LossScaleOptimizer)
     images = gan.generate(2, seed=0)
     assert images.dtype == np.float32 and np.all(np.abs(images) <= 1)
+    # The README's float32 islands: D's logits and G's tanh (the losses take them as they are).
+    logits = gan.discriminator(random_images(2), training=False)
+    assert keras.backend.standardize_dtype(logits.dtype) == "float32"
+    fake = gan.generator(keras.random.normal((2, gan.latent_dim)), training=False)
+    assert keras.backend.standardize_dtype(fake.dtype) == "float32"
     loaded = keras.saving.load_model(str(tmp_path / "gan.keras"))
     assert {str(v.dtype) for v in loaded.weights} == {"float32"}
 
