@@ -265,6 +265,27 @@ def test_fashion_mnist_through_keras_datasets(tmp_path, monkeypatch):
     np.testing.assert_array_equal(load_dataset("fashion_mnist").images[..., 0], x_train)
 
 
+@pytest.mark.parametrize("image_data_format", ["channels_last", "channels_first"])
+def test_cifar100_through_keras_datasets(tmp_path, monkeypatch, image_data_format):
+    # keras.datasets hands CIFAR over in keras.config.image_data_format()'s
+    # layout; the images come out (N, H, W, C) either way.
+    train, test = random_images((3, 32, 32, 3), 11), random_images((2, 32, 32, 3), 12)
+    folder = tmp_path / "cifar-100-python"
+    folder.mkdir()
+    for name, images in (("train", train), ("test", test)):
+        batch = {b"data": images.transpose(0, 3, 1, 2).reshape(len(images), 3072),
+                 b"fine_labels": [0] * len(images), b"coarse_labels": [0] * len(images)}
+        with open(folder / name, "wb") as handle:
+            pickle.dump(batch, handle, protocol=4)  # Keras's unpickler refuses protocol 2's bytes codec
+    monkeypatch.setattr("keras.src.datasets.cifar100.get_file", lambda fname, **kwargs: str(tmp_path))
+    monkeypatch.setattr(keras.config, "image_data_format", lambda: image_data_format)
+    monkeypatch.setattr("keras.src.backend.image_data_format", lambda: image_data_format)
+    data = load_dataset("cifar100")
+    assert data.source == "keras.datasets.cifar100"
+    np.testing.assert_array_equal(data.images, train)
+    np.testing.assert_array_equal(load_dataset("cifar100", split="test").images, test)
+
+
 def test_download_failure_suggests_data_dir(monkeypatch):
     def offline(*args, **kwargs):
         raise Exception("URL fetch failure on https://storage.googleapis.com/...: None -- no network")
@@ -464,6 +485,15 @@ def test_folder_modes_crop_and_one_warning(image_tree, tmp_path):
     assert "Skipped 1 of 6 image files" in str(caught[0].message) and "broken.png" in str(
         caught[0].message
     )
+
+
+def test_folder_reads_webp_and_bmp(tmp_path):
+    webp, bmp = random_images((16, 16, 3), 30), random_images((16, 16, 3), 31)
+    save_image(tmp_path / "images" / "a.webp", webp, lossless=True)
+    save_image(tmp_path / "images" / "b.BMP", bmp)  # extensions in any case
+    data, caught = load_tree(tmp_path / "images", tmp_path / "cache", image_size=16)
+    assert caught == []
+    np.testing.assert_array_equal(data.images, np.stack([webp, bmp]))
 
 
 def test_folder_grayscale_limit_and_antialiasing(image_tree, tmp_path):
