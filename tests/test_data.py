@@ -30,6 +30,7 @@ from dcgan_keras.data import (
     load_dataset,
 )
 from dcgan_keras.data import folder as folder_module
+from dcgan_keras.data.cache import default_cache_dir
 
 REAL_MNIST = pathlib.Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "mnist"
 
@@ -548,6 +549,16 @@ def test_cache_location_follows_env(image_tree, tmp_path, monkeypatch):
         warnings.simplefilter("ignore", DataWarning)
         load_dataset("folder", data_dir=root, image_size=8)
     assert len(list((tmp_path / "from_env").glob("folder-images-8px-3c-*.npy"))) == 1
+    # Without it: $XDG_CACHE_HOME, else ~/.cache, as the README says.
+    monkeypatch.delenv("DCGAN_KERAS_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_cache_dir() == tmp_path / "xdg" / "dcgan_keras"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        load_dataset("folder", data_dir=root, image_size=8)
+    assert len(list((tmp_path / "home" / ".cache" / "dcgan_keras").glob("folder-images-8px-3c-*.npy"))) == 1
 
 
 def test_large_jpeg_decoded_at_reduced_scale_keeps_the_crop(tmp_path):

@@ -8,6 +8,7 @@ each new process spends importing Keras and its backend.
 """
 
 import json
+import re
 import os
 import shutil
 import signal
@@ -372,3 +373,11 @@ def test_without_tensorflow_a_run_trains_samples_and_says_how_to_export(tmp_path
     expected = make_grid(to_uint8(keras.saving.load_model(run.checkpoint_path(2)).generate(4, seed=0)))
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "samples.png")).reshape(expected.shape), expected)
     assert_refused(run_script("sample.py", "--checkpoint=run", "--export=generator"), "pip install tensorflow")
+
+
+def test_without_workdir_a_run_lands_in_runs_dataset_backend_time(tmp_path, capfd, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert_ok(train_in_process("--dataset=synthetic", "--epochs=1", "--steps_per_epoch=1", capfd=capfd))
+    (name,) = os.listdir(tmp_path / "runs")
+    assert re.fullmatch(rf"synthetic-{BACKEND}-\d{{8}}-\d{{6}}", name), name
+    assert [epoch for epoch, _ in RunDir(tmp_path / "runs" / name).checkpoints()] == [1]
