@@ -35,7 +35,7 @@ import keras
 import numpy as np
 
 from dcgan_keras.gan import latent_noise
-from dcgan_keras.sampling import keras_generator
+from dcgan_keras.sampling import float32_generator, keras_generator
 
 SIGNATURE = "serving_default"
 INPUT_NAME = "z"
@@ -198,51 +198,6 @@ def _check_reproduces(model, probe, served, what):
             f"The exported {what} does not reproduce the generator: max abs difference "
             f"{diff:.3g} on fixed noise (allowed {VERIFY_ATOL})."
         )
-
-
-def _with_float32_policies(config):
-    if isinstance(config, dict):
-        if config.get("class_name") == "DTypePolicy" and config["config"]["name"] != "float32":
-            return "float32"
-        return {key: _with_float32_policies(value) for key, value in config.items()}
-    if isinstance(config, list):
-        return [_with_float32_policies(value) for value in config]
-    return config
-
-
-def _computes_in_float32(model):
-    return all(
-        _computes_in_float32(layer) if hasattr(layer, "layers") else layer.dtype_policy.name == "float32"
-        for layer in model.layers
-    )
-
-
-def float32_generator(model):
-    """`model` computing in float32, with its (float32) weights: what an export serves.
-
-    Mixed precision serves training, as train.py's generator.keras says; a
-    checkpoint trained under it holds a mixed-precision generator. Exported
-    as it is, its bfloat16 graph is not even valid ONNX (ONNX Runtime refuses
-    a bfloat16 ConvTranspose), and a SavedModel would run in half precision
-    wherever it is served.
-
-    Args:
-        model: a Keras generator model; returned as it is when every layer
-            computes in float32 already.
-
-    Example:
-        >>> float32_generator(gan.generator).dtype_policy.name  # doctest: +SKIP
-        'float32'
-    """
-    if _computes_in_float32(model):
-        return model  # and no get_config(), which imports TensorFlow to serialize
-    config = model.get_config()
-    plain = _with_float32_policies(config)
-    if plain == config:
-        return model
-    copy = model.__class__.from_config(plain)
-    copy.set_weights(model.get_weights())
-    return copy
 
 
 # ------------------------------------------------------------ SavedModel

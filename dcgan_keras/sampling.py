@@ -86,6 +86,53 @@ def _check_z(z, latent_dim):
     return z
 
 
+def _with_float32_policies(config):
+    if isinstance(config, dict):
+        if config.get("class_name") == "DTypePolicy" and config["config"]["name"] != "float32":
+            return "float32"
+        return {key: _with_float32_policies(value) for key, value in config.items()}
+    if isinstance(config, list):
+        return [_with_float32_policies(value) for value in config]
+    return config
+
+
+def _computes_in_float32(model):
+    return all(
+        _computes_in_float32(layer) if hasattr(layer, "layers") else layer.dtype_policy.name == "float32"
+        for layer in model.layers
+    )
+
+
+def float32_generator(model):
+    """`model` computing in float32, with its (float32) weights: what an export serves.
+
+    Mixed precision serves training, as train.py's generator.keras says; a
+    checkpoint trained under it holds a mixed-precision generator. Sampled as
+    it is, its images would differ in the last bits from generator.keras's
+    and the SavedModel's for the same seed; exported as it is, its bfloat16
+    graph is not even valid ONNX (ONNX Runtime refuses a bfloat16
+    ConvTranspose), and a SavedModel would run in half precision wherever it
+    is served. `load_generator` and every export go through this.
+
+    Args:
+        model: a Keras generator model; returned as it is when every layer
+            computes in float32 already.
+
+    Example:
+        >>> float32_generator(gan.generator).dtype_policy.name  # doctest: +SKIP
+        'float32'
+    """
+    if _computes_in_float32(model):
+        return model  # and no get_config(), which imports TensorFlow to serialize
+    config = model.get_config()
+    plain = _with_float32_policies(config)
+    if plain == config:
+        return model
+    copy = model.__class__.from_config(plain)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 class KerasGenerator:
     """A Keras generator behind the sampling interface.
 
@@ -245,7 +292,7 @@ def _load_keras_file(path):
     except Exception as e:  # Keras raises ValueError, TypeError, KeyError, OSError... for bad files
         raise CheckpointError(f"Could not load {path}: {_first_line(e)}") from e
     try:
-        return KerasGenerator(model, source=path)
+        return KerasGenerator(float32_generator(keras_generator(model)), source=path)
     except ValueError as e:
         raise CheckpointError(f"{path} does not hold a DCGAN or a generator: {e}") from e
 
@@ -262,7 +309,8 @@ def load_generator(path):
     Returns:
         A `KerasGenerator` or `SavedModelGenerator`: `latent_dim`,
         `image_shape`, `source`, and `__call__(z)` returning float32 NumPy
-        images in [-1, 1], channels last.
+        images in [-1, 1], channels last, computed in float32 even from a
+        mixed-precision checkpoint (`float32_generator`).
 
     Raises:
         FileNotFoundError: nothing exists at `path`.

@@ -18,6 +18,7 @@ import pytest
 import sample_artifacts
 from dcgan_keras import build_generator, export
 from dcgan_keras.gan import latent_noise
+from dcgan_keras.sampling import float32_generator
 from helpers import site_packages_without
 
 BACKEND = keras.backend.backend()
@@ -237,10 +238,10 @@ def test_a_mixed_precision_generator_is_exported_computing_in_float32(policy, tm
     half = keras.ops.convert_to_numpy(mixed(z, training=False))
     assert 0 < np.max(np.abs(half - expected)) < 0.1  # it does compute in half precision
 
-    plain = export.float32_generator(mixed)
+    plain = float32_generator(mixed)
     assert {layer.dtype_policy.name for layer in plain.layers} == {"float32"}
     assert np.max(np.abs(keras.ops.convert_to_numpy(plain(z, training=False)) - expected)) < 1e-6
-    assert export.float32_generator(vivid) is vivid
+    assert float32_generator(vivid) is vivid
     if export.onnx_converter_installed():
         import onnxruntime
 

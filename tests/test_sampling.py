@@ -18,6 +18,7 @@ from dcgan_keras.sampling import (
     OutputPathError,
     SavedModelGenerator,
     check_output,
+    float32_generator,
     interpolate,
     interpolation_noise,
     load_generator,
@@ -286,3 +287,20 @@ def test_sample_py_bad_input_exits_2_with_one_message(case, artifacts, tmp_path)
     assert (tmp_path / "samples.png").read_bytes() == b"mine"  # the existing output
     assert sorted(os.listdir(tmp_path)) == sorted(["samples.png"] + (
         ["discriminator.keras"] if case == "other_architecture" else []))
+
+
+def test_a_mixed_precision_checkpoint_samples_what_its_float32_exports_do(tmp_path):
+    # generator.keras and the SavedModel compute in float32; so does sampling a
+    # mixed-precision checkpoint, or the same seed would give other pixels.
+    previous = keras.mixed_precision.global_policy().name
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        gan = sample_artifacts.vivid_gan(seed=2)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    gan.save(tmp_path / "gan.keras")
+    z = latent_noise(3, gan.latent_dim, seed=5)
+    half = keras.ops.convert_to_numpy(gan.generator(z, training=False))
+    float32 = keras.ops.convert_to_numpy(float32_generator(gan.generator)(z, training=False))
+    assert np.max(np.abs(half - float32)) > 1e-3  # bfloat16 does show
+    np.testing.assert_allclose(load_generator(tmp_path / "gan.keras")(z), float32, rtol=0, atol=1e-6)
