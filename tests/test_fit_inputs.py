@@ -1,7 +1,8 @@
 """`fit` takes every input the README names, and trains on the images alone.
 
-README: NumPy arrays, `tf.data.Dataset`s, `keras.utils.PyDataset`s and (on
-torch) `DataLoader`s, of images or of (images, labels) batches. Each input
+README: NumPy arrays, `tf.data.Dataset`s, `keras.utils.PyDataset`s and torch
+`DataLoader`s (Keras takes each on every backend), of images or of (images,
+labels) batches. Each input
 below holds the same 16 images in the same order; a fresh GAN with the same
 seed must end one epoch with the same weights as on the plain array, so the
 labels played no part and no input lost or reordered an image.
@@ -76,8 +77,6 @@ def on_the_array():
 
 @pytest.mark.parametrize("name", sorted(INPUTS))
 def test_fit_trains_the_same_on_every_input_the_readme_names(name, on_the_array):
-    if name.startswith("torch") and BACKEND != "torch":
-        pytest.skip("Keras takes torch DataLoaders on the torch backend only")
     weights = _trained_weights(*INPUTS[name]())
     assert len(weights) == len(on_the_array)
     for got, want in zip(weights, on_the_array):
