@@ -75,9 +75,9 @@ def _option_value(text):
 
 def narrow(preset, width):
     """Every layer's channels cut to `width`, in both programs (0: as the preset has them)."""
-    spec = refs_jax._spec(preset)
     if not width:
         return {}, {}
+    spec = refs_jax._spec(preset)
     g, d = (width,) * len(spec["g_filters"]), (width,) * len(spec["d_filters"])
     original = refs_jax._spec
     refs_jax._spec = lambda p: dict(original(p), g_filters=g, d_filters=d)

@@ -10,6 +10,8 @@ exists only on TensorFlow and would tie checkpoints to it). Keras's torch
 backend has no distribution support, so torch refuses clearly.
 """
 
+import contextlib
+
 import keras
 
 from dcgan_keras import backend as seam
@@ -74,3 +76,25 @@ def set_precision(policy):
     if policy not in PRECISIONS:
         raise ValueError(f"Unknown precision {policy!r}. Expected one of {list(PRECISIONS)}.")
     keras.mixed_precision.set_global_policy(policy)
+
+
+@contextlib.contextmanager
+def precision(policy):
+    """`set_precision(policy)` inside the block; the previous global policy after it.
+
+    Models keep the policy they were built under, so build them inside the
+    block and train or save them anywhere.
+
+    Args:
+        policy: "float32", "mixed_float16" or "mixed_bfloat16".
+
+    Example:
+        >>> with precision("mixed_bfloat16"):  # doctest: +SKIP
+        ...     gan = DCGAN(build_discriminator(), build_generator())
+    """
+    previous = keras.mixed_precision.global_policy().name
+    set_precision(policy)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)

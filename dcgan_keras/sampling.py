@@ -125,10 +125,7 @@ def float32_generator(model):
     if _computes_in_float32(model):
         return model  # and no get_config(), which imports TensorFlow to serialize
     config = model.get_config()
-    plain = _with_float32_policies(config)
-    if plain == config:
-        return model
-    copy = model.__class__.from_config(plain)
+    copy = model.__class__.from_config(_with_float32_policies(config))
     copy.set_weights(model.get_weights())
     return copy
 

@@ -43,7 +43,7 @@ from dcgan_keras.config import (
     resolve_config,
 )
 from dcgan_keras.data import Batches, DataError, load_dataset
-from dcgan_keras.distribute import data_parallel, set_precision
+from dcgan_keras.distribute import data_parallel, precision
 from dcgan_keras.gan import DCGAN, latent_noise
 from dcgan_keras.models import build_discriminator, build_generator
 from dcgan_keras.rundir import RunDirError
@@ -137,9 +137,9 @@ def train(config, workdir, resume=False, callbacks=(), verbose="auto", print_fn=
 
     with scope:
         # The FID judge computes in float32, whatever the GAN does.
-        with _global_policy("float32"):
+        with precision("float32"):
             fid = _fid_callback(config, data) if config.fid_every else None
-        with _global_policy(config.mixed_precision):
+        with precision(config.mixed_precision):
             gan, initial_epoch = _build_or_load_model(config, run if resume else None, say)
             if initial_epoch > config.epochs:
                 raise RunDirError(
@@ -365,17 +365,6 @@ def _distribution_scope(config):
         raise ConfigError(f"distribute='data_parallel': {err}") from err
 
 
-@contextlib.contextmanager
-def _global_policy(name):
-    """Keras's global dtype policy set to `name` inside, restored after: callers are not affected."""
-    previous = keras.mixed_precision.global_policy().name
-    set_precision(name)
-    try:
-        yield
-    finally:
-        keras.mixed_precision.set_global_policy(previous)
-
-
 def _topology(gan, config):
     """(devices, processes) the training steps run on: (1, 1) unless data-parallel."""
     if config.distribute == "none":
@@ -531,7 +520,7 @@ def _build_or_load_model(config, run, say):
             # Under float32, the checkpoint's own policies and optimizers come
             # back as saved (a mixed_float16 default would wrap a saved plain
             # Adam in loss scaling and skip its state).
-            with _global_policy("float32"):
+            with precision("float32"):
                 gan = keras.saving.load_model(path)
         except Exception as err:  # a damaged file: an older one may still load
             warnings.warn(f"Cannot load checkpoint {path} ({type(err).__name__}: {err}); trying an older one.")
@@ -632,7 +621,7 @@ def _plain_generator(gan, config):
     trained = gan.sampling_generator
     if config.distribute == "none" and config.mixed_precision == "float32":
         return trained
-    with _global_policy("float32"):
+    with precision("float32"):
         generator = _build_generator(config)
     for source, target in zip(trained.variables, generator.variables):
         target.assign(keras.ops.convert_to_numpy(source))

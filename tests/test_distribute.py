@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from dcgan_keras.distribute import set_precision
+from dcgan_keras.distribute import precision, set_precision
 from helpers import random_images, run_backend, tiny_gan
 
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "distribute_script.py")
@@ -67,14 +67,11 @@ def test_torch_refuses_data_parallel_with_the_supported_backends_named():
 
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
 def test_mixed_precision_trains_with_finite_losses_and_float32_weights(policy, tmp_path):
-    set_precision(policy)
-    try:
+    with precision(policy):
         gan = tiny_gan(d_batch_norm=True)
         before = [keras.ops.convert_to_numpy(v) for v in gan.generator.trainable_variables]
         history = gan.fit(random_images(32), batch_size=16, epochs=1, verbose=0).history
         gan.save(str(tmp_path / "gan.keras"))
-    finally:
-        set_precision("float32")
     assert np.isfinite(history["d_loss"][-1]) and np.isfinite(history["g_loss"][-1])
     after = [keras.ops.convert_to_numpy(v) for v in gan.generator.trainable_variables]
     assert any(not np.array_equal(a, b) for a, b in zip(before, after))
@@ -97,3 +94,19 @@ def test_mixed_precision_trains_with_finite_losses_and_float32_weights(policy, t
 def test_unknown_precision_is_refused():
     with pytest.raises(ValueError, match="float16x.*mixed_bfloat16"):
         set_precision("float16x")
+
+
+def test_precision_block_restores_the_policy_it_found_even_on_error():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        with pytest.raises(RuntimeError, match="inside"):
+            with precision("mixed_bfloat16"):
+                assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
+                raise RuntimeError("inside")
+        assert keras.mixed_precision.global_policy().name == "mixed_float16"
+        with pytest.raises(ValueError, match="float16x"):
+            with precision("float16x"):
+                pass
+        assert keras.mixed_precision.global_policy().name == "mixed_float16"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")

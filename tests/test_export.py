@@ -17,6 +17,7 @@ import pytest
 
 import sample_artifacts
 from dcgan_keras import build_generator, export
+from dcgan_keras.distribute import precision
 from dcgan_keras.gan import latent_noise
 from dcgan_keras.sampling import float32_generator
 from helpers import site_packages_without
@@ -226,12 +227,8 @@ def test_a_mixed_precision_generator_is_exported_computing_in_float32(policy, tm
     # A checkpoint of a mixed-precision run holds a generator that computes in
     # half precision: its bfloat16 ONNX graph did not even load in ONNX Runtime.
     vivid = sample_artifacts.vivid_gan(seed=2).generator  # float32, images that tell weights apart
-    previous = keras.mixed_precision.global_policy().name
-    keras.mixed_precision.set_global_policy(policy)
-    try:
+    with precision(policy):
         mixed = build_generator(latent_dim=vivid.input_shape[-1], image_size=28, channels=1, filters=(16, 8, 4))
-    finally:
-        keras.mixed_precision.set_global_policy(previous)
     mixed.set_weights(vivid.get_weights())
     z = latent_noise(3, vivid.input_shape[-1], seed=4)
     expected = keras.ops.convert_to_numpy(vivid(z, training=False))

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from dcgan_keras import build_discriminator, build_generator
-from dcgan_keras.distribute import set_precision
+from dcgan_keras.distribute import precision
 
 pytestmark = pytest.mark.skipif(
     keras.backend.backend() != "torch", reason="elsewhere seam.forward is model(x, training=...)"
@@ -59,15 +59,12 @@ def _assert_seam_matches_keras(model, x):
 @pytest.mark.parametrize("policy", ["float32", "mixed_float16", "mixed_bfloat16"])
 @pytest.mark.parametrize("preset", ["tf_tutorial", "dcgan64"])
 def test_direct_layer_calls_give_keras_call_results_bit_for_bit(preset, policy):
-    set_precision(policy)
-    try:
+    with precision(policy):
         generator, discriminator = _networks(preset)
         z = keras.random.normal((4, 8), seed=1)
         images = generator(z, training=False)
         _assert_seam_matches_keras(generator, z)
         _assert_seam_matches_keras(discriminator, images)
-    finally:
-        set_precision("float32")
 
 
 def _keras_io_discriminator():

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 import sample_artifacts
+from dcgan_keras.distribute import precision
 from dcgan_keras.gan import latent_noise
 from dcgan_keras.images import make_grid, to_uint8
 from dcgan_keras.sampling import (
@@ -292,12 +293,8 @@ def test_sample_py_bad_input_exits_2_with_one_message(case, artifacts, tmp_path)
 def test_a_mixed_precision_checkpoint_samples_what_its_float32_exports_do(tmp_path):
     # generator.keras and the SavedModel compute in float32; so does sampling a
     # mixed-precision checkpoint, or the same seed would give other pixels.
-    previous = keras.mixed_precision.global_policy().name
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")
-    try:
+    with precision("mixed_bfloat16"):
         gan = sample_artifacts.vivid_gan(seed=2)
-    finally:
-        keras.mixed_precision.set_global_policy(previous)
     gan.save(tmp_path / "gan.keras")
     z = latent_noise(3, gan.latent_dim, seed=5)
     half = keras.ops.convert_to_numpy(gan.generator(z, training=False))
