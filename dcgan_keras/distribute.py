@@ -11,6 +11,7 @@ backend has no distribution support, so torch refuses clearly.
 """
 
 import contextlib
+import warnings
 
 import keras
 
@@ -75,6 +76,16 @@ def set_precision(policy):
     """
     if policy not in PRECISIONS:
         raise ValueError(f"Unknown precision {policy!r}. Expected one of {list(PRECISIONS)}.")
+    if policy == "mixed_float16" and seam.computes_on_cpu():
+        # Half precision pays on GPUs; CPUs have no fast float16 kernels, and a
+        # user asking for speed would get a run many times slower, unannounced.
+        warnings.warn(
+            "mixed_float16 on a CPU computes slower than float32, not faster: CPUs have no fast "
+            "float16 kernels (a DCGAN step took 8x as long on TensorFlow and 24-45x on torch in "
+            "bench/RESULTS.md). On a CPU use mixed_bfloat16 (0.6-1.06x float32's step time there) "
+            "or float32.",
+            stacklevel=2,
+        )
     keras.mixed_precision.set_global_policy(policy)
 
 

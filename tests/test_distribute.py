@@ -5,6 +5,7 @@ CPUs, each in a subprocess since a process's devices are fixed at start.
 """
 
 import os
+import warnings
 
 import keras
 import numpy as np
@@ -110,3 +111,36 @@ def test_precision_block_restores_the_policy_it_found_even_on_error():
         assert keras.mixed_precision.global_policy().name == "mixed_float16"
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+def test_mixed_float16_on_a_cpu_warns_and_names_what_to_use_instead(monkeypatch):
+    # CPUs have no fast float16 kernels: a step took 8x (TensorFlow) to 45x
+    # (torch) float32's (bench/precision_cpu.py). The run is not refused.
+    from dcgan_keras import backend as seam
+
+    monkeypatch.setattr(seam, "computes_on_cpu", lambda: True)
+    try:
+        with pytest.warns(UserWarning, match=r"mixed_float16 on a CPU.*slower.*use mixed_bfloat16"):
+            set_precision("mixed_float16")
+        assert keras.mixed_precision.global_policy().name == "mixed_float16"
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            set_precision("mixed_bfloat16")
+            set_precision("float32")
+            monkeypatch.setattr(seam, "computes_on_cpu", lambda: False)  # as on a GPU
+            set_precision("mixed_float16")
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_computes_on_cpu_says_where_keras_puts_a_new_tensor():
+    from dcgan_keras import backend as seam
+
+    x = keras.ops.zeros((1,))
+    if BACKEND == "tensorflow":
+        kind = x.device.split("device:")[-1].split(":")[0].lower()
+    elif BACKEND == "jax":
+        kind = next(iter(x.devices())).platform
+    else:
+        kind = x.device.type
+    assert seam.computes_on_cpu() == (kind == "cpu"), kind

@@ -24,6 +24,8 @@ Per backend, only how gradients are taken and applied:
   without Keras's per-call host work (`torch_forward`).
 - `normal_noise(batch_size, latent_dim, seed_generator)`: z for one update
   (per replica under tf.distribute, a slice of the global batch's noise).
+- `computes_on_cpu()`: whether Keras places this process's computation on the
+  CPU (no GPU or other accelerator in use).
 - `default_jit_compile(model)`: what `compile(jit_compile="auto")` means for
   `model` here.
 - `data_parallel_scope(devices)`: the backend's own data-parallel engine.
@@ -65,6 +67,7 @@ _impl = importlib.import_module(f"dcgan_keras.backend.{_BACKEND}")
 
 add_to_means = _impl.add_to_means
 bce_with_logits = _impl.bce_with_logits
+computes_on_cpu = _impl.computes_on_cpu
 data_parallel_scope = _impl.data_parallel_scope
 default_jit_compile = _impl.default_jit_compile
 enable_compile_cache = _impl.enable_compile_cache

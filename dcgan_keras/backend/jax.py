@@ -175,6 +175,10 @@ def default_jit_compile(model):
     return True
 
 
+def computes_on_cpu():
+    return jax.default_backend() == "cpu"
+
+
 def data_parallel_scope(devices=None):
     return keras.distribution.DataParallel(devices=devices or keras.distribution.list_devices()).scope()
 

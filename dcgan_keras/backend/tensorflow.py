@@ -86,6 +86,10 @@ def default_jit_compile(model):
     return bool(tf.config.list_physical_devices("GPU"))
 
 
+def computes_on_cpu():
+    return not tf.config.list_physical_devices("GPU")
+
+
 def data_parallel_scope(devices=None):
     if os.environ.get("TF_CONFIG"):
         # Refused before MultiWorkerMirroredStrategy waits for the other

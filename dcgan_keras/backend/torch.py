@@ -125,6 +125,10 @@ def default_jit_compile(model):
     return False
 
 
+def computes_on_cpu():
+    return str(get_device()) == "cpu"
+
+
 def data_parallel_scope(devices=None):
     raise ValueError(
         "Data-parallel training is supported on the jax backend (keras.distribution) and "
