@@ -385,6 +385,15 @@ def test_resume_cleans_up_after_a_kill_and_trains_longer(tmp_path, no_export):
     assert int(keras.ops.convert_to_numpy(gan.g_optimizer.iterations)) == 3 * QUICK["steps_per_epoch"]
 
 
+def test_a_mixed_float16_run_on_a_cpu_trains_and_warns_that_it_is_slow(tmp_path, no_export):
+    # 8-45x float32's step time on TensorFlow and torch CPUs (bench/precision_cpu.py).
+    config = resolve_config("synthetic", overrides=dict(QUICK, mixed_precision="mixed_float16"))
+    with pytest.warns(UserWarning, match="mixed_float16 on a CPU computes slower than float32"):
+        gan = training.train(config, str(tmp_path / "run"), verbose=0)
+    assert "mixed_float16" in {layer.dtype_policy.name for layer in gan.generator.layers}
+    assert keras.mixed_precision.global_policy().name == "float32"  # the run's policy did not leak
+
+
 def test_ema_run_writes_the_averaged_generator_and_resumes_only_with_it(tmp_path, no_export):
     config = resolve_config("synthetic", overrides=dict(QUICK, ema=0.9))
     gan = training.train(config, str(tmp_path / "run"), verbose=0)
