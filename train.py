@@ -64,7 +64,7 @@ flags.DEFINE_enum(
     "mixed_precision", None, ["float32", "mixed_float16", "mixed_bfloat16"],
     "Compute precision; weights, BatchNorm statistics, logits and losses stay float32 "
     "(mixed_float16 adds loss scaling). Default float32. mixed_float16 is for GPUs: on a CPU "
-    "it is several times slower than float32 (a warning says so); mixed_bfloat16 is not.",
+    "it is slower than float32 (up to 45x; a warning says so); mixed_bfloat16 is not.",
 )
 flags.DEFINE_string(
     "coordinator_address", None,

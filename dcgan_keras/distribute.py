@@ -68,7 +68,8 @@ def set_precision(policy):
     BatchNorm statistics, the discriminator's logits, the generator's tanh and
     the losses stay float32, and weights are stored as float32 either way.
     Mixed precision is for GPUs: "mixed_float16" warns when the backend
-    computes on a CPU, where it is several times slower than float32.
+    computes on a CPU, where it is slower than float32 (8-45x on TensorFlow
+    and torch, 1.1-1.3x on JAX: bench/RESULTS.md).
 
     Args:
         policy: "float32", "mixed_float16" or "mixed_bfloat16".
