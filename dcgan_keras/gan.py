@@ -309,6 +309,32 @@ class DCGAN(keras.Model):
         # (data) on TensorFlow and torch, (state, data) on JAX: the seam adapts.
         return seam.train_step(self, *args)
 
+    def fit(self, x=None, *args, **kwargs):
+        """`keras.Model.fit`, refusing real images outside the generator's range.
+
+        Images given as an array or a tensor are checked first (a sample of
+        up to about 1000): the generator ends in tanh (or sigmoid), so real
+        images must lie in [-1, 1] (or [0, 1]), or the discriminator tells
+        real from fake by range alone and the generator learns nothing. A
+        float copy of 0-255 pixels is refused; [0, 1] images for a tanh
+        generator are warned about. Datasets and generators are not read
+        ahead, so not checked.
+
+        Args:
+            x: the real images (batch, H, W, C), floats in the generator's
+                output range, or anything else `keras.Model.fit` takes.
+            *args, **kwargs: as `keras.Model.fit` (labels, if any, are
+                ignored).
+
+        Returns:
+            The `History` of `keras.Model.fit`.
+
+        Example:
+            >>> history = gan.fit(images, batch_size=128, epochs=5)  # doctest: +SKIP
+        """
+        _check_real_range(x, self.generator)
+        return super().fit(x, *args, **kwargs)
+
     def sample_noise(self, batch_size):
         """z for one update, from the model's SeedGenerator (tests replace it to fix z).
 
@@ -565,6 +591,40 @@ def _ends_in_sigmoid(model):
 
 def _default_optimizer():
     return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
+
+
+def _output_range(generator):
+    """(low, high) of a generator's images, from its last activation; None if unbounded or unknown."""
+    activation = getattr(generator.layers[-1], "activation", None)
+    return {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}.get(getattr(activation, "__name__", None))
+
+
+def _check_real_range(x, generator):
+    # Array-like inputs only: reading a dataset ahead would consume it. A
+    # strided sample, so that sorted data shows its whole range.
+    if isinstance(x, (tuple, list)) and x:
+        x = x[0]
+    if not (isinstance(x, np.ndarray) or ops.is_tensor(x)) or len(x.shape) != 4 or not x.shape[0]:
+        return
+    bounds = _output_range(generator)
+    if bounds is None or not keras.backend.standardize_dtype(x.dtype).startswith(("float", "bfloat")):
+        return  # an integer dtype is refused by the step itself, naming the scaling
+    sample = ops.convert_to_numpy(x[:: max(1, int(x.shape[0]) // 1000)]).astype("float64")
+    low, high = float(np.nanmin(sample)), float(np.nanmax(sample))
+    (lo, hi), slack = bounds, 1e-3
+    scale = "x / 127.5 - 1" if lo < 0 else "x / 255"
+    if low < lo - slack or high > hi + slack:
+        raise ValueError(
+            f"The real images range over [{low:.4g}, {high:.4g}], but the generator's images lie in "
+            f"[{lo:g}, {hi:g}] ({generator.layers[-1].name}): the discriminator would tell them apart by "
+            f"range alone. Scale the images into [{lo:g}, {hi:g}]; 0-255 pixels: {scale}."
+        )
+    if lo < 0 and low >= 0 and high > low:
+        warnings.warn(
+            f"The real images lie in [0, 1] (sampled: [{low:.4g}, {high:.4g}]) but the generator's in "
+            "[-1, 1] (tanh): its negative half would go unused. Scale [0, 1] images with x * 2 - 1.",
+            stacklevel=3,
+        )
 
 
 def _loss_scaled(optimizer, prefix):

@@ -468,3 +468,33 @@ def test_the_reported_metrics_mean_what_the_readme_says():
     }
     for name, value in expected.items():
         assert logs[name][-1] == pytest.approx(value, abs=1e-4), name
+
+
+def test_fit_refuses_float_pixels_outside_the_generators_range_before_training():
+    # x.astype("float32") without scaling: D would tell real from fake by
+    # range alone, and G would learn nothing, with no sign of why.
+    gan = tiny_gan()
+    before = numpy_weights(gan.weights)
+    pixels = (random_images(16) + 1) * 127.5
+    for x in (pixels, keras.ops.convert_to_tensor(pixels)):
+        with pytest.raises(ValueError, match=r"range over \[0.*255.*lie in \[-1, 1\].*x / 127.5 - 1"):
+            gan.fit(x, batch_size=8, epochs=1, verbose=0)
+    assert not changed(before, numpy_weights(gan.weights))
+
+
+def test_fit_warns_about_zero_to_one_images_for_a_tanh_generator_but_not_a_sigmoid_one():
+    unit = (random_images(16) + 1) / 2
+    with pytest.warns(UserWarning, match=r"lie in \[0, 1\].*x \* 2 - 1"):
+        tiny_gan().fit(unit, batch_size=8, epochs=1, verbose=0)
+    # keras.io's example scales to [0, 1] for its sigmoid generator: right as it is.
+    generator = keras.Sequential(
+        [keras.Input((LATENT,)), keras.layers.Dense(28 * 28), keras.layers.Reshape((28, 28, 1)),
+         keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid")], name="generator")
+    gan = DCGAN(discriminator=tiny_gan(compile=False).discriminator, generator=generator, latent_dim=LATENT)
+    gan.compile(**QUICK_COMPILE)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gan.fit(unit, batch_size=8, epochs=1, verbose=0)
+        tiny_gan().fit(random_images(16), batch_size=8, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"lie in \[0, 1\].*x / 255"):
+        gan.fit(random_images(16), batch_size=8, epochs=1, verbose=0)
