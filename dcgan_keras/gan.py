@@ -289,16 +289,16 @@ class DCGAN(keras.Model):
         if not getattr(self, "compiled", False) or not hasattr(self, "d_optimizer"):
             return {}
         return {
-            "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
-            "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
+            "d_optimizer": _portable(keras.saving.serialize_keras_object(self.d_optimizer)),
+            "g_optimizer": _portable(keras.saving.serialize_keras_object(self.g_optimizer)),
             "loss_fn": _serialize_loss(self.loss_fn),
             "jit_compile": self._jit_compile_asked,
         }
 
     def compile_from_config(self, config):
         self.compile(
-            d_optimizer=keras.saving.deserialize_keras_object(config["d_optimizer"]),
-            g_optimizer=keras.saving.deserialize_keras_object(config["g_optimizer"]),
+            d_optimizer=keras.saving.deserialize_keras_object(_portable(config["d_optimizer"])),
+            g_optimizer=keras.saving.deserialize_keras_object(_portable(config["g_optimizer"])),
             loss_fn=_deserialize_loss(config.get("loss_fn")),
             jit_compile=config.get("jit_compile", "auto"),
         )
@@ -625,6 +625,27 @@ def _check_real_range(x, generator):
             "[-1, 1] (tanh): its negative half would go unused. Scale [0, 1] images with x * 2 - 1.",
             stacklevel=3,
         )
+
+
+def _portable(optimizer_config):
+    """A serialized optimizer that every backend loads as its own.
+
+    Keras's torch optimizers serialize under their backend's module
+    (`keras.src.backend.torch.optimizers.torch_adam`), so a checkpoint saved on
+    torch would load torch's Adam on TensorFlow or JAX, which then fails in
+    the first step. The public class of that name is what each backend builds.
+    Files saved before this fix are mended on load the same way.
+    """
+    if isinstance(optimizer_config, list):
+        return [_portable(item) for item in optimizer_config]
+    if not isinstance(optimizer_config, dict):
+        return optimizer_config
+    config = {key: _portable(value) for key, value in optimizer_config.items()}
+    module, name = config.get("module"), config.get("class_name")
+    if (isinstance(module, str) and module.startswith("keras.src.backend.") and isinstance(name, str)
+            and isinstance(getattr(keras.optimizers, name, None), type)):
+        config.update(module="keras.optimizers", registered_name=None)
+    return config
 
 
 def _loss_scaled(optimizer, prefix):

@@ -3,7 +3,8 @@
   step WORKDIR: load the shared initial weights, take one training step on the
       shared batch with the shared noise, save the result (<backend>.npz,
       <backend>.keras) and the images it makes from the shared z.
-  load WORKDIR: load every other backend's .keras and generate from the shared z.
+  load WORKDIR: load every other backend's .keras, generate from the shared z,
+      and train one more step.
 Prints one JSON line.
 """
 
@@ -38,13 +39,17 @@ def step(workdir, backend):
 
 
 def load(workdir, backend):
-    z = np.load(os.path.join(workdir, "shared.npz"))["z"]
+    shared = np.load(os.path.join(workdir, "shared.npz"))
+    z, real = shared["z"], shared["real"]
     out = {}
     for other in BACKENDS:
         if other != backend:
             gan = keras.saving.load_model(os.path.join(workdir, f"{other}.keras"))
             np.save(os.path.join(workdir, f"{other}-on-{backend}.npy"), gan.generate(z=z))
-            out[other] = True
+            # ... and trains on from it, with its optimizers' state.
+            logs = gan.fit(real, batch_size=len(real), epochs=1, verbose=0).history
+            out[other] = {"d_loss": logs["d_loss"][0], "optimizer": type(gan.d_optimizer).__module__,
+                          "steps": int(keras.ops.convert_to_numpy(gan.d_optimizer.iterations))}
     return out
 
 

@@ -29,7 +29,7 @@ def workdir(tmp_path_factory):
     np.savez(path / "shared.npz", real=random_images(16, seed=1), z=rng.standard_normal((16, LATENT)).astype("float32"))
     results = {b: run_backend(b, SCRIPT, "step", path) for b in BACKENDS}
     for b in BACKENDS:
-        run_backend(b, SCRIPT, "load", path)
+        results[f"load-{b}"] = run_backend(b, SCRIPT, "load", path)
     return path, results
 
 
@@ -61,3 +61,16 @@ def test_checkpoints_load_on_the_other_backends_and_make_the_same_images(workdir
                 np.testing.assert_allclose(
                     np.load(path / f"{saver}-on-{loader}.npy"), own, atol=1e-5, err_msg=f"{saver} -> {loader}"
                 )
+
+
+def test_checkpoints_train_on_on_the_other_backends(workdir):
+    # Keras's torch optimizers serialize under their backend's module, and a
+    # torch checkpoint brought torch's Adam to TensorFlow and JAX: it loaded,
+    # sampled, and failed in the first training step.
+    _, results = workdir
+    for loader in BACKENDS:
+        for saver, trained in results[f"load-{loader}"].items():
+            assert np.isfinite(trained["d_loss"]), (saver, loader)
+            assert trained["steps"] == 2, (saver, loader)  # the saved step and this one
+            assert f"backend.{loader}" in trained["optimizer"] or "backend." not in trained["optimizer"], (
+                saver, loader, trained["optimizer"])
