@@ -99,7 +99,8 @@ class DCGAN(keras.Model):
         generator: a Keras model, z (latent_dim,) -> images.
         latent_dim: size of z; must match the generator's input.
         d_steps: discriminator updates per generator update.
-        label_smoothing: one-sided smoothing of the real labels, in [0, 1).
+        label_smoothing: one-sided smoothing of the real labels, in [0, 0.5):
+            0.1 makes the real target 0.9.
         seed: seed of the training noise; the same seed gives the same run.
         update: "sequential" (the default: D, then G through the updated D)
             or "simultaneous" (both from one forward pass; needs d_steps=1).
@@ -162,15 +163,19 @@ class DCGAN(keras.Model):
                 "update='simultaneous' updates D and G from one forward pass, so it takes "
                 f"d_steps=1. Received: d_steps={d_steps}. Use update='sequential' for several D updates."
             )
-        if not 0.0 <= label_smoothing < 1.0:
+        if not 0.0 <= label_smoothing < 0.5:
             raise ValueError(
-                f"`label_smoothing` must be in [0, 1). Received: label_smoothing={label_smoothing!r}"
+                "`label_smoothing` is how far the real images' target drops below 1 (0.1: target 0.9), "
+                f"in [0, 0.5). Received: label_smoothing={label_smoothing!r}"
+                + (f"; for a target of {label_smoothing!r} pass {round(1 - label_smoothing, 6)!r}."
+                   if 0.5 <= label_smoothing < 1 else ".")
             )
         if ema_momentum is not None and not 0.0 < ema_momentum < 1.0:
             raise ValueError(
                 "`ema_momentum` must be in (0, 1), or None for no average of the generator's "
                 f"weights. Received: ema_momentum={ema_momentum!r}"
             )
+        _check_trainable(discriminator=discriminator, generator=generator)
         self.discriminator = discriminator
         self.generator = generator
         self.ema_momentum = None if ema_momentum is None else float(ema_momentum)
@@ -259,9 +264,11 @@ class DCGAN(keras.Model):
                 "d_optimizer and g_optimizer must be two optimizer objects: one keeps "
                 "the discriminator's slots, the other the generator's."
             )
-        if self.dtype_policy.name == "mixed_float16":
+        _check_trainable(discriminator=self.discriminator, generator=self.generator)
+        if "mixed_float16" in _policies(self):
             # float16 gradients underflow without loss scaling; Keras's own
-            # compile wraps its one optimizer the same way.
+            # compile wraps its one optimizer the same way. The networks'
+            # policies decide: they may be built under it and the DCGAN not.
             self.d_optimizer = _loss_scaled(self.d_optimizer, "d")
             self.g_optimizer = _loss_scaled(self.g_optimizer, "g")
         self.loss_fn = loss_fn
@@ -272,6 +279,14 @@ class DCGAN(keras.Model):
                 f"but its last layer ({self.discriminator.layers[-1].name}) has no sigmoid: build_discriminator "
                 "returns logits. Pass keras.losses.BinaryCrossentropy(from_logits=True), or end the "
                 "discriminator in a sigmoid as keras.io's example does.",
+                stacklevel=2,
+            )
+        if self.gan_loss.outputs_are_logits and _ends_in_sigmoid(self.discriminator):
+            warnings.warn(
+                f"The discriminator ends in a sigmoid ({self.discriminator.layers[-1].name}), but "
+                f"loss_fn={loss_fn!r} reads its outputs as logits: D(x) would be squashed twice and the "
+                "metrics would stay near 0.5 whatever D does. Pass keras.losses.BinaryCrossentropy() "
+                "(from_logits=False), as keras.io's example does, or drop the sigmoid.",
                 stacklevel=2,
             )
         # Saved as asked: "auto" resolves afresh where the model is loaded
@@ -332,8 +347,23 @@ class DCGAN(keras.Model):
         Example:
             >>> history = gan.fit(images, batch_size=128, epochs=5)  # doctest: +SKIP
         """
+        given = [name for name, asked in (("validation_data", kwargs.get("validation_data") is not None),
+                                          ("validation_split", bool(kwargs.get("validation_split")))) if asked]
+        if given:
+            raise ValueError(
+                f"DCGAN.fit takes no {' or '.join(given)}: a GAN has no validation loss to report "
+                "(D's and G's losses measure each other). Measure samples instead, e.g. FID with "
+                "dcgan_keras.metrics (train.py --fid_every)."
+            )
         _check_real_range(x, self.generator)
         return super().fit(x, *args, **kwargs)
+
+    def evaluate(self, *args, **kwargs):
+        """Refused: a GAN has no loss to evaluate on held-out images; use dcgan_keras.metrics (FID)."""
+        raise NotImplementedError(
+            "DCGAN.evaluate has nothing to compute: a GAN has no validation loss (D's and G's losses "
+            "measure each other). Score samples instead, e.g. FID with dcgan_keras.metrics."
+        )
 
     def sample_noise(self, batch_size):
         """z for one update, from the model's SeedGenerator (tests replace it to fix z).
@@ -434,6 +464,17 @@ class DCGAN(keras.Model):
         # torch DataLoader); labels play no part in an unconditional GAN.
         if isinstance(data, (tuple, list)):
             data = data[0]
+        if isinstance(data, dict):
+            raise ValueError(
+                f"The data's elements are dicts (keys {sorted(data)}); DCGAN.fit takes batches of images. "
+                "Map the dataset to its images first, e.g. ds.map(lambda d: d['image'])."
+            )
+        if len(data.shape) != 4:
+            raise ValueError(
+                f"DCGAN.fit takes batches of images (batch, height, width, channels); received elements of "
+                f"shape {tuple(data.shape)}. Batch a dataset of single images (e.g. tf.data's .batch(128)), "
+                "and give grayscale images a channel axis (x[..., None])."
+            )
         shape = tuple(data.shape[1:])
         if shape != self.image_shape:
             raise ValueError(
@@ -510,6 +551,11 @@ class DCGAN(keras.Model):
         if z is None:
             if num is None:
                 raise ValueError("generate() needs `num` or `z`.")
+            if np.ndim(num) or not isinstance(num, (int, np.integer)):
+                raise ValueError(
+                    f"generate()'s first argument is `num`, a number of images. Received {type(num).__name__}"
+                    + (f" of shape {np.shape(num)}: pass latent vectors as generate(z=...)." if np.ndim(num) else ".")
+                )
             z = latent_noise(num, self.latent_dim, seed)
         z = np.asarray(z, dtype="float32")
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
@@ -591,6 +637,22 @@ def _ends_in_sigmoid(model):
 
 def _default_optimizer():
     return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
+
+
+def _policies(gan):
+    """Every dtype policy the GAN's networks (and the GAN itself) compute in."""
+    layers = gan.generator.layers + gan.discriminator.layers
+    return {layer.dtype_policy.name for layer in layers} | {gan.dtype_policy.name}
+
+
+def _check_trainable(**networks):
+    for name, network in networks.items():
+        if not network.trainable_weights:
+            raise ValueError(
+                f"The {name} has no trainable weights ({network.name}.trainable is "
+                f"{network.trainable}): DCGAN updates each network with its own optimizer, so both "
+                "stay trainable. (Keras 2 GANs froze D inside a combined model; there is none here.)"
+            )
 
 
 def _output_range(generator):

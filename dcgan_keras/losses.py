@@ -8,6 +8,7 @@ the keras.io examples, there on a discriminator that ends in a sigmoid) into a
 """
 
 import dataclasses
+import inspect
 from typing import Callable
 
 import keras
@@ -115,17 +116,34 @@ LOSSES = {
 LOSSES["bce"] = LOSSES["non_saturating"]
 
 
+def _reads_logits(loss_fn):
+    """Whether `loss_fn` takes D's outputs as logits: its config's `from_logits`,
+    else its signature's default (keras.losses.binary_crossentropy: False), else True."""
+    if hasattr(loss_fn, "get_config"):
+        config = loss_fn.get_config()
+        if "from_logits" in config:
+            return bool(config["from_logits"])
+    try:
+        parameter = inspect.signature(loss_fn).parameters.get("from_logits")
+    except (TypeError, ValueError):  # no signature to read (a builtin)
+        parameter = None
+    if parameter is not None and isinstance(parameter.default, bool):
+        return parameter.default
+    return True
+
+
 def _from_keras_loss(loss_fn):
     """Wraps a y_true/y_pred loss (e.g. keras.losses.BinaryCrossentropy) as a GANLoss."""
-    config = loss_fn.get_config() if hasattr(loss_fn, "get_config") else {}
-    from_logits = bool(config.get("from_logits", True))
+    from_logits = _reads_logits(loss_fn)
 
+    # The mean: a plain function (keras.losses.binary_crossentropy) or a Loss
+    # with reduction=None gives one loss per image, and a gradient needs one.
     def d_loss(real_out, fake_out, label_smoothing=0.0):
         real = smoothed_ones(ops.shape(real_out), label_smoothing)
-        return loss_fn(real, real_out) + loss_fn(ops.zeros(ops.shape(fake_out)), fake_out)
+        return ops.mean(loss_fn(real, real_out)) + ops.mean(loss_fn(ops.zeros(ops.shape(fake_out)), fake_out))
 
     def g_loss(fake_out):
-        return loss_fn(ops.ones(ops.shape(fake_out)), fake_out)
+        return ops.mean(loss_fn(ops.ones(ops.shape(fake_out)), fake_out))
 
     return GANLoss(loss_fn, d_loss, g_loss, outputs_are_logits=from_logits)
 

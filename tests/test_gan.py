@@ -498,3 +498,94 @@ def test_fit_warns_about_zero_to_one_images_for_a_tanh_generator_but_not_a_sigmo
         tiny_gan().fit(random_images(16), batch_size=8, epochs=1, verbose=0)
     with pytest.raises(ValueError, match=r"lie in \[0, 1\].*x / 255"):
         gan.fit(random_images(16), batch_size=8, epochs=1, verbose=0)
+
+
+def _sigmoid_discriminator():
+    return keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Conv2D(4, 4, strides=2, padding="same"),
+         keras.layers.Flatten(), keras.layers.Dense(1, activation="sigmoid")], name="discriminator")
+
+
+def test_a_sigmoid_discriminator_with_a_logits_loss_is_warned_about():
+    # keras.io's discriminator ends in a sigmoid; the default loss reads logits.
+    generator = tiny_gan(compile=False).generator
+    for loss_fn in (None, "minimax", keras.losses.BinaryCrossentropy(from_logits=True)):
+        gan = DCGAN(discriminator=_sigmoid_discriminator(), generator=generator)
+        with pytest.warns(UserWarning, match=r"ends in a sigmoid.*reads its outputs as logits.*BinaryCrossentropy\(\)"):
+            gan.compile(loss_fn=loss_fn)
+
+
+def test_a_plain_loss_function_is_read_as_its_signature_says_and_averaged():
+    # keras.losses.binary_crossentropy defaults to from_logits=False and
+    # returns one loss per image: it failed on torch and JAX (no scalar to
+    # differentiate) and trained silently on TensorFlow.
+    with pytest.warns(UserWarning, match=r"has no sigmoid"):
+        tiny_gan(loss_fn=keras.losses.binary_crossentropy)
+    logits = tiny_gan(loss_fn=lambda y, p: keras.losses.binary_crossentropy(y, p, from_logits=True))
+    per_image = tiny_gan(loss_fn=keras.losses.BinaryCrossentropy(from_logits=True, reduction=None))
+    mean = tiny_gan(loss_fn=keras.losses.BinaryCrossentropy(from_logits=True))
+    x = random_images(16)
+    runs = [gan.fit(x, batch_size=8, epochs=1, shuffle=False, verbose=0).history for gan in (logits, per_image, mean)]
+    for history in runs[:2]:
+        np.testing.assert_allclose(history["d_loss"], runs[2]["d_loss"], rtol=1e-5)
+        np.testing.assert_allclose(history["g_loss"], runs[2]["g_loss"], rtol=1e-5)
+
+
+def test_frozen_networks_are_refused_at_construction_and_compile():
+    gan = tiny_gan(compile=False)
+    gan.discriminator.trainable = False
+    with pytest.raises(ValueError, match=r"discriminator has no trainable weights.*both stay trainable"):
+        DCGAN(discriminator=gan.discriminator, generator=gan.generator)
+    with pytest.raises(ValueError, match=r"discriminator has no trainable weights"):
+        gan.compile()
+    gan.discriminator.trainable = True
+    gan.generator.trainable = False
+    with pytest.raises(ValueError, match=r"generator has no trainable weights"):
+        gan.compile()
+
+
+def test_validation_and_evaluate_are_refused_before_any_training():
+    gan = tiny_gan()
+    before = numpy_weights(gan.weights)
+    x = random_images(16)
+    for kwargs in ({"validation_split": 0.25}, {"validation_data": x[:8]}):
+        with pytest.raises(ValueError, match=r"no validation.*FID"):
+            gan.fit(x, batch_size=8, epochs=1, verbose=0, **kwargs)
+    with pytest.raises(NotImplementedError, match=r"no validation loss.*FID"):
+        gan.evaluate(x)
+    assert not changed(before, numpy_weights(gan.weights))
+
+
+def test_label_smoothing_of_a_target_value_is_refused_naming_the_smoothing_meant():
+    generator, discriminator = tiny_gan(compile=False).generator, tiny_gan(compile=False).discriminator
+    with pytest.raises(ValueError, match=r"\(0.1: target 0.9\).*for a target of 0.9 pass 0.1"):
+        DCGAN(discriminator=discriminator, generator=generator, label_smoothing=0.9)
+    assert DCGAN(discriminator=discriminator, generator=generator, label_smoothing=0.1).label_smoothing == 0.1
+
+
+def test_networks_built_under_mixed_float16_get_loss_scaling_even_if_the_gan_is_built_after():
+    from dcgan_keras.distribute import precision
+
+    with precision("mixed_float16"):
+        networks = tiny_gan(compile=False)
+    gan = DCGAN(discriminator=networks.discriminator, generator=networks.generator)  # outside the block
+    gan.compile(**QUICK_COMPILE)
+    assert isinstance(gan.d_optimizer, keras.optimizers.LossScaleOptimizer)
+    assert isinstance(gan.g_optimizer, keras.optimizers.LossScaleOptimizer)
+    assert not isinstance(tiny_gan().d_optimizer, keras.optimizers.LossScaleOptimizer)
+
+
+def test_generate_with_latent_vectors_in_the_place_of_num_says_to_pass_z():
+    gan = tiny_gan()
+    z = np.zeros((2, LATENT), "float32")
+    with pytest.raises(ValueError, match=r"first argument is `num`.*shape \(2, \d+\): pass latent vectors as generate\(z=...\)"):
+        gan.generate(z)
+    assert gan.generate(np.int64(2), seed=0).shape == (2, 28, 28, 1)
+
+
+def test_fit_names_unbatched_and_dict_elements():
+    gan = tiny_gan()
+    with pytest.raises(ValueError, match=r"batches of images .* shape \(8, 28, 28\).*channel axis"):
+        gan.fit(random_images(16)[..., 0], batch_size=8, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"dicts \(keys \['image'\]\).*Map the dataset"):
+        gan.gan_step({"image": random_images(8)})
