@@ -72,6 +72,23 @@ class _OptimizerPair:
     def iterations(self):
         return self.g.iterations
 
+    @property
+    def learning_rate(self):
+        """D's learning rate; setting it sets D's and scales G's by the same factor.
+
+        What LearningRateScheduler and ReduceLROnPlateau read and write: the
+        pair keeps the ratio of its two rates (equal by default).
+        """
+        return self.d.learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        old_d = float(keras.ops.convert_to_numpy(self.d.learning_rate))
+        old_g = float(keras.ops.convert_to_numpy(self.g.learning_rate))
+        value = float(keras.ops.convert_to_numpy(value))
+        self.d.learning_rate = value
+        self.g.learning_rate = value if old_g == old_d else old_g * value / old_d
+
     def scale_loss(self, loss):
         return loss
 

@@ -589,3 +589,32 @@ def test_fit_names_unbatched_and_dict_elements():
         gan.fit(random_images(16)[..., 0], batch_size=8, epochs=1, verbose=0)
     with pytest.raises(ValueError, match=r"dicts \(keys \['image'\]\).*Map the dataset"):
         gan.gan_step({"image": random_images(8)})
+
+
+def test_learning_rate_callbacks_set_both_optimizers_and_keep_their_ratio():
+    # README: any Keras callback works; these read and write model.optimizer.learning_rate.
+    x = random_images(16)
+    gan = tiny_gan()
+    halve = keras.callbacks.LearningRateScheduler(lambda epoch, lr: 1e-3 * 0.5**epoch)
+    gan.fit(x, batch_size=8, epochs=3, verbose=0, callbacks=[halve])
+    rates = [float(keras.ops.convert_to_numpy(o.learning_rate)) for o in (gan.d_optimizer, gan.g_optimizer)]
+    np.testing.assert_allclose(rates, [2.5e-4, 2.5e-4], rtol=1e-6)
+
+    ttur = tiny_gan(d_optimizer=keras.optimizers.Adam(4e-4), g_optimizer=keras.optimizers.Adam(1e-4))
+    plateau = keras.callbacks.ReduceLROnPlateau(monitor="d_loss", mode="min", patience=0, min_delta=10, factor=0.5)
+    ttur.fit(x, batch_size=8, epochs=3, verbose=0, callbacks=[plateau])
+    rates = [float(keras.ops.convert_to_numpy(o.learning_rate)) for o in (ttur.d_optimizer, ttur.g_optimizer)]
+    np.testing.assert_allclose(rates, [1e-4, 2.5e-5], rtol=1e-5)  # halved after epochs 2 and 3, 4:1 kept
+
+
+def test_a_learning_rate_set_by_a_callback_is_the_one_the_steps_use():
+    class Snapshot(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 0:
+                self.after_first = numpy_weights(self.model.generator.trainable_weights + self.model.discriminator.trainable_weights)
+
+    gan, snapshot = tiny_gan(), Snapshot()
+    stop = keras.callbacks.LearningRateScheduler(lambda epoch, lr: 1e-3 if epoch == 0 else 0.0)
+    gan.fit(random_images(16), batch_size=8, epochs=2, verbose=0, callbacks=[stop, snapshot])
+    after = numpy_weights(gan.generator.trainable_weights + gan.discriminator.trainable_weights)
+    assert not changed(snapshot.after_first, after)  # epoch 2 ran at rate 0
