@@ -152,6 +152,8 @@ class DCGAN(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
+        for role, network in (("discriminator", discriminator), ("generator", generator)):
+            _check_network(role, network)
         generator_latent = generator.input_shape[-1]
         latent_dim = generator_latent if latent_dim is None else latent_dim
         if latent_dim != generator_latent:
@@ -660,6 +662,21 @@ def _policies(gan):
     """Every dtype policy the GAN's networks (and the GAN itself) compute in."""
     layers = gan.generator.layers + gan.discriminator.layers
     return {layer.dtype_policy.name for layer in layers} | {gan.dtype_policy.name}
+
+
+def _check_network(role, network):
+    # The checks below read the networks' input and output shapes, which a
+    # subclassed model (no Input) or a Sequential without one does not have.
+    if not isinstance(network, keras.Model):
+        raise ValueError(f"The {role} must be a keras.Model. Received: {type(network).__name__}")
+    try:
+        network.input_shape, network.output_shape
+    except (AttributeError, ValueError) as err:
+        raise ValueError(
+            f"The {role} {network.name!r} has no input and output shapes to check ({err}). DCGAN takes "
+            "functional or Sequential models that start with keras.Input(shape); a subclassed model can "
+            "be wrapped as keras.Sequential([keras.Input(shape), model])."
+        ) from err
 
 
 def _check_trainable(**networks):

@@ -618,3 +618,25 @@ def test_a_learning_rate_set_by_a_callback_is_the_one_the_steps_use():
     gan.fit(random_images(16), batch_size=8, epochs=2, verbose=0, callbacks=[stop, snapshot])
     after = numpy_weights(gan.generator.trainable_weights + gan.discriminator.trainable_weights)
     assert not changed(snapshot.after_first, after)  # epoch 2 ran at rate 0
+
+
+def test_networks_without_shapes_are_refused_naming_the_wrapping_that_works():
+    class Subclassed(keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.flatten, self.dense = keras.layers.Flatten(), keras.layers.Dense(1)
+
+        def call(self, x):
+            return self.dense(self.flatten(x))
+
+    generator = tiny_gan(compile=False).generator
+    no_input = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(1)])
+    for discriminator in (Subclassed(), no_input):
+        with pytest.raises(ValueError, match=r"discriminator .* no input and output shapes.*keras.Input\(shape\)"):
+            DCGAN(discriminator=discriminator, generator=generator)
+    with pytest.raises(ValueError, match=r"generator must be a keras.Model"):
+        DCGAN(discriminator=tiny_gan(compile=False).discriminator, generator=lambda z: z)
+    wrapped = keras.Sequential([keras.Input((28, 28, 1)), Subclassed()])  # what the message says
+    gan = DCGAN(discriminator=wrapped, generator=generator)
+    gan.compile(**QUICK_COMPILE)
+    assert np.isfinite(gan.fit(random_images(16), batch_size=8, epochs=1, verbose=0).history["d_loss"][-1])
