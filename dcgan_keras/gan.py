@@ -375,6 +375,8 @@ class DCGAN(keras.Model):
                 "dcgan_keras.metrics (train.py --fid_every)."
             )
         _check_real_range(x, self.generator)
+        batch_size = kwargs.get("batch_size", args[1] if len(args) > 1 else None) or 32  # Keras's default
+        _check_batch_of_one(x, batch_size, self)
         return super().fit(x, *args, **kwargs)
 
     def evaluate(self, *args, **kwargs):
@@ -677,6 +679,28 @@ def _check_network(role, network):
             "functional or Sequential models that start with keras.Input(shape); a subclassed model can "
             "be wrapped as keras.Sequential([keras.Input(shape), model])."
         ) from err
+
+
+def _check_batch_of_one(x, batch_size, gan):
+    # BatchNorm in training mode maps a batch of one image to its offset: G's
+    # images stop depending on z, and D sees no image at all. Arrays only:
+    # their count is known before the epoch.
+    if isinstance(x, (tuple, list)) and x:
+        x = x[0]
+    if not (isinstance(x, np.ndarray) or ops.is_tensor(x)) or len(x.shape) != 4:
+        return
+    count = int(x.shape[0])
+    if not any(isinstance(layer, keras.layers.BatchNormalization)
+               for layer in gan.generator.layers + gan.discriminator.layers):
+        return
+    if batch_size == 1 or count == 1 or count % batch_size == 1:
+        warnings.warn(
+            f"{count} images in batches of {batch_size} give batches of one image, and the networks' "
+            "BatchNormalization normalizes a single image to its offset in training: the generator's "
+            "images stop depending on z in those steps. Use a batch size of 2 or more that leaves no "
+            "single image over (or drop the last image).",
+            stacklevel=3,
+        )
 
 
 def _check_trainable(**networks):
