@@ -15,6 +15,7 @@ from keras import ops
 
 from dcgan_keras import backend as seam
 from dcgan_keras import losses
+from dcgan_keras.data.dataset import ImageDataset
 
 METRIC_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "d_acc")
 UPDATES = ("sequential", "simultaneous")
@@ -154,6 +155,11 @@ class DCGAN(keras.Model):
         super().__init__(**kwargs)
         for role, network in (("discriminator", discriminator), ("generator", generator)):
             _check_network(role, network)
+        if len(generator.input_shape) == 4 and len(discriminator.input_shape) == 2:
+            raise ValueError(
+                "The discriminator takes vectors and the generator takes images: the two look swapped. "
+                "Pass DCGAN(discriminator=..., generator=...), discriminator first, as keras.io does."
+            )
         generator_latent = generator.input_shape[-1]
         latent_dim = generator_latent if latent_dim is None else latent_dim
         if latent_dim != generator_latent:
@@ -373,6 +379,11 @@ class DCGAN(keras.Model):
                 f"DCGAN.fit takes no {' or '.join(given)}: a GAN has no validation loss to report "
                 "(D's and G's losses measure each other). Measure samples instead, e.g. FID with "
                 "dcgan_keras.metrics (train.py --fid_every)."
+            )
+        if isinstance(x, ImageDataset):
+            raise ValueError(
+                "fit takes batches: pass dataset.batches(batch_size) (shuffled, scaled to [-1, 1]), "
+                "not the dataset itself."
             )
         _check_real_range(x, self.generator)
         batch_size = kwargs.get("batch_size", args[1] if len(args) > 1 else None) or 32  # Keras's default

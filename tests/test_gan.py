@@ -650,3 +650,14 @@ def test_batches_of_one_image_are_warned_about_when_the_networks_use_batchnorm()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         gan.fit(random_images(18), batch_size=8, epochs=1, verbose=0)  # a last batch of 2 is fine
+
+
+def test_swapped_networks_and_an_unbatched_image_dataset_name_the_fix():
+    networks = tiny_gan(compile=False)
+    with pytest.raises(ValueError, match=r"look swapped.*discriminator first"):
+        DCGAN(networks.generator, networks.discriminator)
+    from dcgan_keras.data import load_dataset
+
+    data = load_dataset("synthetic", num=16, image_size=28, channels=1)
+    with pytest.raises(ValueError, match=r"pass dataset.batches\(batch_size\)"):
+        tiny_gan().fit(data, epochs=1, verbose=0)
