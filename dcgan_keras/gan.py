@@ -350,15 +350,17 @@ class DCGAN(keras.Model):
         return seam.train_step(self, *args)
 
     def fit(self, x=None, *args, **kwargs):
-        """`keras.Model.fit`, refusing real images outside the generator's range.
+        """`keras.Model.fit`, refusing what would train wrongly before it starts.
 
         Images given as an array or a tensor are checked first (a sample of
         up to about 1000): the generator ends in tanh (or sigmoid), so real
         images must lie in [-1, 1] (or [0, 1]), or the discriminator tells
         real from fake by range alone and the generator learns nothing. A
         float copy of 0-255 pixels is refused; [0, 1] images for a tanh
-        generator are warned about. Datasets and generators are not read
-        ahead, so not checked.
+        generator, and batches of one image with BatchNorm, are warned about.
+        Datasets and generators are not read ahead, so not checked. A GAN has
+        no validation loss: `validation_data` and `validation_split` are
+        refused.
 
         Args:
             x: the real images (batch, H, W, C), floats in the generator's
@@ -372,8 +374,7 @@ class DCGAN(keras.Model):
         Example:
             >>> history = gan.fit(images, batch_size=128, epochs=5)  # doctest: +SKIP
         """
-        given = [name for name, asked in (("validation_data", kwargs.get("validation_data") is not None),
-                                          ("validation_split", bool(kwargs.get("validation_split")))) if asked]
+        given = _validation_arguments(kwargs)
         if given:
             raise ValueError(
                 f"DCGAN.fit takes no {' or '.join(given)}: a GAN has no validation loss to report "
@@ -385,9 +386,11 @@ class DCGAN(keras.Model):
                 "fit takes batches: pass dataset.batches(batch_size) (shuffled, scaled to [-1, 1]), "
                 "not the dataset itself."
             )
-        _check_real_range(x, self.generator)
-        batch_size = kwargs.get("batch_size", args[1] if len(args) > 1 else None) or 32  # Keras's default
-        _check_batch_of_one(x, batch_size, self)
+        images = _array_images(x)
+        if images is not None:
+            _check_real_range(images, self.generator)
+            batch_size = kwargs.get("batch_size", args[1] if len(args) > 1 else None) or 32  # Keras's default
+            _check_batch_of_one(int(images.shape[0]), batch_size, self)
         return super().fit(x, *args, **kwargs)
 
     def evaluate(self, *args, **kwargs):
@@ -692,15 +695,27 @@ def _check_network(role, network):
         ) from err
 
 
-def _check_batch_of_one(x, batch_size, gan):
-    # BatchNorm in training mode maps a batch of one image to its offset: G's
-    # images stop depending on z, and D sees no image at all. Arrays only:
-    # their count is known before the epoch.
+def _validation_arguments(fit_kwargs):
+    """The validation arguments a `fit` call asks for."""
+    given = ["validation_data"] if fit_kwargs.get("validation_data") is not None else []
+    return given + (["validation_split"] if fit_kwargs.get("validation_split") else [])
+
+
+def _array_images(x):
+    """`fit`'s images when they are an array or a tensor (batch, H, W, C), else None.
+
+    Only those are checked ahead: reading a dataset ahead would consume it.
+    """
     if isinstance(x, (tuple, list)) and x:
         x = x[0]
-    if not (isinstance(x, np.ndarray) or ops.is_tensor(x)) or len(x.shape) != 4:
-        return
-    count = int(x.shape[0])
+    if (isinstance(x, np.ndarray) or ops.is_tensor(x)) and len(x.shape) == 4 and x.shape[0]:
+        return x
+    return None
+
+
+def _check_batch_of_one(count, batch_size, gan):
+    # BatchNorm in training mode maps a batch of one image to its offset: G's
+    # images stop depending on z, and D sees no image at all.
     if not any(isinstance(layer, keras.layers.BatchNormalization)
                for layer in gan.generator.layers + gan.discriminator.layers):
         return
@@ -731,12 +746,7 @@ def _output_range(generator):
 
 
 def _check_real_range(x, generator):
-    # Array-like inputs only: reading a dataset ahead would consume it. A
-    # strided sample, so that sorted data shows its whole range.
-    if isinstance(x, (tuple, list)) and x:
-        x = x[0]
-    if not (isinstance(x, np.ndarray) or ops.is_tensor(x)) or len(x.shape) != 4 or not x.shape[0]:
-        return
+    # A strided sample, so that sorted data shows its whole range.
     bounds = _output_range(generator)
     if bounds is None or not keras.backend.standardize_dtype(x.dtype).startswith(("float", "bfloat")):
         return  # an integer dtype is refused by the step itself, naming the scaling
