@@ -45,8 +45,8 @@ flags.DEFINE_enum(
     "sequential (default): D, then G through the updated D, as pytorch/examples. simultaneous: both "
     "from one forward pass, as the TensorFlow tutorial (faster per step; needs --d_steps=1).",
 )
-flags.DEFINE_float("label_smoothing", None, "One-sided smoothing of the real labels, in [0, 0.5): "
-                   "0.1 makes the real target 0.9.", lower_bound=0.0, upper_bound=0.5)
+flags.DEFINE_float("label_smoothing", None, "One-sided smoothing of the real labels, in [0, 1): "
+                   "0.1 makes the real target 0.9.", lower_bound=0.0, upper_bound=1.0)
 flags.DEFINE_float("ema", None, "Momentum of a moving average of G's weights that makes the samples and the "
                    "exported generator, e.g. 0.99 (the mnist preset's); 0: off.", lower_bound=0.0, upper_bound=1.0)
 flags.DEFINE_integer("seed", None, "Seed of the weights, noise, dropout and data order.", lower_bound=0,

@@ -272,7 +272,7 @@ _CHECKS = {
     "steps_per_epoch": _int(1, optional=True),
     "d_steps": _int(1),
     "update": _choice(_UPDATES),
-    "label_smoothing": _float(0.0, 0.5, high_open=True),  # 0.1: real target 0.9 (DCGAN says more)
+    "label_smoothing": _float(0.0, 1.0, high_open=True),  # 0.1: real target 0.9; DCGAN warns from 0.5
     "ema": _float(0.0, 1.0, high_open=True),
     "seed": _int(0, maximum=2**32 - 1),  # Keras's seeds are uint32
     "jit_compile": _choice(("auto", True, False)),

@@ -7,6 +7,7 @@ between them (how gradients are taken and applied) lives in
 `dcgan_keras.backend`.
 """
 
+import operator
 import warnings
 
 import numpy as np
@@ -54,6 +55,7 @@ class _OptimizerPair:
         self.g = gan.g_optimizer
         self._d_vars = gan.discriminator.trainable_variables
         self._g_vars = gan.generator.trainable_variables
+        self._g_per_d = None  # G's rate over D's, for learning-rate callbacks
 
     @property
     def built(self):
@@ -84,11 +86,14 @@ class _OptimizerPair:
 
     @learning_rate.setter
     def learning_rate(self, value):
-        old_d = float(keras.ops.convert_to_numpy(self.d.learning_rate))
-        old_g = float(keras.ops.convert_to_numpy(self.g.learning_rate))
+        if self._g_per_d is None:
+            # Taken once, from the rates as compiled: a schedule through 0
+            # would lose it if it were taken afresh at every change.
+            d, g = (float(keras.ops.convert_to_numpy(o.learning_rate)) for o in (self.d, self.g))
+            self._g_per_d = g / d if d else 1.0
         value = float(keras.ops.convert_to_numpy(value))
         self.d.learning_rate = value
-        self.g.learning_rate = value if old_g == old_d else old_g * value / old_d
+        self.g.learning_rate = value * self._g_per_d
 
     def scale_loss(self, loss):
         return loss
@@ -117,8 +122,8 @@ class DCGAN(keras.Model):
         generator: a Keras model, z (latent_dim,) -> images.
         latent_dim: size of z; must match the generator's input.
         d_steps: discriminator updates per generator update.
-        label_smoothing: one-sided smoothing of the real labels, in [0, 0.5):
-            0.1 makes the real target 0.9.
+        label_smoothing: one-sided smoothing of the real labels, in [0, 1):
+            0.1 makes the real target 0.9 (0.5 and above warn).
         seed: seed of the training noise; the same seed gives the same run.
         update: "sequential" (the default: D, then G through the updated D)
             or "simultaneous" (both from one forward pass; needs d_steps=1).
@@ -188,19 +193,23 @@ class DCGAN(keras.Model):
                 "update='simultaneous' updates D and G from one forward pass, so it takes "
                 f"d_steps=1. Received: d_steps={d_steps}. Use update='sequential' for several D updates."
             )
-        if not 0.0 <= label_smoothing < 0.5:
+        if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(
-                "`label_smoothing` is how far the real images' target drops below 1 (0.1: target 0.9), "
-                f"in [0, 0.5). Received: label_smoothing={label_smoothing!r}"
-                + (f"; for a target of {label_smoothing!r} pass {round(1 - label_smoothing, 6)!r}."
-                   if 0.5 <= label_smoothing < 1 else ".")
+                f"`label_smoothing` must be in [0, 1). Received: label_smoothing={label_smoothing!r}"
+            )
+        if label_smoothing >= 0.5:
+            # Warned, not refused: runs and files made with such a value still load.
+            warnings.warn(
+                f"label_smoothing={label_smoothing!r} makes the real images' target {round(1 - label_smoothing, 6)!r}, "
+                "at or below the fakes' side of 0.5: it is how far the target drops below 1 (0.1: target "
+                f"0.9). For a target of {label_smoothing!r} pass {round(1 - label_smoothing, 6)!r}.",
+                stacklevel=2,
             )
         if ema_momentum is not None and not 0.0 < ema_momentum < 1.0:
             raise ValueError(
                 "`ema_momentum` must be in (0, 1), or None for no average of the generator's "
                 f"weights. Received: ema_momentum={ema_momentum!r}"
             )
-        _check_trainable(discriminator=discriminator, generator=generator)
         self.discriminator = discriminator
         self.generator = generator
         self.ema_momentum = None if ema_momentum is None else float(ema_momentum)
@@ -289,7 +298,6 @@ class DCGAN(keras.Model):
                 "d_optimizer and g_optimizer must be two optimizer objects: one keeps "
                 "the discriminator's slots, the other the generator's."
             )
-        _check_trainable(discriminator=self.discriminator, generator=self.generator)
         if "mixed_float16" in _policies(self):
             # float16 gradients underflow without loss scaling; Keras's own
             # compile wraps its one optimizer the same way. The networks'
@@ -306,7 +314,7 @@ class DCGAN(keras.Model):
                 "discriminator in a sigmoid as keras.io's example does.",
                 stacklevel=2,
             )
-        if self.gan_loss.outputs_are_logits and _ends_in_sigmoid(self.discriminator):
+        if losses.declared_logits(loss_fn) and _ends_in_sigmoid(self.discriminator):
             warnings.warn(
                 f"The discriminator ends in a sigmoid ({self.discriminator.layers[-1].name}), but "
                 f"loss_fn={loss_fn!r} reads its outputs as logits: D(x) would be squashed twice and the "
@@ -381,6 +389,8 @@ class DCGAN(keras.Model):
                 "(D's and G's losses measure each other). Measure samples instead, e.g. FID with "
                 "dcgan_keras.metrics (train.py --fid_every)."
             )
+        # Here, not at construction: a frozen GAN may still be saved, loaded and sampled.
+        _check_trainable(discriminator=self.discriminator, generator=self.generator)
         if isinstance(x, ImageDataset):
             raise ValueError(
                 "fit takes batches: pass dataset.batches(batch_size) (shuffled, scaled to [-1, 1]), "
@@ -504,11 +514,11 @@ class DCGAN(keras.Model):
                 f"The data's elements are dicts (keys {sorted(data)}); DCGAN.fit takes batches of images. "
                 "Map the dataset to its images first, e.g. ds.map(lambda d: d['image'])."
             )
-        if len(data.shape) != 4:
+        if len(data.shape) == len(self.image_shape):
             raise ValueError(
-                f"DCGAN.fit takes batches of images (batch, height, width, channels); received elements of "
-                f"shape {tuple(data.shape)}. Batch a dataset of single images (e.g. tf.data's .batch(128)), "
-                "and give grayscale images a channel axis (x[..., None])."
+                f"DCGAN.fit takes batches of shape (batch, *{self.image_shape}); received elements of shape "
+                f"{tuple(data.shape)}. Batch a dataset of single images (e.g. tf.data's .batch(128)), and "
+                "give grayscale images a channel axis (x[..., None])."
             )
         shape = tuple(data.shape[1:])
         if shape != self.image_shape:
@@ -586,12 +596,7 @@ class DCGAN(keras.Model):
         if z is None:
             if num is None:
                 raise ValueError("generate() needs `num` or `z`.")
-            if np.ndim(num) or not isinstance(num, (int, np.integer)):
-                raise ValueError(
-                    f"generate()'s first argument is `num`, a number of images. Received {type(num).__name__}"
-                    + (f" of shape {np.shape(num)}: pass latent vectors as generate(z=...)." if np.ndim(num) else ".")
-                )
-            z = latent_noise(num, self.latent_dim, seed)
+            z = latent_noise(_image_count(num), self.latent_dim, seed)
         z = np.asarray(z, dtype="float32")
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(
@@ -672,6 +677,19 @@ def _ends_in_sigmoid(model):
 
 def _default_optimizer():
     return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
+
+
+def _image_count(num):
+    """`generate`'s `num` as an int: anything `operator.index` takes (0-d arrays and tensors too)."""
+    try:
+        if isinstance(num, bool) or np.ndim(num):
+            raise TypeError
+        return operator.index(num)
+    except TypeError:
+        raise ValueError(
+            f"generate()'s first argument is `num`, a number of images. Received {type(num).__name__}"
+            + (f" of shape {np.shape(num)}: pass latent vectors as generate(z=...)." if np.ndim(num) else ".")
+        ) from None
 
 
 def _policies(gan):

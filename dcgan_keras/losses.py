@@ -116,9 +116,18 @@ LOSSES = {
 LOSSES["bce"] = LOSSES["non_saturating"]
 
 
-def _reads_logits(loss_fn):
-    """Whether `loss_fn` takes D's outputs as logits: its config's `from_logits`,
-    else its signature's default (keras.losses.binary_crossentropy: False), else True."""
+def declared_logits(loss_fn):
+    """Whether `loss_fn` says it reads D's outputs as logits: True, False, or None if it does not say.
+
+    A name or None: the built-in losses, on logits. A `GANLoss`: its
+    `outputs_are_logits`. A Keras loss or function: its config's
+    `from_logits`, else its signature's default (keras.losses.binary_crossentropy:
+    False); None for a loss with no such notion (mean squared error).
+    """
+    if loss_fn is None or isinstance(loss_fn, str):
+        return True
+    if isinstance(loss_fn, GANLoss):
+        return loss_fn.outputs_are_logits
     if hasattr(loss_fn, "get_config"):
         config = loss_fn.get_config()
         if "from_logits" in config:
@@ -129,12 +138,12 @@ def _reads_logits(loss_fn):
         parameter = None
     if parameter is not None and isinstance(parameter.default, bool):
         return parameter.default
-    return True
+    return None
 
 
 def _from_keras_loss(loss_fn):
     """Wraps a y_true/y_pred loss (e.g. keras.losses.BinaryCrossentropy) as a GANLoss."""
-    from_logits = _reads_logits(loss_fn)
+    from_logits = declared_logits(loss_fn) is not False
 
     # The mean: a plain function (keras.losses.binary_crossentropy) or a Loss
     # with reduction=None gives one loss per image, and a gradient needs one.

@@ -531,17 +531,23 @@ def test_a_plain_loss_function_is_read_as_its_signature_says_and_averaged():
         np.testing.assert_allclose(history["g_loss"], runs[2]["g_loss"], rtol=1e-5)
 
 
-def test_frozen_networks_are_refused_at_construction_and_compile():
-    gan = tiny_gan(compile=False)
+def test_frozen_networks_are_refused_by_fit_but_still_save_load_and_sample(tmp_path):
+    gan = tiny_gan()
+    before = numpy_weights(gan.weights)
     gan.discriminator.trainable = False
     with pytest.raises(ValueError, match=r"discriminator has no trainable weights.*both stay trainable"):
-        DCGAN(discriminator=gan.discriminator, generator=gan.generator)
-    with pytest.raises(ValueError, match=r"discriminator has no trainable weights"):
-        gan.compile()
+        gan.fit(random_images(16), batch_size=8, epochs=1, verbose=0)
     gan.discriminator.trainable = True
     gan.generator.trainable = False
     with pytest.raises(ValueError, match=r"generator has no trainable weights"):
-        gan.compile()
+        gan.fit(random_images(16), batch_size=8, epochs=1, verbose=0)
+    assert not changed(before, numpy_weights(gan.weights))
+    gan.trainable = False  # a finished GAN, frozen for serving
+    gan.save(tmp_path / "frozen.keras")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Keras: a frozen model's optimizers are not restored
+        loaded = keras.saving.load_model(tmp_path / "frozen.keras")
+    np.testing.assert_allclose(loaded.generate(2, seed=0), gan.generate(2, seed=0), atol=1e-6)
 
 
 def test_validation_and_evaluate_are_refused_before_any_training():
@@ -556,11 +562,17 @@ def test_validation_and_evaluate_are_refused_before_any_training():
     assert not changed(before, numpy_weights(gan.weights))
 
 
-def test_label_smoothing_of_a_target_value_is_refused_naming_the_smoothing_meant():
+def test_label_smoothing_of_a_target_value_is_warned_about_naming_the_smoothing_meant():
+    # Warned, not refused: runs and .keras files made with such a value still load.
     generator, discriminator = tiny_gan(compile=False).generator, tiny_gan(compile=False).discriminator
-    with pytest.raises(ValueError, match=r"\(0.1: target 0.9\).*for a target of 0.9 pass 0.1"):
-        DCGAN(discriminator=discriminator, generator=generator, label_smoothing=0.9)
-    assert DCGAN(discriminator=discriminator, generator=generator, label_smoothing=0.1).label_smoothing == 0.1
+    with pytest.warns(UserWarning, match=r"makes the real images' target 0.1.*For a target of 0.9 pass 0.1"):
+        gan = DCGAN(discriminator=discriminator, generator=generator, label_smoothing=0.9)
+    assert gan.label_smoothing == 0.9
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert DCGAN(discriminator=discriminator, generator=generator, label_smoothing=0.1).label_smoothing == 0.1
+    with pytest.raises(ValueError, match=r"must be in \[0, 1\)"):
+        DCGAN(discriminator=discriminator, generator=generator, label_smoothing=1.0)
 
 
 def test_networks_built_under_mixed_float16_get_loss_scaling_even_if_the_gan_is_built_after():
@@ -581,11 +593,14 @@ def test_generate_with_latent_vectors_in_the_place_of_num_says_to_pass_z():
     with pytest.raises(ValueError, match=r"first argument is `num`.*shape \(2, \d+\): pass latent vectors as generate\(z=...\)"):
         gan.generate(z)
     assert gan.generate(np.int64(2), seed=0).shape == (2, 28, 28, 1)
+    assert gan.generate(np.array(2), seed=0).shape == (2, 28, 28, 1)  # a 0-d array is a count
+    with pytest.raises(ValueError, match=r"a number of images. Received bool"):
+        gan.generate(True)
 
 
 def test_fit_names_unbatched_and_dict_elements():
     gan = tiny_gan()
-    with pytest.raises(ValueError, match=r"batches of images .* shape \(8, 28, 28\).*channel axis"):
+    with pytest.raises(ValueError, match=r"batches of shape \(batch, \*\(28, 28, 1\)\); received elements of shape \(8, 28, 28\).*channel axis"):
         gan.fit(random_images(16)[..., 0], batch_size=8, epochs=1, verbose=0)
     with pytest.raises(ValueError, match=r"dicts \(keys \['image'\]\).*Map the dataset"):
         gan.gan_step({"image": random_images(8)})
@@ -661,3 +676,30 @@ def test_swapped_networks_and_an_unbatched_image_dataset_name_the_fix():
     data = load_dataset("synthetic", num=16, image_size=28, channels=1)
     with pytest.raises(ValueError, match=r"pass dataset.batches\(batch_size\)"):
         tiny_gan().fit(data, epochs=1, verbose=0)
+
+
+def test_learning_rate_callbacks_keep_the_ratio_through_a_warm_up_from_zero():
+    ttur = tiny_gan(d_optimizer=keras.optimizers.Adam(1e-4), g_optimizer=keras.optimizers.Adam(4e-4))
+    warm_up = keras.callbacks.LearningRateScheduler(lambda epoch, lr: 1e-4 * min(1.0, epoch / 2))
+    ttur.fit(random_images(16), batch_size=8, epochs=3, verbose=0, callbacks=[warm_up])
+    rates = [float(keras.ops.convert_to_numpy(o.learning_rate)) for o in (ttur.d_optimizer, ttur.g_optimizer)]
+    np.testing.assert_allclose(rates, [1e-4, 4e-4], rtol=1e-5)
+
+
+def test_a_least_squares_loss_on_a_sigmoid_discriminator_is_not_warned_about():
+    gan = DCGAN(discriminator=_sigmoid_discriminator(), generator=tiny_gan(compile=False).generator)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gan.compile(loss_fn=keras.losses.MeanSquaredError(), **QUICK_COMPILE)
+
+
+def test_a_gan_of_flat_vectors_still_trains():
+    # DCGAN's checks are about images, but nothing in the step needs 4-D data.
+    generator = keras.Sequential([keras.Input((LATENT,)), keras.layers.Dense(32, activation="relu"),
+                                  keras.layers.Dense(64, activation="tanh")])
+    discriminator = keras.Sequential([keras.Input((64,)), keras.layers.Dense(16), keras.layers.LeakyReLU(0.2),
+                                      keras.layers.Dense(1)])
+    gan = DCGAN(discriminator=discriminator, generator=generator)
+    gan.compile(**QUICK_COMPILE)
+    x = np.random.default_rng(0).uniform(-1, 1, (16, 64)).astype("float32")
+    assert np.isfinite(gan.fit(x, batch_size=8, epochs=1, verbose=0).history["d_loss"][-1])
