@@ -105,7 +105,9 @@ def main(argv):
     # Imported only now: Keras reads KERAS_BACKEND once, when first imported.
     import keras
 
-    from dcgan_keras import export, sampling
+    from dcgan_keras import cli, export, sampling
+
+    cli.warnings_as_lines()
 
     if FLAGS["export_format"].present and not FLAGS.export:
         _fail("--export_format says how --export writes the generator; give --export=PATH too.")

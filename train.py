@@ -187,10 +187,11 @@ def main(argv):
 
         if FLAGS.debug_cpu_devices:
             _split_cpu_after_import(FLAGS.debug_cpu_devices, keras.backend.backend())
-        from dcgan_keras import callbacks, training
+        from dcgan_keras import callbacks, cli, training
         from dcgan_keras.export import ExportError
     except ImportError as err:
         _fail(f"cannot load the Keras backend {os.environ.get('KERAS_BACKEND')!r}: {err}")
+    cli.warnings_as_lines()
     backend = keras.backend.backend()
     print(f"backend: {backend}", flush=True)
 

@@ -381,3 +381,13 @@ def test_without_workdir_a_run_lands_in_runs_dataset_backend_time(tmp_path, capf
     (name,) = os.listdir(tmp_path / "runs")
     assert re.fullmatch(rf"synthetic-{BACKEND}-\d{{8}}-\d{{6}}", name), name
     assert [epoch for epoch, _ in RunDir(tmp_path / "runs" / name).checkpoints()] == [1]
+
+
+def test_the_package_warnings_print_as_one_warning_line(tmp_path):
+    # As errors print one `error:` line: not Python's file:line and source echo.
+    proc = train_cli("--dataset=synthetic", "--epochs=1", "--steps_per_epoch=1", "--mixed_precision=mixed_float16",
+                     f"--workdir={tmp_path / 'run'}", cwd=tmp_path)
+    assert_ok(proc)
+    warned = [line for line in proc.stderr.splitlines() if "mixed_float16 on a CPU" in line]
+    assert warned == [warned[0]] and warned[0].startswith("warning: mixed_float16 on a CPU computes slower"), proc.stderr
+    assert "UserWarning" not in proc.stderr and "distribute.py" not in proc.stderr, proc.stderr

@@ -1,0 +1,26 @@
+"""What train.py and sample.py share about talking to a user on a terminal."""
+
+import os
+import warnings
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
+def warnings_as_lines():
+    """Shows this package's warnings as one `warning: ...` line, as errors show `error: ...`.
+
+    Python's default names the file and line that warned and repeats it,
+    which tells a user of the command line nothing; other packages'
+    warnings keep that form, where the location helps whoever reports them.
+
+    Example:
+        >>> warnings_as_lines()  # doctest: +SKIP
+    """
+    default = warnings.formatwarning
+
+    def format_warning(message, category, filename, lineno, line=None):
+        if os.path.abspath(filename).startswith(_PACKAGE + os.sep):
+            return f"warning: {message}\n"
+        return default(message, category, filename, lineno, line)
+
+    warnings.formatwarning = format_warning
