@@ -514,17 +514,18 @@ class DCGAN(keras.Model):
                 f"The data's elements are dicts (keys {sorted(data)}); DCGAN.fit takes batches of images. "
                 "Map the dataset to its images first, e.g. ds.map(lambda d: d['image'])."
             )
-        if len(data.shape) == len(self.image_shape):
+        expected = self.image_shape  # read once: on torch this runs eagerly every step
+        if len(data.shape) == len(expected):
             raise ValueError(
-                f"DCGAN.fit takes batches of shape (batch, *{self.image_shape}); received elements of shape "
+                f"DCGAN.fit takes batches of shape (batch, *{expected}); received elements of shape "
                 f"{tuple(data.shape)}. Batch a dataset of single images (e.g. tf.data's .batch(128)), and "
                 "give grayscale images a channel axis (x[..., None])."
             )
         shape = tuple(data.shape[1:])
-        if shape != self.image_shape:
+        if shape != expected:
             raise ValueError(
                 f"The data's images have shape {shape} but the discriminator expects "
-                f"{self.image_shape}. Load the data at this image_size and channel count, "
+                f"{expected}. Load the data at this image_size and channel count, "
                 "or build the models for the data's shape."
             )
         dtype = keras.backend.standardize_dtype(data.dtype)
