@@ -403,6 +403,32 @@ class DCGAN(keras.Model):
             _check_batch_of_one(int(images.shape[0]), batch_size, self)
         return super().fit(x, *args, **kwargs)
 
+    def predict(self, x, *args, **kwargs):
+        """`keras.Model.predict`: images from latent vectors, through `call`.
+
+        Prefer `generate` (seeded noise, the averaged generator, no
+        `keras.Model` batching rules); this is here for Keras's conventions.
+
+        Args:
+            x: latent vectors (num, latent_dim).
+            *args, **kwargs: as `keras.Model.predict`.
+
+        Example:
+            >>> images = gan.predict(z, batch_size=64, verbose=0)  # doctest: +SKIP
+        """
+        try:
+            return super().predict(x, *args, **kwargs)
+        finally:
+            # JAX: Keras's predict puts the weights back only when it succeeds (a no-op otherwise).
+            if hasattr(self, "jax_state_sync"):
+                self.jax_state_sync()
+
+    def _get_jax_state(self, **kwargs):
+        # Called by Keras's JAX trainer only, before each stateless step.
+        from dcgan_keras.backend import jax as jax_seam
+
+        return jax_seam.state_for_step(self, super()._get_jax_state, **kwargs)
+
     def evaluate(self, *args, **kwargs):
         """Refused: a GAN has no loss to evaluate on held-out images; use dcgan_keras.metrics (FID)."""
         raise NotImplementedError(

@@ -383,6 +383,24 @@ def test_data_of_the_wrong_shape_is_refused():
         gan.fit(random_images(8, shape=(32, 32, 3)), batch_size=8, epochs=1, verbose=0)
 
 
+def test_a_fit_or_predict_that_fails_in_its_first_step_leaves_the_weights_usable():
+    # On JAX, Keras empties the variables while a step runs and had nothing to
+    # put back when the first one failed: every later call failed.
+    gan = tiny_gan()
+    before = numpy_weights(gan.variables)
+    with pytest.raises(ValueError, match=r"\(32, 32, 1\).*\(28, 28, 1\)"):
+        gan.fit(random_images(8, shape=(32, 32, 1)), batch_size=8, epochs=1, verbose=0)
+    assert not changed(before, numpy_weights(gan.variables))
+    with pytest.raises(ValueError):
+        gan.predict(np.zeros((4, LATENT + 1), "float32"), verbose=0)
+    assert not changed(before, numpy_weights(gan.variables))
+    np.testing.assert_allclose(
+        gan.predict(np.zeros((4, LATENT), "float32"), verbose=0), gan.generate(z=np.zeros((4, LATENT))), atol=1e-6
+    )
+    gan.fit(random_images(8), batch_size=8, epochs=1, verbose=0)
+    assert changed(before, numpy_weights(gan.generator.trainable_variables))
+
+
 def test_uint8_data_is_refused_with_a_hint():
     gan = tiny_gan()
     images = np.zeros((8, 28, 28, 1), "uint8")

@@ -175,6 +175,34 @@ def default_jit_compile(model):
     return True
 
 
+_STATE_GROUPS = ("trainable_variables", "non_trainable_variables", "optimizer_variables", "metrics_variables")
+
+
+def state_for_step(model, get_state, purge_model_variables=False, **groups):
+    """`model._get_jax_state`, keeping the values it hands a step as those to put back.
+
+    Keras's JAX trainer empties a model's variables while their values go
+    through its stateless steps, and when `fit` ends, normally or by an error,
+    puts back the last step's result from `model._jax_state`. Before a first
+    step has returned there is no such result (Keras 3.15): an error raised
+    while that step is traced (images of the wrong shape) or a Ctrl-C during
+    its compilation left every variable empty, and the model failed from then
+    on with "'NoneType' object is not callable", its weights lost. Recording
+    the values handed out as the state to put back leaves the weights as they
+    were after a failed step; a step that returns replaces them, as before.
+
+    Args:
+        model: the model whose `_get_jax_state` this stands for.
+        get_state: Keras's own `_get_jax_state`, bound to `model`.
+        purge_model_variables, **groups: its arguments.
+    """
+    state = get_state(**groups)
+    if purge_model_variables:
+        model._jax_state = dict(zip([g for g in _STATE_GROUPS if groups.get(g)], state))
+        model._purge_model_variables(**groups)
+    return state
+
+
 def computes_on_cpu():
     return jax.default_backend() == "cpu"
 
