@@ -67,6 +67,9 @@ class Config:
             lists them), in groups: data, model, optimization, outputs, and
             devices and precision. A field left out keeps its default; the
             comments beside the fields say why the defaults are what they are.
+            `make_config` takes `image_size` and `channels`, where left out,
+            from the data set (cifar10: 32 and 3; `Config`'s 28 and 1 are
+            MNIST's).
 
     Example:
         >>> config = make_config({"lr": 1e-3, "g_lr": 5e-4})
@@ -367,7 +370,29 @@ def make_config(values, where="the config"):
             values[key] = int(value)
     values.setdefault("data_options", {})
     values["data_options"] = dict(values["data_options"])
+    _default_shape_from_dataset(values)
     return Config(**values)
+
+
+def _default_shape_from_dataset(values):
+    # Config's 28x28x1 is MNIST's: a preset {"dataset": "cifar100"} that leaves
+    # the shape out means CIFAR's 32x32 RGB, not CIFAR shrunk to gray digits.
+    if "dataset" not in values or ("image_size" in values and "channels" in values):
+        return
+    from dcgan_keras.data import DataError
+    from dcgan_keras.data.registry import default_shape  # only now: it imports every loader
+
+    try:
+        shape = default_shape(values["dataset"])
+    except DataError:
+        return  # an unknown name: the data loader names it, with the known ones
+    if shape is None:
+        raise ConfigError(
+            f"dataset {values['dataset']!r} holds images of any shape: set image_size and channels "
+            "(e.g. 64 and 3) to say what to train at."
+        )
+    values.setdefault("image_size", shape[0])
+    values.setdefault("channels", shape[1])
 
 
 # ------------------------------------------------------------------ presets

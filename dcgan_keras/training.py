@@ -22,6 +22,7 @@ Example:
 """
 
 import contextlib
+import hashlib
 import io
 import os
 import warnings
@@ -151,7 +152,7 @@ def train(config, workdir, resume=False, callbacks=(), verbose="auto", print_fn=
             batches = _batches(data, config, initial_epoch, devices)
 
             record = _write_run_record(
-                run, record, config, backend, resume, initial_epoch, devices, processes
+                run, record, config, backend, resume, initial_epoch, devices, processes, _data_identity(data)
             )
             noise = _fixed_noise(run, config)
             say(
@@ -235,7 +236,37 @@ def _resume_changes(recorded, config):
     return lines
 
 
-def _write_run_record(run, record, config, backend, resume, initial_epoch, devices, processes):
+def _data_identity(data):
+    """What config.json records of the images trained on: their count, shape and a hash of their pixels.
+
+    Hashing is ~1 s per GB, against minutes to decode a folder of that size.
+    """
+    images = np.ascontiguousarray(data.images)
+    return {
+        "images": len(images),
+        "shape": list(images.shape[1:]),
+        "sha256": hashlib.sha256(memoryview(images).cast("B")).hexdigest(),
+    }
+
+
+def _warn_if_other_data(recorded, identity):
+    # A moved data_dir is fine (config keys may say so); other pixels are not
+    # the run being resumed. Warned, not refused: training on after adding
+    # images to a folder is a choice a user can make knowingly.
+    if recorded is None or recorded == identity:
+        return
+    if recorded["images"] != identity["images"] or recorded["shape"] != identity["shape"]:
+        what = (f"{identity['images']} images of {tuple(identity['shape'])}; the run had "
+                f"{recorded['images']} of {tuple(recorded['shape'])}")
+    else:
+        what = f"the same number of images ({identity['images']}), but other pixels"
+    warnings.warn(
+        f"Resuming on other data than the run trained on ({what}): the resumed run will not "
+        "match an uninterrupted one. Resume with the run's data to continue it as it was."
+    )
+
+
+def _write_run_record(run, record, config, backend, resume, initial_epoch, devices, processes, data):
     run.create()
     if resume:
         # Leftovers of the killed process, and what the epoch it lost wrote
@@ -248,8 +279,10 @@ def _write_run_record(run, record, config, backend, resume, initial_epoch, devic
                 f"Resuming a {record.get('backend')} run on {backend}: weights carry over, but "
                 "the random streams differ, so it will not match an uninterrupted run."
             )
+        _warn_if_other_data(record.get("data"), data)
         record = dict(record)
         record["config"] = config.to_dict()
+        record["data"] = data
         record.setdefault("resumes", []).append(
             {"time": rundir.now(), "after_epoch": initial_epoch, "backend": backend,
              "devices": devices, "processes": processes, "versions": rundir.package_versions()}
@@ -257,6 +290,7 @@ def _write_run_record(run, record, config, backend, resume, initial_epoch, devic
     else:
         record = {
             "config": config.to_dict(),
+            "data": data,
             "backend": backend,
             # What the steps ran on: the same config on other devices computes
             # the same thing up to rounding (and per-replica BatchNorm on TF).

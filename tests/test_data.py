@@ -189,6 +189,27 @@ def test_missing_idx_file_names_what_was_expected(tmp_path):
         load_dataset("kmnist")
 
 
+def test_an_idx_file_inside_a_folder_of_its_name_is_found(tmp_path):
+    # How some mirrors unpack: train-images-idx3-ubyte/train-images-idx3-ubyte.
+    images = random_images((3, 28, 28), 19)
+    write_idx(tmp_path / "train-images-idx3-ubyte" / "train-images-idx3-ubyte", images)
+    np.testing.assert_array_equal(load_dataset("mnist", data_dir=tmp_path).images[..., 0], images)
+
+
+def test_a_file_that_cannot_be_read_is_a_data_error_naming_it(tmp_path, monkeypatch):
+    path = write_idx(tmp_path / "train-images-idx3-ubyte.gz", random_images((2, 28, 28)), gz=True)
+    real_read = pathlib.Path.read_bytes
+
+    def no_permission(self):
+        if self == path:
+            raise PermissionError(13, "Permission denied")
+        return real_read(self)
+
+    monkeypatch.setattr(pathlib.Path, "read_bytes", no_permission)
+    with pytest.raises(DataError, match=r"Cannot read .*train-images-idx3-ubyte.gz \(PermissionError.*permissions"):
+        load_dataset("mnist", data_dir=tmp_path)
+
+
 def test_truncated_idx_file(tmp_path):
     path = write_idx(tmp_path / "train-images-idx3-ubyte", random_images((3, 28, 28)))
     path.write_bytes(path.read_bytes()[:-100])
@@ -325,6 +346,12 @@ def test_cifar100_and_missing_batches(tmp_path):
         load_dataset("cifar10", data_dir=tmp_path)
 
 
+def test_a_cifar_batch_of_floats_is_scaled_not_cast(tmp_path):
+    images = random_images((2, 32, 32, 3), 18)
+    write_cifar_batch(tmp_path / "cifar-100-python" / "train", images.astype(np.float32) / 255.0)
+    np.testing.assert_array_equal(load_dataset("cifar100", data_dir=tmp_path).images, images)
+
+
 def test_cifar_pickle_cannot_run_code(tmp_path):
     class Evil:
         def __reduce__(self):
@@ -348,6 +375,14 @@ def test_svhn_mat_file(tmp_path):
     data = load_dataset("svhn", data_dir=tmp_path, split="test")
     np.testing.assert_array_equal(data.images, images)
     with pytest.raises(DataError, match="train_32x32.mat"):
+        load_dataset("svhn", data_dir=tmp_path)
+
+
+def test_a_matlab_v7_3_svhn_file_says_how_to_resave_it(tmp_path):
+    pytest.importorskip("scipy")
+    header = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, HDF5 schema 1.00 .".ljust(116)
+    (tmp_path / "train_32x32.mat").write_bytes(header + b"\0" * 8 + b"\x00\x02IM" + b"\x89HDF\r\n\x1a\n")
+    with pytest.raises(DataError, match=r"MATLAB v7.3 \(HDF5\) file.*'-v7'"):
         load_dataset("svhn", data_dir=tmp_path)
 
 
@@ -405,6 +440,35 @@ def test_array_file_errors(tmp_path):
     np.save(tmp_path / "objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     with pytest.raises(DataError, match="objects.npy is not a readable npy file"):
         load_dataset("npy", data_dir=tmp_path / "objects.npy")
+
+
+def test_an_npz_without_x_test_has_no_test_split(tmp_path):
+    # It used to hand back the training images as the test split.
+    images = random_images((3, 5, 5, 3), 14)
+    np.savez(tmp_path / "mine.npz", images=images, labels=np.zeros(3))
+    np.savez(tmp_path / "one.npz", images)
+    for name in ("mine.npz", "one.npz"):
+        with pytest.raises(DataError, match=rf"{name} has no test split .*x_test.*key=<name>"):
+            load_dataset("npz", data_dir=tmp_path / name, split="test")
+    assert len(load_dataset("npz", data_dir=tmp_path / "mine.npz", split="test", key="images")) == 3
+
+
+def test_a_single_image_array_is_refused_not_read_as_images_a_few_pixels_wide(tmp_path):
+    np.save(tmp_path / "one.npy", random_images((64, 64, 3), 15))
+    with pytest.raises(DataError, match=r"\(64, 64, 3\): one \(H, W, C\) image.*x\[np.newaxis\]"):
+        load_dataset("npy", data_dir=tmp_path / "one.npy")
+    np.save(tmp_path / "gray.npy", random_images((2, 8, 8), 16))  # (N, H, W) stays grayscale
+    assert load_dataset("npy", data_dir=tmp_path / "gray.npy").images.shape == (2, 8, 8, 1)
+
+
+def test_limit_does_not_change_how_float_pixels_are_read(tmp_path):
+    # A [-1, 1] set whose first images happen to lie in [0, 1].
+    images = random_images((4, 6, 6, 1), 17)
+    floats = images.astype(np.float32) / 127.5 - 1.0
+    floats[:2] = np.abs(floats[:2])
+    np.save(tmp_path / "signed.npy", floats)
+    full = load_dataset("npy", data_dir=tmp_path / "signed.npy").images
+    np.testing.assert_array_equal(load_dataset("npy", data_dir=tmp_path / "signed.npy", limit=2).images, full[:2])
 
 
 def test_arrays_are_resized_and_converted_like_pil(tmp_path):
@@ -540,6 +604,57 @@ def test_folder_cache_is_reused_and_rebuilt(image_tree, tmp_path, monkeypatch):
     assert [p.name for p in cache_dir.glob("*.npy")] != [cache_file.name]
     assert len(list(cache_dir.glob("*.npy"))) == 1  # the stale entry was removed
     assert not list(cache_dir.glob(".*tmp"))
+
+
+def test_folder_cache_sees_an_edit_that_keeps_size_and_mtime(tmp_path):
+    # exiftool -P, or `touch -r`: same size, same mtime, other pixels; only the ctime tells.
+    before, after = random_images((8, 8, 3), 40), random_images((8, 8, 3), 41)
+    path = save_image(tmp_path / "images" / "a.bmp", before)
+    stat = os.stat(path)
+    assert load_tree(tmp_path / "images", tmp_path / "cache", image_size=8)[0].images[0].tolist() == before.tolist()
+    time.sleep(0.01)
+    save_image(path, after)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert os.stat(path).st_size == stat.st_size
+    np.testing.assert_array_equal(load_tree(tmp_path / "images", tmp_path / "cache", image_size=8)[0].images[0], after)
+
+
+def test_folder_follows_links_once_and_warns_about_what_it_cannot_open(tmp_path, monkeypatch):
+    root, elsewhere = tmp_path / "images", tmp_path / "elsewhere"
+    a, b = random_images((8, 8, 3), 42), random_images((8, 8, 3), 43)
+    save_image(root / "a.png", a)
+    save_image(elsewhere / "cats" / "b.png", b)
+    os.symlink(elsewhere / "cats", root / "cats")  # a linked folder: read
+    os.symlink(root, elsewhere / "cats" / "loop")  # a loop back to the root: walked once
+    os.symlink(tmp_path / "gone.png", root / "dangling.png")
+    data, caught = load_tree(root, tmp_path / "cache", image_size=8)
+    np.testing.assert_array_equal(data.images, np.stack([a, b]))
+    assert len(caught) == 1 and "Could not list or open 1 folder(s) or file(s)" in str(caught[0].message)
+    assert "dangling.png (FileNotFoundError" in str(caught[0].message)
+
+    real_scandir = os.scandir
+
+    def unlistable(path="."):
+        if os.fspath(path).endswith("cats"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", unlistable)
+    data, caught = load_tree(root, tmp_path / "cache", image_size=8)
+    np.testing.assert_array_equal(data.images, a[np.newaxis])
+    assert "Could not list or open 2" in str(caught[0].message)
+    (root / "dangling.png").unlink()
+    os.remove(root / "a.png")
+    with pytest.raises(DataError, match=r"No image file under .*images could be listed or opened, e\.g\. .*cats"):
+        load_tree(root, tmp_path / "cache", image_size=8)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="POSIX file names are bytes there")
+def test_folder_cache_takes_file_names_that_are_not_utf8(tmp_path):
+    image = random_images((8, 8, 3), 44)
+    save_image(tmp_path / "images" / "ok.png", image)
+    os.rename(tmp_path / "images" / "ok.png", os.fsdecode(os.fsencode(str(tmp_path / "images")) + b"/caf\xe9.png"))
+    np.testing.assert_array_equal(load_tree(tmp_path / "images", tmp_path / "cache", image_size=8)[0].images[0], image)
 
 
 def test_cache_location_follows_env(image_tree, tmp_path, monkeypatch):

@@ -1,8 +1,10 @@
 """Config loading, run-directory rules and the training lifecycle, in-process and fast."""
 
+import dataclasses
 import json
 import os
 import types
+import warnings
 
 import keras
 import numpy as np
@@ -124,6 +126,16 @@ def test_data_dir_is_recorded_absolute_and_may_change_on_resume(tmp_path, monkey
     assert recorded.data_dir == str(tmp_path / "data" / "mnist")
     moved = resolve_config("mnist", overrides={"data_dir": "/elsewhere/mnist"})
     assert config_differences(recorded, moved, ignore=RESUMABLE_CHANGES) == []
+
+
+def test_a_preset_that_leaves_out_the_shape_gets_the_data_sets_own():
+    # It trained CIFAR-100 as 28x28 gray, Config's MNIST defaults, without a word.
+    config = config_lib.make_config({"dataset": "cifar100"})
+    assert (config.image_size, config.channels) == (32, 3)
+    assert config_lib.make_config({"dataset": "folder", "channels": 1}).image_size == 64
+    assert config_lib.make_config({"dataset": "cifar10", "image_size": 64}).channels == 3
+    with pytest.raises(ConfigError, match=r"dataset 'npy' holds images of any shape: set image_size and channels"):
+        config_lib.make_config({"dataset": "npy", "data_dir": "/x.npy"})
 
 
 def test_a_data_set_without_a_preset_is_refused_with_how_to_write_one():
@@ -383,6 +395,30 @@ def test_resume_cleans_up_after_a_kill_and_trains_longer(tmp_path, no_export):
     assert len(run.samples()) == 3 and os.path.isfile(run.gif)
     assert os.path.isfile(run.generator_keras) and no_export == [run.generator_saved_model] * 2
     assert int(keras.ops.convert_to_numpy(gan.g_optimizer.iterations)) == 3 * QUICK["steps_per_epoch"]
+
+
+def test_resuming_on_other_images_is_warned_about_and_recorded(tmp_path, no_export):
+    images = np.random.default_rng(0).integers(0, 256, (32, 28, 28, 1), dtype=np.uint8)
+    np.save(tmp_path / "x.npy", images)
+    config = resolve_config(
+        "synthetic", overrides=dict(QUICK, dataset="npy", data_dir=str(tmp_path / "x.npy"), data_options={})
+    )
+    training.train(config, str(tmp_path / "run"), verbose=0)
+    run = RunDir(str(tmp_path / "run"))
+    first = run.read_record()["data"]
+    assert first["images"] == 32 and first["shape"] == [28, 28, 1]
+
+    longer = dataclasses.replace(config, epochs=2)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*other data")  # the same images: nothing to say
+        training.train(longer, run.path, resume=True, verbose=0)
+    np.save(tmp_path / "x.npy", 255 - images)
+    with pytest.warns(UserWarning, match=r"other data than the run trained on \(the same number of images \(32\), but other pixels\)"):
+        training.train(dataclasses.replace(config, epochs=3), run.path, resume=True, verbose=0)
+    np.save(tmp_path / "x.npy", images[:16])
+    with pytest.warns(UserWarning, match=r"16 images of \(28, 28, 1\); the run had 32"):
+        training.train(dataclasses.replace(config, epochs=4), run.path, resume=True, verbose=0)
+    assert run.read_record()["data"]["images"] == 16
 
 
 def test_a_mixed_float16_run_on_a_cpu_trains_and_warns_that_it_is_slow(tmp_path, no_export):

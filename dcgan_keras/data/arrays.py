@@ -10,7 +10,7 @@ from dcgan_keras.data.errors import DataError
 
 # Keys tried, in order, when an .npz holds several arrays and no `key` is given:
 # our own convention first, then keras.datasets' (x_train/x_test).
-_SPLIT_KEYS = {"train": ("images", "x_train"), "test": ("images", "x_test")}
+_SPLIT_KEYS = {"train": ("images", "x_train"), "test": ("x_test",)}
 
 
 def _array_path(request):
@@ -39,11 +39,18 @@ def _pick_npz_key(archive, path, split, key):
         if key not in keys:
             raise DataError(f"{path} has no array {key!r}; it holds {', '.join(keys) or 'nothing'}.")
         return key
-    if len(keys) == 1:
-        return keys[0]
     for candidate in _SPLIT_KEYS[split]:
         if candidate in keys:
             return candidate
+    if split == "train" and len(keys) == 1:
+        return keys[0]
+    if split == "test":
+        # Handing back the training images as a "test" split would, for one,
+        # measure FID against the images the generator was trained on.
+        raise DataError(
+            f"{path} has no test split (its arrays: {', '.join(keys)}; the test split is an array "
+            "called x_test). Pass key=<name> to pick an array, or use split='train'."
+        )
     raise DataError(
         f"{path} holds several arrays ({', '.join(keys)}) and none is called "
         f"{' or '.join(_SPLIT_KEYS[split])}: pass key=<name>."

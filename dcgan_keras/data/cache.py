@@ -2,7 +2,7 @@
 
 Decoding and resizing 200k JPEGs takes minutes; loading the same pixels from
 one .npy takes about a second. The file name carries a hash of everything the
-pixels depend on (file names, sizes, modification times, image size,
+pixels depend on (file names, sizes, modification and change times, image size,
 channels, crop, limit, this module's format version), so a changed folder or
 setting misses the cache and rebuilds it, and stale entries for the same
 folder and settings are deleted when the new one is written.
@@ -46,13 +46,19 @@ def fingerprint(entries, settings):
     """A hex digest of the source files and the decode settings.
 
     Args:
-        entries: (relative path, size in bytes, mtime in ns) per file, in load order.
+        entries: (relative path, then numbers from the file's stat) per file,
+            in load order. The folder loader gives size, mtime, ctime and
+            inode: an in-place edit that keeps size and mtime (exiftool -P,
+            `touch -r`) or a chmod that makes a skipped file readable still
+            changes the ctime, which nothing but the kernel sets.
         settings: a JSON-serializable dict (image_size, channels, crop, ...).
     """
     digest = hashlib.sha256()
     digest.update(json.dumps({"format": CACHE_FORMAT, **settings}, sort_keys=True).encode())
-    for relpath, size, mtime_ns in entries:
-        digest.update(f"\0{relpath}\0{size}\0{mtime_ns}".encode())
+    for relpath, *numbers in entries:
+        # fsencode: file names need not be valid UTF-8 on POSIX.
+        digest.update(b"\0" + os.fsencode(relpath))
+        digest.update("".join(f"\0{n}" for n in numbers).encode())
     return digest.hexdigest()
 
 

@@ -8,6 +8,7 @@ import pickle
 
 import numpy as np
 
+from dcgan_keras.data.convert import as_image_array
 from dcgan_keras.data.errors import DataError
 from dcgan_keras.data.files import find_dir_with_all, require_dir
 
@@ -73,9 +74,10 @@ def read_cifar_batch(path):
             f"{path} is not a CIFAR python batch: expected a dict with 'data' of shape "
             f"(N, 3072), found {type(batch).__name__} with data shape {shape}."
         )
-    return np.ascontiguousarray(
-        data.astype(np.uint8, copy=False).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
-    )
+    images = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+    # The official batches are uint8; a re-saved float or int copy is scaled
+    # by the same rules as any array (a cast would wrap or flatten it).
+    return as_image_array(images, str(path))
 
 
 def load_cifar(request):

@@ -71,7 +71,7 @@ def check_limit(limit):
     return int(limit)
 
 
-def float_to_uint8(images, source):
+def float_to_uint8(images, source, value_range=None):
     """Maps float images in [0, 1] or [-1, 1] to uint8 0..255.
 
     The range is detected from the data: a minimum below zero means [-1, 1].
@@ -81,12 +81,13 @@ def float_to_uint8(images, source):
     Args:
         images: a float array.
         source: where it came from, for the message.
+        value_range: (min, max) of the whole data set, when ``images`` is a
+            part of it: the first images of a [-1, 1] set may all lie in
+            [0, 1], and must not be read as such.
     """
     if images.size == 0:
         return images.astype(np.uint8)
-    if not np.isfinite(images).all():
-        raise DataError(f"{source} holds NaN or infinite values; clean them before training.")
-    low, high = float(images.min()), float(images.max())
+    low, high = value_range or _finite_range(images, source)
     # A little slack: arrays written as x/255 or x/127.5-1 can overshoot by rounding.
     eps = 1e-3
     if low >= -eps and high <= 1 + eps:
@@ -101,22 +102,37 @@ def float_to_uint8(images, source):
     return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
 
 
-def as_image_array(array, source):
+def _finite_range(images, source):
+    if not np.isfinite(images).all():
+        raise DataError(f"{source} holds NaN or infinite values; clean them before training.")
+    return float(images.min()), float(images.max())
+
+
+def as_image_array(array, source, limit=None):
     """Brings an array of images to uint8 (N, H, W, C) with C in {1, 3}.
 
     Accepts (N, H, W) grayscale and (N, H, W, C) with C in {1, 2, 3, 4}: alpha
     is dropped (2 -> 1, 4 -> 3), as PIL does when converting RGBA to RGB.
-    Integer arrays must hold 0..255; float arrays [0, 1] or [-1, 1].
+    Integer arrays must hold 0..255; float arrays [0, 1] or [-1, 1] (judged
+    on the whole array, whatever ``limit``). A 3-D array whose last axis is
+    1 to 4 is refused: one (H, W, C) image, not images of width 4 or less.
 
     Args:
         array: the images.
         source: a file name or data set name, for error messages.
+        limit: keep the first ``limit`` images (None: all).
 
     Example:
         >>> as_image_array(np.zeros((10, 28, 28), np.float32), "x.npy").shape
         (10, 28, 28, 1)
     """
     array = np.asarray(array)
+    if array.ndim == 3 and array.shape[-1] <= 4:
+        raise DataError(
+            f"{source} holds an array of shape {array.shape}: one (H, W, C) image, or "
+            f"{array.shape[0]} images {array.shape[-1]} pixels wide? Store images as "
+            "(N, H, W, C), e.g. x[np.newaxis] for a single image."
+        )
     if array.ndim == 3:
         array = array[..., np.newaxis]
     if array.ndim != 4:
@@ -134,10 +150,16 @@ def as_image_array(array, source):
         )
     if array.shape[0] == 0:
         raise DataError(f"{source} holds no images (its array has shape {array.shape}).")
+    value_range = None
+    if np.issubdtype(array.dtype, np.floating):
+        value_range = _finite_range(array, source)
+    if limit is not None and limit < len(array):
+        # A copy, so the full array is not kept alive behind a view.
+        array = np.array(array[:limit])
     if array.dtype == np.uint8:
         pass
     elif np.issubdtype(array.dtype, np.floating):
-        array = float_to_uint8(array, source)
+        array = float_to_uint8(array, source, value_range)
     elif np.issubdtype(array.dtype, np.integer):
         low, high = int(array.min()), int(array.max())
         if low < 0 or high > 255:

@@ -10,6 +10,21 @@ from dcgan_keras.data.errors import DataError
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
+def _unreadable(path, err):
+    return DataError(
+        f"Cannot read {path} ({type(err).__name__}: {err.strerror or err}); "
+        "fix its permissions (or those of its folders) and run again."
+    )
+
+
+def _is(test, path):
+    # Path.exists()/is_file() raise on a folder that cannot be entered.
+    try:
+        return test(path)
+    except OSError as err:
+        raise _unreadable(path, err) from err
+
+
 def require_dir(data_dir, name, expected):
     """Returns ``data_dir`` as an absolute Path, or raises DataError if it is not a directory.
 
@@ -22,7 +37,7 @@ def require_dir(data_dir, name, expected):
     if data_dir is None:
         raise DataError(f"{name} needs data_dir=<a directory holding {expected}>.")
     path = pathlib.Path(os.fspath(data_dir)).expanduser().absolute()
-    if not path.exists():
+    if not _is(pathlib.Path.exists, path):
         raise DataError(f"data_dir {path} does not exist; it should hold {expected} for {name}.")
     if not path.is_dir():
         raise DataError(f"data_dir {path} is a file; {name} needs a directory holding {expected}.")
@@ -31,6 +46,9 @@ def require_dir(data_dir, name, expected):
 
 def find_file(directory, names, subdirs=("",), what="file"):
     """Returns the first of ``names`` found in ``directory`` or one of its ``subdirs``.
+
+    A folder named like the file and holding it (name/name, as some mirrors
+    unpack archives) is looked into.
 
     Args:
         directory: a Path.
@@ -44,9 +62,9 @@ def find_file(directory, names, subdirs=("",), what="file"):
     folders = [directory / sub if sub else directory for sub in subdirs]
     for folder in folders:
         for name in names:
-            candidate = folder / name
-            if candidate.is_file():
-                return candidate
+            for candidate in (folder / name, folder / name / name):
+                if _is(pathlib.Path.is_file, candidate):
+                    return candidate
     tried = ", ".join(str(f) for f in folders if f.is_dir()) or str(directory)
     raise DataError(f"No {what} in {tried}: expected one of {', '.join(names)}.")
 
@@ -76,7 +94,10 @@ def find_dir_with_all(directory, names, subdirs, what):
 
 def read_maybe_gzip(path):
     """The bytes of ``path``, gunzipped if they start with the gzip magic (whatever the extension)."""
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise _unreadable(path, err) from err
     if data[:2] != _GZIP_MAGIC:
         return data
     try:

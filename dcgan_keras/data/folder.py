@@ -10,13 +10,14 @@ import concurrent.futures
 import math
 import os
 import pathlib
+import warnings
 
 import numpy as np
 from PIL import Image, ImageOps
 
 from dcgan_keras.data import cache
 from dcgan_keras.data.convert import center_square_box, check_image_size, resize_image
-from dcgan_keras.data.errors import DataError, warn_skipped
+from dcgan_keras.data.errors import DataError, DataWarning, warn_skipped
 from dcgan_keras.data.files import require_dir
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
@@ -29,15 +30,29 @@ def list_images(root, limit=None):
     """The image files under ``root``, recursively, sorted by relative path.
 
     Hidden files and folders (".DS_Store", macOS "._x.jpg" forks, ".git") are
-    skipped: they are never training images.
+    skipped: they are never training images. Symbolic links to files and
+    folders are followed (each real folder once, so a link loop ends).
 
     Returns:
-        (entries, others): ``entries`` holds (relative posix path, size, mtime_ns)
-        per image file, the first ``limit`` of them; ``others`` counts the
-        non-image files seen, for the empty-folder message.
+        (entries, others, problems): ``entries`` holds (relative posix path,
+        size, mtime_ns, ctime_ns, inode) per image file, the first ``limit``
+        of them; ``others`` counts the non-image files seen, for the
+        empty-folder message; ``problems`` holds "path (reason)" for each
+        folder that could not be listed and each image that could not be
+        opened (no permission, a dangling link): what is left out.
     """
-    entries, others = [], 0
-    for folder, dirs, files in os.walk(root):
+    entries, others, problems, walked = [], 0, [], set()
+
+    def left_out(path, err):
+        problems.append(f"{path} ({type(err).__name__}: {err.strerror or err})")
+
+    unlistable = lambda err: left_out(err.filename, err)  # noqa: E731
+    for folder, dirs, files in os.walk(root, onerror=unlistable, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in walked:
+            dirs[:] = []
+            continue
+        walked.add(real)
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in files:
             if name.startswith("."):
@@ -46,12 +61,32 @@ def list_images(root, limit=None):
                 others += 1
                 continue
             path = os.path.join(folder, name)
-            stat = os.stat(path)
+            try:
+                stat = os.stat(path)
+            except OSError as err:
+                left_out(path, err)
+                continue
             entries.append(
-                (os.path.relpath(path, root).replace(os.sep, "/"), stat.st_size, stat.st_mtime_ns)
+                (
+                    os.path.relpath(path, root).replace(os.sep, "/"),
+                    stat.st_size,
+                    stat.st_mtime_ns,
+                    stat.st_ctime_ns,
+                    stat.st_ino,
+                )
             )
     entries.sort()
-    return entries[:limit], others
+    return entries[:limit], others, problems
+
+
+def _warn_left_out(problems, root):
+    if problems:
+        warnings.warn(
+            f"Could not list or open {len(problems)} folder(s) or file(s) under {root}, e.g. "
+            f"{problems[0]}; their images are left out: fix the permissions or links to use them.",
+            DataWarning,
+            stacklevel=3,
+        )
 
 
 def _to_8bit_mode(image, mode):
@@ -157,13 +192,19 @@ def load_image_folder(root, kind, image_size, channels, crop_size=None, limit=No
         isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
     ):
         raise DataError(f"workers must be a positive int (decoding threads), got {workers!r}.")
-    entries, others = list_images(root, limit)
+    entries, others, problems = list_images(root, limit)
     if not entries:
+        if problems:
+            raise DataError(
+                f"No image file under {root} could be listed or opened, e.g. {problems[0]}: "
+                "fix the permissions or links there."
+            )
         seen = f" (it holds {others} other files)" if others else ""
         raise DataError(
             f"No image files ({', '.join(IMAGE_EXTENSIONS)}) under {root}{seen}; "
             f"point data_dir at the folder that holds the images (searched recursively)."
         )
+    _warn_left_out(problems, root)
     # limit is part of the settings (so of the cache name): a quick limited run
     # must not evict the cache of the full folder.
     settings = {
@@ -185,7 +226,7 @@ def load_image_folder(root, kind, image_size, channels, crop_size=None, limit=No
             warn_skipped(meta.get("skipped", 0), len(entries), root, meta.get("example"))
             return images
     images, failures = decode_all(
-        root, [rel for rel, _, _ in entries], image_size, channels, crop_size, workers
+        root, [entry[0] for entry in entries], image_size, channels, crop_size, workers
     )
     if not len(images):
         path, reason = failures[0]

@@ -4,8 +4,6 @@ import dataclasses
 import difflib
 import typing
 
-import numpy as np
-
 from dcgan_keras.data import arrays, cifar, folder, idx, svhn, synthetic
 from dcgan_keras.data.convert import (
     as_image_array,
@@ -49,6 +47,8 @@ class DatasetSpec:
         defaults: (image_size, channels) when the loader renders images itself
             (folders, synthetic) and so needs them; None when the data has a
             native size that is kept unless the caller asks otherwise.
+        native: (image_size, channels) of the data as published, where every
+            copy has the same (None for arrays and folders).
     """
 
     name: str
@@ -57,30 +57,50 @@ class DatasetSpec:
     splits: tuple = ("train", "test")
     options: tuple = ()
     defaults: typing.Optional[tuple] = None
+    native: typing.Optional[tuple] = None
 
 
 def _specs():
     mnist_like = "IDX files {train,t10k}-images-idx3-ubyte[.gz] in data_dir"
     keras_or = "keras.datasets download, or "
     return [
-        DatasetSpec("mnist", idx.load_mnist_family, "28x28x1 digits: " + keras_or + mnist_like),
-        DatasetSpec("fashion_mnist", idx.load_mnist_family, "28x28x1 clothes: " + keras_or + mnist_like),
-        DatasetSpec("kmnist", idx.load_mnist_family, "28x28x1 Kuzushiji characters: " + mnist_like),
+        DatasetSpec(
+            "mnist", idx.load_mnist_family, "28x28x1 digits: " + keras_or + mnist_like, native=(28, 1)
+        ),
+        DatasetSpec(
+            "fashion_mnist",
+            idx.load_mnist_family,
+            "28x28x1 clothes: " + keras_or + mnist_like,
+            native=(28, 1),
+        ),
+        DatasetSpec(
+            "kmnist", idx.load_mnist_family, "28x28x1 Kuzushiji characters: " + mnist_like, native=(28, 1)
+        ),
         DatasetSpec(
             "emnist",
             idx.load_emnist,
             "28x28x1 letters/digits: emnist-{split}-{train,test}-images-idx3-ubyte[.gz] in data_dir",
             options=("emnist_split",),
+            native=(28, 1),
         ),
-        DatasetSpec("cifar10", cifar.load_cifar, "32x32x3: " + keras_or + "data_batch_1..5/test_batch"),
         DatasetSpec(
-            "cifar100", cifar.load_cifar, "32x32x3: " + keras_or + "cifar-100-python train/test"
+            "cifar10",
+            cifar.load_cifar,
+            "32x32x3: " + keras_or + "data_batch_1..5/test_batch",
+            native=(32, 3),
+        ),
+        DatasetSpec(
+            "cifar100",
+            cifar.load_cifar,
+            "32x32x3: " + keras_or + "cifar-100-python train/test",
+            native=(32, 3),
         ),
         DatasetSpec(
             "svhn",
             svhn.load_svhn,
             "32x32x3 house numbers: {train,test,extra}_32x32.mat (needs scipy)",
             splits=svhn.SVHN_SPLITS,
+            native=(32, 3),
         ),
         DatasetSpec(
             "celeba",
@@ -133,6 +153,23 @@ def list_datasets():
         True
     """
     return sorted(DATASETS)
+
+
+def default_shape(name):
+    """(image_size, channels) a data set is trained at unless asked otherwise, or None.
+
+    Its native shape (cifar10: (32, 3)), or what its loader renders by default
+    (folders: (64, 3)); None for arrays (npz, npy: any shape).
+
+    Raises:
+        DataError: an unknown name.
+
+    Example:
+        >>> default_shape("cifar100")
+        (32, 3)
+    """
+    spec = get_spec(name)
+    return spec.native or spec.defaults
 
 
 def _normalize(name):
@@ -207,10 +244,7 @@ def load_dataset(
         channels = channels or spec.defaults[1]
     request = LoadRequest(spec.name, data_dir, image_size, channels, split, limit, dict(options))
     array, source = _read_images(spec, request)
-    if limit is not None and limit < len(array):
-        # A copy, so the full array is not kept alive behind a view.
-        array = np.array(array[:limit])
-    images = as_image_array(array, source)
+    images = as_image_array(array, source, limit)
     # Shrinking to gray before resizing (and expanding to RGB after) resizes fewer values.
     if channels == 1:
         images = resize_images(to_channels(images, channels), image_size)

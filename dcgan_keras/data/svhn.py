@@ -26,6 +26,12 @@ def read_svhn_mat(path):
         raise DataError(f"Reading SVHN's MATLAB file {path} needs scipy: pip install scipy") from err
     try:
         contents = scipy.io.loadmat(path, variable_names=["X"])
+    except NotImplementedError as err:
+        # scipy reads MATLAB files up to v7; v7.3 files are HDF5 inside.
+        raise DataError(
+            f"{path} is a MATLAB v7.3 (HDF5) file, which scipy cannot read; re-save it in MATLAB "
+            "with save(..., '-v7'), or use the official file from ufldl.stanford.edu/housenumbers."
+        ) from err
     except Exception as err:  # scipy raises ValueError, TypeError, OSError... on damage.
         raise DataError(
             f"{path} is not a readable MATLAB file ({type(err).__name__}: {err}); download it again."
