@@ -53,6 +53,11 @@ flags.DEFINE_integer("seed", None, "Seed of the weights, noise, dropout and data
                      upper_bound=2**32 - 1)  # Keras's seeds are uint32
 flags.DEFINE_integer("steps_per_epoch", None, "Cap on the steps of an epoch, for quick runs.", lower_bound=1)
 flags.DEFINE_integer("fid_every", None, "Compute FID every this many epochs (0: never).", lower_bound=0)
+flags.DEFINE_string("fid_extractor", None, "FID's features: 'inception' (InceptionV3, downloads ImageNet weights "
+                    "once), or a classifier saved by dcgan_keras.metrics.train_mnist_classifier (.weights.h5 or "
+                    ".keras): cheaper and more telling on MNIST-like data.")
+flags.DEFINE_integer("fid_num_samples", None, "Generated images per FID evaluation, and real images (a seeded "
+                     "random subset) they are compared with.", lower_bound=2)
 # Keep in step with dcgan_keras.config.DISTRIBUTE_MODES and PRECISIONS (not
 # imported here: the package imports Keras, which must wait for --backend).
 flags.DEFINE_enum(
@@ -83,7 +88,8 @@ flags.DEFINE_integer("debug_nan_at_epoch", None, "Testing: make the loss NaN in 
 
 FLAGS = flags.FLAGS
 _OVERRIDES = ("data_dir", "epochs", "batch_size", "latent_dim", "lr", "d_steps", "update", "label_smoothing",
-              "ema", "seed", "steps_per_epoch", "fid_every", "distribute", "mixed_precision")
+              "ema", "seed", "steps_per_epoch", "fid_every", "fid_extractor", "fid_num_samples", "distribute",
+              "mixed_precision")
 _MULTI_HOST = ("coordinator_address", "num_processes", "process_id")
 
 

@@ -40,6 +40,11 @@ PRESETS = {
     "dcgan64": dict(image_size=64, channels=3),
 }
 
+#: The images' layout everywhere in the package (data, samples, exports), whatever
+#: keras.config.image_data_format() says: set to "channels_first" (keras.json), it
+#: made these layers read the channels from the wrong axis.
+CHANNELS = "channels_last"
+
 
 def _check_choice(name, value, choices):
     if value not in choices:
@@ -152,13 +157,15 @@ def build_generator(
         # The output layer makes one doubling; the last blocks make the rest.
         strides = 2 if i >= len(blocks) - (doublings - 1) else 1
         x = dcgan_layers.Conv2DTranspose(
-            f, kernel_size, strides=strides, padding="same", use_bias=not batch_norm, kernel_initializer=init
+            f, kernel_size, strides=strides, padding="same", use_bias=not batch_norm, kernel_initializer=init,
+            data_format=CHANNELS,
         )(x)
         if batch_norm:
             x = _batch_norm(bn_momentum, init_stddev)(x)
         x = _activation(activation)(x)
     x = dcgan_layers.Conv2DTranspose(
-        channels, kernel_size, strides=2, padding="same", use_bias=False, kernel_initializer=init
+        channels, kernel_size, strides=2, padding="same", use_bias=False, kernel_initializer=init,
+        data_format=CHANNELS,
     )(x)
     # tanh in float32 even under mixed precision: images must be exact in [-1, 1].
     images = layers.Activation("tanh", dtype="float32", name="images")(x)
@@ -224,14 +231,15 @@ def build_discriminator(
         # A bias before BatchNorm is subtracted away again: its gradient is
         # zero up to rounding, which Adam would blow up into noise.
         x = dcgan_layers.Conv2D(
-            f, kernel_size, strides=2, padding="same", use_bias=not normalized, kernel_initializer=init
+            f, kernel_size, strides=2, padding="same", use_bias=not normalized, kernel_initializer=init,
+            data_format=CHANNELS,
         )(x)
         if normalized:
             x = _batch_norm(bn_momentum, init_stddev)(x)
         x = layers.LeakyReLU(negative_slope=0.2)(x)
         if dropout:
             x = dcgan_layers.Dropout(dropout, seed=None if seed is None else seed + i)(x)
-    x = layers.Flatten()(x)
+    x = layers.Flatten(data_format=CHANNELS)(x)
     # Logits in float32 even under mixed precision: the losses need the range.
     logits = layers.Dense(1, kernel_initializer=init, dtype="float32", name="logits")(x)
     return keras.Model(images, logits, name=name)

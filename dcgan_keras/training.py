@@ -594,6 +594,8 @@ def _callbacks(config, run, noise, fid, say, progress_bar=True):
     grids = run_callbacks.SampleGrids(
         noise, run, cols=config.grid_cols, frame_ms=config.gif_frame_ms, guard=monitor
     )
+    if fid is not None:
+        fid.guard = monitor
     return monitor, [
         monitor,
         *([fid] if fid is not None else []),
@@ -623,11 +625,16 @@ def _fid_callback(config, data):
     except Exception as err:  # a missing file, no network for the weights, a wrong model
         raise ConfigError(
             f"fid_extractor={config.fid_extractor!r}: cannot build the FID feature extractor "
-            f"({type(err).__name__}: {err}). Use 'inception' (downloads ImageNet weights once) "
-            "or the path of a classifier saved by train_mnist_classifier, or fid_every=0."
+            f"({type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}). "
+            "Use fid_extractor='inception' (downloads ImageNet weights once) or the path of a "
+            "classifier saved by train_mnist_classifier, or fid_every=0."
         ) from err
+    # A random subset, not the first images: a folder loads sorted by path,
+    # so its first images can all be one class (airplane/ before truck/).
+    count = min(config.fid_num_samples, len(data.images))
+    rows = np.sort(np.random.default_rng(config.seed).choice(len(data.images), count, replace=False))
     return metrics.FIDCallback(
-        data.images[: config.fid_num_samples],
+        data.images[rows],
         extractor,
         every=config.fid_every,
         num_samples=config.fid_num_samples,

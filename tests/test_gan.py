@@ -401,6 +401,19 @@ def test_a_fit_or_predict_that_fails_in_its_first_step_leaves_the_weights_usable
     assert changed(before, numpy_weights(gan.generator.trainable_variables))
 
 
+def test_networks_are_channels_last_whatever_keras_image_data_format_says():
+    # With "channels_first" in keras.json the generator made (None, 1, 28, 1024)-shaped nonsense.
+    data_format = keras.config.image_data_format()
+    keras.config.set_image_data_format("channels_first")
+    try:
+        gan = tiny_gan()
+        assert gan.generator.output_shape == (None, 28, 28, 1)
+        gan.fit(random_images(8), batch_size=8, epochs=1, verbose=0)
+    finally:
+        keras.config.set_image_data_format(data_format)
+    assert gan.generate(2).shape == (2, 28, 28, 1)
+
+
 def test_uint8_data_is_refused_with_a_hint():
     gan = tiny_gan()
     images = np.zeros((8, 28, 28, 1), "uint8")

@@ -2,6 +2,7 @@
 
 import csv
 import math
+import types
 import warnings
 
 import keras
@@ -197,11 +198,11 @@ def test_class_coverage():
 
 
 def test_to_model_range_maps_uint8_and_checks_floats():
-    as_uint8 = np.array([0, 255, 51], np.uint8).reshape(1, 1, 3)
+    as_uint8 = np.array([0, 255, 51, 0, 0], np.uint8).reshape(1, 1, 5)
     np.testing.assert_allclose(
-        metrics.to_model_range(as_uint8).ravel(), [-1.0, 1.0, -0.6], atol=1e-6
+        metrics.to_model_range(as_uint8).ravel(), [-1.0, 1.0, -0.6, -1.0, -1.0], atol=1e-6
     )
-    assert metrics.to_model_range(as_uint8).shape == (1, 1, 3, 1)  # channel axis added
+    assert metrics.to_model_range(as_uint8).shape == (1, 1, 5, 1)  # channel axis added
     with pytest.raises(ValueError, match=r"\[-1, 1\]"):
         metrics.to_model_range(np.full((1, 2, 2, 1), 255.0))
     with pytest.warns(UserWarning, match=r"\[0, 1\]"):
@@ -228,12 +229,61 @@ def test_extract_features_sources_agree():
     np.testing.assert_allclose(from_callable, expected[:22], rtol=1e-6)
 
 
-def test_extract_features_rejects_fixed_seed_callable_and_missing_count():
+def test_extract_features_warns_about_a_repeating_callable_and_refuses_a_wrong_count():
     images = np.zeros((4, 8, 8, 1), np.float32) - 0.5
-    with pytest.raises(ValueError, match="same images"):
-        extract_features(pooled_features, lambda n: images[:n], batch_size=2, num_samples=4)
+    # A fixed seed, or a generator collapsed to one image: scored, with a warning.
+    with pytest.warns(UserWarning, match="same images twice: a collapsed generator, or a fixed seed"):
+        assert extract_features(pooled_features, lambda n: images[:n], batch_size=2, num_samples=4).shape[0] == 4
     with pytest.raises(ValueError, match="num_samples"):
         extract_features(pooled_features, lambda n: images[:n])
+    with pytest.raises(ValueError, match="returned 4 images when asked for 3; it must return exactly n"):
+        extract_features(pooled_features, lambda n: images, batch_size=3, num_samples=6)
+
+
+def test_nan_images_and_features_are_refused_not_scored():
+    # A diverged generator's NaN images scored a finite FID on TF and JAX and crashed scipy on torch.
+    images = np.full((4, 8, 8, 1), np.nan, np.float32)
+    with pytest.raises(ValueError, match="NaN or infinite values"):
+        metrics.to_model_range(images)
+    good = np.random.default_rng(0).normal(size=(10, 3))
+    bad = good.copy()
+    bad[0, 0] = np.inf
+    for call in (lambda: fid(good, bad), lambda: kid(bad, good, 2, 5), lambda: class_coverage(bad)):
+        with pytest.raises(ValueError, match="NaN or infinite values"):
+            call()
+
+
+def test_lists_dicts_bfloat16_and_single_images_are_read_as_images():
+    rng = np.random.default_rng(1)
+    images = rng.uniform(-1, 1, size=(5, 8, 8, 3)).astype("float32")
+    expected = pooled_features(images)
+    # A list of (H, W, C) images was read as 5 batches of 8 images 3 pixels wide.
+    np.testing.assert_allclose(extract_features(pooled_features, list(images)), expected, rtol=1e-6)
+    as_dicts = [{"image": images[:3], "label": 0}, {"image": images[3:], "label": 1}]
+    np.testing.assert_allclose(extract_features(pooled_features, as_dicts), expected, rtol=1e-6)
+    with pytest.raises(ValueError, match=r"dict without an 'image' entry \(keys: \['pixels'\]\)"):
+        extract_features(pooled_features, [{"pixels": images}])
+    with pytest.raises(ValueError, match=r"\(8, 8, 3\): one \(H, W, C\) image\? Pass a batch"):
+        extract_features(pooled_features, images[0])
+    half = keras.ops.cast(keras.ops.convert_to_tensor(images), "bfloat16")
+    np.testing.assert_allclose(metrics.to_model_range(half), images, atol=1e-2)
+
+
+def test_fid_of_large_features_with_few_samples_scales_instead_of_failing():
+    # N < D: sqrtm's round-off imaginary part grows with the features' scale.
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(size=(50, 256)), rng.normal(0.1, size=(50, 256))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the singular-product retry
+        base = fid(a, b)
+        np.testing.assert_allclose(fid(a * 100, b * 100), base * 1e4, rtol=1e-3)
+
+
+def test_polynomial_mmd_computes_in_float64_whatever_it_is_given():
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(300, 64)), rng.normal(0.05, size=(300, 64))
+    exact = metrics.polynomial_mmd(x, y)
+    assert metrics.polynomial_mmd(x.astype("float32"), y.astype("float32")) == pytest.approx(exact, rel=1e-5)
 
 
 def test_extract_features_pads_last_batch_of_keras_model():
@@ -316,6 +366,43 @@ def test_train_mnist_classifier_rejects_bad_inputs():
         train_mnist_classifier(images, np.arange(3), epochs=1, verbose=0)
 
 
+def test_train_mnist_classifier_reads_column_labels_and_refuses_out_of_range_ones():
+    rng = np.random.default_rng(4)
+    images = rng.integers(0, 256, (8, 8, 8), dtype=np.uint8)
+    labels = np.array([0, 1, 2, 0, 1, 2, 0, 1])
+    # keras.datasets' CIFAR labels are (N, 1): read as one-hot of 1 class, it trained nothing.
+    model = train_mnist_classifier(images, labels[:, None], epochs=1, batch_size=8, verbose=0)
+    assert model.output_shape == (None, 3)
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 3\) for num_classes=3, got \[1, 3\]"):
+        train_mnist_classifier(images, labels + 1, num_classes=3, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="num_classes must be >= 2"):
+        train_mnist_classifier(images, np.zeros(8, int), epochs=1, verbose=0)
+
+
+def test_the_classifier_judges_the_same_under_any_policy_or_data_format(pattern_classifier, tmp_path):
+    model, weights_path, test_x, _ = pattern_classifier
+    expected = extract_features(classifier_extractor(model), test_x[:8])
+    data_format = keras.config.image_data_format()
+    try:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+        keras.config.set_image_data_format("channels_first")
+        loaded = load_mnist_classifier(weights_path)
+        features = extract_features(classifier_extractor(loaded), test_x[:8])
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+        keras.config.set_image_data_format(data_format)
+    np.testing.assert_allclose(features, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_a_weights_file_of_another_class_count_loads_and_a_misfit_is_one_line(tmp_path):
+    path = tmp_path / "letters.weights.h5"
+    metrics.save_mnist_classifier(metrics.build_mnist_classifier(num_classes=26), path)
+    assert load_mnist_classifier(path).output_shape == (None, 26)
+    with pytest.raises(ValueError, match=r"does not fit a classifier of image_size=32, channels=1, num_classes=26 \(") as info:
+        load_mnist_classifier(path, image_size=32)
+    assert "\n" not in str(info.value)
+
+
 # --- evaluation and callback ------------------------------------------------------------
 
 
@@ -373,6 +460,17 @@ def test_fid_callback_requires_generate():
         model.fit(np.zeros((4, 2)), np.zeros((4, 1)), epochs=1, verbose=0, callbacks=[callback])
     with pytest.raises(ValueError, match="every"):
         FIDCallback(None, pooled_features, every=0)
+
+
+def test_fid_callback_does_not_score_an_epoch_its_guard_calls_diverged():
+    stub = StubGAN()
+    guard = types.SimpleNamespace(info=None)
+    callback = FIDCallback(np.zeros((4, 8, 8, 1), "float32"), pooled_features, guard=guard)
+    callback.set_model(stub)
+    logs = {}
+    guard.info = {"epoch": 1}  # what DivergenceMonitor records for a NaN loss
+    callback.on_epoch_end(0, logs)
+    assert math.isnan(logs["fid"]) and stub.generate_calls == []
 
 
 def test_evaluate_generator_scores_matching_generator_better():

@@ -484,6 +484,15 @@ def test_fid_every_scores_epochs_into_metrics_csv(tmp_path, no_export):
     assert np.isfinite(read_metrics(RunDir(tmp_path / "run").metrics_csv)["fid"]).all()
     assert " fid " in lines[-2]  # the epoch summary, before the export line
 
+    # The real images are a seeded random subset: a folder's first images can all be one class.
+    from dcgan_keras.data import ImageDataset
+
+    coded = np.arange(64, dtype=np.uint8)[:, None, None, None] * np.ones((1, 28, 28, 1), np.uint8)
+    callback = training._fid_callback(config, ImageDataset(coded, "coded"))
+    picked = callback.real_images[:, 0, 0, 0]
+    assert len(picked) == 32 and len(set(picked)) == 32 and picked.max() >= 32
+    np.testing.assert_array_equal(training._fid_callback(config, ImageDataset(coded, "coded")).real_images, callback.real_images)
+
     bad = resolve_config("synthetic", overrides=dict(QUICK, fid_every=1, fid_extractor="nope.keras"))
     with pytest.raises(ConfigError, match="fid_extractor='nope.keras'"):
         training.train(bad, tmp_path / "bad", verbose=0)

@@ -35,18 +35,25 @@ def build_mnist_classifier(image_size=28, channels=1, num_classes=10, feature_di
     """
     if image_size < 4:
         raise ValueError(f"image_size must be >= 4 (two 2x poolings), got {image_size}.")
+    if num_classes < 2:
+        raise ValueError(f"num_classes must be >= 2, got {num_classes}.")
     layers = keras.layers
-    inputs = keras.Input((image_size, image_size, channels), name="images")
-    x = layers.Conv2D(32, 3, padding="same", activation="relu")(inputs)
-    x = layers.MaxPooling2D()(x)
-    x = layers.Conv2D(64, 3, padding="same", activation="relu")(x)
-    x = layers.MaxPooling2D()(x)
+    # A judge computes the same numbers whatever the session's settings: float32
+    # under a global mixed-precision policy, channels last (the images' layout)
+    # under image_data_format="channels_first".
+    fixed = {"dtype": "float32"}
+    images = {**fixed, "data_format": "channels_last"}
+    inputs = keras.Input((image_size, image_size, channels), name="images", dtype="float32")
+    x = layers.Conv2D(32, 3, padding="same", activation="relu", **images)(inputs)
+    x = layers.MaxPooling2D(**images)(x)
+    x = layers.Conv2D(64, 3, padding="same", activation="relu", **images)(x)
+    x = layers.MaxPooling2D(**images)(x)
     # Flatten rather than global pooling: where a stroke is matters for digits.
-    x = layers.Flatten()(x)
-    x = layers.Dropout(0.25)(x)
-    features = layers.Dense(feature_dim, activation="relu", name=FEATURES_LAYER)(x)
-    x = layers.Dropout(0.25)(features)
-    outputs = layers.Dense(num_classes, activation="softmax", name="probs")(x)
+    x = layers.Flatten(**images)(x)
+    x = layers.Dropout(0.25, **fixed)(x)
+    features = layers.Dense(feature_dim, activation="relu", name=FEATURES_LAYER, **fixed)(x)
+    x = layers.Dropout(0.25, **fixed)(features)
+    outputs = layers.Dense(num_classes, activation="softmax", name="probs", **fixed)(x)
     return keras.Model(inputs, outputs, name="mnist_classifier")
 
 
@@ -58,7 +65,8 @@ def train_mnist_classifier(images, labels, epochs=3, path=None, batch_size=128,
         images: (N, H, W) or (N, H, W, C); uint8 is read as [0, 255] (what
             keras.datasets returns), floats must be in [-1, 1] (what the GAN
             trains on). Both end up in [-1, 1], the range the extractor sees.
-        labels: (N,) integer labels, or (N, K) one-hot.
+        labels: (N,) or (N, 1) integer labels in [0, num_classes), or (N, K)
+            one-hot with K >= 2.
         epochs: training epochs.
         path: if set, where to save: "*.weights.h5" (weights only; rebuild
             with `load_mnist_classifier`) or "*.keras" (the whole model).
@@ -78,14 +86,26 @@ def train_mnist_classifier(images, labels, epochs=3, path=None, batch_size=128,
     if path is not None:
         _check_path(path)  # before training, not after minutes of it
     images = to_model_range(images)
-    labels = np.asarray(labels)
+    labels = np.asarray(keras.ops.convert_to_numpy(labels))
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]  # keras.datasets' CIFAR labels are (N, 1)
     if labels.ndim == 2:
         num_classes = num_classes or labels.shape[1]
         labels = labels.argmax(axis=1)
-    labels = labels.astype(np.int32)
+    if labels.ndim != 1:
+        raise ValueError(f"labels must have shape (N,), (N, 1) or (N, K) one-hot, got {labels.shape}.")
     if len(labels) != len(images):
         raise ValueError(f"Got {len(images)} images but {len(labels)} labels.")
+    if not np.issubdtype(labels.dtype, np.integer) and not np.array_equal(labels, np.round(labels)):
+        raise ValueError(f"labels must be class indices (integers), got {labels.dtype} values.")
+    labels = labels.astype(np.int64)
     num_classes = num_classes or int(labels.max()) + 1
+    if labels.min() < 0 or labels.max() >= num_classes:
+        raise ValueError(
+            f"labels must lie in [0, {num_classes}) for num_classes={num_classes}, got "
+            f"[{labels.min()}, {labels.max()}]; shift them (SVHN's digit 0 is labelled 10)."
+        )
+    labels = labels.astype(np.int32)
     _, height, width, channels = images.shape
     if height != width:
         raise ValueError(f"Images must be square, got {height}x{width}.")
@@ -128,14 +148,15 @@ def save_mnist_classifier(model, path):
         model.save_weights(path)
 
 
-def load_mnist_classifier(path, image_size=28, channels=1, num_classes=10):
+def load_mnist_classifier(path, image_size=28, channels=1, num_classes=None):
     """Loads a classifier saved by `train_mnist_classifier`.
 
     Args:
         path: a "*.keras" file (self-describing) or a "*.weights.h5" file, for
             which the architecture is rebuilt from the remaining arguments,
             which must match the saved model.
-        image_size, channels, num_classes: see `build_mnist_classifier`.
+        image_size, channels: see `build_mnist_classifier`.
+        num_classes: None reads it from a weights file (10 if unreadable).
 
     Returns:
         The keras.Model; weight files load on any backend.
@@ -149,9 +170,30 @@ def load_mnist_classifier(path, image_size=28, channels=1, num_classes=10):
     if path.name.endswith(".keras"):
         # compile=False: the model only predicts here, its optimizer is dead weight.
         return keras.saving.load_model(path, compile=False)
+    num_classes = num_classes or _saved_num_classes(path) or 10
     model = build_mnist_classifier(image_size, channels, num_classes)
-    model.load_weights(path)
+    try:
+        model.load_weights(path)
+    except ValueError as err:
+        # Keras's message goes on to print the whole weight array.
+        first = str(err).strip().splitlines()[0]
+        raise ValueError(
+            f"{path} does not fit a classifier of image_size={image_size}, channels={channels}, "
+            f"num_classes={num_classes} ({first}); pass the arguments it was trained with."
+        ) from err
     return model
+
+
+def _saved_num_classes(path):
+    # The last Dense layer's bias ("probs"), from Keras 3's weights file layout.
+    try:
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            dense = sorted(name for name in f["layers"] if name.startswith("dense"))
+            return int(f["layers"][dense[-1]]["vars"]["1"].shape[0])
+    except Exception:  # no h5py, another layout: the caller's default applies
+        return None
 
 
 def classifier_extractor(model, layer_name=FEATURES_LAYER):
@@ -205,6 +247,8 @@ def class_coverage(probs):
             f"probs must have shape (N, num_classes) with N >= 1, num_classes >= 2, "
             f"got {probs.shape}."
         )
+    if not np.isfinite(probs.astype(np.float32)).all():
+        raise ValueError("probs holds NaN or infinite values (were the images NaN, from a diverged generator?).")
     num_classes = probs.shape[1]
     counts = np.bincount(probs.argmax(axis=1), minlength=num_classes)
     p = counts[counts > 0] / len(probs)  # 0 log 0 = 0

@@ -77,6 +77,9 @@ class FIDCallback(keras.callbacks.Callback):
         log_dir: if set, also appends "epoch,fid" lines to log_dir/fid.csv.
         seed: seed passed to `generate`.
         batch_size: images per extractor call.
+        guard: None, or a `dcgan_keras.callbacks.DivergenceMonitor` placed
+            before this callback: an epoch it flags as diverged is not scored
+            (NaN), as its generator draws NaN images.
 
     Example:
         >>> gan.fit(data, epochs=50, callbacks=[  # a GAN, data and a classifier  # doctest: +SKIP
@@ -86,7 +89,7 @@ class FIDCallback(keras.callbacks.Callback):
     """
 
     def __init__(self, real_images, extractor, every=1, num_samples=1000,
-                 log_dir=None, seed=0, batch_size=DEFAULT_BATCH_SIZE):
+                 log_dir=None, seed=0, batch_size=DEFAULT_BATCH_SIZE, guard=None):
         super().__init__()
         if every < 1:
             raise ValueError(f"every must be >= 1, got {every}.")
@@ -99,10 +102,12 @@ class FIDCallback(keras.callbacks.Callback):
         self.log_dir = None if log_dir is None else Path(log_dir)
         self.seed = seed
         self.batch_size = batch_size
+        self.guard = guard
         self._real_statistics = None
 
     def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every:
+        diverged = self.guard is not None and self.guard.info is not None
+        if (epoch + 1) % self.every or diverged:
             value = math.nan
         else:
             value = self.compute_fid()

@@ -12,6 +12,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from dcgan_keras.distribute import precision
+
 # Big enough to keep the CPU busy, small enough that Inception at 299x299
 # (about 0.5 GB of activations per 100 images) fits in memory.
 DEFAULT_BATCH_SIZE = 100
@@ -90,15 +92,25 @@ def to_model_range(images):
         ((2, 28, 28, 1), dtype('float32'), 1.0)
     """
     images = np.asarray(ops.convert_to_numpy(images))
+    if images.ndim == 3 and images.shape[-1] <= 4:
+        raise ValueError(
+            f"Images must have shape (N, H, W[, C]), got {images.shape}: one (H, W, C) image? "
+            "Pass a batch, e.g. x[None] (a list of images goes through np.stack)."
+        )
     if images.ndim == 3:
         images = images[..., None]
     if images.ndim != 4:
         raise ValueError(f"Images must have shape (N, H, W[, C]), got {images.shape}.")
     if images.dtype == np.uint8:
         return images.astype(np.float32) / 127.5 - 1.0
-    if not np.issubdtype(images.dtype, np.floating):
+    if not keras.backend.is_float_dtype(images.dtype.name):  # bfloat16 is no NumPy floating
         raise ValueError(
             f"Images must be uint8 in [0, 255] or float in [-1, 1], got dtype {images.dtype}."
+        )
+    images = images.astype(np.float32)
+    if not np.isfinite(images).all():
+        raise ValueError(
+            "Images hold NaN or infinite values (from a diverged generator?); they have no features."
         )
     low, high = float(images.min()), float(images.max())
     # A little slack: tanh outputs and resized images can overshoot by round-off.
@@ -113,10 +125,16 @@ def to_model_range(images):
             "Rescale with x * 2 - 1 if they are [0, 1] data.",
             stacklevel=3,
         )
-    return images.astype(np.float32)
+    return images
 
 
 def _batches(images, batch_size, num_samples):
+    if isinstance(images, (list, tuple)) and images and all(hasattr(x, "shape") for x in images):
+        # [np.asarray(Image.open(p)) for p in paths]: a list of images, not of batches.
+        shapes = {tuple(x.shape) for x in images}
+        if len(shapes) > 1:
+            raise ValueError(f"A list of images must hold one shape, got {sorted(shapes)[:3]}...")
+        images = np.stack([ops.convert_to_numpy(x) for x in images])
     if hasattr(images, "shape") and not callable(images):
         total = len(images) if num_samples is None else min(num_samples, len(images))
         for start in range(0, total, batch_size):
@@ -126,19 +144,40 @@ def _batches(images, batch_size, num_samples):
             raise ValueError("num_samples is required when images is a callable.")
         previous = None
         for start in range(0, num_samples, batch_size):
-            batch = images(min(batch_size, num_samples - start))
-            # A generator with a fixed seed returns the same images every call,
-            # which would silently shrink the sample to one batch.
-            if previous is not None and _same_batch(previous, batch):
+            n = min(batch_size, num_samples - start)
+            batch = images(n)
+            if len(batch) != n:
                 raise ValueError(
-                    "The image callable returned the same images twice; it must draw "
-                    "new noise on every call (don't fix its seed)."
+                    f"The image callable returned {len(batch)} images when asked for {n}; it must "
+                    "return exactly n (else the sample shrinks or grows silently)."
+                )
+            # A generator with a fixed seed returns the same images every call,
+            # which shrinks the sample to one batch's diversity. A collapsed
+            # generator does too, and deserves its (bad) score: warned, not refused.
+            if previous is not None and _same_batch(previous, batch):
+                warnings.warn(
+                    "The image callable returned the same images twice: a collapsed generator, "
+                    "or a fixed seed inside it (it must draw new noise on every call).",
+                    stacklevel=4,
                 )
             previous = batch
             yield batch
     else:
         for batch in images:
+            if isinstance(batch, dict):
+                batch = _image_entry(batch)
             yield batch[0] if isinstance(batch, (tuple, list)) else batch
+
+
+def _image_entry(batch):
+    # tensorflow_datasets' {"image": ..., "label": ...} elements.
+    for key in ("image", "images"):
+        if key in batch:
+            return batch[key]
+    raise ValueError(
+        f"A batch is a dict without an 'image' entry (keys: {sorted(batch)}); map it to images, "
+        "e.g. dataset.map(lambda d: d['your_key'])."
+    )
 
 
 def _same_batch(a, b):
@@ -192,12 +231,21 @@ class InceptionExtractor(keras.Model):
             )
         self.weights_source = weights
         self.input_size = input_size
-        self.inception = keras.applications.InceptionV3(
-            include_top=False,
-            weights=weights,
-            input_shape=(input_size, input_size, 3),
-            pooling="avg",
-        )
+        # The same features whatever the session's settings: float32 under a
+        # global mixed-precision policy, and channels last (the images' layout,
+        # and what input_shape means here) under image_data_format="channels_first".
+        data_format = keras.config.image_data_format()
+        keras.config.set_image_data_format("channels_last")
+        try:
+            with precision("float32"):
+                self.inception = keras.applications.InceptionV3(
+                    include_top=False,
+                    weights=weights,
+                    input_shape=(input_size, input_size, 3),
+                    pooling="avg",
+                )
+        finally:
+            keras.config.set_image_data_format(data_format)
 
     def call(self, images):
         channels = images.shape[-1]
@@ -213,11 +261,9 @@ class InceptionExtractor(keras.Model):
         return self.inception(images, training=False)
 
     def get_config(self):
-        return {
-            **super().get_config(),
-            "weights": self.weights_source,
-            "input_size": self.input_size,
-        }
+        # weights=None: a saved extractor holds its weights already; the file
+        # or download it came from need not exist where it is loaded.
+        return {**super().get_config(), "weights": None, "input_size": self.input_size}
 
 
 def inception_extractor(weights="imagenet", input_size=299):
