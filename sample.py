@@ -45,7 +45,7 @@ flags.DEFINE_enum(
     "A TensorFlow SavedModel directory, or an ONNX file. Default: onnx for an --export path ending in .onnx, "
     "else saved_model.",
 )
-flags.DEFINE_boolean("overwrite", False, "Let --export replace an existing export.")
+flags.DEFINE_boolean("overwrite", False, "Let --out replace an existing .png or .npz, or --export an earlier export.")
 flags.mark_flag_as_required("checkpoint")
 
 
@@ -71,7 +71,8 @@ def _export_format():
 
 def _export(sampling, export, gen):
     if isinstance(gen, sampling.SavedModelGenerator):
-        _fail(f"{FLAGS.checkpoint} is already a SavedModel: export from a run directory or a .keras file.")
+        _fail(f"{gen.source} is already a SavedModel, and --export writes one from a .keras file: give "
+              "--checkpoint a .keras file, or a run directory that holds a checkpoint or generator.keras.")
     if _export_format() == "onnx":
         path = export.export_onnx(gen, FLAGS.export, overwrite=FLAGS.overwrite)
     else:
@@ -89,7 +90,7 @@ def _sample(sampling, gen):
         images = sampling.sample_images(gen, FLAGS.num, FLAGS.seed)
         cols = FLAGS.grid_cols
         what = f"{len(images)} images (seed {FLAGS.seed})"
-    sampling.write_output(images, FLAGS.out, grid_cols=cols)
+    sampling.write_output(images, FLAGS.out, grid_cols=cols, overwrite=FLAGS.overwrite)
     print(f"Wrote {what} from {gen.source} to {FLAGS.out}.")
 
 
@@ -103,9 +104,12 @@ def main(argv):
         # app.run logs INFO to stderr: JAX's start-up notes would bury the one line that matters.
         logging.set_verbosity(logging.WARNING)
     # Imported only now: Keras reads KERAS_BACKEND once, when first imported.
-    import keras
+    try:
+        import keras
 
-    from dcgan_keras import cli, export, sampling
+        from dcgan_keras import cli, export, sampling
+    except ImportError as err:
+        _fail(f"cannot load the Keras backend {os.environ.get('KERAS_BACKEND')!r}: {err}")
 
     cli.warnings_as_lines()
 
@@ -126,7 +130,7 @@ def main(argv):
             else:
                 export.check_export_path(FLAGS.export, FLAGS.overwrite)
         else:
-            sampling.check_output(FLAGS.out)
+            sampling.check_output(FLAGS.out, FLAGS.overwrite)
         gen = sampling.load_generator(FLAGS.checkpoint)
         if FLAGS.export:
             _export(sampling, export, gen)
@@ -134,7 +138,9 @@ def main(argv):
             _sample(sampling, gen)
     except (sampling.CheckpointError, sampling.OutputPathError, export.ExportError, OSError) as e:
         _fail(str(e))
-    except MemoryError:
+    except Exception as e:
+        if not cli.out_of_memory(e):
+            raise
         _fail(f"not enough memory for {FLAGS.interpolate or FLAGS.num} images at once; ask for fewer.")
 
 

@@ -98,18 +98,6 @@ def _fail(message, code=2):
     sys.exit(code)
 
 
-def _out_of_memory(err):
-    # Each backend says it its own way: MemoryError (NumPy), torch's
-    # OutOfMemoryError or CPU allocator message, XLA's RESOURCE_EXHAUSTED.
-    text = str(err)
-    return (
-        isinstance(err, MemoryError)
-        or type(err).__name__ in ("OutOfMemoryError", "ResourceExhaustedError")
-        or "RESOURCE_EXHAUSTED" in text
-        or "can't allocate memory" in text
-    )
-
-
 def _default_workdir(backend):
     name = FLAGS.dataset or os.path.splitext(os.path.basename(FLAGS.config or "run"))[0]
     return os.path.join("runs", f"{name}-{backend}-{time.strftime('%Y%m%d-%H%M%S')}")
@@ -226,7 +214,7 @@ def main(argv):
     except KeyboardInterrupt:
         _fail(f"interrupted; continue with: python train.py --resume --workdir={workdir}", code=130)
     except Exception as err:
-        if not _out_of_memory(err):
+        if not cli.out_of_memory(err):
             raise
         kept = f"; the checkpoints so far are in {workdir}" if os.path.isdir(workdir) else ""
         _fail(f"out of memory ({type(err).__name__}: {str(err).strip().splitlines()[0][:200]}). Lower "

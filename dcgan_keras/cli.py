@@ -24,3 +24,22 @@ def warnings_as_lines():
         return default(message, category, filename, lineno, line)
 
     warnings.formatwarning = format_warning
+
+
+def out_of_memory(err):
+    """Whether `err` is running out of memory, as any backend says it.
+
+    MemoryError (NumPy), torch's OutOfMemoryError or CPU allocator message,
+    XLA's RESOURCE_EXHAUSTED.
+
+    Example:
+        >>> out_of_memory(MemoryError())
+        True
+    """
+    text = str(err)
+    return (
+        isinstance(err, MemoryError)
+        or type(err).__name__ in ("OutOfMemoryError", "ResourceExhaustedError")
+        or "RESOURCE_EXHAUSTED" in text
+        or "can't allocate memory" in text
+    )

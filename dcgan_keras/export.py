@@ -192,6 +192,11 @@ def _move_into_place(tmp, export_dir):
 
 def _check_reproduces(model, probe, served, what):
     expected = keras.ops.convert_to_numpy(model(probe, training=False))
+    if not np.isfinite(expected).all():
+        raise ExportError(
+            "The generator outputs NaN or infinite values (a checkpoint of a diverged run?); "
+            "export a checkpoint from before the divergence."
+        )
     diff = float(np.max(np.abs(served - expected)))
     if not diff <= VERIFY_ATOL:
         raise ExportError(
@@ -306,6 +311,8 @@ def export_saved_model(generator, export_dir, overwrite=False, timeout=600):
         else:
             served = _export_in_subprocess(model, tmp, probe, timeout)
         _check_reproduces(model, probe, served, "SavedModel")
+        # Again: something may have appeared there during the (slow) export.
+        check_export_path(export_dir, overwrite)
         _move_into_place(tmp, export_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -425,6 +432,8 @@ def export_onnx(generator, path, overwrite=False):
             raise ExportError(f"The ONNX file the {backend} backend's converter wrote does not load: {e}") from e
         if served is not None:
             _check_reproduces(model, probe, served, "ONNX file")
+        # Again: something may have appeared there during the conversion.
+        check_onnx_path(path, overwrite)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

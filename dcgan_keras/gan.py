@@ -784,15 +784,24 @@ def _check_trainable(**networks):
             )
 
 
-def _output_range(generator):
-    """(low, high) of a generator's images, from its last activation; None if unbounded or unknown."""
+def output_range(generator):
+    """(low, high) of a generator's images, from its last activation; None if unbounded or unknown.
+
+    Args:
+        generator: a Keras model whose last layer has an `activation`.
+
+    Example:
+        >>> from dcgan_keras import build_generator
+        >>> output_range(build_generator(preset="tf_tutorial"))
+        (-1.0, 1.0)
+    """
     activation = getattr(generator.layers[-1], "activation", None)
     return {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}.get(getattr(activation, "__name__", None))
 
 
 def _check_real_range(x, generator):
     # A strided sample, so that sorted data shows its whole range.
-    bounds = _output_range(generator)
+    bounds = output_range(generator)
     if bounds is None or not keras.backend.standardize_dtype(x.dtype).startswith(("float", "bfloat")):
         return  # an integer dtype is refused by the step itself, naming the scaling
     sample = ops.convert_to_numpy(x[:: max(1, int(x.shape[0]) // 1000)]).astype("float64")

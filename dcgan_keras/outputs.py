@@ -37,15 +37,17 @@ def output_kind(out):
     return "dir"
 
 
-def check_output(out):
+def check_output(out, overwrite=False):
     """Refuses an output path that cannot or must not be written, before any work.
 
-    The folder that will hold `out` must exist and be writable; a `.png` or
-    `.npz` file may be replaced, but not a directory by that name; a
-    directory output must not exist yet, or be empty.
+    The folder that will hold `out` must exist and be writable, and not be
+    a run directory's samples/ (its grids make progress.gif); a `.png` or
+    `.npz` file is replaced only with `overwrite`, and never a directory by
+    that name; a directory output must not exist yet, or be empty.
 
     Args:
         out: the output path.
+        overwrite: allow replacing an existing `.png` or `.npz` file.
 
     Returns:
         Its kind: "png", "npz" or "dir".
@@ -71,6 +73,12 @@ def check_output(out):
         raise OutputPathError(f"Cannot write {out}: {parent} is not a directory.")
     if not os.access(parent, os.W_OK):
         raise OutputPathError(f"Cannot write {out}: the folder {parent} is not writable.")
+    run = os.path.dirname(parent)
+    if os.path.basename(parent) == "samples" and os.path.isfile(os.path.join(run, "config.json")):
+        raise OutputPathError(
+            f"Cannot write {out}: {parent} holds the training run's own grids (progress.gif is made "
+            "of them). Write samples elsewhere."
+        )
     if kind == "dir":
         if os.path.exists(target) and not os.path.isdir(target):
             raise OutputPathError(f"Cannot write images into {out}: it exists and is not a directory.")
@@ -80,6 +88,10 @@ def check_output(out):
             )
     elif os.path.isdir(target):
         raise OutputPathError(f"Cannot write the {kind} file {out}: a directory of that name exists.")
+    elif os.path.exists(target) and not overwrite:
+        raise OutputPathError(
+            f"{out} exists. Choose another path, or replace it with overwrite=True (sample.py: --overwrite)."
+        )
     elif os.path.exists(target) and not os.access(target, os.W_OK):
         raise OutputPathError(f"Cannot write {out}: the file exists and is not writable.")
     return kind
@@ -144,7 +156,7 @@ def write_npz(images, path):
     return path
 
 
-def write_output(images, out, grid_cols=None):
+def write_output(images, out, grid_cols=None, overwrite=False):
     """Writes images where `out` says: `.png` a grid, `.npz` an array, anything else a directory.
 
     Args:
@@ -153,6 +165,7 @@ def write_output(images, out, grid_cols=None):
             `images`), or a directory (new or empty) of `000000.png`...
         grid_cols: columns of a `.png` grid; default the smallest square.
             Ignored for other outputs.
+        overwrite: allow replacing an existing `.png` or `.npz` file.
 
     Returns:
         The kind written: "png", "npz" or "dir".
@@ -166,7 +179,13 @@ def write_output(images, out, grid_cols=None):
         >>> write_output(images, "samples.png", grid_cols=8)  # doctest: +SKIP
         'png'
     """
-    kind = check_output(out)
+    images = np.asarray(images)
+    if images.dtype != np.uint8 and not np.isfinite(images).all():
+        raise OutputPathError(
+            f"Not writing {out}: the images hold NaN or infinite values (a checkpoint of a diverged "
+            "run?). Sample a checkpoint from before the divergence."
+        )
+    kind = check_output(out, overwrite)
     try:
         if kind == "png":
             write_grid(images, out, cols=grid_cols)

@@ -37,6 +37,11 @@ _SAMPLE = re.compile(r"^epoch_(\d{4,})\.png$")
 # on) and images.save_png's "<name>.tmp-<pid>"; "*.tmp" for good measure.
 _TEMPORARY = re.compile(r"(^\.tmp-)|(\.tmp(-\d+)?$)")
 
+
+def is_temporary(name):
+    """Whether a file name is one of our atomic writes' temporaries (`.tmp-PID-x`, `x.tmp-PID`)."""
+    return bool(_TEMPORARY.search(name))
+
 _VERSIONED = ("keras", "numpy", "jax", "jaxlib", "torch", "pillow", "absl-py", "scipy")
 _TENSORFLOW_DISTRIBUTIONS = ("tensorflow", "tensorflow-cpu", "tf-nightly")
 
@@ -173,6 +178,13 @@ class RunDir:
     def samples(self, up_to=None):
         """[(epoch, path)] of the sample grids, oldest first, up to epoch `up_to`."""
         return [(e, p) for e, p in self._numbered(self.samples_dir, _SAMPLE) if up_to is None or e <= up_to]
+
+    def truncate_samples(self, last_epoch):
+        """Deletes the sample grids after epoch `last_epoch` (a lost epoch's); returns how many."""
+        lost = [path for epoch, path in self.samples() if epoch > last_epoch]
+        for path in lost:
+            os.remove(path)
+        return len(lost)
 
     def temporaries(self):
         """Leftovers of writes a killed process did not finish."""

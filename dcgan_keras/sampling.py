@@ -17,7 +17,8 @@ import zipfile
 import keras
 import numpy as np
 
-from dcgan_keras.gan import DCGAN, latent_noise
+from dcgan_keras import rundir
+from dcgan_keras.gan import DCGAN, latent_noise, output_range
 
 # The writers live in outputs.py; sampling is where a user looks for them.
 from dcgan_keras.outputs import (  # noqa: F401
@@ -146,6 +147,9 @@ class KerasGenerator:
         self.latent_dim = int(self.model.input_shape[-1])
         self.image_shape = tuple(self.model.output_shape[1:])
         self.source = source or self.model.name
+        # Samples are served in [-1, 1]: a keras.io-style sigmoid generator's
+        # [0, 1] read as such came out squeezed into gray and white.
+        self._from_unit = output_range(self.model) == (0.0, 1.0)
 
     def __call__(self, z, batch_size=256):
         z = _check_z(z, self.latent_dim)
@@ -155,15 +159,16 @@ class KerasGenerator:
         ]
         if not batches:
             return np.zeros((0,) + self.image_shape, "float32")
-        return np.concatenate(batches).astype("float32", copy=False)
+        images = np.concatenate(batches).astype("float32", copy=False)
+        return images * 2.0 - 1.0 if self._from_unit else images
 
 
 class SavedModelGenerator:
     """A generator exported by `dcgan_keras.export.export_saved_model`.
 
     Runs the `serving_default` signature of the SavedModel with TensorFlow,
-    whatever the Keras backend (TensorFlow is always installed with this
-    package, and importing it beside JAX or torch is harmless).
+    whatever the Keras backend (importing it beside JAX or torch is harmless);
+    without TensorFlow installed it raises `CheckpointError`.
 
     Args:
         path: the SavedModel directory (holding saved_model.pb).
@@ -175,7 +180,13 @@ class SavedModelGenerator:
     """
 
     def __init__(self, path):
-        import tensorflow as tf  # only SavedModels need it
+        try:
+            import tensorflow as tf  # only SavedModels need it
+        except ImportError as e:
+            raise CheckpointError(
+                f"{path} is a TensorFlow SavedModel, and reading one needs TensorFlow, which is not "
+                "installed: pip install tensorflow, or sample from the run's generator.keras or a checkpoint."
+            ) from e
 
         self._tf = tf
         self.source = path
@@ -214,7 +225,10 @@ class SavedModelGenerator:
 
 def _keras_files(folder):
     """The `.keras` file names in `folder`, oldest epoch first."""
-    return sorted((n for n in os.listdir(folder) if n.endswith(".keras")), key=_natural_key)
+    # Not a training process's temporary (.tmp-PID-epoch_0001.keras): it may be half written.
+    return sorted(
+        (n for n in os.listdir(folder) if n.endswith(".keras") and not rundir.is_temporary(n)), key=_natural_key
+    )
 
 
 def _natural_key(name):
@@ -282,6 +296,10 @@ def _first_line(error):
 
 
 def _load_keras_file(path):
+    try:
+        open(path, "rb").close()  # is_zipfile below takes an unreadable file for a damaged one
+    except OSError as e:
+        raise CheckpointError(f"Cannot read {path} ({e.strerror or e}): fix its permissions.") from e
     if not zipfile.is_zipfile(path):
         raise CheckpointError(f"{path} is not a .keras archive (not a zip file): is it truncated or corrupt?")
     try:
@@ -360,7 +378,9 @@ def as_generator(gen):
         (100, (28, 28, 1))
     """
     if isinstance(gen, (keras.Model, KerasGenerator)):
-        return gen if isinstance(gen, KerasGenerator) else KerasGenerator(gen)
+        # float32_generator: the pixels sample.py gives from the same checkpoint,
+        # even for a GAN trained under mixed precision.
+        return gen if isinstance(gen, KerasGenerator) else KerasGenerator(float32_generator(keras_generator(gen)))
     if not (hasattr(gen, "latent_dim") and callable(gen)):
         raise ValueError(f"Expected a generator, a DCGAN or a Keras model. Received: {type(gen).__name__}")
     return gen

@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import io
 import os
+import shutil
 import warnings
 import zipfile
 
@@ -274,6 +275,13 @@ def _write_run_record(run, record, config, backend, resume, initial_epoch, devic
         run.remove_temporaries()
         run.truncate_metrics(initial_epoch)
         run_callbacks.truncate_tensorboard(run.tensorboard_dir, initial_epoch)
+        if run.truncate_samples(initial_epoch):
+            # Rebuilt now: a resume that trains no further epoch would keep the lost frame.
+            try:
+                run_callbacks.build_gif([path for _, path in run.samples()], run.gif, config.gif_frame_ms)
+            except ValueError:  # no readable grid is left
+                if os.path.exists(run.gif):
+                    os.remove(run.gif)
         if record.get("backend") != backend:
             warnings.warn(
                 f"Resuming a {record.get('backend')} run on {backend}: weights carry over, but "
@@ -676,9 +684,11 @@ def _write_artifacts(generator, run, say):
     tmp = rundir.temporary_path(run.generator_keras)
     generator.save(tmp)
     rundir.replace_atomically(tmp, run.generator_keras)
+    # An earlier export (a resumed run's) no longer matches generator.keras: it
+    # goes now, so that a failed or skipped export leaves none rather than a stale one.
+    shutil.rmtree(run.generator_saved_model, ignore_errors=True)
     try:
-        # overwrite: a resumed run that trained longer replaces the old export.
-        export_saved_model(generator, run.generator_saved_model, overwrite=True)
+        export_saved_model(generator, run.generator_saved_model)
     except TensorFlowNotInstalledError as e:
         # The training is done and generator.keras holds it: skipping the
         # SavedModel loses nothing that cannot be made later.

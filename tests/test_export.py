@@ -171,6 +171,22 @@ def test_onnx_file_serves_the_keras_images_under_the_saved_models_names(artifact
 
 
 @needs_onnx_converter
+def test_a_file_that_appears_during_an_onnx_export_is_not_replaced(artifacts, tmp_path, monkeypatch):
+    # The path was checked before the (slow) conversion; a user's file written meanwhile survived only by luck.
+    path = tmp_path / "generator.onnx"
+    check = export._check_reproduces
+
+    def user_writes_meanwhile(*args):
+        path.write_bytes(b"mine")
+        return check(*args)
+
+    monkeypatch.setattr(export, "_check_reproduces", user_writes_meanwhile)
+    with pytest.raises(FileExistsError, match="exists"):
+        export.export_onnx(artifacts.gan, path)
+    assert path.read_bytes() == b"mine" and os.listdir(tmp_path) == ["generator.onnx"]
+
+
+@needs_onnx_converter
 def test_onnx_export_refuses_paths_it_must_not_write(artifacts, tmp_path, monkeypatch):
     generator = artifacts.gan.generator
     checkpoint = tmp_path / "gan.keras"

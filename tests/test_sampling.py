@@ -2,6 +2,8 @@
 directory, a SavedModel), the same images from each; writers; sample.py end to end."""
 
 import os
+import shutil
+import sys
 import zipfile
 
 import keras
@@ -10,6 +12,7 @@ import pytest
 from PIL import Image
 
 import sample_artifacts
+from dcgan_keras import sampling
 from dcgan_keras.distribute import precision
 from dcgan_keras.gan import latent_noise
 from dcgan_keras.images import make_grid, to_uint8
@@ -208,7 +211,14 @@ def test_outputs_that_must_not_be_written_are_refused_before_any_work(tmp_path, 
         patch.setattr(os, "access", lambda path, mode: os.path.abspath(path) != str(tmp_path / "a_file.npz"))
         (tmp_path / "a_file.npz").write_bytes(b"mine")
         with pytest.raises(OutputPathError, match="the file exists and is not writable"):
-            check_output(tmp_path / "a_file.npz")
+            check_output(tmp_path / "a_file.npz", overwrite=True)
+    # An existing file is replaced only when asked (it was a user's data set, or a run's grid).
+    with pytest.raises(OutputPathError, match=r"a_file.npz exists. Choose another path, or replace it with overwrite=True"):
+        check_output(tmp_path / "a_file.npz")
+    (tmp_path / "run" / "samples").mkdir(parents=True)
+    (tmp_path / "run" / "config.json").write_text("{}")
+    with pytest.raises(OutputPathError, match="holds the training run's own grids"):
+        check_output(tmp_path / "run" / "samples" / "mine.png", overwrite=True)
 
 
 def test_an_output_that_fails_while_written_is_named_as_asked(tmp_path, monkeypatch):
@@ -269,6 +279,7 @@ BAD_INPUT = {
     "unknown_backend": (["--backend=theano"], "--backend=theano"),
     "export_and_sample": (["--export={tmp}/exported", "--num=4"], "samples nothing; leave out --num, --out"),
     "format_without_export": (["--export_format=onnx"], "give --export=PATH too"),
+    "existing_output": ([], "samples.png exists. Choose another path"),
 }
 
 
@@ -279,7 +290,9 @@ def test_sample_py_bad_input_exits_2_with_one_message(case, artifacts, tmp_path)
     (tmp_path / "samples.png").write_bytes(b"mine")
     if case == "other_architecture":
         artifacts.gan.discriminator.save(tmp_path / "discriminator.keras")
-    args = [f"--checkpoint={artifacts.gan_file}", f"--out={tmp_path}/samples.png"] + flags
+    # --overwrite: the existing output is refused on its own, in its own case.
+    overwrite = [] if case == "existing_output" else ["--overwrite"]
+    args = [f"--checkpoint={artifacts.gan_file}", f"--out={tmp_path}/samples.png"] + overwrite + flags
     proc = run_sample(*args)
     assert proc.returncode == 2, (proc.returncode, proc.stderr[-4000:])
     assert "Traceback" not in proc.stderr
@@ -301,3 +314,33 @@ def test_a_mixed_precision_checkpoint_samples_what_its_float32_exports_do(tmp_pa
     float32 = keras.ops.convert_to_numpy(float32_generator(gan.generator)(z, training=False))
     assert np.max(np.abs(half - float32)) > 1e-3  # bfloat16 does show
     np.testing.assert_allclose(load_generator(tmp_path / "gan.keras")(z), float32, rtol=0, atol=1e-6)
+    # The Python API too: sample_images(gan, ...) gave bfloat16 pixels.
+    np.testing.assert_allclose(sampling.as_generator(gan)(z), float32, rtol=0, atol=1e-6)
+
+
+def test_a_run_writing_its_first_checkpoint_has_none_to_sample_yet(artifacts, tmp_path):
+    # A training process's temporary, complete or not, is no checkpoint.
+    (tmp_path / "run" / "checkpoints").mkdir(parents=True)
+    shutil.copy(artifacts.gan_file, tmp_path / "run" / "checkpoints" / ".tmp-4242-epoch_0001.keras")
+    with pytest.raises(CheckpointError, match="holds no checkpoint"):
+        resolve_checkpoint(tmp_path / "run")
+    shutil.copy(artifacts.gan_file, tmp_path / "run" / "checkpoints" / "epoch_0001.keras")
+    assert resolve_checkpoint(tmp_path / "run")[1].endswith("epoch_0001.keras")
+
+
+def test_a_sigmoid_generators_images_are_served_in_minus_one_to_one():
+    inputs = keras.Input((LATENT,))
+    x = keras.layers.Reshape((2, 2, 1))(keras.layers.Dense(2 * 2)(inputs))
+    model = keras.Model(inputs, keras.layers.Activation("sigmoid")(x))  # keras.io's GAN ends so
+    z = latent_noise(3, LATENT, seed=0)
+    raw = keras.ops.convert_to_numpy(model(z))
+    np.testing.assert_allclose(KerasGenerator(model)(z), raw * 2 - 1, atol=1e-6)
+
+
+def test_nan_images_are_not_written_and_savedmodels_without_tensorflow_say_so(tmp_path, monkeypatch):
+    with pytest.raises(OutputPathError, match="NaN or infinite values .*diverged"):
+        write_output(np.full((2, 4, 4, 1), np.nan, "float32"), tmp_path / "s.png")
+    assert not os.listdir(tmp_path)
+    monkeypatch.setitem(sys.modules, "tensorflow", None)  # import tensorflow fails
+    with pytest.raises(CheckpointError, match="needs TensorFlow, which is not installed: pip install tensorflow"):
+        SavedModelGenerator(str(tmp_path))

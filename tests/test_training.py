@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import os
+import shutil
 import types
 import warnings
 
@@ -421,6 +422,20 @@ def test_resuming_on_other_images_is_warned_about_and_recorded(tmp_path, no_expo
     assert run.read_record()["data"]["images"] == 16
 
 
+def test_a_resume_drops_the_lost_epochs_grid_from_samples_and_the_gif(tmp_path, no_export):
+    from PIL import Image
+
+    config = resolve_config("synthetic", overrides=dict(QUICK, epochs=2))
+    training.train(config, str(tmp_path / "run"), verbose=0)
+    run = RunDir(str(tmp_path / "run"))
+    # What a kill in epoch 3 leaves: its grid and GIF frame, no checkpoint.
+    shutil.copy(run.sample_path(1), run.sample_path(3))  # not a copy of the frame before: GIF merges those
+    training.run_callbacks.build_gif([p for _, p in run.samples()], run.gif)
+    assert Image.open(run.gif).n_frames == 3
+    training.train(config, run.path, resume=True, verbose=0)  # trains nothing: 2 epochs done
+    assert [e for e, _ in run.samples()] == [1, 2] and Image.open(run.gif).n_frames == 2
+
+
 def test_a_mixed_float16_run_on_a_cpu_trains_and_warns_that_it_is_slow(tmp_path, no_export):
     # 8-45x float32's step time on TensorFlow and torch CPUs (bench/precision_cpu.py).
     config = resolve_config("synthetic", overrides=dict(QUICK, mixed_precision="mixed_float16"))
@@ -448,10 +463,16 @@ def test_training_without_tensorflow_keeps_the_generator_and_says_how_to_export(
 
     monkeypatch.setattr(export, "tensorflow_installed", lambda: False)
     lines = []
-    training.train(resolve_config("synthetic", overrides=QUICK), tmp_path / "run", verbose=0,
-                   print_fn=lines.append)
+    config = resolve_config("synthetic", overrides=QUICK)
+    training.train(config, tmp_path / "run", verbose=0, print_fn=lines.append)
     run = RunDir(tmp_path / "run")
     assert os.path.isfile(run.generator_keras)
+    assert not os.path.exists(run.generator_saved_model)
+    # An export of an earlier, shorter training (made where TensorFlow was) would
+    # now give other images than generator.keras: it goes.
+    os.makedirs(run.generator_saved_model)
+    open(os.path.join(run.generator_saved_model, "saved_model.pb"), "wb").close()
+    training.train(dataclasses.replace(config, epochs=2), run.path, resume=True, verbose=0, print_fn=lines.append)
     assert not os.path.exists(run.generator_saved_model)
     assert "pip install tensorflow" in lines[-1] and f"--export={run.generator_saved_model}" in lines[-1]
 
