@@ -94,6 +94,16 @@ def _sample(sampling, gen):
     print(f"Wrote {what} from {gen.source} to {FLAGS.out}.")
 
 
+def _refuse_unused_sampling_flags():
+    # A flag that changes nothing would let a user believe it did.
+    if FLAGS.interpolate and FLAGS["num"].present:
+        _fail(f"--interpolate={FLAGS.interpolate} sets how many images are drawn; leave out --num.")
+    if FLAGS["interp_method"].present and not FLAGS.interpolate:
+        _fail("--interp_method says how --interpolate walks; give --interpolate=K too.")
+    if FLAGS.grid_cols and not FLAGS.out.lower().endswith(".png"):
+        _fail(f"--grid_cols lays out a .png grid, and --out={FLAGS.out} is not one; leave it out.")
+
+
 def main(argv):
     if len(argv) > 1:
         _fail(f"unexpected arguments: {' '.join(argv[1:])}")
@@ -121,6 +131,8 @@ def main(argv):
         if sampling_flags:
             _fail(f"--export writes the generator and samples nothing; leave out {', '.join(sampling_flags)} "
                   "(sample in a second command).")
+    else:
+        _refuse_unused_sampling_flags()
     print(f"Keras backend: {keras.backend.backend()}")
     try:
         # Paths are checked before the (slow) load, and nothing is written before the end.

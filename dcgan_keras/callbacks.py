@@ -396,9 +396,21 @@ def read_tensorboard(log_dir):
     """{tag: [(step, value)]} of the event files in `log_dir` (images: their PNG bytes).
 
     Needs only tensorflow; for tests and quick looks without TensorBoard.
+
+    Args:
+        log_dir: a run's tensorboard/ folder.
+
+    Raises:
+        FileNotFoundError: `log_dir` is no folder (a misspelled path read as "no events").
+
+    Example:
+        >>> read_tensorboard("runs/x/tensorboard")["g_loss"][:2]  # doctest: +SKIP
+        [(1, 0.93), (2, 1.04)]
     """
     import tensorflow as tf
 
+    if not os.path.isdir(log_dir):
+        raise FileNotFoundError(f"No TensorBoard folder at {log_dir}: pass a run's tensorboard/ folder.")
     found = {}
     for path in _event_files(log_dir):
         for event, _ in _read_events(path):

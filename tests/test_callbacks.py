@@ -185,3 +185,9 @@ def test_inject_nan_poisons_the_discriminator_in_its_epoch():
     assert np.isfinite(keras.ops.convert_to_numpy(gan.discriminator.trainable_variables[0])).all()
     poison.on_epoch_begin(1)
     assert np.isnan(keras.ops.convert_to_numpy(gan.discriminator.trainable_variables[0])).all()
+
+
+def test_read_tensorboard_of_a_missing_folder_says_so(tmp_path):
+    # It returned {} (no events), which reads like a run that logged nothing.
+    with pytest.raises(FileNotFoundError, match="No TensorBoard folder at"):
+        callbacks.read_tensorboard(str(tmp_path / "tensorbaord"))

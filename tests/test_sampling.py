@@ -280,6 +280,10 @@ BAD_INPUT = {
     "export_and_sample": (["--export={tmp}/exported", "--num=4"], "samples nothing; leave out --num, --out"),
     "format_without_export": (["--export_format=onnx"], "give --export=PATH too"),
     "existing_output": ([], "samples.png exists. Choose another path"),
+    # Flags that would change nothing.
+    "num_with_interpolate": (["--interpolate=3", "--num=8"], "leave out --num"),
+    "method_without_interpolate": (["--interp_method=linear"], "give --interpolate=K too"),
+    "grid_cols_for_npz": (["--grid_cols=4", "--out={tmp}/s.npz"], "is not one; leave it out"),
 }
 
 
