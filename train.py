@@ -217,7 +217,7 @@ def main(argv):
         if not cli.out_of_memory(err):
             raise
         kept = f"; the checkpoints so far are in {workdir}" if os.path.isdir(workdir) else ""
-        _fail(f"out of memory ({type(err).__name__}: {str(err).strip().splitlines()[0][:200]}). Lower "
+        _fail(f"out of memory ({type(err).__name__}: {cli.first_line(err)[:200]}). Lower "
               f"--batch_size or --latent_dim, or train a smaller preset{kept}.")
     print(f"done: {workdir}", flush=True)
 

@@ -33,7 +33,7 @@ from PIL import Image
 
 from dcgan_keras import images as image_utils
 from dcgan_keras import rundir
-from dcgan_keras.gan import output_range
+from dcgan_keras.gan import in_sample_range
 
 LOSSES = ("d_loss", "g_loss")
 _SUMMARY_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "d_acc", "fid")
@@ -256,9 +256,7 @@ class SampleGrids(keras.callbacks.Callback):
         if _is_diverged(self.guard):
             self.latest = None
             return
-        images = self.model.generate(z=self.noise)
-        if output_range(self.model.sampling_generator) == (0.0, 1.0):
-            images = images * 2.0 - 1.0  # grids are drawn from [-1, 1]
+        images = in_sample_range(self.model.generate(z=self.noise), self.model.sampling_generator)
         grid = image_utils.make_grid(images, cols=self.cols)
         image_utils.save_png(grid, self.run.sample_path(epoch + 1))
         build_gif([p for _, p in self.run.samples(up_to=epoch + 1)], self.run.gif, self.frame_ms)

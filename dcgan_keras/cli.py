@@ -43,3 +43,14 @@ def out_of_memory(err):
         or "RESOURCE_EXHAUSTED" in text
         or "can't allocate memory" in text
     )
+
+
+def first_line(error):
+    """An error's message in one line: its first (Keras and TensorFlow append whole arrays), or its type.
+
+    Example:
+        >>> first_line(ValueError("shape mismatch\\nvalue=[[0.1, ...]]"))
+        'shape mismatch'
+    """
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -799,6 +799,24 @@ def output_range(generator):
     return {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}.get(getattr(activation, "__name__", None))
 
 
+def in_sample_range(images, generator):
+    """`generator`'s images in [-1, 1], the range samples are served and drawn in.
+
+    A keras.io-style sigmoid generator's [0, 1] is mapped there; any other
+    output is returned as it is.
+
+    Args:
+        images: what `generator` made.
+        generator: the Keras model that made them.
+
+    Example:
+        >>> from dcgan_keras import build_generator
+        >>> in_sample_range(np.array([0.0, 1.0]), build_generator(preset="tf_tutorial")).tolist()  # tanh: as is
+        [0.0, 1.0]
+    """
+    return images * 2.0 - 1.0 if output_range(generator) == (0.0, 1.0) else images
+
+
 def _check_real_range(x, generator):
     # A strided sample, so that sorted data shows its whole range.
     bounds = output_range(generator)

@@ -18,7 +18,8 @@ import keras
 import numpy as np
 
 from dcgan_keras import rundir
-from dcgan_keras.gan import DCGAN, latent_noise, output_range
+from dcgan_keras.cli import first_line
+from dcgan_keras.gan import DCGAN, in_sample_range, latent_noise
 
 # The writers live in outputs.py; sampling is where a user looks for them.
 from dcgan_keras.outputs import (  # noqa: F401
@@ -147,9 +148,6 @@ class KerasGenerator:
         self.latent_dim = int(self.model.input_shape[-1])
         self.image_shape = tuple(self.model.output_shape[1:])
         self.source = source or self.model.name
-        # Samples are served in [-1, 1]: a keras.io-style sigmoid generator's
-        # [0, 1] read as such came out squeezed into gray and white.
-        self._from_unit = output_range(self.model) == (0.0, 1.0)
 
     def __call__(self, z, batch_size=256):
         z = _check_z(z, self.latent_dim)
@@ -159,8 +157,8 @@ class KerasGenerator:
         ]
         if not batches:
             return np.zeros((0,) + self.image_shape, "float32")
-        images = np.concatenate(batches).astype("float32", copy=False)
-        return images * 2.0 - 1.0 if self._from_unit else images
+        # A sigmoid generator's [0, 1], read as [-1, 1], came out squeezed into gray and white.
+        return in_sample_range(np.concatenate(batches).astype("float32", copy=False), self.model)
 
 
 class SavedModelGenerator:
@@ -193,7 +191,7 @@ class SavedModelGenerator:
         try:
             loaded = tf.saved_model.load(path)
         except Exception as e:  # TF raises many types for unreadable SavedModels
-            raise CheckpointError(f"Could not load the SavedModel at {path}: {_first_line(e)}") from e
+            raise CheckpointError(f"Could not load the SavedModel at {path}: {first_line(e)}") from e
         signature = getattr(loaded, "signatures", {}).get("serving_default")
         if signature is None:
             raise CheckpointError(f"The SavedModel at {path} has no serving_default signature.")
@@ -290,11 +288,6 @@ def resolve_checkpoint(path):
     return "keras", path
 
 
-def _first_line(error):
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
-
-
 def _load_keras_file(path):
     try:
         open(path, "rb").close()  # is_zipfile below takes an unreadable file for a damaged one
@@ -305,7 +298,7 @@ def _load_keras_file(path):
     try:
         model = keras.saving.load_model(path, compile=False)
     except Exception as e:  # Keras raises ValueError, TypeError, KeyError, OSError... for bad files
-        raise CheckpointError(f"Could not load {path}: {_first_line(e)}") from e
+        raise CheckpointError(f"Could not load {path}: {first_line(e)}") from e
     try:
         return KerasGenerator(float32_generator(keras_generator(model)), source=path)
     except ValueError as e:

@@ -36,6 +36,7 @@ from dcgan_keras import backend as seam
 from dcgan_keras import callbacks as run_callbacks
 from dcgan_keras import rundir
 from dcgan_keras.callbacks import TrainingDiverged
+from dcgan_keras.cli import first_line
 from dcgan_keras.config import (
     RESUMABLE_CHANGES,
     Config,
@@ -633,7 +634,7 @@ def _fid_callback(config, data):
     except Exception as err:  # a missing file, no network for the weights, a wrong model
         raise ConfigError(
             f"fid_extractor={config.fid_extractor!r}: cannot build the FID feature extractor "
-            f"({type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}). "
+            f"({type(err).__name__}: {first_line(err)}). "
             "Use fid_extractor='inception' (downloads ImageNet weights once) or the path of a "
             "classifier saved by train_mnist_classifier, or fid_every=0."
         ) from err

@@ -11,6 +11,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from dcgan_keras.cli import first_line
 from dcgan_keras.metrics.extractors import to_model_range
 
 FEATURES_LAYER = "features"
@@ -176,10 +177,9 @@ def load_mnist_classifier(path, image_size=28, channels=1, num_classes=None):
         model.load_weights(path)
     except ValueError as err:
         # Keras's message goes on to print the whole weight array.
-        first = str(err).strip().splitlines()[0]
         raise ValueError(
             f"{path} does not fit a classifier of image_size={image_size}, channels={channels}, "
-            f"num_classes={num_classes} ({first}); pass the arguments it was trained with."
+            f"num_classes={num_classes} ({first_line(err)}); pass the arguments it was trained with."
         ) from err
     return model
 
