@@ -34,7 +34,7 @@ import warnings
 import keras
 import numpy as np
 
-from dcgan_keras.gan import latent_noise
+from dcgan_keras.gan import latent_noise, output_range
 from dcgan_keras.sampling import float32_generator, keras_generator
 
 SIGNATURE = "serving_default"
@@ -190,6 +190,19 @@ def _move_into_place(tmp, export_dir):
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _served_model(generator):
+    """What an export serves: the generator computing in float32, its images in [-1, 1].
+
+    A keras.io-style sigmoid generator's [0, 1] is rescaled to [-1, 1], the
+    range every export promises and `sample.py` reads.
+    """
+    model = float32_generator(keras_generator(generator))
+    if output_range(model) != (0.0, 1.0):
+        return model
+    images = keras.layers.Rescaling(2.0, offset=-1.0, dtype="float32", name="to_minus_one_one")(model.output)
+    return keras.Model(model.inputs[0], images, name=model.name)  # a lone input: Keras warns on a list of one
+
+
 def _check_reproduces(model, probe, served, what):
     expected = keras.ops.convert_to_numpy(model(probe, training=False))
     if not np.isfinite(expected).all():
@@ -298,7 +311,7 @@ def export_saved_model(generator, export_dir, overwrite=False, timeout=600):
             "A SavedModel export needs TensorFlow, which is not installed: pip install tensorflow "
             "(the CPU build is enough), then export with sample.py --export."
         )
-    model = float32_generator(keras_generator(generator))
+    model = _served_model(generator)
     export_dir = os.fspath(export_dir).rstrip("/" + os.sep) or os.fspath(export_dir)
     check_export_path(export_dir, overwrite)
     probe = latent_noise(4, int(model.input_shape[-1]), seed=0)
@@ -404,7 +417,7 @@ def export_onnx(generator, path, overwrite=False):
     Example:
         >>> export_onnx(gan.generator, "generator.onnx")  # doctest: +SKIP
     """
-    model = float32_generator(keras_generator(generator))
+    model = _served_model(generator)
     path = os.fspath(path)
     check_onnx_path(path, overwrite)
     backend = keras.backend.backend()
@@ -418,6 +431,7 @@ def export_onnx(generator, path, overwrite=False):
                 # dynamic: tests run a batch the check did not), and Keras's
                 # tf2onnx shim probes the removed `np.object`.
                 warnings.filterwarnings("ignore", message="Converting a tensor to a Python")
+                warnings.filterwarnings("ignore", message="torch.as_tensor results are registered as constants")
                 warnings.filterwarnings("ignore", message="In the future `np.object`")
                 model.export(tmp, format="onnx", input_signature=[spec], verbose=False)
         except Exception as e:  # converters raise anything; the cause stays chained

@@ -170,6 +170,26 @@ def test_onnx_file_serves_the_keras_images_under_the_saved_models_names(artifact
     assert np.max(np.abs(served - training_mode_images(gan.generator, z))) > 1e-2
 
 
+def test_a_sigmoid_generator_is_exported_serving_minus_one_to_one(artifacts, tmp_path):
+    # Exports promise [-1, 1] and sample.py reads them so; a keras.io-style generator ends in sigmoid.
+    inputs = keras.Input((4,))
+    x = keras.layers.Reshape((2, 2, 1))(keras.layers.Dense(4)(inputs))
+    sigmoid = keras.Model(inputs, keras.layers.Activation("sigmoid")(x))
+    z = np.random.default_rng(0).normal(size=(3, 4)).astype("float32")
+    served = export._served_model(sigmoid)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(served(z)), keras.ops.convert_to_numpy(sigmoid(z)) * 2 - 1, atol=1e-6
+    )
+    assert export._served_model(artifacts.gan.generator).output_shape == artifacts.gan.generator.output_shape
+    if export.onnx_converter_installed():
+        import onnxruntime
+
+        path = export.export_onnx(sigmoid, tmp_path / "sigmoid.onnx")
+        session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+        (images,) = session.run(["images"], {"z": z})
+        assert images.min() < 0  # [-1, 1], not [0, 1]
+
+
 @needs_onnx_converter
 def test_a_file_that_appears_during_an_onnx_export_is_not_replaced(artifacts, tmp_path, monkeypatch):
     # The path was checked before the (slow) conversion; a user's file written meanwhile survived only by luck.
