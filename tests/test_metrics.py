@@ -207,6 +207,8 @@ def test_to_model_range_maps_uint8_and_checks_floats():
         metrics.to_model_range(np.full((1, 2, 2, 1), 255.0))
     with pytest.warns(UserWarning, match=r"\[0, 1\]"):
         metrics.to_model_range(np.full((1, 2, 2, 1), 0.5))
+    with pytest.raises(ValueError, match="must be uint8 in \\[0, 255\\] or float in \\[-1, 1\\], got dtype object"):
+        metrics.to_model_range(np.zeros((1, 2, 2, 1), object))
 
 
 def test_extract_features_sources_agree():

@@ -103,7 +103,7 @@ def to_model_range(images):
         raise ValueError(f"Images must have shape (N, H, W[, C]), got {images.shape}.")
     if images.dtype == np.uint8:
         return images.astype(np.float32) / 127.5 - 1.0
-    if not keras.backend.is_float_dtype(images.dtype.name):  # bfloat16 is no NumPy floating
+    if not _is_float(images.dtype):
         raise ValueError(
             f"Images must be uint8 in [0, 255] or float in [-1, 1], got dtype {images.dtype}."
         )
@@ -126,6 +126,15 @@ def to_model_range(images):
             stacklevel=3,
         )
     return images
+
+
+def _is_float(dtype):
+    # Keras's test, not NumPy's: bfloat16 is no NumPy floating. Keras refuses
+    # to name object or string dtypes at all.
+    try:
+        return keras.backend.is_float_dtype(dtype.name)
+    except ValueError:
+        return False
 
 
 def _batches(images, batch_size, num_samples):
