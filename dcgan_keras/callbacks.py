@@ -50,7 +50,13 @@ class TrainingDiverged(RuntimeError):
     """
 
 
-def _is_diverged(guard):
+def is_diverged(guard):
+    """Whether `guard` (None, or a `DivergenceMonitor`) has seen this epoch diverge.
+
+    Example:
+        >>> is_diverged(None)
+        False
+    """
     return guard is not None and guard.info is not None
 
 
@@ -253,7 +259,7 @@ class SampleGrids(keras.callbacks.Callback):
         self.latest = None
 
     def on_epoch_end(self, epoch, logs=None):
-        if _is_diverged(self.guard):
+        if is_diverged(self.guard):
             self.latest = None
             return
         images = in_sample_range(self.model.generate(z=self.noise), self.model.sampling_generator)
@@ -493,7 +499,7 @@ class Checkpoints(keras.callbacks.Callback):
         self.guard = guard
 
     def on_epoch_end(self, epoch, logs=None):
-        if _is_diverged(self.guard):
+        if is_diverged(self.guard):
             return
         path = self.run.checkpoint_path(epoch + 1)
         tmp = rundir.temporary_path(path)

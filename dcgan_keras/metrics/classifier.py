@@ -99,12 +99,12 @@ def train_mnist_classifier(images, labels, epochs=3, path=None, batch_size=128,
         raise ValueError(f"Got {len(images)} images but {len(labels)} labels.")
     if not np.issubdtype(labels.dtype, np.integer) and not np.array_equal(labels, np.round(labels)):
         raise ValueError(f"labels must be class indices (integers), got {labels.dtype} values.")
-    labels = labels.astype(np.int64)
-    num_classes = num_classes or int(labels.max()) + 1
-    if labels.min() < 0 or labels.max() >= num_classes:
+    low, high = int(labels.min()), int(labels.max())
+    num_classes = num_classes or high + 1
+    if low < 0 or high >= num_classes:
         raise ValueError(
             f"labels must lie in [0, {num_classes}) for num_classes={num_classes}, got "
-            f"[{labels.min()}, {labels.max()}]; shift them (SVHN's digit 0 is labelled 10)."
+            f"[{low}, {high}]; shift them (SVHN's digit 0 is labelled 10)."
         )
     labels = labels.astype(np.int32)
     _, height, width, channels = images.shape

@@ -6,6 +6,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from dcgan_keras.callbacks import is_diverged
 from dcgan_keras.metrics.distances import feature_statistics, frechet_distance, kid
 from dcgan_keras.metrics.extractors import DEFAULT_BATCH_SIZE, extract_features
 
@@ -106,8 +107,7 @@ class FIDCallback(keras.callbacks.Callback):
         self._real_statistics = None
 
     def on_epoch_end(self, epoch, logs=None):
-        diverged = self.guard is not None and self.guard.info is not None
-        if (epoch + 1) % self.every or diverged:
+        if (epoch + 1) % self.every or is_diverged(self.guard):
             value = math.nan
         else:
             value = self.compute_fid()
