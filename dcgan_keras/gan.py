@@ -8,6 +8,8 @@ between them (how gradients are taken and applied) lives in
 """
 
 import operator
+import sys
+import types
 import warnings
 
 import numpy as np
@@ -16,6 +18,7 @@ from keras import ops
 
 from dcgan_keras import backend as seam
 from dcgan_keras import losses
+from dcgan_keras.data.batches import Batches
 from dcgan_keras.data.dataset import ImageDataset
 
 METRIC_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "d_acc")
@@ -360,15 +363,18 @@ class DCGAN(keras.Model):
     def fit(self, x=None, *args, **kwargs):
         """`keras.Model.fit`, refusing what would train wrongly before it starts.
 
-        Images given as an array or a tensor are checked first (a sample of
-        up to about 1000): the generator ends in tanh (or sigmoid), so real
-        images must lie in [-1, 1] (or [0, 1]), or the discriminator tells
-        real from fake by range alone and the generator learns nothing. A
-        float copy of 0-255 pixels is refused; [0, 1] images for a tanh
-        generator, and batches of one image with BatchNorm, are warned about.
-        Datasets and generators are not read ahead, so not checked. A GAN has
-        no validation loss: `validation_data` and `validation_split` are
-        refused.
+        Real images are checked first: the generator ends in tanh (or
+        sigmoid), so they must lie in [-1, 1] (or [0, 1]), or the
+        discriminator tells real from fake by range alone and the generator
+        learns nothing. A float copy of 0-255 pixels (what
+        `keras.utils.image_dataset_from_directory` yields) is refused;
+        [0, 1] images for a tanh generator, and batches of one image with
+        BatchNorm, are warned about. An array or a tensor is checked on a
+        sample of up to about 1000 images; a `tf.data.Dataset`, a
+        `keras.utils.PyDataset`, a torch `DataLoader` or a Python generator
+        on its first batch (a dataset's is read once more by `fit`: one with
+        a large shuffle buffer fills it twice). A GAN has no validation loss: `validation_data` and
+        `validation_split` are refused.
 
         Args:
             x: the real images (batch, H, W, C), floats in the generator's
@@ -401,6 +407,10 @@ class DCGAN(keras.Model):
             _check_real_range(images, self.generator)
             batch_size = kwargs.get("batch_size", args[1] if len(args) > 1 else None) or 32  # Keras's default
             _check_batch_of_one(int(images.shape[0]), batch_size, self)
+        else:
+            first, x = _first_batch_images(x)
+            if first is not None:
+                _check_real_range(first, self.generator)
         return super().fit(x, *args, **kwargs)
 
     def predict(self, x, *args, **kwargs):
@@ -756,6 +766,50 @@ def _array_images(x):
     if (isinstance(x, np.ndarray) or ops.is_tensor(x)) and len(x.shape) == 4 and x.shape[0]:
         return x
     return None
+
+
+def _first_batch_images(x):
+    """The images of the first batch of a dataset or generator `fit` was given, and what to give `fit`.
+
+    A `tf.data.Dataset`, a `keras.utils.PyDataset` and a torch `DataLoader`
+    over a map-style dataset start again when `fit` iterates them, so reading
+    their first batch consumes nothing. A Python generator would lose that
+    batch, so `fit` gets a generator that yields it again first (Keras itself
+    reads a generator's first batches so). Not `Batches`, which scales its
+    images itself. Images None when the data is none of these, or its first
+    batch cannot be read or is not (batch, H, W, C) images: `fit` reports that.
+
+    Returns:
+        (images or None, the data to give `keras.Model.fit`).
+    """
+    if isinstance(x, Batches):
+        return None, x
+    tf, torch = sys.modules.get("tensorflow"), sys.modules.get("torch")
+    try:
+        if isinstance(x, types.GeneratorType):
+            batch = next(x)
+            x = _yielding_first(batch, x)
+        elif tf is not None and isinstance(x, tf.data.Dataset):
+            batch = next(iter(x.take(1)))
+        elif isinstance(x, keras.utils.PyDataset):
+            batch = x[0]
+        elif (torch is not None and isinstance(x, torch.utils.data.DataLoader)
+              and not isinstance(x.dataset, torch.utils.data.IterableDataset)):
+            batch = next(iter(x))
+        else:
+            return None, x
+        if isinstance(batch, (tuple, list)) and batch:
+            batch = batch[0]  # (images, labels)
+        if hasattr(batch, "numpy") and not ops.is_tensor(batch):
+            batch = np.asarray(batch)  # a tf.Tensor, or a torch one, off its own backend
+        return _array_images(batch), x
+    except Exception:  # noqa: BLE001 - fit reads the data again and reports its own error
+        return None, x
+
+
+def _yielding_first(first, rest):
+    yield first
+    yield from rest
 
 
 def _check_batch_of_one(count, batch_size, gan):

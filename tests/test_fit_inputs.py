@@ -1,8 +1,8 @@
 """`fit` takes every input the README names, and trains on the images alone.
 
-README: NumPy arrays, `tf.data.Dataset`s, `keras.utils.PyDataset`s and torch
-`DataLoader`s (Keras takes each on every backend), of images or of (images,
-labels) batches. Each input
+README: NumPy arrays, `tf.data.Dataset`s, `keras.utils.PyDataset`s, torch
+`DataLoader`s and Python generators (Keras takes each on every backend), of
+images or of (images, labels) batches. Each input
 below holds the same 16 images in the same order; a fresh GAN with the same
 seed must end one epoch with the same weights as on the plain array, so the
 labels played no part and no input lost or reordered an image.
@@ -21,29 +21,36 @@ LABELS = np.arange(16) % 10
 
 
 class _Batches(keras.utils.PyDataset):
-    def __init__(self, with_labels):
+    def __init__(self, with_labels, images=IMAGES):
         super().__init__()
         self.with_labels = with_labels
+        self.images = images
 
     def __len__(self):
-        return len(IMAGES) // BATCH
+        return len(self.images) // BATCH
 
     def __getitem__(self, i):
-        images = IMAGES[i * BATCH : (i + 1) * BATCH]
+        images = self.images[i * BATCH : (i + 1) * BATCH]
         return (images, LABELS[i * BATCH : (i + 1) * BATCH]) if self.with_labels else images
 
 
-def _tf_dataset(with_labels):
+def _tf_dataset(with_labels, images=IMAGES):
     import tensorflow as tf
 
-    return tf.data.Dataset.from_tensor_slices((IMAGES, LABELS) if with_labels else IMAGES).batch(BATCH)
+    return tf.data.Dataset.from_tensor_slices((images, LABELS) if with_labels else images).batch(BATCH)
 
 
-def _data_loader(with_labels):
+def _data_loader(with_labels, images=IMAGES):
     import torch
 
-    tensors = [torch.from_numpy(IMAGES)] + ([torch.from_numpy(LABELS)] if with_labels else [])
+    tensors = [torch.from_numpy(images)] + ([torch.from_numpy(LABELS)] if with_labels else [])
     return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(*tensors), batch_size=BATCH)
+
+
+def _python_generator(images=IMAGES):
+    # Read once: a batch fit reads ahead to check must still be trained on.
+    for i in range(len(images) // BATCH):
+        yield (images[i * BATCH : (i + 1) * BATCH],)
 
 
 INPUTS = {
@@ -55,6 +62,7 @@ INPUTS = {
     "tf_data_with_labels": lambda: (_tf_dataset(True), None, None),
     "torch_data_loader": lambda: (_data_loader(False), None, None),
     "torch_data_loader_with_labels": lambda: (_data_loader(True), None, None),
+    "python_generator": lambda: (_python_generator(), None, None),
 }
 
 
@@ -81,3 +89,43 @@ def test_fit_trains_the_same_on_every_input_the_readme_names(name, on_the_array)
     assert len(weights) == len(on_the_array)
     for got, want in zip(weights, on_the_array):
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
+
+
+# A float copy of 0-255 pixels, what keras.utils.image_dataset_from_directory yields.
+PIXELS = ((IMAGES + 1.0) * 127.5).astype("float32")
+DATASETS = {
+    "py_dataset": lambda images: _Batches(True, images),
+    "tf_data": lambda images: _tf_dataset(False, images),
+    "tf_data_with_labels": lambda images: _tf_dataset(True, images),
+    "torch_data_loader": lambda images: _data_loader(True, images),
+    "python_generator": _python_generator,
+}
+
+
+@pytest.mark.parametrize("name", sorted(DATASETS))
+def test_fit_refuses_a_dataset_of_0_255_pixels_before_training(name):
+    gan = tiny_gan(seed=0)
+    before = numpy_weights(gan.generator.weights + gan.discriminator.weights)
+    with pytest.raises(ValueError, match=r"range over \[0.*255.*lie in \[-1, 1\].*x / 127.5 - 1"):
+        gan.fit(DATASETS[name](PIXELS), epochs=1, verbose=0)
+    after = numpy_weights(gan.generator.weights + gan.discriminator.weights)
+    assert all(np.array_equal(a, b) for a, b in zip(before, after))
+
+
+def test_fit_warns_of_a_dataset_of_0_1_images_for_a_tanh_generator():
+    gan = tiny_gan(seed=0)
+    with pytest.warns(UserWarning, match=r"lie in \[0, 1\].*x \* 2 - 1"):
+        gan.fit(_tf_dataset(False, (IMAGES + 1.0) / 2.0), epochs=1, verbose=0)
+
+
+def test_fit_checks_a_keras_image_directory_dataset(tmp_path):
+    # The keras.io DCGAN's input: image_dataset_from_directory yields 0-255 floats.
+    from PIL import Image
+
+    for i, image in enumerate(((IMAGES[..., 0] + 1.0) * 127.5).astype("uint8")):
+        Image.fromarray(image).save(tmp_path / f"{i}.png")
+    dataset = keras.utils.image_dataset_from_directory(
+        tmp_path, label_mode=None, color_mode="grayscale", image_size=(28, 28), batch_size=BATCH
+    )
+    with pytest.raises(ValueError, match=r"x / 127.5 - 1"):
+        tiny_gan(seed=0).fit(dataset, epochs=1, verbose=0)
