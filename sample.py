@@ -87,9 +87,10 @@ def _sample(sampling, gen):
         cols = FLAGS.grid_cols or FLAGS.interpolate
         what = f"a {FLAGS.interp_method} interpolation of {len(images)} images (seeds {FLAGS.seed}, {FLAGS.seed + 1})"
     else:
-        images = sampling.sample_images(gen, FLAGS.num, FLAGS.seed)
+        # Batch by batch: --num=50000 for FID need not hold 50000 float images.
+        images = sampling.sample_batches(gen, FLAGS.num, FLAGS.seed)
         cols = FLAGS.grid_cols
-        what = f"{len(images)} images (seed {FLAGS.seed})"
+        what = f"{FLAGS.num} images (seed {FLAGS.seed})"
     sampling.write_output(images, FLAGS.out, grid_cols=cols, overwrite=FLAGS.overwrite)
     print(f"Wrote {what} from {gen.source} to {FLAGS.out}.")
 

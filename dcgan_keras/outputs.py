@@ -97,13 +97,33 @@ def check_output(out, overwrite=False):
     return kind
 
 
+def _batches(images):
+    """`images` as a sequence of NumPy batches: an array is one batch, anything else an iterable of them."""
+    if hasattr(images, "shape") or isinstance(images, (list, tuple)):
+        return [np.asarray(images)]
+    return (np.asarray(batch) for batch in images)
+
+
+def _uint8(images):
+    """All of `images` (an array or batches of one) as one uint8 array, converted batch by batch."""
+    # Batch by batch: a float32 copy of everything is 4x the uint8 result.
+    batches = [batch if batch.dtype == np.uint8 else to_uint8(batch) for batch in _batches(images)]
+    return batches[0] if len(batches) == 1 else np.concatenate(batches)
+
+
 def write_grid(images, path, cols=None):
     """Writes the images as one PNG grid (`make_grid`), atomically.
+
+    Args:
+        images: (N, H, W, C) floats in [-1, 1] or uint8, or an iterable of
+            such batches.
+        path: the `.png` file.
+        cols: images per row; default the smallest square.
 
     Example:
         >>> write_grid(images, "grid.png", cols=4)  # doctest: +SKIP
     """
-    return save_png(make_grid(images, cols=cols), os.fspath(path))
+    return save_png(make_grid(_uint8(images), cols=cols), os.fspath(path))
 
 
 def write_png_dir(images, out_dir):
@@ -111,6 +131,11 @@ def write_png_dir(images, out_dir):
 
     The files are written into a sibling temporary directory that is renamed
     into place, so a reader never sees half a set.
+
+    Args:
+        images: (N, H, W, C) floats in [-1, 1] or uint8, or an iterable of
+            such batches, written as they come (one batch in memory).
+        out_dir: the directory; it must not exist, or be empty.
 
     Example:
         >>> write_png_dir(images, "samples/")  # doctest: +SKIP
@@ -120,8 +145,11 @@ def write_png_dir(images, out_dir):
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
     try:
-        for i, image in enumerate(np.asarray(images)):
-            save_png(image, os.path.join(tmp, f"{i:06d}.png"))
+        count = 0
+        for batch in _batches(images):
+            for image in batch:
+                save_png(image, os.path.join(tmp, f"{count:06d}.png"))
+                count += 1
         if os.path.isdir(out_dir):
             os.rmdir(out_dir)  # empty (checked): rename cannot replace it on every OS
         os.replace(tmp, out_dir)
@@ -134,15 +162,18 @@ def write_png_dir(images, out_dir):
 def write_npz(images, path):
     """Writes the images as uint8 (`to_uint8`) under the key `images` of a `.npz`, atomically.
 
+    Args:
+        images: (N, H, W, C) floats in [-1, 1] or uint8, or an iterable of
+            such batches (only their uint8 copy is kept).
+        path: the `.npz` file.
+
     Example:
         >>> write_npz(images, "samples.npz")  # doctest: +SKIP
         >>> np.load("samples.npz")["images"].dtype  # doctest: +SKIP
         dtype('uint8')
     """
     path = os.fspath(path)
-    images = np.asarray(images)
-    if images.dtype != np.uint8:
-        images = to_uint8(images)
+    images = _uint8(images)
     tmp = f"{path}.tmp-{os.getpid()}"
     try:
         # A file object: given a name, np.savez would append ".npz" to it.
@@ -160,7 +191,10 @@ def write_output(images, out, grid_cols=None, overwrite=False):
     """Writes images where `out` says: `.png` a grid, `.npz` an array, anything else a directory.
 
     Args:
-        images: (N, H, W, C) floats in [-1, 1] or uint8.
+        images: (N, H, W, C) floats in [-1, 1] or uint8, or an iterable of
+            such batches (e.g. `sampling.sample_batches`): a directory is
+            then written batch by batch, and a `.npz` or grid holds only
+            the uint8 images, never all of them as floats.
         out: `x.png` (a grid of `grid_cols` columns), `x.npz` (uint8
             `images`), or a directory (new or empty) of `000000.png`...
         grid_cols: columns of a `.png` grid; default the smallest square.
@@ -179,13 +213,8 @@ def write_output(images, out, grid_cols=None, overwrite=False):
         >>> write_output(images, "samples.png", grid_cols=8)  # doctest: +SKIP
         'png'
     """
-    images = np.asarray(images)
-    if images.dtype != np.uint8 and not np.isfinite(images).all():
-        raise OutputPathError(
-            f"Not writing {out}: the images hold NaN or infinite values (a checkpoint of a diverged "
-            "run?). Sample a checkpoint from before the divergence."
-        )
     kind = check_output(out, overwrite)
+    images = _finite(_batches(images), out)
     try:
         if kind == "png":
             write_grid(images, out, cols=grid_cols)
@@ -197,3 +226,14 @@ def write_output(images, out, grid_cols=None, overwrite=False):
         # Named by what was asked for, not by the temporary file it failed on.
         raise OutputPathError(f"Could not write {out}: {err.strerror or err}.") from err
     return kind
+
+
+def _finite(batches, out):
+    # Checked as the batches come: a directory's temporary is removed, nothing is replaced.
+    for batch in batches:
+        if batch.dtype != np.uint8 and not np.isfinite(batch).all():
+            raise OutputPathError(
+                f"Not writing {out}: the images hold NaN or infinite values (a checkpoint of a diverged "
+                "run?). Sample a checkpoint from before the divergence."
+            )
+        yield batch

@@ -27,6 +27,7 @@ from dcgan_keras.sampling import (
     interpolation_noise,
     load_generator,
     resolve_checkpoint,
+    sample_batches,
     sample_images,
     write_output,
 )
@@ -181,6 +182,39 @@ def test_writers_by_output_path(tmp_path):
     write_output(images[:1], tmp_path / "empty")
     assert os.listdir(tmp_path / "empty") == ["000000.png"]
     assert not [n for n in os.listdir(tmp_path) if ".tmp-" in n]
+
+
+def test_sampled_batches_are_the_seeds_images_and_each_output_takes_them(artifacts, tmp_path):
+    gen = load_generator(artifacts.gan_file)
+    expected = sample_images(gen, 7, seed=5)
+    batches = list(sample_batches(gen, 7, seed=5, batch_size=3))
+    assert [len(b) for b in batches] == [3, 3, 1]
+    np.testing.assert_allclose(np.concatenate(batches), expected, atol=1e-5)
+    np.testing.assert_array_equal(np.concatenate(list(sample_batches(gen, 7, seed=5))), expected)
+    for out in ("s.npz", "grid.png", "pngs"):
+        write_output(sample_batches(gen, 7, seed=5, batch_size=3), tmp_path / out, grid_cols=3)
+    with np.load(tmp_path / "s.npz") as f:
+        assert_same_pixels(f["images"], to_uint8(expected))
+    assert_same_pixels(read_png(tmp_path / "grid.png"), make_grid(expected, cols=3))
+    pngs = tmp_path / "pngs"
+    assert sorted(os.listdir(pngs)) == [f"{i:06d}.png" for i in range(7)]
+    assert_same_pixels(read_png(pngs / "000006.png"), to_uint8(expected[6]))
+
+
+def test_a_directory_is_written_batch_by_batch_and_a_nan_batch_leaves_nothing(tmp_path):
+    written = []
+
+    def batches(last):
+        for i in range(3):
+            yield np.zeros((2, 4, 4, 1), "float32") if i < 2 else last
+            # Back here only once the batch is on disk: one batch in memory at a time.
+            written.append(len([p for n in os.listdir(tmp_path) if ".tmp-" in n for p in os.listdir(tmp_path / n)]))
+
+    write_output(batches(np.zeros((2, 4, 4, 1), "float32")), tmp_path / "pngs")
+    assert written == [2, 4, 6] and len(os.listdir(tmp_path / "pngs")) == 6
+    with pytest.raises(OutputPathError, match="NaN or infinite values"):
+        write_output(batches(np.full((2, 4, 4, 1), np.nan, "float32")), tmp_path / "nan")
+    assert sorted(os.listdir(tmp_path)) == ["pngs"]
 
 
 def test_outputs_that_must_not_be_written_are_refused_before_any_work(tmp_path, monkeypatch):
