@@ -9,7 +9,7 @@
 --checkpoint takes a run directory (its newest checkpoint), a .keras file (a
 DCGAN or a bare generator) or a SavedModel directory; the same --seed gives the
 same images from any of them, on any backend. Bad input exits with code 2 and
-one `error: ...` line.
+one `error: ...` line; Ctrl-C (130) or SIGTERM (143) leaves nothing half written.
 """
 
 import os
@@ -121,40 +121,49 @@ def main(argv):
         from dcgan_keras import cli, export, sampling
     except ImportError as err:
         _fail(f"cannot load the Keras backend {os.environ.get('KERAS_BACKEND')!r}: {err}")
+    except KeyboardInterrupt:
+        print("error: interrupted while loading Keras; nothing was written.", file=sys.stderr)
+        sys.exit(130)
 
-    cli.warnings_as_lines()
+    with cli.stopping_on_signals():
+        cli.warnings_as_lines()
 
-    if FLAGS["export_format"].present and not FLAGS.export:
-        _fail("--export_format says how --export writes the generator; give --export=PATH too.")
-    if FLAGS.export:
-        sampling_flags = [f"--{name}" for name in ("num", "out", "grid_cols", "interpolate", "interp_method", "seed")
-                          if FLAGS[name].present]
-        if sampling_flags:
-            _fail(f"--export writes the generator and samples nothing; leave out {', '.join(sampling_flags)} "
-                  "(sample in a second command).")
-    else:
-        _refuse_unused_sampling_flags()
-    print(f"Keras backend: {keras.backend.backend()}")
-    try:
-        # Paths are checked before the (slow) load, and nothing is written before the end.
+        if FLAGS["export_format"].present and not FLAGS.export:
+            _fail("--export_format says how --export writes the generator; give --export=PATH too.")
         if FLAGS.export:
-            if _export_format() == "onnx":
-                export.check_onnx_path(FLAGS.export, FLAGS.overwrite)
+            names = ("num", "out", "grid_cols", "interpolate", "interp_method", "seed")
+            sampling_flags = [f"--{name}" for name in names if FLAGS[name].present]
+            if sampling_flags:
+                _fail(f"--export writes the generator and samples nothing; leave out {', '.join(sampling_flags)} "
+                      "(sample in a second command).")
+        else:
+            _refuse_unused_sampling_flags()
+        print(f"Keras backend: {keras.backend.backend()}")
+        try:
+            # Paths are checked before the (slow) load, and nothing is written before the end.
+            if FLAGS.export:
+                if _export_format() == "onnx":
+                    export.check_onnx_path(FLAGS.export, FLAGS.overwrite)
+                else:
+                    export.check_export_path(FLAGS.export, FLAGS.overwrite)
             else:
-                export.check_export_path(FLAGS.export, FLAGS.overwrite)
-        else:
-            sampling.check_output(FLAGS.out, FLAGS.overwrite)
-        gen = sampling.load_generator(FLAGS.checkpoint)
-        if FLAGS.export:
-            _export(sampling, export, gen)
-        else:
-            _sample(sampling, gen)
-    except (sampling.CheckpointError, sampling.OutputPathError, export.ExportError, OSError) as e:
-        _fail(str(e))
-    except Exception as e:
-        if not cli.out_of_memory(e):
-            raise
-        _fail(f"not enough memory for {FLAGS.interpolate or FLAGS.num} images at once; ask for fewer.")
+                sampling.check_output(FLAGS.out, FLAGS.overwrite)
+            gen = sampling.load_generator(FLAGS.checkpoint)
+            if FLAGS.export:
+                _export(sampling, export, gen)
+            else:
+                _sample(sampling, gen)
+        except (sampling.CheckpointError, sampling.OutputPathError, export.ExportError, OSError) as e:
+            _fail(str(e))
+        except KeyboardInterrupt:
+            # Every write is to a temporary renamed at the end, and removed on the way out.
+            print(f"error: {cli.stop_reason()}; nothing was written.", file=sys.stderr)
+            sys.exit(cli.stopped_exit_code())
+        except Exception as e:
+            if not cli.out_of_memory(e):
+                raise
+            _fail(f"not enough memory for {FLAGS.interpolate or FLAGS.num} images; ask for fewer, or write them "
+                  "to a directory (--out=DIR/ holds one batch at a time).")
 
 
 if __name__ == "__main__":

@@ -12,9 +12,12 @@ Flags only: `--backend` picks the Keras backend before Keras is imported,
 then everything happens in `dcgan_keras.training.train`. Exit codes: 0 done,
 2 bad flags/config/workdir/data (one `error:` line, nothing overwritten),
 3 the loss diverged (the last good checkpoint is kept), 1 trained but the SavedModel
-export failed (checkpoints kept; `sample.py --export` retries it), 130 interrupted.
+export failed (checkpoints kept; `sample.py --export` retries it), 130 interrupted by
+Ctrl-C, 143 stopped by SIGTERM (both keep the last complete epoch for --resume); a full
+disk or an unwritable run directory is a 2 as well.
 """
 
+import errno
 import os
 import sys
 import time
@@ -91,9 +94,13 @@ _OVERRIDES = ("data_dir", "epochs", "batch_size", "latent_dim", "lr", "d_steps",
               "ema", "seed", "steps_per_epoch", "fid_every", "fid_extractor", "fid_num_samples", "distribute",
               "mixed_precision")
 _MULTI_HOST = ("coordinator_address", "num_processes", "process_id")
+# A write the file system refused: a user's to fix (space, quota, permissions), not a bug.
+_CANNOT_WRITE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EROFS, errno.EACCES, errno.EPERM}
 
 
-def _fail(message, code=2):
+def _fail(message, code=2, mid_line=False):
+    if mid_line:
+        print(flush=True)  # off the progress bar's line (stdout), so the error starts its own
     print(f"error: {message}", file=sys.stderr, flush=True)
     sys.exit(code)
 
@@ -185,41 +192,58 @@ def main(argv):
         from dcgan_keras.export import ExportError
     except ImportError as err:
         _fail(f"cannot load the Keras backend {os.environ.get('KERAS_BACKEND')!r}: {err}")
-    cli.warnings_as_lines()
-    backend = keras.backend.backend()
-    print(f"backend: {backend}", flush=True)
-
-    overrides = {name: getattr(FLAGS, name) for name in _OVERRIDES}
-    process_id = _join_hosts()
-    if process_id is not None:
-        overrides["distribute"] = "data_parallel"
-    workdir = FLAGS.workdir or _default_workdir(backend)
-    if process_id:
-        workdir = _process_workdir(workdir, process_id)
-        print(f"this process's run directory: {workdir}", flush=True)
-    extra = [callbacks.BatchDelay(FLAGS.debug_batch_sleep)] if FLAGS.debug_batch_sleep else []
-    if FLAGS.debug_nan_at_epoch:
-        extra.append(callbacks.InjectNaN(FLAGS.debug_nan_at_epoch))
-    try:
-        config = training.resolve_run_config(
-            workdir, FLAGS.resume, preset=FLAGS.dataset, config_path=FLAGS.config, overrides=overrides
-        )
-        training.train(config, workdir, resume=FLAGS.resume, callbacks=extra)
-    except training.USER_ERRORS as err:
-        _fail(str(err))
-    except training.TrainingDiverged as err:
-        _fail(str(err), code=3)
-    except ExportError as err:
-        _fail(f"training finished and its checkpoints are in {workdir}, but the export failed: {err}", code=1)
     except KeyboardInterrupt:
-        _fail(f"interrupted; continue with: python train.py --resume --workdir={workdir}", code=130)
-    except Exception as err:
-        if not cli.out_of_memory(err):
-            raise
-        kept = f"; the checkpoints so far are in {workdir}" if os.path.isdir(workdir) else ""
-        _fail(f"out of memory ({type(err).__name__}: {cli.first_line(err)[:200]}). Lower "
-              f"--batch_size or --latent_dim, or train a smaller preset{kept}.")
-    print(f"done: {workdir}", flush=True)
+        _fail("interrupted while loading Keras; nothing was written.", code=130)
+    with cli.stopping_on_signals():
+        cli.warnings_as_lines()
+        backend = keras.backend.backend()
+        print(f"backend: {backend}", flush=True)
+
+        overrides = {name: getattr(FLAGS, name) for name in _OVERRIDES}
+        process_id = _join_hosts()
+        if process_id is not None:
+            overrides["distribute"] = "data_parallel"
+        workdir = FLAGS.workdir or _default_workdir(backend)
+        if process_id:
+            workdir = _process_workdir(workdir, process_id)
+            print(f"this process's run directory: {workdir}", flush=True)
+        extra = [callbacks.BatchDelay(FLAGS.debug_batch_sleep)] if FLAGS.debug_batch_sleep else []
+        if FLAGS.debug_nan_at_epoch:
+            extra.append(callbacks.InjectNaN(FLAGS.debug_nan_at_epoch))
+        extra.append(callbacks.StopOnSignal())  # last: an epoch's checkpoint is written before it stops
+        try:
+            config = training.resolve_run_config(
+                workdir, FLAGS.resume, preset=FLAGS.dataset, config_path=FLAGS.config, overrides=overrides
+            )
+            training.train(config, workdir, resume=FLAGS.resume, callbacks=extra)
+        except training.USER_ERRORS as err:
+            _fail(str(err))
+        except training.TrainingDiverged as err:
+            _fail(str(err), code=3)
+        except ExportError as err:
+            _fail(f"training finished and its checkpoints are in {workdir}, but the export failed: {err}", code=1)
+        except KeyboardInterrupt:
+            _fail(f"{cli.stop_reason()}; {_what_next(workdir)}", code=cli.stopped_exit_code(), mid_line=True)
+        except OSError as err:
+            if err.errno not in _CANNOT_WRITE:
+                raise
+            _fail(f"cannot write {err.filename or 'the run directory'} ({err.strerror}): free space or fix its "
+                  f"permissions; {_what_next(workdir)}", mid_line=True)
+        except Exception as err:
+            if not cli.out_of_memory(err):
+                raise
+            kept = f"; the checkpoints so far are in {workdir}" if os.path.isdir(workdir) else ""
+            _fail(f"out of memory ({type(err).__name__}: {cli.first_line(err)[:200]}). Lower "
+                  f"--batch_size or --latent_dim, or train a smaller preset{kept}.", mid_line=True)
+        print(f"done: {workdir}", flush=True)
+
+
+def _what_next(workdir):
+    # --resume only where there is a run to resume: a run stopped before its
+    # config.json was written has none, and --resume would refuse it.
+    if os.path.isfile(os.path.join(workdir, "config.json")):
+        return f"completed epochs are kept; continue with: python train.py --resume --workdir={workdir}"
+    return "no run was started, so there is nothing to resume: run the command again."
 
 
 def run(argv=None):

@@ -31,6 +31,7 @@ import keras
 import numpy as np
 from PIL import Image
 
+from dcgan_keras import cli
 from dcgan_keras import images as image_utils
 from dcgan_keras import rundir
 from dcgan_keras.gan import in_sample_range
@@ -213,11 +214,8 @@ def build_gif(frames, path, frame_ms=200):
     # One palette per frame: GIF holds 256 colors, grids of RGB samples more.
     frames = [f if f.mode in ("L", "P") else f.convert("RGB").quantize(256) for f in frames]
     durations = [frame_ms] * (len(frames) - 1) + [frame_ms * 5]
-    tmp = rundir.temporary_path(path)
-    frames[0].save(
-        tmp, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0
-    )
-    rundir.replace_atomically(tmp, path)
+    with rundir.writing(path) as tmp:
+        frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0)
     return path
 
 
@@ -445,11 +443,9 @@ def truncate_tensorboard(log_dir, last_epoch):
         kept = [raw for event, raw in events if not (event.HasField("summary") and event.step > last_epoch)]
         if len(kept) == len(events):
             continue
-        tmp = rundir.temporary_path(path)
-        with tf.io.TFRecordWriter(tmp) as writer:
+        with rundir.writing(path) as tmp, tf.io.TFRecordWriter(tmp) as writer:
             for raw in kept:
                 writer.write(raw)
-        rundir.replace_atomically(tmp, path)
 
 
 def _event_files(log_dir):
@@ -501,11 +497,31 @@ class Checkpoints(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if is_diverged(self.guard):
             return
-        path = self.run.checkpoint_path(epoch + 1)
-        tmp = rundir.temporary_path(path)
-        self.model.save(tmp)
-        rundir.replace_atomically(tmp, path)
+        with rundir.writing(self.run.checkpoint_path(epoch + 1)) as tmp:
+            self.model.save(tmp)
         self.run.rotate_checkpoints(self.keep)
+
+
+class StopOnSignal(keras.callbacks.Callback):
+    """Stops `fit` after the batch a stop signal (`cli.stopping_on_signals`) came in, even a dropped one.
+
+    A Ctrl-C raised inside a garbage collector callback is printed and
+    dropped by Python, and training ran on to the end; this raises it again.
+    Last in the callbacks, so an epoch's checkpoint is written before it stops.
+
+    Example:
+        >>> with cli.stopping_on_signals():  # doctest: +SKIP
+        ...     gan.fit(batches, callbacks=[StopOnSignal()])
+    """
+
+    def on_train_batch_end(self, batch, logs=None):
+        cli.raise_if_stopped()
+
+    def on_epoch_end(self, epoch, logs=None):
+        cli.raise_if_stopped()
+
+    def on_train_end(self, logs=None):
+        cli.raise_if_stopped()
 
 
 class BatchDelay(keras.callbacks.Callback):

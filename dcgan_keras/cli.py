@@ -1,6 +1,9 @@
 """What train.py and sample.py share about talking to a user on a terminal."""
 
+import contextlib
 import os
+import signal
+import threading
 import warnings
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
@@ -54,3 +57,62 @@ def first_line(error):
     """
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
+
+
+_stop_signals = []
+
+
+@contextlib.contextmanager
+def stopping_on_signals():
+    """Inside it, SIGTERM stops the program as Ctrl-C does, and neither is lost.
+
+    Schedulers, `timeout` and `docker stop` send SIGTERM, whose default ends
+    the process at once: no message, temporaries left, an export's
+    subprocess running on. As a KeyboardInterrupt it runs the same clean-up
+    as Ctrl-C. And a KeyboardInterrupt raised while Python runs a garbage
+    collector callback (JAX has one) is printed and dropped: the signal is
+    remembered, and `raise_if_stopped` raises it again where the program
+    can stop. The previous handlers come back on the way out (a no-op off
+    the main thread, where Python allows no handlers).
+
+    Example:
+        >>> with stopping_on_signals():  # doctest: +SKIP
+        ...     train(config, workdir)
+    """
+
+    def handler(signum, frame):
+        _stop_signals.append(signal.Signals(signum))
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _stop_signals.clear()
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def stop_signal():
+    """The first signal received inside `stopping_on_signals` (e.g. `signal.SIGTERM`), or None."""
+    return _stop_signals[0] if _stop_signals else None
+
+
+def raise_if_stopped():
+    """Raises KeyboardInterrupt if a stop signal came inside `stopping_on_signals`, even a dropped one."""
+    if _stop_signals:
+        raise KeyboardInterrupt(_stop_signals[0].name)
+
+
+def stop_reason():
+    """How to tell the user why the program stopped: "interrupted" (Ctrl-C) or "stopped by SIGTERM"."""
+    received = stop_signal()
+    return "interrupted" if received in (None, signal.SIGINT) else f"stopped by {received.name}"
+
+
+def stopped_exit_code():
+    """The shell's code for a process a signal stopped: 128 + its number (130 Ctrl-C, 143 SIGTERM)."""
+    return 128 + int(stop_signal() or signal.SIGINT)

@@ -29,6 +29,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import warnings
 
 import keras
@@ -258,6 +260,7 @@ def _export_in_subprocess(model, path, probe, timeout):
         cmd = [
             sys.executable, "-m", "dcgan_keras.export",
             "--generator", keras_file, "--out", path, "--probe", probe_in, "--probe_out", probe_out,
+            "--parent_pid", str(os.getpid()),
         ]
         try:
             proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
@@ -468,7 +471,10 @@ def _main(argv=None):
     parser.add_argument("--out", required=True, help="the SavedModel directory to write")
     parser.add_argument("--probe", help="a .npy of z to run through the written SavedModel")
     parser.add_argument("--probe_out", help="where to write the SavedModel's images for --probe")
+    parser.add_argument("--parent_pid", type=int, help="exit when this process (the exporter) ends")
     args = parser.parse_args(argv)
+    if args.parent_pid:
+        _exit_with(args.parent_pid)
     if keras.backend.backend() != "tensorflow":
         parser.error(f"needs KERAS_BACKEND=tensorflow (Keras is running on {keras.backend.backend()})")
     # Importing this module imported dcgan_keras, which registers DCGAN for load_model.
@@ -476,6 +482,17 @@ def _main(argv=None):
     _write_saved_model(model, args.out)
     if args.probe:
         np.save(args.probe_out, _run_saved_model(args.out, np.load(args.probe)))
+
+
+def _exit_with(parent_pid, poll_s=1.0):
+    # An exporter killed outright (kill -9) cannot stop this process, whose
+    # work would then go nowhere: it stops itself once it is someone else's child.
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(poll_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 if __name__ == "__main__":

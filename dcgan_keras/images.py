@@ -1,5 +1,6 @@
 """Turning generated images (floats in [-1, 1], channels last) into pictures."""
 
+import contextlib
 import math
 import os
 
@@ -65,6 +66,12 @@ def to_pil(image):
 def save_png(image, path):
     """Writes one (H, W, C) image as PNG, atomically (a reader never sees half a file)."""
     tmp = f"{path}.tmp-{os.getpid()}"
-    to_pil(image).save(tmp, format="PNG")
-    os.replace(tmp, path)
+    try:
+        to_pil(image).save(tmp, format="PNG")
+        os.replace(tmp, path)
+    except BaseException:
+        # A full disk or an interrupt: no half-written temporary beside `path`.
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
     return path

@@ -11,6 +11,7 @@
       diverged.txt             only if a loss became NaN/inf: what happened
       generator.keras          at the end: the generator alone
       generator/               at the end: the generator as a TensorFlow SavedModel
+      .lock                    flock()ed by the process training here (its pid)
 
 Every file is written to a temporary name in its own directory and renamed
 into place (`os.replace` is atomic), so a process killed at any moment leaves
@@ -30,6 +31,11 @@ import json
 import os
 import re
 import shutil
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
 
 _CHECKPOINT = re.compile(r"^epoch_(\d{4,})\.keras$")
 _SAMPLE = re.compile(r"^epoch_(\d{4,})\.png$")
@@ -70,25 +76,41 @@ def replace_atomically(tmp, path):
     os.replace(tmp, path)
 
 
+@contextlib.contextmanager
+def writing(path):
+    """Yields the temporary path to write `path` at; renames it into place when the block ends.
+
+    If the block fails (a full disk, an interrupt), the old `path` stays as
+    it was and no half-written temporary is left beside it to fill the disk.
+
+    Example:
+        >>> with writing("runs/x/checkpoints/epoch_0001.keras") as tmp:  # doctest: +SKIP
+        ...     gan.save(tmp)
+    """
+    tmp = temporary_path(path)
+    try:
+        yield tmp
+        replace_atomically(tmp, path)
+    except BaseException:
+        if os.path.isdir(tmp):
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.remove(tmp)
+        raise
+
+
 def write_bytes(path, data):
-    """Writes `data` to `path` atomically.
+    """Writes `data` to `path` atomically (see `writing`).
 
     Example:
         >>> os.makedirs("runs/x", exist_ok=True)
         >>> write_bytes("runs/x/config.json", b"{}")
         'runs/x/config.json'
     """
-    tmp = temporary_path(path)
-    try:
+    with writing(path) as tmp:
         with open(tmp, "wb") as f:
             f.write(data)
-        replace_atomically(tmp, path)
-    except BaseException:
-        # A full disk or an interrupt: the old file stays as it was, and no
-        # half-written temporary is left beside it.
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
     return path
 
 
@@ -144,16 +166,47 @@ class RunDir:
         self.diverged = join("diverged.txt")
         self.generator_keras = join("generator.keras")
         self.generator_saved_model = join("generator")
+        self.lock_file = join(".lock")
 
     # ------------------------------------------------------------ layout
 
-    def create(self):
-        """Makes the directory and its sub-directories."""
+    def create(self, new=False):
+        """Makes the directory and its sub-directories, and takes its lock until `release`.
+
+        One process trains in a run directory at a time: two would interleave
+        their metrics rows and delete each other's checkpoint temporaries.
+        The lock is `flock` on `.lock` (POSIX; the operating system lets it go
+        when the process ends, however it ends).
+
+        Args:
+            new: a new run starts here, so the directory must still hold
+                nothing: checked again under the lock, as another run may
+                have started in it since `check_new_run`.
+
+        Raises:
+            RunDirError: the directory cannot be created, another process
+                trains in it, or (`new`) it holds files now.
+        """
         try:
-            for directory in (self.path, self.checkpoints_dir, self.samples_dir):
-                os.makedirs(directory, exist_ok=True)
+            os.makedirs(self.path, exist_ok=True)
         except OSError as err:
             raise RunDirError(f"Cannot create the run directory {self.path}: {err}") from err
+        self._lock = _lock(self.lock_file)
+        if new and set(os.listdir(self.path)) - {os.path.basename(self.lock_file)}:
+            self.release()
+            check_new_run(self.path)  # raises, naming what is there now
+        try:
+            for directory in (self.checkpoints_dir, self.samples_dir):
+                os.makedirs(directory, exist_ok=True)
+        except OSError as err:
+            self.release()
+            raise RunDirError(f"Cannot create the run directory {self.path}: {err}") from err
+
+    def release(self):
+        """Lets go of the lock `create` took (a no-op without one)."""
+        lock, self._lock = getattr(self, "_lock", None), None
+        if lock is not None:
+            lock.close()
 
     def checkpoint_path(self, epoch):
         return os.path.join(self.checkpoints_dir, f"epoch_{epoch:04d}.keras")
@@ -260,6 +313,49 @@ def _row_epoch(row):
         return None
 
 
+def _lock(path, check_only=False):
+    """An open `path`, exclusively `flock`ed, holding our pid; RunDirError naming the holder if taken.
+
+    `check_only`: only whether it is free (the file is opened to read, and closed).
+    """
+    if fcntl is None:  # Windows: no advisory locks to take
+        return None
+    try:
+        f = open(path, "r" if check_only else "a+")
+    except OSError as err:
+        raise RunDirError(f"Cannot open {path} ({err.strerror or err}): fix the run directory's permissions.") from err
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as err:
+        if not isinstance(err, BlockingIOError):
+            # A file system without locks (some network ones): train unguarded, as before.
+            if check_only:
+                f.close()
+                return None
+            return f
+        f.seek(0)
+        holder = f.read().strip() or "unknown"
+        f.close()
+        raise RunDirError(
+            f"Another process (pid {holder}) is training in {os.path.dirname(path)}: wait for it to "
+            "end (or stop it), or choose another --workdir."
+        ) from None
+    if check_only:
+        f.close()
+        return None
+    f.seek(0)
+    f.truncate()
+    f.write(f"{os.getpid()}\n")
+    f.flush()
+    return f
+
+
+def _check_unlocked(run):
+    # Before the slow loading, so that a busy run is refused at once (create takes the lock for real).
+    if os.path.exists(run.lock_file):
+        _lock(run.lock_file, check_only=True)
+
+
 def check_new_run(path):
     """Refuses a workdir that already holds anything: a new run never overwrites files.
 
@@ -272,6 +368,7 @@ def check_new_run(path):
     if os.path.exists(path) and not os.path.isdir(path):
         raise RunDirError(f"--workdir {path} is a file, not a directory: choose another --workdir.")
     if os.path.isdir(path) and os.listdir(path):
+        _check_unlocked(RunDir(path))  # a run in progress there, not one to --resume
         what = "an earlier run" if os.path.isfile(os.path.join(path, "config.json")) else "files"
         raise RunDirError(
             f"{path} already holds {what}; a new run never overwrites it. Pass --resume to "
@@ -293,4 +390,5 @@ def check_resumable(path):
             "or start a new run without --resume."
         )
     run = RunDir(path)
+    _check_unlocked(run)
     return run, run.read_record()

@@ -135,6 +135,14 @@ def train(config, workdir, resume=False, callbacks=(), verbose="auto", print_fn=
 
     # Everything that can refuse the run happens before the run dir changes.
     run, record, recorded = _open_run_dir(config, workdir, resume)
+    try:
+        return _train(config, run, record, recorded, resume, callbacks, verbose, say, backend)
+    finally:
+        run.release()
+
+
+def _train(config, run, record, recorded, resume, callbacks, verbose, say, backend):
+    """`train` once the run directory is checked: `run` is locked from the first write on."""
     scope = _distribution_scope(config)
     data = _load_data(config)
 
@@ -269,7 +277,7 @@ def _warn_if_other_data(recorded, identity):
 
 
 def _write_run_record(run, record, config, backend, resume, initial_epoch, devices, processes, data):
-    run.create()
+    run.create(new=not resume)
     if resume:
         # Leftovers of the killed process, and what the epoch it lost wrote
         # to metrics.csv and TensorBoard before its checkpoint.
@@ -682,9 +690,8 @@ def _write_artifacts(generator, run, say):
     """generator.keras, and the generator/ SavedModel (written aside, checked, then renamed)."""
     from dcgan_keras.export import TensorFlowNotInstalledError, export_saved_model
 
-    tmp = rundir.temporary_path(run.generator_keras)
-    generator.save(tmp)
-    rundir.replace_atomically(tmp, run.generator_keras)
+    with rundir.writing(run.generator_keras) as tmp:
+        generator.save(tmp)
     # An earlier export (a resumed run's) no longer matches generator.keras: it
     # goes now, so that a failed or skipped export leaves none rather than a stale one.
     shutil.rmtree(run.generator_saved_model, ignore_errors=True)

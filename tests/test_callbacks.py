@@ -191,3 +191,32 @@ def test_read_tensorboard_of_a_missing_folder_says_so(tmp_path):
     # It returned {} (no events), which reads like a run that logged nothing.
     with pytest.raises(FileNotFoundError, match="No TensorBoard folder at"):
         callbacks.read_tensorboard(str(tmp_path / "tensorbaord"))
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the dropped Ctrl-C
+def test_a_ctrl_c_python_drops_still_stops_fit_after_the_batch():
+    import gc
+    import signal
+
+    from dcgan_keras import cli
+    from helpers import random_images
+
+    def interrupted_collection(phase, info):
+        # JAX's garbage collector callback is where a Ctrl-C went missing:
+        # Python prints an exception raised in one and goes on.
+        gc.callbacks.remove(interrupted_collection)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    gan = tiny_gan(seed=0)
+    handler = signal.getsignal(signal.SIGINT)
+    batches = []
+    count = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: batches.append(batch))
+    with cli.stopping_on_signals():
+        gc.callbacks.append(interrupted_collection)
+        gc.collect()  # prints "Exception ignored in ... KeyboardInterrupt"
+        assert cli.stop_signal() == signal.SIGINT
+        with pytest.raises(KeyboardInterrupt):
+            gan.fit(random_images(32), batch_size=8, epochs=2, verbose=0,
+                    callbacks=[count, callbacks.StopOnSignal()])
+    assert batches == [0]
+    assert signal.getsignal(signal.SIGINT) is handler  # given back on the way out

@@ -329,3 +329,22 @@ def test_sample_py_exports_onnx_and_keeps_an_existing_file(artifacts, tmp_path):
     assert proc.returncode == 0, proc.stderr[-4000:]
     session = onnxruntime.InferenceSession(str(tmp_path / "plain"), providers=["CPUExecutionProvider"])
     assert np.max(np.abs(session.run(["images"], {"z": z})[0] - expected)) < 1e-5
+
+
+def test_the_export_subprocess_ends_when_its_exporter_is_killed(tmp_path):
+    # Its exporter killed outright (kill -9), a subprocess would export on for
+    # nobody. Here one process watches the test (its parent, alive) and one a
+    # process that is gone: only the first may run on.
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    script = "import sys, time; from dcgan_keras import export; export._exit_with(int(sys.argv[1]), 0.05); time.sleep(60)"
+    env = dict(os.environ, PYTHONPATH=sample_artifacts.REPO)
+    watchers = {pid: subprocess.Popen([sys.executable, "-c", script, str(pid)], env=env)
+                for pid in (os.getpid(), gone.pid)}
+    try:
+        assert watchers[gone.pid].wait(timeout=120) == 1
+        assert watchers[os.getpid()].poll() is None
+    finally:
+        for proc in watchers.values():
+            proc.kill()
+            proc.wait()

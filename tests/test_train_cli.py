@@ -7,9 +7,10 @@ error paths call `train.run(argv)` in this process, which skips the seconds
 each new process spends importing Keras and its backend.
 """
 
+import errno
 import json
-import re
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -171,6 +172,73 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(reference_run, tmp_pat
         generator_output(run.generator_keras), generator_output(reference.generator_keras), atol=1e-5
     )
     assert [r["after_epoch"] for r in json.load(open(run.config_json))["resumes"]] == [1]
+
+
+def test_sigterm_stops_a_run_with_one_line_keeping_its_completed_epochs(tmp_path):
+    # What schedulers, `timeout` and `docker stop` send: by default it ended
+    # the process silently, leaving its temporaries.
+    run = RunDir(tmp_path / "stopped")
+    stderr = open(tmp_path / "stderr", "w+")
+    proc = subprocess.Popen(
+        [sys.executable, TRAIN, f"--backend={BACKEND}", *QUICK, f"--workdir={run.path}",
+         "--debug_batch_sleep=0.5"],
+        cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE, stderr=stderr, text=True,
+    )
+    try:
+        deadline = time.time() + 180
+        for line in proc.stdout:
+            if "epoch 1/2  d_loss" in line or time.time() > deadline:
+                break
+        time.sleep(0.6)
+        assert proc.poll() is None, "the run ended before it could be stopped"
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+    stderr.seek(0)
+    stopped = types.SimpleNamespace(returncode=proc.returncode, stderr=stderr.read())
+    assert_refused(stopped, "stopped by SIGTERM", f"python train.py --resume --workdir={run.path}", code=143)
+    assert [e for e, _ in run.checkpoints()] == [1]
+    assert run.temporaries() == [] and not os.path.exists(run.generator_keras)
+    run.create()  # its lock went with it
+    run.release()
+
+
+def test_a_run_directory_another_process_trains_in_is_refused(tmp_path, capfd):
+    busy = RunDir(tmp_path / "busy")
+    busy.create(new=True)  # as a training process holds it
+    try:
+        for args in (QUICK, ["--resume"]):
+            proc = train_in_process(*args, f"--workdir={busy.path}", capfd=capfd)
+            assert_refused(proc, f"Another process (pid {os.getpid()}) is training in {busy.path}")
+    finally:
+        busy.release()
+    assert sorted(os.listdir(busy.path)) == [".lock", "checkpoints", "samples"]
+
+
+def test_a_full_disk_exits_2_naming_the_file_keeping_the_completed_epochs(tmp_path, capfd, monkeypatch):
+    from dcgan_keras.gan import DCGAN
+
+    save = DCGAN.save
+
+    def save_until_the_disk_fills(self, path, *args, **kwargs):
+        if "epoch_0002" in os.fspath(path):
+            with open(path, "wb") as f:
+                f.write(b"half a checkpoint")
+            raise OSError(errno.ENOSPC, "No space left on device", os.fspath(path))
+        return save(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(DCGAN, "save", save_until_the_disk_fills)
+    run = RunDir(tmp_path / "full")
+    proc = train_in_process(*QUICK, f"--workdir={run.path}", capfd=capfd)
+    assert_refused(proc, "cannot write", "epoch_0002.keras", "No space left on device",
+                   f"--resume --workdir={run.path}")
+    assert [e for e, _ in run.checkpoints()] == [1]
+    assert run.temporaries() == []  # the half-written checkpoint does not hold on to the space
+    keras.saving.load_model(run.checkpoint_path(1))
 
 
 def test_a_diverged_run_stops_and_keeps_its_last_good_checkpoint(tmp_path, capfd):

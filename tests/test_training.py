@@ -281,6 +281,7 @@ def fake_run(path, config):
     run = RunDir(path)
     run.create()
     run.write_record({"config": config.to_dict(), "backend": keras.backend.backend(), "versions": {}})
+    run.release()  # as the killed process's ending did
     return run
 
 
