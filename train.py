@@ -243,7 +243,7 @@ def _what_next(workdir):
     # config.json was written has none, and --resume would refuse it.
     if os.path.isfile(os.path.join(workdir, "config.json")):
         return f"completed epochs are kept; continue with: python train.py --resume --workdir={workdir}"
-    return "no run was started, so there is nothing to resume: run the command again."
+    return "the run had not started, so there is nothing to resume: run the command again."
 
 
 def run(argv=None):

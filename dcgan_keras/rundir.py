@@ -192,7 +192,7 @@ class RunDir:
         except OSError as err:
             raise RunDirError(f"Cannot create the run directory {self.path}: {err}") from err
         self._lock = _lock(self.lock_file)
-        if new and set(os.listdir(self.path)) - {os.path.basename(self.lock_file)}:
+        if new and not _holds_nothing(self.path):
             self.release()
             check_new_run(self.path)  # raises, naming what is there now
         try:
@@ -356,10 +356,24 @@ def _check_unlocked(run):
         _lock(run.lock_file, check_only=True)
 
 
+def _holds_nothing(path):
+    """Whether `path` holds nothing, or only the lock and the empty folders `RunDir.create` makes."""
+    run = RunDir(path)
+    for name in os.listdir(path):
+        full = os.path.join(path, name)
+        if full == run.lock_file:
+            continue
+        if full in (run.checkpoints_dir, run.samples_dir) and os.path.isdir(full) and not os.listdir(full):
+            continue
+        return False
+    return True
+
+
 def check_new_run(path):
     """Refuses a workdir that already holds anything: a new run never overwrites files.
 
-    An empty (or missing) directory is fine.
+    An empty (or missing) directory is fine, and so is what `RunDir.create`
+    makes before a run's first file (a run stopped right then left nothing).
 
     Raises:
         RunDirError: suggesting --resume or another --workdir.
@@ -367,7 +381,7 @@ def check_new_run(path):
     path = os.fspath(path)
     if os.path.exists(path) and not os.path.isdir(path):
         raise RunDirError(f"--workdir {path} is a file, not a directory: choose another --workdir.")
-    if os.path.isdir(path) and os.listdir(path):
+    if os.path.isdir(path) and not _holds_nothing(path):
         _check_unlocked(RunDir(path))  # a run in progress there, not one to --resume
         what = "an earlier run" if os.path.isfile(os.path.join(path, "config.json")) else "files"
         raise RunDirError(

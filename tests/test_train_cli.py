@@ -217,6 +217,10 @@ def test_a_run_directory_another_process_trains_in_is_refused(tmp_path, capfd):
     finally:
         busy.release()
     assert sorted(os.listdir(busy.path)) == [".lock", "checkpoints", "samples"]
+    # What a run stopped before its first file leaves: the same command starts it again.
+    proc = train_in_process(*QUICK, f"--workdir={busy.path}", capfd=capfd)
+    assert proc.returncode == 0, proc.stderr
+    assert [e for e, _ in busy.checkpoints()] == [1, 2]
 
 
 def test_a_full_disk_exits_2_naming_the_file_keeping_the_completed_epochs(tmp_path, capfd, monkeypatch):
