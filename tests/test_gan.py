@@ -501,6 +501,49 @@ def test_the_reported_metrics_mean_what_the_readme_says():
         assert logs[name][-1] == pytest.approx(value, abs=1e-4), name
 
 
+def _fixed_gan(real_logits, loss_fn=None, label_smoothing=0.0, sigmoid=False):
+    # The fixed setup above, with a chosen logit per real image: D scores an
+    # image by 0.01 * sum(pixels), G makes images of tanh(-0.5), Adam(0) keeps both still.
+    latent = 4
+    z = keras.Input((latent,))
+    dim = keras.layers.Dense(784, kernel_initializer="zeros", bias_initializer=keras.initializers.Constant(-0.5))(z)
+    generator = keras.Model(z, keras.layers.Activation("tanh")(keras.layers.Reshape((28, 28, 1))(dim)))
+    x = keras.Input((28, 28, 1))
+    score = keras.layers.Dense(1, kernel_initializer=keras.initializers.Constant(0.01),
+                               activation="sigmoid" if sigmoid else None)(keras.layers.Flatten()(x))
+    gan = DCGAN(discriminator=keras.Model(x, score), generator=generator, latent_dim=latent, seed=0,
+                label_smoothing=label_smoothing)
+    gan.compile(d_optimizer=keras.optimizers.Adam(0.0), g_optimizer=keras.optimizers.Adam(0.0), loss_fn=loss_fn,
+                **QUICK_COMPILE)
+    pixels = np.asarray(real_logits, "float32") / 7.84  # 784 pixels of this value score real_logits
+    real = np.ones((len(real_logits), 28, 28, 1), "float32") * pixels[:, None, None, None]
+    return gan.fit(real, batch_size=len(real_logits), epochs=1, shuffle=False, verbose=0).history
+
+
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
+def test_losses_are_the_documented_bce_for_the_default_and_a_keras_loss(label_smoothing):
+    # Else compile(loss_fn=keras.losses.BinaryCrossentropy()) as on keras.io, or
+    # DCGAN(label_smoothing=...), silently trains a different game than documented.
+    # d_loss = mean BCE(1 - s, D(x)) + mean BCE(0, D(G(z))) (a sum of two means,
+    # only the real targets smoothed); g_loss = mean BCE(1, D(G(z))).
+    real_logits = np.array([-1.5, -0.5, 0.0, 0.5, 1.0, 2.0, 3.0, 4.0])
+    fake_logit = 0.01 * 784 * np.tanh(-0.5)
+    softplus = lambda t: np.log1p(np.exp(t))  # noqa: E731  BCE(y, logit t) = y * sp(-t) + (1 - y) * sp(t)
+    target = 1.0 - label_smoothing
+    d_loss = np.mean(target * softplus(-real_logits) + (1 - target) * softplus(real_logits)) + softplus(fake_logit)
+    g_loss = softplus(-fake_logit)
+    runs = {
+        "default": _fixed_gan(real_logits, None, label_smoothing),
+        "keras logits": _fixed_gan(real_logits, keras.losses.BinaryCrossentropy(from_logits=True), label_smoothing),
+        "keras probabilities": _fixed_gan(real_logits, keras.losses.BinaryCrossentropy(), label_smoothing,
+                                          sigmoid=True),
+    }
+    for name, logs in runs.items():
+        assert logs["d_loss"][-1] == pytest.approx(d_loss, abs=2e-4), name
+        assert logs["g_loss"][-1] == pytest.approx(g_loss, abs=2e-4), name
+        assert logs["d_loss"][-1] == pytest.approx(runs["default"]["d_loss"][-1], abs=2e-4), name
+
+
 def test_fit_refuses_float_pixels_outside_the_generators_range_before_training():
     # x.astype("float32") without scaling: D would tell real from fake by
     # range alone, and G would learn nothing, with no sign of why.

@@ -408,6 +408,30 @@ def test_flags_reach_the_run_and_a_failed_export_exits_1_keeping_the_training(tm
     assert (gan.d_steps, gan.latent_dim, gan.ema_momentum, gan.label_smoothing) == (2, 6, 0.9, 0.2)
 
 
+def test_every_config_flag_reaches_the_config(tmp_path, capfd, monkeypatch):
+    # A flag left out of train._OVERRIDES would be accepted and then ignored.
+    import train
+    from dcgan_keras import training
+
+    values = {
+        "data_dir": str(tmp_path), "epochs": 7, "batch_size": 16, "latent_dim": 9, "lr": 0.001, "d_steps": 3,
+        "update": "sequential", "label_smoothing": 0.1, "ema": 0.5, "seed": 4, "steps_per_epoch": 5,
+        "fid_every": 2, "fid_extractor": "judge.keras", "fid_num_samples": 50, "distribute": "data_parallel",
+        "mixed_precision": "mixed_bfloat16",
+    }
+    assert set(values) == set(train._OVERRIDES), "give each config flag a value to check"
+    given = []
+    monkeypatch.setattr(training, "train", lambda config, workdir, **kwargs: given.append(config))
+    flags = [f"--{name}={value}" for name, value in values.items()]
+    assert train_in_process("--dataset=mnist", *flags, f"--workdir={tmp_path / 'run'}", capfd=capfd).returncode == 0
+    config = given[0]
+    assert {name: getattr(config, name) for name in values if name != "update"} == {
+        name: value for name, value in values.items() if name != "update"}
+    given.clear()
+    train_in_process("--dataset=synthetic", "--update=simultaneous", f"--workdir={tmp_path / 'run'}", capfd=capfd)
+    assert given[0].update == "simultaneous"  # not the default, which the first run could not tell apart
+
+
 # Runs a script with `python -S`, on a site-packages folder given first (what
 # helpers.site_packages_without makes) and the repository.
 WITHOUT_BOOT = r"""

@@ -10,6 +10,7 @@ import warnings
 import keras
 import numpy as np
 import pytest
+from PIL import Image
 
 from dcgan_keras import config as config_lib
 from dcgan_keras import rundir, training
@@ -276,11 +277,11 @@ def test_truncate_metrics_drops_rows_of_lost_epochs(tmp_path):
 # ------------------------------------------------------------------ training
 
 
-def fake_run(path, config):
+def fake_run(path, config, backend=None):
     """A run directory as `train` leaves it before its first checkpoint."""
     run = RunDir(path)
     run.create()
-    run.write_record({"config": config.to_dict(), "backend": keras.backend.backend(), "versions": {}})
+    run.write_record({"config": config.to_dict(), "backend": backend or keras.backend.backend(), "versions": {}})
     run.release()  # as the killed process's ending did
     return run
 
@@ -447,14 +448,27 @@ def test_a_mixed_float16_run_on_a_cpu_trains_and_warns_that_it_is_slow(tmp_path,
 
 
 def test_ema_run_writes_the_averaged_generator_and_resumes_only_with_it(tmp_path, no_export):
-    config = resolve_config("synthetic", overrides=dict(QUICK, ema=0.9))
+    from dcgan_keras.images import make_grid, to_uint8
+    from dcgan_keras.sampling import load_generator, sample_images
+
+    # A high learning rate: two steps move the images far enough for 8-bit grids to tell raw from average.
+    config = resolve_config("synthetic", overrides=dict(QUICK, ema=0.9, lr=0.05))
     gan = training.train(config, str(tmp_path / "run"), verbose=0)
     run = RunDir(str(tmp_path / "run"))
     exported = keras.saving.load_model(run.generator_keras, compile=False)
     z = np.random.default_rng(0).normal(size=(4, config.latent_dim)).astype("float32")
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(exported(z)), gan.generate(z=z))
     assert changed(numpy_weights(exported.weights), numpy_weights(gan.generator.weights))
-    without = resolve_config("synthetic", overrides=dict(QUICK, epochs=2))
+    # README: samples, grids and sample.py use the average too, not the raw generator.
+    noise = np.load(run.fixed_noise)
+    raw = to_uint8(keras.ops.convert_to_numpy(gan.generator(noise, training=False)))
+    average = to_uint8(gan.generate(z=noise))
+    assert np.abs(raw.astype(int) - average).max() > 8
+    np.testing.assert_allclose(sample_images(load_generator(run.path), 4, seed=0), gan.generate(4, seed=0), atol=1e-6)
+    grid = np.asarray(Image.open(run.sample_path(1)))
+    expected = make_grid(average)
+    assert np.abs(grid.reshape(expected.shape).astype(int) - expected).max() <= 1
+    without = resolve_config("synthetic", overrides=dict(QUICK, epochs=2, lr=0.05))
     with pytest.raises(RunDirError, match=r"differing key\(s\): ema \(ema: run has 0.9, asked 0.0\)"):
         training.train(without, run.path, resume=True, verbose=0)
 
@@ -490,6 +504,70 @@ def test_steps_per_epoch_serves_the_first_batches_of_each_epochs_order():
     with pytest.raises(IndexError):
         capped[3]
     assert len(Batches(images, 4, max_batches=50)) == 10
+
+
+def test_a_diverged_epoch_is_neither_scored_nor_drawn(tmp_path, no_export):
+    # A NaN generator's FID crashed scipy (no diverged.txt, exit 1); its grid was a black frame.
+    from dcgan_keras.callbacks import InjectNaN
+    from dcgan_keras.metrics import build_mnist_classifier
+
+    classifier = str(tmp_path / "clf.keras")
+    build_mnist_classifier(feature_dim=8).save(classifier)
+    config = resolve_config(
+        "synthetic",
+        overrides=dict(QUICK, epochs=2, fid_every=1, fid_extractor=classifier, fid_num_samples=32),
+    )
+    with pytest.raises(training.TrainingDiverged):
+        training.train(config, tmp_path / "run", verbose=0, callbacks=[InjectNaN(2)])
+    run = RunDir(tmp_path / "run")
+    assert os.path.isfile(run.diverged)
+    assert [e for e, _ in run.samples()] == [1] and [e for e, _ in run.checkpoints()] == [1]
+    assert np.isfinite(read_metrics(run.metrics_csv)["fid"][0])
+
+
+def test_each_epoch_trains_on_its_own_shuffled_order():
+    from dcgan_keras.data import ImageDataset
+
+    # Image i is filled with the value i: a batch says which images it holds.
+    coded = np.arange(64, dtype=np.uint8)[:, None, None, None] * np.ones((1, 28, 28, 1), np.uint8)
+    config = resolve_config("synthetic", overrides={"batch_size": 8})
+
+    def order(epoch):
+        batches = training._batches(ImageDataset(coded, "coded"), config, epoch)
+        return [int(i) for batch in (batches[b] for b in range(len(batches))) for i in np.rint((batch[:, 0, 0, 0] + 1) * 127.5)]
+
+    first, second = order(0), order(1)
+    assert sorted(first) == sorted(second) == list(range(64))  # every image, once an epoch
+    assert first != list(range(64)) and first != second  # a class-sorted folder would train in blocks
+    assert order(1) == second  # and a resumed run recomputes it
+
+
+def test_resuming_another_backends_run_warns_that_it_will_not_match(tmp_path, no_export):
+    config = resolve_config("synthetic", overrides=QUICK)
+    other = "jax" if keras.backend.backend() != "jax" else "torch"
+    run = fake_run(tmp_path / "run", config, backend=other)
+    with pytest.warns(UserWarning, match=f"Resuming a {other} run on {keras.backend.backend()}"):
+        training.train(config, run.path, resume=True, verbose=0)
+
+
+def test_build_model_builds_what_the_config_records():
+    # config.json says these; a model built otherwise would not be the run it describes.
+    config = resolve_config("synthetic", overrides={
+        "lr": 1e-3, "g_lr": 3e-4, "beta_1": 0.7, "dropout": 0.1, "bn_momentum": 0.8,
+        "d_steps": 2, "label_smoothing": 0.1, "ema": 0.9,
+    })
+    gan = training.build_model(config)
+    for optimizer, rate in ((gan.d_optimizer, 1e-3), (gan.g_optimizer, 3e-4)):
+        assert float(optimizer.beta_1) == 0.7
+        np.testing.assert_allclose(float(keras.ops.convert_to_numpy(optimizer.learning_rate)), rate, rtol=1e-6)
+    layers = gan.generator.layers + gan.discriminator.layers
+    dropouts = [layer.rate for layer in layers if isinstance(layer, keras.layers.Dropout)]
+    momenta = [layer.momentum for layer in layers if isinstance(layer, keras.layers.BatchNormalization)]
+    generator_momenta = [layer.momentum for layer in gan.generator.layers
+                         if isinstance(layer, keras.layers.BatchNormalization)]
+    assert dropouts and set(dropouts) == {0.1}
+    assert generator_momenta and set(momenta) == {0.8}
+    assert (gan.d_steps, gan.label_smoothing, gan.ema_momentum) == (2, 0.1, 0.9)
 
 
 def test_fid_every_scores_epochs_into_metrics_csv(tmp_path, no_export):
