@@ -1,8 +1,10 @@
 """Shared test helpers: tiny models, array conversion, running a script under a backend."""
 
+import gzip
 import json
 import os
 import site
+import struct
 import subprocess
 import sys
 
@@ -96,3 +98,14 @@ def site_packages_without(root, *prefixes):
             if not (root / name).exists():
                 (root / name).symlink_to(os.path.join(site_dir, name))
     return root
+
+
+def write_idx(path, array, gz=False):
+    """An IDX file (MNIST's format): 00 00 08 <ndim>, big-endian uint32 dims, then the bytes."""
+    array = np.asarray(array, np.uint8)
+    raw = (
+        bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(raw) if gz else raw)
+    return path

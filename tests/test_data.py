@@ -31,6 +31,7 @@ from dcgan_keras.data import (
 )
 from dcgan_keras.data import folder as folder_module
 from dcgan_keras.data.cache import default_cache_dir
+from helpers import write_idx
 
 REAL_MNIST = pathlib.Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "mnist"
 
@@ -41,17 +42,6 @@ def random_images(shape, seed=0):
 
 # ---------------------------------------------------------------------------
 # File writers: the published formats, written by hand.
-
-
-def write_idx(path, array, gz=False):
-    """An IDX file: 00 00 08 <ndim>, big-endian uint32 dims, then the bytes."""
-    array = np.asarray(array, np.uint8)
-    raw = (
-        bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(gzip.compress(raw) if gz else raw)
-    return path
 
 
 def write_cifar_batch(path, images):
