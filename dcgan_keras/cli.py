@@ -94,6 +94,7 @@ def stopping_on_signals():
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+        _stop_signals.clear()  # a later StopOnSignal outside it must not stop on this one
 
 
 def stop_signal():

@@ -191,7 +191,8 @@ class RunDir:
             os.makedirs(self.path, exist_ok=True)
         except OSError as err:
             raise RunDirError(f"Cannot create the run directory {self.path}: {err}") from err
-        self._lock = _lock(self.lock_file)
+        if getattr(self, "_lock", None) is None:  # not twice: a second flock would wait on our own
+            self._lock = _lock(self.lock_file)
         if new and not _holds_nothing(self.path):
             self.release()
             check_new_run(self.path)  # raises, naming what is there now
