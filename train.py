@@ -227,8 +227,8 @@ def main(argv):
         except OSError as err:
             if err.errno not in _CANNOT_WRITE:
                 raise
-            _fail(f"cannot write {err.filename or 'the run directory'} ({err.strerror}): free space or fix its "
-                  f"permissions; {_what_next(workdir)}", mid_line=True)
+            _fail(f"{err.strerror} ({err.filename or workdir}): free space or fix the permissions; "
+                  f"{_what_next(workdir)}", mid_line=True)
         except Exception as err:
             if not cli.out_of_memory(err):
                 raise

@@ -373,7 +373,9 @@ class DCGAN(keras.Model):
         sample of up to about 1000 images; a `tf.data.Dataset`, a
         `keras.utils.PyDataset`, a torch `DataLoader` or a Python generator
         on its first batch (a dataset's is read once more by `fit`: one with
-        a large shuffle buffer fills it twice). A GAN has no validation loss: `validation_data` and
+        a large shuffle buffer fills it twice, and a shuffled tf.data
+        pipeline starts one shuffle later; not read: a tf.data `.cache()`
+        and a PyDataset with `use_multiprocessing`). A GAN has no validation loss: `validation_data` and
         `validation_split` are refused.
 
         Args:
@@ -773,10 +775,15 @@ def _first_batch_images(x):
 
     A `tf.data.Dataset`, a `keras.utils.PyDataset` and a torch `DataLoader`
     over a map-style dataset start again when `fit` iterates them, so reading
-    their first batch consumes nothing. A Python generator would lose that
-    batch, so `fit` gets a generator that yields it again first (Keras itself
-    reads a generator's first batches so). Not `Batches`, which scales its
-    images itself. Images None when the data is none of these, or its first
+    their first batch consumes nothing (a DataLoader's random state is put
+    back, so it shuffles as it would have; a shuffled tf.data pipeline's
+    cannot be, so its epochs start one shuffle later, as reproducibly). A
+    Python generator would lose that batch, so `fit` gets one that yields it
+    again first (Keras reads a generator's first batches so too). Not read:
+    `Batches`, which scales its images itself; a tf.data `.cache()`, which a
+    partial read would make TensorFlow warn about; a PyDataset with
+    `use_multiprocessing`, whose worker processes would inherit what reading
+    it here opened. Images None when the data is none of these, or its first
     batch cannot be read or is not (batch, H, W, C) images: `fit` reports that.
 
     Returns:
@@ -784,27 +791,61 @@ def _first_batch_images(x):
     """
     if isinstance(x, Batches):
         return None, x
-    tf, torch = sys.modules.get("tensorflow"), sys.modules.get("torch")
-    try:
-        if isinstance(x, types.GeneratorType):
-            batch = next(x)
-            x = _yielding_first(batch, x)
-        elif tf is not None and isinstance(x, tf.data.Dataset):
-            batch = next(iter(x.take(1)))
-        elif isinstance(x, keras.utils.PyDataset):
-            batch = x[0]
-        elif (torch is not None and isinstance(x, torch.utils.data.DataLoader)
-              and not isinstance(x.dataset, torch.utils.data.IterableDataset)):
-            batch = next(iter(x))
-        else:
+    if isinstance(x, types.GeneratorType):
+        # Its own error, if it raises one, is the one fit would report: not caught.
+        batch = next(x, _EXHAUSTED)
+        if batch is _EXHAUSTED:
+            return None, x  # empty: Keras says so
+        x = _yielding_first(batch, x)
+    else:
+        try:
+            batch = _peek(x)
+        except Exception:  # noqa: BLE001 - fit reads the data again and reports its own error
             return None, x
-        if isinstance(batch, (tuple, list)) and batch:
-            batch = batch[0]  # (images, labels)
-        if hasattr(batch, "numpy") and not ops.is_tensor(batch):
-            batch = np.asarray(batch)  # a tf.Tensor, or a torch one, off its own backend
-        return _array_images(batch), x
-    except Exception:  # noqa: BLE001 - fit reads the data again and reports its own error
-        return None, x
+        if batch is _EXHAUSTED:
+            return None, x
+    if isinstance(batch, (tuple, list)) and batch:
+        batch = batch[0]  # (images, labels)
+    if hasattr(batch, "numpy") and not ops.is_tensor(batch):
+        batch = np.asarray(batch)  # a tf.Tensor, or a torch one, off its own backend
+    return _array_images(batch), x
+
+
+_EXHAUSTED = object()
+
+
+def _peek(x):
+    """The first batch of a dataset that starts again when iterated, or _EXHAUSTED (see above)."""
+    tf, torch = sys.modules.get("tensorflow"), sys.modules.get("torch")
+    if tf is not None and isinstance(x, tf.data.Dataset):
+        return _EXHAUSTED if _reads_a_cache(x) else next(iter(x.take(1)), _EXHAUSTED)
+    if isinstance(x, keras.utils.PyDataset):
+        return _EXHAUSTED if x.use_multiprocessing else x[0]
+    if (torch is not None and isinstance(x, torch.utils.data.DataLoader)
+            and not isinstance(x.dataset, torch.utils.data.IterableDataset)):
+        generators = {id(g): g for g in (
+            x.generator, getattr(x.sampler, "generator", None),
+            getattr(getattr(x.batch_sampler, "sampler", None), "generator", None),
+        ) if g is not None}
+        states = torch.get_rng_state(), {key: g.get_state() for key, g in generators.items()}
+        try:
+            return next(iter(x), _EXHAUSTED)
+        finally:
+            # The sampler's shuffle and the workers' seeds come from these.
+            torch.set_rng_state(states[0])
+            for key, state in states[1].items():
+                generators[key].set_state(state)
+    return _EXHAUSTED
+
+
+def _reads_a_cache(dataset):
+    pending = [dataset]
+    while pending:
+        dataset = pending.pop()
+        if "Cache" in type(dataset).__name__:
+            return True
+        pending.extend(dataset._inputs())  # tf.data's own walk of a pipeline
+    return False
 
 
 def _yielding_first(first, rest):

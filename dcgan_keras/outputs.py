@@ -98,7 +98,7 @@ def check_output(out, overwrite=False):
 
 
 def _batches(images):
-    """`images` as a sequence of NumPy batches: an array is one batch, anything else an iterable of them."""
+    """`images` as NumPy batches: an array, a tensor or a list of images is one batch; an iterator yields them."""
     if hasattr(images, "shape") or isinstance(images, (list, tuple)):
         return [np.asarray(images)]
     return (np.asarray(batch) for batch in images)
@@ -108,6 +108,8 @@ def _uint8(images):
     """All of `images` (an array or batches of one) as one uint8 array, converted batch by batch."""
     # Batch by batch: a float32 copy of everything is 4x the uint8 result.
     batches = [batch if batch.dtype == np.uint8 else to_uint8(batch) for batch in _batches(images)]
+    if not batches:
+        raise OutputPathError("No images to write: the batches were empty.")
     return batches[0] if len(batches) == 1 else np.concatenate(batches)
 
 
@@ -191,8 +193,9 @@ def write_output(images, out, grid_cols=None, overwrite=False):
     """Writes images where `out` says: `.png` a grid, `.npz` an array, anything else a directory.
 
     Args:
-        images: (N, H, W, C) floats in [-1, 1] or uint8, or an iterable of
-            such batches (e.g. `sampling.sample_batches`): a directory is
+        images: (N, H, W, C) floats in [-1, 1] or uint8 (an array, a
+            tensor or a list of images), or an iterator of such batches
+            (e.g. `sampling.sample_batches`): a directory is
             then written batch by batch, and a `.npz` or grid holds only
             the uint8 images, never all of them as floats.
         out: `x.png` (a grid of `grid_cols` columns), `x.npz` (uint8

@@ -382,7 +382,12 @@ def check_new_run(path):
     path = os.fspath(path)
     if os.path.exists(path) and not os.path.isdir(path):
         raise RunDirError(f"--workdir {path} is a file, not a directory: choose another --workdir.")
-    if os.path.isdir(path) and not _holds_nothing(path):
+    try:
+        empty = not os.path.isdir(path) or _holds_nothing(path)
+    except OSError as err:
+        raise RunDirError(f"Cannot read {path} ({err.strerror or err}): fix its permissions, or choose "
+                          "another --workdir.") from err
+    if not empty:
         _check_unlocked(RunDir(path))  # a run in progress there, not one to --resume
         what = "an earlier run" if os.path.isfile(os.path.join(path, "config.json")) else "files"
         raise RunDirError(

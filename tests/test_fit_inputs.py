@@ -129,3 +129,44 @@ def test_fit_checks_a_keras_image_directory_dataset(tmp_path):
     )
     with pytest.raises(ValueError, match=r"x / 127.5 - 1"):
         tiny_gan(seed=0).fit(dataset, epochs=1, verbose=0)
+
+
+def test_a_generators_own_error_is_the_one_fit_raises():
+    # Not Keras's "empty generator", which the check's read would have left it.
+    def failing():
+        raise FileNotFoundError("no such file: batch0.npy")
+        yield IMAGES[:BATCH]
+
+    with pytest.raises(FileNotFoundError, match="batch0.npy"):
+        tiny_gan(seed=0).fit(failing(), epochs=1, verbose=0)
+
+
+def test_a_shuffling_data_loader_serves_fit_the_order_it_would_have_served():
+    import torch
+
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.from_numpy(IMAGES)),
+                                         batch_size=BATCH, shuffle=True)
+    torch.manual_seed(0)
+    served = np.concatenate([batch[0].numpy() for batch in loader])
+    assert not np.array_equal(served, IMAGES)
+    torch.manual_seed(0)  # the check's read must not use up the shuffle fit's epoch draws
+    np.testing.assert_allclose(_trained_weights(loader)[0], _trained_weights(served, batch_size=BATCH)[0],
+                               rtol=0, atol=1e-6)
+
+
+def test_what_reading_ahead_would_disturb_is_not_read():
+    import tensorflow as tf
+
+    from dcgan_keras.gan import _first_batch_images
+
+    class Forking(_Batches):
+        def __init__(self):
+            super().__init__(False, PIXELS)
+            self._use_multiprocessing = True
+
+        def __getitem__(self, i):
+            raise AssertionError("read in the parent process: its workers would inherit what it opened")
+
+    cached = tf.data.Dataset.from_tensor_slices(PIXELS).cache().batch(BATCH)  # a partial read makes TF warn
+    for data in (Forking(), cached):
+        assert _first_batch_images(data) == (None, data)

@@ -201,6 +201,16 @@ def test_sampled_batches_are_the_seeds_images_and_each_output_takes_them(artifac
     assert_same_pixels(read_png(pngs / "000006.png"), to_uint8(expected[6]))
 
 
+def test_a_list_of_images_is_one_batch_and_no_batches_is_refused(tmp_path):
+    images = [np.zeros((4, 4, 1), "float32"), np.ones((4, 4, 1), "float32")]
+    write_output(images, tmp_path / "list.npz")
+    with np.load(tmp_path / "list.npz") as f:
+        assert f["images"].shape == (2, 4, 4, 1)
+    with pytest.raises(OutputPathError, match="No images"):
+        write_output(iter([]), tmp_path / "none.npz")
+    assert sorted(os.listdir(tmp_path)) == ["list.npz"]
+
+
 def test_a_directory_is_written_batch_by_batch_and_a_nan_batch_leaves_nothing(tmp_path):
     written = []
 

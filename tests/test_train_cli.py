@@ -238,7 +238,7 @@ def test_a_full_disk_exits_2_naming_the_file_keeping_the_completed_epochs(tmp_pa
     monkeypatch.setattr(DCGAN, "save", save_until_the_disk_fills)
     run = RunDir(tmp_path / "full")
     proc = train_in_process(*QUICK, f"--workdir={run.path}", capfd=capfd)
-    assert_refused(proc, "cannot write", "epoch_0002.keras", "No space left on device",
+    assert_refused(proc, "No space left on device", "epoch_0002.keras", "free space",
                    f"--resume --workdir={run.path}")
     assert [e for e, _ in run.checkpoints()] == [1]
     assert run.temporaries() == []  # the half-written checkpoint does not hold on to the space

@@ -195,6 +195,25 @@ def test_new_run_accepts_missing_or_empty_and_refuses_anything_else(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(RunDirError, match="is a file"):
         rundir.check_new_run(tmp_path / "file")
+    # A stopped run's skeleton (the lock, empty folders) is no run; an empty checkpoints/ beside a file is.
+    (tmp_path / "skeleton" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "skeleton" / ".lock").write_text("123\n")
+    rundir.check_new_run(tmp_path / "skeleton")
+    (tmp_path / "skeleton" / "config.json").write_text("{}")
+    with pytest.raises(RunDirError, match="already holds an earlier run"):
+        rundir.check_new_run(tmp_path / "skeleton")
+
+
+def test_a_workdir_that_cannot_be_listed_is_named(tmp_path, monkeypatch):
+    # As root in a test, chmod cannot make one: os.listdir fails as it would for another user.
+    (tmp_path / "theirs").mkdir()
+
+    def listdir(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(rundir.os, "listdir", listdir)
+    with pytest.raises(RunDirError, match=r"Cannot read .*theirs \(Permission denied\): fix its permissions"):
+        rundir.check_new_run(tmp_path / "theirs")
 
 
 def test_resume_needs_an_existing_run(tmp_path):
