@@ -84,6 +84,35 @@ def generator_output(path):
     return keras.ops.convert_to_numpy(generator(z, training=False))
 
 
+def signal_in_epoch_2(run, cwd, signum):
+    """Sends `signum` to a QUICK run in `run` midway through epoch 2; its exit code and stderr."""
+    with open(os.path.join(cwd, "stderr.txt"), "w+") as stderr:
+        # Half a second a batch: epoch 2 lasts 1.5 s, time to signal it mid-way.
+        proc = subprocess.Popen(
+            [sys.executable, TRAIN, f"--backend={BACKEND}", *QUICK, f"--workdir={run.path}",
+             "--debug_batch_sleep=0.5"],
+            cwd=cwd, env=cli_env(), stdout=subprocess.PIPE, stderr=stderr, text=True,
+        )
+        try:
+            deadline = time.time() + 180
+            # The summary line comes after epoch 1's checkpoint; epoch 2 starts right after it.
+            for line in proc.stdout:
+                if "epoch 1/2  d_loss" in line or time.time() > deadline:
+                    break
+            assert os.path.isfile(run.checkpoint_path(1)), "epoch 1 never finished"
+            time.sleep(0.6)
+            assert proc.poll() is None, "the run ended before the signal"
+            proc.send_signal(signum)
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+        stderr.seek(0)
+        return types.SimpleNamespace(returncode=proc.returncode, stderr=stderr.read())
+
+
 @pytest.fixture(scope="module")
 def reference_run(tmp_path_factory):
     """One uninterrupted run: its artifacts are checked, and the killed run must match it."""
@@ -136,28 +165,7 @@ def test_a_run_writes_every_artifact(reference_run):
 def test_a_killed_run_resumes_to_the_uninterrupted_result(reference_run, tmp_path):
     reference, _ = reference_run
     run = RunDir(tmp_path / "killed")
-    # Half a second a batch: epoch 2 lasts 1.5 s, time to kill it mid-way.
-    proc = subprocess.Popen(
-        [sys.executable, TRAIN, f"--backend={BACKEND}", *QUICK, f"--workdir={run.path}",
-         "--debug_batch_sleep=0.5"],
-        cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )
-    try:
-        deadline = time.time() + 180
-        # The summary line comes after epoch 1's checkpoint; epoch 2 starts right after it.
-        for line in proc.stdout:
-            if "epoch 1/2  d_loss" in line or time.time() > deadline:
-                break
-        assert os.path.isfile(run.checkpoint_path(1)), "epoch 1 never finished"
-        time.sleep(0.6)
-        assert proc.poll() is None, "the run ended before it could be killed"
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
+    signal_in_epoch_2(run, tmp_path, signal.SIGKILL)
     assert [e for e, _ in run.checkpoints()] == [1]
     assert not os.path.exists(run.generator_keras)
 
@@ -178,28 +186,7 @@ def test_sigterm_stops_a_run_with_one_line_keeping_its_completed_epochs(tmp_path
     # What schedulers, `timeout` and `docker stop` send: by default it ended
     # the process silently, leaving its temporaries.
     run = RunDir(tmp_path / "stopped")
-    stderr = open(tmp_path / "stderr", "w+")
-    proc = subprocess.Popen(
-        [sys.executable, TRAIN, f"--backend={BACKEND}", *QUICK, f"--workdir={run.path}",
-         "--debug_batch_sleep=0.5"],
-        cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE, stderr=stderr, text=True,
-    )
-    try:
-        deadline = time.time() + 180
-        for line in proc.stdout:
-            if "epoch 1/2  d_loss" in line or time.time() > deadline:
-                break
-        time.sleep(0.6)
-        assert proc.poll() is None, "the run ended before it could be stopped"
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
-    stderr.seek(0)
-    stopped = types.SimpleNamespace(returncode=proc.returncode, stderr=stderr.read())
+    stopped = signal_in_epoch_2(run, tmp_path, signal.SIGTERM)
     assert_refused(stopped, "stopped by SIGTERM", f"python train.py --resume --workdir={run.path}", code=143)
     assert [e for e, _ in run.checkpoints()] == [1]
     assert run.temporaries() == [] and not os.path.exists(run.generator_keras)
