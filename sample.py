@@ -126,44 +126,49 @@ def main(argv):
         sys.exit(130)
 
     with cli.stopping_on_signals():
-        cli.warnings_as_lines()
+        _run(keras, cli, export, sampling)
 
-        if FLAGS["export_format"].present and not FLAGS.export:
-            _fail("--export_format says how --export writes the generator; give --export=PATH too.")
+
+def _run(keras, cli, export, sampling):
+    # The modules come from main, which imports them once KERAS_BACKEND is settled.
+    cli.warnings_as_lines()
+
+    if FLAGS["export_format"].present and not FLAGS.export:
+        _fail("--export_format says how --export writes the generator; give --export=PATH too.")
+    if FLAGS.export:
+        names = ("num", "out", "grid_cols", "interpolate", "interp_method", "seed")
+        sampling_flags = [f"--{name}" for name in names if FLAGS[name].present]
+        if sampling_flags:
+            _fail(f"--export writes the generator and samples nothing; leave out {', '.join(sampling_flags)} "
+                  "(sample in a second command).")
+    else:
+        _refuse_unused_sampling_flags()
+    print(f"Keras backend: {keras.backend.backend()}")
+    try:
+        # Paths are checked before the (slow) load, and nothing is written before the end.
         if FLAGS.export:
-            names = ("num", "out", "grid_cols", "interpolate", "interp_method", "seed")
-            sampling_flags = [f"--{name}" for name in names if FLAGS[name].present]
-            if sampling_flags:
-                _fail(f"--export writes the generator and samples nothing; leave out {', '.join(sampling_flags)} "
-                      "(sample in a second command).")
+            if _export_format() == "onnx":
+                export.check_onnx_path(FLAGS.export, FLAGS.overwrite)
+            else:
+                export.check_export_path(FLAGS.export, FLAGS.overwrite)
         else:
-            _refuse_unused_sampling_flags()
-        print(f"Keras backend: {keras.backend.backend()}")
-        try:
-            # Paths are checked before the (slow) load, and nothing is written before the end.
-            if FLAGS.export:
-                if _export_format() == "onnx":
-                    export.check_onnx_path(FLAGS.export, FLAGS.overwrite)
-                else:
-                    export.check_export_path(FLAGS.export, FLAGS.overwrite)
-            else:
-                sampling.check_output(FLAGS.out, FLAGS.overwrite)
-            gen = sampling.load_generator(FLAGS.checkpoint)
-            if FLAGS.export:
-                _export(sampling, export, gen)
-            else:
-                _sample(sampling, gen)
-        except (sampling.CheckpointError, sampling.OutputPathError, export.ExportError, OSError) as e:
-            _fail(str(e))
-        except KeyboardInterrupt:
-            # Every write is to a temporary renamed at the end, and removed on the way out.
-            print(f"error: {cli.stop_reason()}; nothing was written.", file=sys.stderr)
-            sys.exit(cli.stopped_exit_code())
-        except Exception as e:
-            if not cli.out_of_memory(e):
-                raise
-            _fail(f"not enough memory for {FLAGS.interpolate or FLAGS.num} images; ask for fewer, or write them "
-                  "to a directory (--out=DIR/ holds one batch at a time).")
+            sampling.check_output(FLAGS.out, FLAGS.overwrite)
+        gen = sampling.load_generator(FLAGS.checkpoint)
+        if FLAGS.export:
+            _export(sampling, export, gen)
+        else:
+            _sample(sampling, gen)
+    except (sampling.CheckpointError, sampling.OutputPathError, export.ExportError, OSError) as e:
+        _fail(str(e))
+    except KeyboardInterrupt:
+        # Every write is to a temporary renamed at the end, and removed on the way out.
+        print(f"error: {cli.stop_reason()}; nothing was written.", file=sys.stderr)
+        sys.exit(cli.stopped_exit_code())
+    except Exception as e:
+        if not cli.out_of_memory(e):
+            raise
+        _fail(f"not enough memory for {FLAGS.interpolate or FLAGS.num} images; ask for fewer, or write them "
+              "to a directory (--out=DIR/ holds one batch at a time).")
 
 
 if __name__ == "__main__":

@@ -94,8 +94,8 @@ _OVERRIDES = ("data_dir", "epochs", "batch_size", "latent_dim", "lr", "d_steps",
               "ema", "seed", "steps_per_epoch", "fid_every", "fid_extractor", "fid_num_samples", "distribute",
               "mixed_precision")
 _MULTI_HOST = ("coordinator_address", "num_processes", "process_id")
-# A write the file system refused: a user's to fix (space, quota, permissions), not a bug.
-_CANNOT_WRITE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EROFS, errno.EACCES, errno.EPERM}
+# What the file system refused (space, quota, permissions): a user's to fix, not a bug.
+_FILE_SYSTEM_REFUSALS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EROFS, errno.EACCES, errno.EPERM}
 
 
 def _fail(message, code=2, mid_line=False):
@@ -195,47 +195,52 @@ def main(argv):
     except KeyboardInterrupt:
         _fail("interrupted while loading Keras; nothing was written.", code=130)
     with cli.stopping_on_signals():
-        cli.warnings_as_lines()
-        backend = keras.backend.backend()
-        print(f"backend: {backend}", flush=True)
+        _train(keras, callbacks, cli, training, ExportError)
 
-        overrides = {name: getattr(FLAGS, name) for name in _OVERRIDES}
-        process_id = _join_hosts()
-        if process_id is not None:
-            overrides["distribute"] = "data_parallel"
-        workdir = FLAGS.workdir or _default_workdir(backend)
-        if process_id:
-            workdir = _process_workdir(workdir, process_id)
-            print(f"this process's run directory: {workdir}", flush=True)
-        extra = [callbacks.BatchDelay(FLAGS.debug_batch_sleep)] if FLAGS.debug_batch_sleep else []
-        if FLAGS.debug_nan_at_epoch:
-            extra.append(callbacks.InjectNaN(FLAGS.debug_nan_at_epoch))
-        extra.append(callbacks.StopOnSignal())  # last: an epoch's checkpoint is written before it stops
-        try:
-            config = training.resolve_run_config(
-                workdir, FLAGS.resume, preset=FLAGS.dataset, config_path=FLAGS.config, overrides=overrides
-            )
-            training.train(config, workdir, resume=FLAGS.resume, callbacks=extra)
-        except training.USER_ERRORS as err:
-            _fail(str(err))
-        except training.TrainingDiverged as err:
-            _fail(str(err), code=3)
-        except ExportError as err:
-            _fail(f"training finished and its checkpoints are in {workdir}, but the export failed: {err}", code=1)
-        except KeyboardInterrupt:
-            _fail(f"{cli.stop_reason()}; {_what_next(workdir)}", code=cli.stopped_exit_code(), mid_line=True)
-        except OSError as err:
-            if err.errno not in _CANNOT_WRITE:
-                raise
-            _fail(f"{err.strerror} ({err.filename or workdir}): free space or fix the permissions; "
-                  f"{_what_next(workdir)}", mid_line=True)
-        except Exception as err:
-            if not cli.out_of_memory(err):
-                raise
-            kept = f"; the checkpoints so far are in {workdir}" if os.path.isdir(workdir) else ""
-            _fail(f"out of memory ({type(err).__name__}: {cli.first_line(err)[:200]}). Lower "
-                  f"--batch_size or --latent_dim, or train a smaller preset{kept}.", mid_line=True)
-        print(f"done: {workdir}", flush=True)
+
+def _train(keras, callbacks, cli, training, ExportError):
+    # The modules come from main, which imports them once KERAS_BACKEND is settled.
+    cli.warnings_as_lines()
+    backend = keras.backend.backend()
+    print(f"backend: {backend}", flush=True)
+
+    overrides = {name: getattr(FLAGS, name) for name in _OVERRIDES}
+    process_id = _join_hosts()
+    if process_id is not None:
+        overrides["distribute"] = "data_parallel"
+    workdir = FLAGS.workdir or _default_workdir(backend)
+    if process_id:
+        workdir = _process_workdir(workdir, process_id)
+        print(f"this process's run directory: {workdir}", flush=True)
+    extra = [callbacks.BatchDelay(FLAGS.debug_batch_sleep)] if FLAGS.debug_batch_sleep else []
+    if FLAGS.debug_nan_at_epoch:
+        extra.append(callbacks.InjectNaN(FLAGS.debug_nan_at_epoch))
+    extra.append(callbacks.StopOnSignal())  # last: an epoch's checkpoint is written before it stops
+    try:
+        config = training.resolve_run_config(
+            workdir, FLAGS.resume, preset=FLAGS.dataset, config_path=FLAGS.config, overrides=overrides
+        )
+        training.train(config, workdir, resume=FLAGS.resume, callbacks=extra)
+    except training.USER_ERRORS as err:
+        _fail(str(err))
+    except training.TrainingDiverged as err:
+        _fail(str(err), code=3)
+    except ExportError as err:
+        _fail(f"training finished and its checkpoints are in {workdir}, but the export failed: {err}", code=1)
+    except KeyboardInterrupt:
+        _fail(f"{cli.stop_reason()}; {_what_next(workdir)}", code=cli.stopped_exit_code(), mid_line=True)
+    except OSError as err:
+        if err.errno not in _FILE_SYSTEM_REFUSALS:
+            raise
+        _fail(f"{err.strerror} ({err.filename or workdir}): free space or fix the permissions; "
+              f"{_what_next(workdir)}", mid_line=True)
+    except Exception as err:
+        if not cli.out_of_memory(err):
+            raise
+        kept = f"; the checkpoints so far are in {workdir}" if os.path.isdir(workdir) else ""
+        _fail(f"out of memory ({type(err).__name__}: {cli.first_line(err)[:200]}). Lower "
+              f"--batch_size or --latent_dim, or train a smaller preset{kept}.", mid_line=True)
+    print(f"done: {workdir}", flush=True)
 
 
 def _what_next(workdir):
