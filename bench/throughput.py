@@ -206,6 +206,8 @@ def _fit_timer():
 
 def _run_callbacks(batch, async_safe):
     """train.py's per-step callbacks; async_safe=False: as they were before they were made async-safe."""
+    import keras
+
     from dcgan_keras import callbacks
 
     def make():
@@ -214,7 +216,10 @@ def _run_callbacks(batch, async_safe):
         timer = callbacks.EpochTimer(batch)
         if not async_safe:  # the old timer counted steps in a batch-end hook
             timer.on_train_batch_end = lambda batch, logs=None: None
-        return [monitor, timer]
+        # train.py's progress bar (silent at verbose=0, but its hooks run): a plain
+        # ProgbarLogger before the sixteenth session.
+        bar = callbacks.ProgressBar() if async_safe else keras.callbacks.ProgbarLogger()
+        return [monitor, timer, bar, callbacks.StopOnSignal()]
 
     return make
 

@@ -506,15 +506,18 @@ class StopOnSignal(keras.callbacks.Callback):
     """Stops `fit` after the batch a stop signal (`cli.stopping_on_signals`) came in, even a dropped one.
 
     A Ctrl-C raised inside a garbage collector callback is printed and
-    dropped by Python, and training ran on to the end; this raises it again.
-    Last in the callbacks, so an epoch's checkpoint is written before it stops.
+    dropped by Python, and training ran on to the end; this raises it again
+    before the next batch. Last in the callbacks, so an epoch's checkpoint is
+    written before it stops.
 
     Example:
         >>> with cli.stopping_on_signals():  # doctest: +SKIP
         ...     gan.fit(batches, callbacks=[StopOnSignal()])
     """
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_begin(self, batch, logs=None):
+        # Before the next batch, not after this one: a batch-end hook would
+        # make fit wait for the device after every step (see DivergenceMonitor.async_safe).
         cli.raise_if_stopped()
 
     def on_epoch_end(self, epoch, logs=None):
@@ -522,6 +525,22 @@ class StopOnSignal(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         cli.raise_if_stopped()
+
+
+class ProgressBar(keras.callbacks.ProgbarLogger):
+    """Keras's progress bar, given to `fit` where the run's callbacks need it (before the summary).
+
+    `fit` runs the bar it adds itself on its thread pool (it adds it after
+    deciding that); a `ProgbarLogger` given in `callbacks` has a batch-end
+    hook that is not marked async-safe, and made `fit` wait for the device
+    after every step. Its hooks only print, and `fit` waits for them at each
+    epoch's end, so the epoch summary still comes after the bar's line.
+
+    Example:
+        >>> gan.fit(batches, callbacks=[ProgressBar(), EpochSummary()])  # doctest: +SKIP
+    """
+
+    async_safe = True
 
 
 class BatchDelay(keras.callbacks.Callback):

@@ -623,7 +623,7 @@ def _callbacks(config, run, noise, fid, say, progress_bar=True):
         run_callbacks.Checkpoints(run, keep=config.checkpoints_to_keep, guard=monitor),
         # Given here, fit uses this progress bar instead of appending its own
         # last: the bar finishes its line before the summary is printed.
-        *([keras.callbacks.ProgbarLogger()] if progress_bar else []),
+        *([run_callbacks.ProgressBar()] if progress_bar else []),
         run_callbacks.EpochSummary(say),
     ]
 
