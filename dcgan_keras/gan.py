@@ -770,6 +770,9 @@ def _array_images(x):
     return None
 
 
+_NO_BATCH = object()  # none read: none to read, or not to be read ahead
+
+
 def _first_batch_images(x):
     """The images of the first batch of a dataset or generator `fit` was given, and what to give `fit`.
 
@@ -793,8 +796,8 @@ def _first_batch_images(x):
         return None, x
     if isinstance(x, types.GeneratorType):
         # Its own error, if it raises one, is the one fit would report: not caught.
-        batch = next(x, _EXHAUSTED)
-        if batch is _EXHAUSTED:
+        batch = next(x, _NO_BATCH)
+        if batch is _NO_BATCH:
             return None, x  # empty: Keras says so
         x = _yielding_first(batch, x)
     else:
@@ -802,7 +805,7 @@ def _first_batch_images(x):
             batch = _peek(x)
         except Exception:  # noqa: BLE001 - fit reads the data again and reports its own error
             return None, x
-        if batch is _EXHAUSTED:
+        if batch is _NO_BATCH:
             return None, x
     if isinstance(batch, (tuple, list)) and batch:
         batch = batch[0]  # (images, labels)
@@ -811,31 +814,29 @@ def _first_batch_images(x):
     return _array_images(batch), x
 
 
-_EXHAUSTED = object()
-
-
 def _peek(x):
-    """The first batch of a dataset that starts again when iterated, or _EXHAUSTED (see above)."""
+    """The first batch of a dataset that starts again when iterated, or _NO_BATCH (see _first_batch_images)."""
     tf, torch = sys.modules.get("tensorflow"), sys.modules.get("torch")
     if tf is not None and isinstance(x, tf.data.Dataset):
-        return _EXHAUSTED if _reads_a_cache(x) else next(iter(x.take(1)), _EXHAUSTED)
+        return _NO_BATCH if _reads_a_cache(x) else next(iter(x.take(1)), _NO_BATCH)
     if isinstance(x, keras.utils.PyDataset):
-        return _EXHAUSTED if x.use_multiprocessing else x[0]
+        return _NO_BATCH if x.use_multiprocessing else x[0]
     if (torch is not None and isinstance(x, torch.utils.data.DataLoader)
             and not isinstance(x.dataset, torch.utils.data.IterableDataset)):
         generators = {id(g): g for g in (
             x.generator, getattr(x.sampler, "generator", None),
             getattr(getattr(x.batch_sampler, "sampler", None), "generator", None),
         ) if g is not None}
-        states = torch.get_rng_state(), {key: g.get_state() for key, g in generators.items()}
+        # The sampler's shuffle and the workers' seeds come from these: put back after the read.
+        global_state = torch.get_rng_state()
+        states = {key: g.get_state() for key, g in generators.items()}
         try:
-            return next(iter(x), _EXHAUSTED)
+            return next(iter(x), _NO_BATCH)
         finally:
-            # The sampler's shuffle and the workers' seeds come from these.
-            torch.set_rng_state(states[0])
-            for key, state in states[1].items():
+            torch.set_rng_state(global_state)
+            for key, state in states.items():
                 generators[key].set_state(state)
-    return _EXHAUSTED
+    return _NO_BATCH
 
 
 def _reads_a_cache(dataset):
