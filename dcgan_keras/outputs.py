@@ -14,6 +14,7 @@ import shutil
 
 import numpy as np
 
+from dcgan_keras import rundir
 from dcgan_keras.images import make_grid, save_png, to_uint8
 
 
@@ -176,16 +177,9 @@ def write_npz(images, path):
     """
     path = os.fspath(path)
     images = _uint8(images)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        # A file object: given a name, np.savez would append ".npz" to it.
-        with open(tmp, "wb") as f:
-            np.savez(f, images=images)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    # A file object: given a name, np.savez would append ".npz" to it.
+    with rundir.writing(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, images=images)
     return path
 
 

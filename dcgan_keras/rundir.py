@@ -195,7 +195,7 @@ class RunDir:
             self._lock = _lock(self.lock_file)
         if new and not _holds_nothing(self.path):
             self.release()
-            check_new_run(self.path)  # raises, naming what is there now
+            raise RunDirError(_holds_a_run_message(self.path))
         try:
             for directory in (self.checkpoints_dir, self.samples_dir):
                 os.makedirs(directory, exist_ok=True)
@@ -389,12 +389,16 @@ def check_new_run(path):
                           "another --workdir.") from err
     if not empty:
         _check_unlocked(RunDir(path))  # a run in progress there, not one to --resume
-        what = "an earlier run" if os.path.isfile(os.path.join(path, "config.json")) else "files"
-        raise RunDirError(
-            f"{path} already holds {what}; a new run never overwrites it. Pass --resume to "
-            "continue that run, or choose another --workdir."
-        )
+        raise RunDirError(_holds_a_run_message(path))
     return RunDir(path)
+
+
+def _holds_a_run_message(path):
+    what = "an earlier run" if os.path.isfile(os.path.join(path, "config.json")) else "files"
+    return (
+        f"{path} already holds {what}; a new run never overwrites it. Pass --resume to "
+        "continue that run, or choose another --workdir."
+    )
 
 
 def check_resumable(path):

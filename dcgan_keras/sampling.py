@@ -399,10 +399,15 @@ def sample_images(gen, num, seed=None):
         >>> sample_images(load_generator("gan.keras"), 16, seed=0).shape  # doctest: +SKIP
         (16, 28, 28, 1)
     """
-    if not isinstance(num, (int, np.integer)) or num < 1:
-        raise ValueError(f"`num` must be a positive integer. Received: num={num!r}")
+    _check_positive(num=num)
     gen = as_generator(gen)
     return gen(latent_noise(num, gen.latent_dim, seed))
+
+
+def _check_positive(**counts):
+    for name, value in counts.items():
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
 
 
 def sample_batches(gen, num, seed=None, batch_size=256):
@@ -428,10 +433,7 @@ def sample_batches(gen, num, seed=None, batch_size=256):
         >>> write_output(sample_batches(gen, 50_000, seed=0), "fid_samples/")  # doctest: +SKIP
         'dir'
     """
-    if not isinstance(num, (int, np.integer)) or num < 1:
-        raise ValueError(f"`num` must be a positive integer. Received: num={num!r}")
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"`batch_size` must be a positive integer. Received: batch_size={batch_size!r}")
+    _check_positive(num=num, batch_size=batch_size)
     gen = as_generator(gen)
     z = latent_noise(num, gen.latent_dim, seed)  # all at once: the seed's stream, whatever the batch size
     return (gen(z[i : i + batch_size]) for i in range(0, num, batch_size))
