@@ -34,7 +34,7 @@ from PIL import Image
 from dcgan_keras import cli
 from dcgan_keras import images as image_utils
 from dcgan_keras import rundir
-from dcgan_keras.gan import in_sample_range
+from dcgan_keras.models import in_sample_range
 
 LOSSES = ("d_loss", "g_loss")
 _SUMMARY_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "d_acc", "fid")

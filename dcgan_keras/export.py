@@ -36,7 +36,8 @@ import warnings
 import keras
 import numpy as np
 
-from dcgan_keras.gan import latent_noise, output_range
+from dcgan_keras.gan import latent_noise
+from dcgan_keras.models import output_range
 from dcgan_keras.sampling import float32_generator, keras_generator
 
 SIGNATURE = "serving_default"

@@ -8,8 +8,6 @@ between them (how gradients are taken and applied) lives in
 """
 
 import operator
-import sys
-import types
 import warnings
 
 import numpy as np
@@ -17,9 +15,7 @@ import keras
 from keras import ops
 
 from dcgan_keras import backend as seam
-from dcgan_keras import losses
-from dcgan_keras.data.batches import Batches
-from dcgan_keras.data.dataset import ImageDataset
+from dcgan_keras import fit_inputs, losses
 
 METRIC_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "d_acc")
 UPDATES = ("sequential", "simultaneous")
@@ -342,7 +338,7 @@ class DCGAN(keras.Model):
         return {
             "d_optimizer": _portable(keras.saving.serialize_keras_object(self.d_optimizer)),
             "g_optimizer": _portable(keras.saving.serialize_keras_object(self.g_optimizer)),
-            "loss_fn": _serialize_loss(self.loss_fn),
+            "loss_fn": losses.serialize(self.loss_fn),
             "jit_compile": self._jit_compile_asked,
         }
 
@@ -350,7 +346,7 @@ class DCGAN(keras.Model):
         self.compile(
             d_optimizer=keras.saving.deserialize_keras_object(_portable(config["d_optimizer"])),
             g_optimizer=keras.saving.deserialize_keras_object(_portable(config["g_optimizer"])),
-            loss_fn=_deserialize_loss(config.get("loss_fn")),
+            loss_fn=losses.deserialize(config.get("loss_fn")),
             jit_compile=config.get("jit_compile", "auto"),
         )
 
@@ -369,7 +365,7 @@ class DCGAN(keras.Model):
         learns nothing. A float copy of 0-255 pixels (what
         `keras.utils.image_dataset_from_directory` yields) is refused;
         [0, 1] images for a tanh generator, and batches of one image with
-        BatchNorm, are warned about. An array or a tensor is checked on a
+        BatchNorm (of a dataset: its first batch), are warned about. An array or a tensor is checked on a
         sample of up to about 1000 images; a `tf.data.Dataset`, a
         `keras.utils.PyDataset`, a torch `DataLoader` or a Python generator
         on its first batch (a dataset's is read once more by `fit`: one with
@@ -390,29 +386,7 @@ class DCGAN(keras.Model):
         Example:
             >>> history = gan.fit(images, batch_size=128, epochs=5)  # doctest: +SKIP
         """
-        given = _validation_arguments(kwargs)
-        if given:
-            raise ValueError(
-                f"DCGAN.fit takes no {' or '.join(given)}: a GAN has no validation loss to report "
-                "(D's and G's losses measure each other). Measure samples instead, e.g. FID with "
-                "dcgan_keras.metrics (train.py --fid_every)."
-            )
-        # Here, not at construction: a frozen GAN may still be saved, loaded and sampled.
-        _check_trainable(discriminator=self.discriminator, generator=self.generator)
-        if isinstance(x, ImageDataset):
-            raise ValueError(
-                "fit takes batches: pass dataset.batches(batch_size) (shuffled, scaled to [-1, 1]), "
-                "not the dataset itself."
-            )
-        images = _array_images(x)
-        if images is not None:
-            _check_real_range(images, self.generator)
-            batch_size = kwargs.get("batch_size", args[1] if len(args) > 1 else None) or 32  # Keras's default
-            _check_batch_of_one(int(images.shape[0]), batch_size, self)
-        else:
-            first, x = _first_batch_images(x)
-            if first is not None:
-                _check_real_range(first, self.generator)
+        x = fit_inputs.check(self, x, args, kwargs)
         return super().fit(x, *args, **kwargs)
 
     def predict(self, x, *args, **kwargs):
@@ -752,190 +726,6 @@ def _check_network(role, network):
         ) from err
 
 
-def _validation_arguments(fit_kwargs):
-    """The validation arguments a `fit` call asks for."""
-    given = ["validation_data"] if fit_kwargs.get("validation_data") is not None else []
-    return given + (["validation_split"] if fit_kwargs.get("validation_split") else [])
-
-
-def _array_images(x):
-    """`fit`'s images when they are an array or a tensor (batch, H, W, C), else None.
-
-    Only those are checked ahead: reading a dataset ahead would consume it.
-    """
-    if isinstance(x, (tuple, list)) and x:
-        x = x[0]
-    if (isinstance(x, np.ndarray) or ops.is_tensor(x)) and len(x.shape) == 4 and x.shape[0]:
-        return x
-    return None
-
-
-_NO_BATCH = object()  # none read: none to read, or not to be read ahead
-
-
-def _first_batch_images(x):
-    """The images of the first batch of a dataset or generator `fit` was given, and what to give `fit`.
-
-    A `tf.data.Dataset`, a `keras.utils.PyDataset` and a torch `DataLoader`
-    over a map-style dataset start again when `fit` iterates them, so reading
-    their first batch consumes nothing (a DataLoader's random state is put
-    back, so it shuffles as it would have; a shuffled tf.data pipeline's
-    cannot be, so its epochs start one shuffle later, as reproducibly). A
-    Python generator would lose that batch, so `fit` gets one that yields it
-    again first (Keras reads a generator's first batches so too). Not read:
-    `Batches`, which scales its images itself; a tf.data `.cache()`, which a
-    partial read would make TensorFlow warn about; a PyDataset with
-    `use_multiprocessing`, whose worker processes would inherit what reading
-    it here opened. Images None when the data is none of these, or its first
-    batch cannot be read or is not (batch, H, W, C) images: `fit` reports that.
-
-    Returns:
-        (images or None, the data to give `keras.Model.fit`).
-    """
-    if isinstance(x, Batches):
-        return None, x
-    if isinstance(x, types.GeneratorType):
-        # Its own error, if it raises one, is the one fit would report: not caught.
-        batch = next(x, _NO_BATCH)
-        if batch is _NO_BATCH:
-            return None, x  # empty: Keras says so
-        x = _yielding_first(batch, x)
-    else:
-        try:
-            batch = _peek(x)
-        except Exception:  # noqa: BLE001 - fit reads the data again and reports its own error
-            return None, x
-        if batch is _NO_BATCH:
-            return None, x
-    if isinstance(batch, (tuple, list)) and batch:
-        batch = batch[0]  # (images, labels)
-    if hasattr(batch, "numpy") and not ops.is_tensor(batch):
-        batch = np.asarray(batch)  # a tf.Tensor, or a torch one, off its own backend
-    return _array_images(batch), x
-
-
-def _peek(x):
-    """The first batch of a dataset that starts again when iterated, or _NO_BATCH (see _first_batch_images)."""
-    tf, torch = sys.modules.get("tensorflow"), sys.modules.get("torch")
-    if tf is not None and isinstance(x, tf.data.Dataset):
-        return _NO_BATCH if _reads_a_cache(x) else next(iter(x.take(1)), _NO_BATCH)
-    if isinstance(x, keras.utils.PyDataset):
-        return _NO_BATCH if x.use_multiprocessing else x[0]
-    if (torch is not None and isinstance(x, torch.utils.data.DataLoader)
-            and not isinstance(x.dataset, torch.utils.data.IterableDataset)):
-        generators = {id(g): g for g in (
-            x.generator, getattr(x.sampler, "generator", None),
-            getattr(getattr(x.batch_sampler, "sampler", None), "generator", None),
-        ) if g is not None}
-        # The sampler's shuffle and the workers' seeds come from these: put back after the read.
-        global_state = torch.get_rng_state()
-        states = {key: g.get_state() for key, g in generators.items()}
-        try:
-            return next(iter(x), _NO_BATCH)
-        finally:
-            torch.set_rng_state(global_state)
-            for key, state in states.items():
-                generators[key].set_state(state)
-    return _NO_BATCH
-
-
-def _reads_a_cache(dataset):
-    pending = [dataset]
-    while pending:
-        dataset = pending.pop()
-        if "Cache" in type(dataset).__name__:
-            return True
-        pending.extend(dataset._inputs())  # tf.data's own walk of a pipeline
-    return False
-
-
-def _yielding_first(first, rest):
-    yield first
-    yield from rest
-
-
-def _check_batch_of_one(count, batch_size, gan):
-    # BatchNorm in training mode maps a batch of one image to its offset: G's
-    # images stop depending on z, and D sees no image at all.
-    if not any(isinstance(layer, keras.layers.BatchNormalization)
-               for layer in gan.generator.layers + gan.discriminator.layers):
-        return
-    if batch_size == 1 or count == 1 or count % batch_size == 1:
-        warnings.warn(
-            f"{count} images in batches of {batch_size} give batches of one image, and the networks' "
-            "BatchNormalization normalizes a single image to its offset in training: the generator's "
-            "images stop depending on z in those steps. Use a batch size of 2 or more that leaves no "
-            "single image over (or drop the last image).",
-            stacklevel=3,
-        )
-
-
-def _check_trainable(**networks):
-    for name, network in networks.items():
-        if not network.trainable_weights:
-            raise ValueError(
-                f"The {name} has no trainable weights ({network.name}.trainable is "
-                f"{network.trainable}): DCGAN updates each network with its own optimizer, so both "
-                "stay trainable. (Keras 2 GANs froze D inside a combined model; there is none here.)"
-            )
-
-
-def output_range(generator):
-    """(low, high) of a generator's images, from its last activation; None if unbounded or unknown.
-
-    Args:
-        generator: a Keras model whose last layer has an `activation`.
-
-    Example:
-        >>> from dcgan_keras import build_generator
-        >>> output_range(build_generator(preset="tf_tutorial"))
-        (-1.0, 1.0)
-    """
-    activation = getattr(generator.layers[-1], "activation", None)
-    return {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}.get(getattr(activation, "__name__", None))
-
-
-def in_sample_range(images, generator):
-    """`generator`'s images in [-1, 1], the range samples are served and drawn in.
-
-    A keras.io-style sigmoid generator's [0, 1] is mapped there; any other
-    output is returned as it is.
-
-    Args:
-        images: what `generator` made.
-        generator: the Keras model that made them.
-
-    Example:
-        >>> from dcgan_keras import build_generator
-        >>> in_sample_range(np.array([0.0, 1.0]), build_generator(preset="tf_tutorial")).tolist()  # tanh: as is
-        [0.0, 1.0]
-    """
-    return images * 2.0 - 1.0 if output_range(generator) == (0.0, 1.0) else images
-
-
-def _check_real_range(x, generator):
-    # A strided sample, so that sorted data shows its whole range.
-    bounds = output_range(generator)
-    if bounds is None or not keras.backend.standardize_dtype(x.dtype).startswith(("float", "bfloat")):
-        return  # an integer dtype is refused by the step itself, naming the scaling
-    sample = ops.convert_to_numpy(x[:: max(1, int(x.shape[0]) // 1000)]).astype("float64")
-    low, high = float(np.nanmin(sample)), float(np.nanmax(sample))
-    (lo, hi), slack = bounds, 1e-3
-    scale = "x / 127.5 - 1" if lo < 0 else "x / 255"
-    if low < lo - slack or high > hi + slack:
-        raise ValueError(
-            f"The real images range over [{low:.4g}, {high:.4g}], but the generator's images lie in "
-            f"[{lo:g}, {hi:g}] ({generator.layers[-1].name}): the discriminator would tell them apart by "
-            f"range alone. Scale the images into [{lo:g}, {hi:g}]; 0-255 pixels: {scale}."
-        )
-    if lo < 0 and low >= 0 and high > low:
-        warnings.warn(
-            f"The real images lie in [0, 1] (sampled: [{low:.4g}, {high:.4g}]) but the generator's in "
-            "[-1, 1] (tanh): its negative half would go unused. Scale [0, 1] images with x * 2 - 1.",
-            stacklevel=3,
-        )
-
-
 def _portable(optimizer_config):
     """A serialized optimizer that every backend loads as its own.
 
@@ -961,41 +751,3 @@ def _loss_scaled(optimizer, prefix):
     if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
         return optimizer
     return keras.optimizers.LossScaleOptimizer(optimizer, name=f"{prefix}_loss_scale_optimizer")
-
-
-def _serialize_loss(loss_fn):
-    if loss_fn is None or isinstance(loss_fn, str):
-        return loss_fn
-    if isinstance(loss_fn, losses.GANLoss):
-        if isinstance(loss_fn.name, str) and losses.LOSSES.get(loss_fn.name) is loss_fn:
-            return loss_fn.name
-        # A GANLoss of the user's own: its two functions by Keras's rules
-        # (registered with keras.saving.register_keras_serializable, or
-        # passed to load_model as custom_objects), not a name that loading
-        # would not know or, worse, would silently read as another loss.
-        return {
-            _GAN_LOSS_KEY: {
-                "name": loss_fn.name if isinstance(loss_fn.name, str) else None,
-                "discriminator": keras.saving.serialize_keras_object(loss_fn.discriminator),
-                "generator": keras.saving.serialize_keras_object(loss_fn.generator),
-                "outputs_are_logits": loss_fn.outputs_are_logits,
-            }
-        }
-    return keras.saving.serialize_keras_object(loss_fn)
-
-
-def _deserialize_loss(config):
-    if config is None or isinstance(config, str):
-        return config
-    if isinstance(config, dict) and _GAN_LOSS_KEY in config:
-        parts = config[_GAN_LOSS_KEY]
-        return losses.GANLoss(
-            parts["name"],
-            keras.saving.deserialize_keras_object(parts["discriminator"]),
-            keras.saving.deserialize_keras_object(parts["generator"]),
-            parts["outputs_are_logits"],
-        )
-    return keras.saving.deserialize_keras_object(config)
-
-
-_GAN_LOSS_KEY = "dcgan_keras.GANLoss"

@@ -187,3 +187,60 @@ def get(loss_fn):
         f"`loss_fn` must be None, a loss name in {sorted(LOSSES)}, a keras.losses.Loss "
         f"or a callable. Received: loss_fn={loss_fn!r}"
     )
+
+
+# The key a user's own GANLoss is saved under in a compile config.
+_GAN_LOSS_KEY = "dcgan_keras.GANLoss"
+
+
+def serialize(loss_fn):
+    """`compile(loss_fn=...)` as a DCGAN's compile config records it: a name, None, or a config.
+
+    Args:
+        loss_fn: what `compile` was given (see `get`).
+
+    Example:
+        >>> serialize(LOSSES["minimax"])
+        'minimax'
+    """
+    if loss_fn is None or isinstance(loss_fn, str):
+        return loss_fn
+    if isinstance(loss_fn, GANLoss):
+        if isinstance(loss_fn.name, str) and LOSSES.get(loss_fn.name) is loss_fn:
+            return loss_fn.name
+        # A GANLoss of the user's own: its two functions by Keras's rules
+        # (registered with keras.saving.register_keras_serializable, or
+        # passed to load_model as custom_objects), not a name that loading
+        # would not know or, worse, would silently read as another loss.
+        return {
+            _GAN_LOSS_KEY: {
+                "name": loss_fn.name if isinstance(loss_fn.name, str) else None,
+                "discriminator": keras.saving.serialize_keras_object(loss_fn.discriminator),
+                "generator": keras.saving.serialize_keras_object(loss_fn.generator),
+                "outputs_are_logits": loss_fn.outputs_are_logits,
+            }
+        }
+    return keras.saving.serialize_keras_object(loss_fn)
+
+
+def deserialize(config):
+    """What `serialize` recorded, as `compile(loss_fn=...)` takes it.
+
+    Args:
+        config: `serialize`'s result, read back from a saved model.
+
+    Example:
+        >>> get(deserialize(serialize(LOSSES["minimax"]))) is LOSSES["minimax"]
+        True
+    """
+    if config is None or isinstance(config, str):
+        return config
+    if isinstance(config, dict) and _GAN_LOSS_KEY in config:
+        parts = config[_GAN_LOSS_KEY]
+        return GANLoss(
+            parts["name"],
+            keras.saving.deserialize_keras_object(parts["discriminator"]),
+            keras.saving.deserialize_keras_object(parts["generator"]),
+            parts["outputs_are_logits"],
+        )
+    return keras.saving.deserialize_keras_object(config)

@@ -243,3 +243,37 @@ def build_discriminator(
     # Logits in float32 even under mixed precision: the losses need the range.
     logits = layers.Dense(1, kernel_initializer=init, dtype="float32", name="logits")(x)
     return keras.Model(images, logits, name=name)
+
+
+def output_range(generator):
+    """(low, high) of a generator's images, from its last activation; None if unbounded or unknown.
+
+    Args:
+        generator: a Keras model whose last layer has an `activation`.
+
+    Example:
+        >>> from dcgan_keras import build_generator
+        >>> output_range(build_generator(preset="tf_tutorial"))
+        (-1.0, 1.0)
+    """
+    activation = getattr(generator.layers[-1], "activation", None)
+    return {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}.get(getattr(activation, "__name__", None))
+
+
+def in_sample_range(images, generator):
+    """`generator`'s images in [-1, 1], the range samples are served and drawn in.
+
+    A keras.io-style sigmoid generator's [0, 1] is mapped there; any other
+    output is returned as it is.
+
+    Args:
+        images: what `generator` made.
+        generator: the Keras model that made them.
+
+    Example:
+        >>> from dcgan_keras import build_generator
+        >>> import numpy as np
+        >>> in_sample_range(np.array([0.0, 1.0]), build_generator(preset="tf_tutorial")).tolist()  # tanh: as is
+        [0.0, 1.0]
+    """
+    return images * 2.0 - 1.0 if output_range(generator) == (0.0, 1.0) else images

@@ -20,7 +20,8 @@ import numpy as np
 
 from dcgan_keras import rundir
 from dcgan_keras.cli import first_line
-from dcgan_keras.gan import DCGAN, in_sample_range, latent_noise
+from dcgan_keras.gan import DCGAN, latent_noise
+from dcgan_keras.models import in_sample_range
 
 # The writers live in outputs.py; sampling is where a user looks for them.
 from dcgan_keras.outputs import (  # noqa: F401

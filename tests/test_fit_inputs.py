@@ -115,8 +115,19 @@ def test_fit_refuses_a_dataset_of_0_255_pixels_before_training(name):
 
 def test_fit_warns_of_a_dataset_of_0_1_images_for_a_tanh_generator():
     gan = tiny_gan(seed=0)
-    with pytest.warns(UserWarning, match=r"lie in \[0, 1\].*x \* 2 - 1"):
+    with pytest.warns(UserWarning, match=r"lie in \[0, 1\].*x \* 2 - 1") as record:
         gan.fit(_tf_dataset(False, (IMAGES + 1.0) / 2.0), epochs=1, shuffle=False, verbose=0)
+    # The warning points at the user's fit call, not at the package.
+    assert [w.filename for w in record if "lie in" in str(w.message)] == [__file__]
+
+
+def test_fit_warns_of_a_dataset_of_one_image_batches_with_batchnorm():
+    import tensorflow as tf
+
+    gan = tiny_gan(seed=0)  # the generator has BatchNorm
+    with pytest.warns(UserWarning, match=r"first batch holds one image.*BatchNormalization") as record:
+        gan.fit(tf.data.Dataset.from_tensor_slices(IMAGES[:2]).batch(1), epochs=1, verbose=0)
+    assert [w.filename for w in record if "one image" in str(w.message)] == [__file__]
 
 
 def test_fit_checks_a_keras_image_directory_dataset(tmp_path):
@@ -161,7 +172,7 @@ def test_a_shuffling_data_loader_trains_as_it_would_without_the_range_check():
 def test_what_reading_ahead_would_disturb_is_not_read():
     import tensorflow as tf
 
-    from dcgan_keras.gan import _first_batch_images
+    from dcgan_keras.fit_inputs import _first_batch_images
 
     class Forking(_Batches):
         def __init__(self):

@@ -734,8 +734,9 @@ def test_networks_without_shapes_are_refused_naming_the_wrapping_that_works():
 def test_batches_of_one_image_are_warned_about_when_the_networks_use_batchnorm():
     gan = tiny_gan()  # the generator has BatchNorm
     for count, batch_size in ((16, 1), (17, 8)):
-        with pytest.warns(UserWarning, match=rf"{count} images in batches of {batch_size} give batches of one"):
+        with pytest.warns(UserWarning, match=rf"{count} images in batches of {batch_size} give batches of one") as record:
             gan.fit(random_images(count), batch_size=batch_size, epochs=1, verbose=0, steps_per_epoch=2)
+        assert [w.filename for w in record if "batches of one" in str(w.message)] == [__file__]  # the fit call
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         gan.fit(random_images(18), batch_size=8, epochs=1, verbose=0)  # a last batch of 2 is fine
