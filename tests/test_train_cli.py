@@ -283,7 +283,7 @@ def test_resume_with_another_config_is_refused_naming_the_keys(reference_run, ca
 
 def test_resume_refuses_a_checkpoint_of_another_run_before_writing(reference_run, tmp_path, capfd):
     from dcgan_keras.config import resolve_config
-    from dcgan_keras.training import build_model
+    from dcgan_keras.run_model import build_model
 
     run = RunDir(tmp_path / "run")
     shutil.copytree(reference_run[0].path, run.path)

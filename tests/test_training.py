@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from dcgan_keras import config as config_lib
+from dcgan_keras import run_model
 from dcgan_keras import rundir, training
 from dcgan_keras.callbacks import TensorBoardLogger, read_metrics, read_tensorboard
 from dcgan_keras.config import Config, ConfigError, resolve_config
@@ -575,7 +576,7 @@ def test_build_model_builds_what_the_config_records():
         "lr": 1e-3, "g_lr": 3e-4, "beta_1": 0.7, "dropout": 0.1, "bn_momentum": 0.8,
         "d_steps": 2, "label_smoothing": 0.1, "ema": 0.9,
     })
-    gan = training.build_model(config)
+    gan = run_model.build_model(config)
     for optimizer, rate in ((gan.d_optimizer, 1e-3), (gan.g_optimizer, 3e-4)):
         assert float(optimizer.beta_1) == 0.7
         np.testing.assert_allclose(float(keras.ops.convert_to_numpy(optimizer.learning_rate)), rate, rtol=1e-6)
