@@ -33,7 +33,7 @@ import numpy as np
 
 from dcgan_keras import backend as seam
 from dcgan_keras import callbacks as run_callbacks
-from dcgan_keras import rundir
+from dcgan_keras import rundir, tensorboard_logs
 from dcgan_keras.callbacks import TrainingDiverged
 from dcgan_keras.cli import first_line
 from dcgan_keras.config import (
@@ -282,7 +282,7 @@ def _write_run_record(run, record, config, backend, resume, initial_epoch, devic
         # to metrics.csv and TensorBoard before its checkpoint.
         run.remove_temporaries()
         run.truncate_metrics(initial_epoch)
-        run_callbacks.truncate_tensorboard(run.tensorboard_dir, initial_epoch)
+        tensorboard_logs.truncate_tensorboard(run.tensorboard_dir, initial_epoch)
         if run.truncate_samples(initial_epoch):
             # Rebuilt now: a resume that trains no further epoch would keep the lost frame.
             try:
@@ -455,7 +455,7 @@ def _callbacks(config, run, noise, fid, say, progress_bar=True):
         run_callbacks.EpochTimer(config.batch_size),
         grids,
         run_callbacks.MetricsCSV(run.metrics_csv),
-        run_callbacks.TensorBoardLogger(run.tensorboard_dir, grids=grids),
+        tensorboard_logs.TensorBoardLogger(run.tensorboard_dir, grids=grids),
         run_callbacks.Checkpoints(run, keep=config.checkpoints_to_keep, guard=monitor),
         # Given here, fit uses this progress bar instead of appending its own
         # last: the bar finishes its line before the summary is printed.

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dcgan_keras import callbacks
+from dcgan_keras import callbacks, tensorboard_logs
 from dcgan_keras.rundir import RunDir
 from helpers import tiny_gan
 
@@ -172,12 +172,12 @@ def test_checkpoints_rotate_skip_a_diverged_epoch_and_load(tmp_path):
 def test_tensorboard_logger_writes_scalars_and_the_grid_on_any_backend(tmp_path):
     grid = np.random.default_rng(0).integers(0, 256, (10, 12, 1), dtype="uint8")  # not constant: a blank image must not pass
     grids = type("Grids", (), {"latest": grid})()
-    logger = attached(callbacks.TensorBoardLogger(tmp_path / "tb", grids=grids))
+    logger = attached(tensorboard_logs.TensorBoardLogger(tmp_path / "tb", grids=grids))
     logger.on_train_begin()
     logger.on_epoch_end(0, {"d_loss": 1.5, "fid": math.nan})
     logger.on_epoch_end(1, {"d_loss": 1.25})
     logger.on_train_end()
-    events = callbacks.read_tensorboard(tmp_path / "tb")
+    events = tensorboard_logs.read_tensorboard(tmp_path / "tb")
     assert events["d_loss"] == [(1, 1.5), (2, 1.25)]
     assert "fid" not in events  # NaN (epochs without FID) is not logged
     step, png = events["samples"][0]
@@ -197,7 +197,7 @@ def test_inject_nan_poisons_the_discriminator_in_its_epoch():
 def test_read_tensorboard_of_a_missing_folder_says_so(tmp_path):
     # It returned {} (no events), which reads like a run that logged nothing.
     with pytest.raises(FileNotFoundError, match="No TensorBoard folder at"):
-        callbacks.read_tensorboard(str(tmp_path / "tensorbaord"))
+        tensorboard_logs.read_tensorboard(str(tmp_path / "tensorbaord"))
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the dropped Ctrl-C

@@ -23,7 +23,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dcgan_keras.callbacks import read_metrics, read_tensorboard
+from dcgan_keras.callbacks import read_metrics
+from dcgan_keras.tensorboard_logs import read_tensorboard
 from dcgan_keras.images import make_grid, to_uint8
 from dcgan_keras.rundir import RunDir
 from helpers import REPO, site_packages_without, snapshot

@@ -15,7 +15,8 @@ from PIL import Image
 from dcgan_keras import config as config_lib
 from dcgan_keras import run_model
 from dcgan_keras import rundir, training
-from dcgan_keras.callbacks import TensorBoardLogger, read_metrics, read_tensorboard
+from dcgan_keras.callbacks import read_metrics
+from dcgan_keras.tensorboard_logs import TensorBoardLogger, read_tensorboard
 from dcgan_keras.config import Config, ConfigError, resolve_config
 from dcgan_keras.rundir import RunDir, RunDirError
 from helpers import QUICK_COMPILE, changed, numpy_weights, snapshot
