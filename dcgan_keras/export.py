@@ -23,8 +23,11 @@ Example:
 """
 
 import argparse
+import contextlib
+import glob
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -46,6 +49,9 @@ OUTPUT_NAME = "images"
 # The check after export: the SavedModel against the Keras generator. Same
 # weights, same float32 ops; what differs is the backends' kernels.
 VERIFY_ATOL = 1e-4
+# The subprocess's working folder under the temporary directory: PID-named, so a later export can
+# tell one whose process was killed.
+_WORKDIR_PREFIX = "dcgan_export_"
 _PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Per backend: (module that must be importable, pip package that provides it).
@@ -178,6 +184,35 @@ def _is_onnx_model(path):
     return model.ir_version > 0 and len(model.graph.node) > 0
 
 
+def _remove_what_killed_exports_left(path):
+    """Removes `path.tmp-PID` and this module's temporary folders of exports whose process is gone.
+
+    An export killed outright (SIGKILL, the machine's OOM killer) runs no
+    cleanup; each later export sweeps what such a one left. A PID that is
+    running (or was reused) keeps its files.
+    """
+    workdirs = os.path.join(glob.escape(tempfile.gettempdir()), _WORKDIR_PREFIX + "*")
+    for pattern, form in ((glob.escape(path) + ".tmp-*", r"\.tmp-(\d+)"), (workdirs, _WORKDIR_PREFIX + r"(\d+)-\w+")):
+        for leftover in glob.glob(pattern):
+            match = re.fullmatch(r".*" + form, os.path.basename(leftover))
+            if match and not _process_exists(int(match.group(1))):
+                if os.path.isdir(leftover) and not os.path.islink(leftover):
+                    shutil.rmtree(leftover, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        os.remove(leftover)
+
+
+def _process_exists(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):  # another user's process, or no PID at all: not ours
+        return True
+    return True
+
+
 def _move_into_place(tmp, export_dir):
     # Only a complete export ever has the final name; a non-empty directory
     # there (overwrite=True, checked) is swapped out, then removed.
@@ -249,7 +284,7 @@ def _run_saved_model(path, z):
 
 def _export_in_subprocess(model, path, probe, timeout):
     """Saves `model` as `.keras`; a TensorFlow-backend process rebuilds and exports it."""
-    with tempfile.TemporaryDirectory(prefix="dcgan_export_") as work:
+    with tempfile.TemporaryDirectory(prefix=f"{_WORKDIR_PREFIX}{os.getpid()}-") as work:
         keras_file = os.path.join(work, "generator.keras")
         probe_in = os.path.join(work, "z.npy")
         probe_out = os.path.join(work, "images.npy")
@@ -286,7 +321,9 @@ def export_saved_model(generator, export_dir, overwrite=False, timeout=600):
     with `training=False` (BatchNorm's moving statistics). The directory
     appears complete or not at all: it is written as `export_dir.tmp-PID`
     and renamed. Before the rename, the SavedModel is run on fixed noise and
-    must match the Keras generator within `VERIFY_ATOL`.
+    must match the Keras generator within `VERIFY_ATOL`. What an export
+    killed outright left (`export_dir.tmp-PID`, its temporary folder) is
+    removed first, once its process is gone.
 
     Args:
         generator: a Keras generator model, a `DCGAN` or a loaded
@@ -319,6 +356,7 @@ def export_saved_model(generator, export_dir, overwrite=False, timeout=600):
     export_dir = os.fspath(export_dir).rstrip("/" + os.sep) or os.fspath(export_dir)
     check_export_path(export_dir, overwrite)
     probe = latent_noise(4, int(model.input_shape[-1]), seed=0)
+    _remove_what_killed_exports_left(export_dir)
     tmp = f"{export_dir}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     try:
@@ -425,6 +463,7 @@ def export_onnx(generator, path, overwrite=False):
     path = os.fspath(path)
     check_onnx_path(path, overwrite)
     backend = keras.backend.backend()
+    _remove_what_killed_exports_left(path)
     tmp = f"{path}.tmp-{os.getpid()}"
     spec = keras.InputSpec(shape=(None, int(model.input_shape[-1])), dtype="float32", name=INPUT_NAME)
     try:

@@ -10,6 +10,7 @@ import re
 import stat
 import subprocess
 import sys
+import tempfile
 
 import keras
 import numpy as np
@@ -136,6 +137,31 @@ def test_failed_tensorflow_subprocess_is_reported_by_its_error_line(artifacts, t
         export.export_saved_model(artifacts.gan, tmp_path / "out")
     assert "Traceback" not in str(error.value) and "\n" not in str(error.value)  # one line for the CLI
     assert sorted(os.listdir(tmp_path)) == ["fake_python"]
+
+
+def test_an_export_removes_what_killed_exports_left_and_nothing_else(artifacts, tmp_path, monkeypatch):
+    # SIGKILL runs no cleanup: an exporter killed outright leaves its PID-named temporaries.
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        temp = tmp_path / "temp"
+        monkeypatch.setattr(tempfile, "tempdir", str(temp))
+        out = tmp_path / "generator"
+        leftovers = {
+            f"generator.tmp-{gone.pid}": False, f"generator.tmp-{running.pid}": True, "generator.tmp-notes": True,
+            f"temp/dcgan_export_{gone.pid}-x1y2": False, f"temp/dcgan_export_{running.pid}-x1y2": True,
+        }
+        for name in leftovers:
+            os.makedirs(tmp_path / name)
+            (tmp_path / name / "saved_model.pb").write_bytes(b"partial")
+        export.export_saved_model(artifacts.gan, out)
+        assert {name: (tmp_path / name).exists() for name in leftovers} == leftovers
+        ours = [name for name in os.listdir(temp) if name.startswith("dcgan_export_")]
+        assert ours == [f"dcgan_export_{running.pid}-x1y2"]  # this export's own is gone too
+    finally:
+        running.kill()
+        running.wait()
 
 
 def test_saved_model_export_without_tensorflow_names_the_package(artifacts, tmp_path, monkeypatch):
