@@ -397,12 +397,15 @@ def onnx_converter_installed(backend=None):
     return importlib.util.find_spec(module) is not None
 
 
-def _name_onnx_output(path):
-    """Renames the graph's one output to `images`, the SavedModel's name for it.
+def _name_onnx_output(path, image_shape):
+    """Names the graph's output `images` and declares what the SavedModel's signature does.
 
-    Each converter names it its own way ("Identity:0" on TensorFlow,
-    "jnp_tanh_out_0" on JAX, a node number on torch), so without this an
-    ONNX Runtime caller would need to know which backend trained the model.
+    Each converter names the output its own way ("Identity:0" on TensorFlow,
+    "jnp_tanh_out_0" on JAX, a node number on torch), and declares its shape
+    its own way (torch: every dimension symbolic; TensorFlow: the batch as
+    "unk__N"): without this an ONNX Runtime caller would need to know which
+    backend trained the model. Both ends get the batch as "batch", the
+    images their (H, W, C).
     """
     import onnx  # every converter depends on it
 
@@ -421,8 +424,22 @@ def _name_onnx_output(path):
             if info.name == old:
                 info.name = OUTPUT_NAME
         graph.output[0].name = OUTPUT_NAME
+    _declare_shape(graph.input[0], ("batch", None))
+    _declare_shape(graph.output[0], ("batch",) + tuple(image_shape))
     onnx.checker.check_model(model)  # a clash with an existing name fails here, not in a user's runtime
     onnx.save(model, path)
+
+
+def _declare_shape(value_info, dims):
+    """Sets `value_info`'s declared dimensions: a name for a dynamic one, an int for a fixed one, None to keep."""
+    declared = value_info.type.tensor_type.shape.dim
+    if len(declared) != len(dims):
+        raise ExportError(f"The converter declared {value_info.name!r} with {len(declared)} dimensions, not {len(dims)}.")
+    for dim, value in zip(declared, dims):
+        if isinstance(value, str):
+            dim.dim_param = value
+        elif value is not None:
+            dim.dim_value = int(value)
 
 
 def _run_onnx(path, z):
@@ -482,7 +499,7 @@ def export_onnx(generator, path, overwrite=False):
         probe = latent_noise(4, int(model.input_shape[-1]), seed=0)
         served = None
         try:
-            _name_onnx_output(tmp)
+            _name_onnx_output(tmp, model.output_shape[1:])
             if importlib.util.find_spec("onnxruntime") is not None:
                 served = _run_onnx(tmp, probe)
         except Exception as e:  # onnx's checker and ONNX Runtime raise their own types

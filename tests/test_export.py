@@ -188,6 +188,9 @@ def test_onnx_file_serves_the_keras_images_under_the_saved_models_names(artifact
     # Each converter names the output its own way; the export renames it.
     assert [(i.name, i.type, i.shape[1]) for i in session.get_inputs()] == [("z", "tensor(float)", gan.latent_dim)]
     assert [o.name for o in session.get_outputs()] == ["images"]
+    # Declared as the SavedModel's signature is, whichever converter wrote it.
+    declared = [(i.name, i.shape) for i in session.get_inputs() + session.get_outputs()]
+    assert declared == [("z", ["batch", gan.latent_dim]), ("images", ["batch", 28, 28, 1])]
     z = latent_noise(5, gan.latent_dim, seed=7)  # not the export check's batch of 4: the batch is dynamic
     (served,) = session.run(["images"], {"z": z})
     expected = keras.ops.convert_to_numpy(gan.generator(z, training=False))
