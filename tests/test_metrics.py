@@ -80,15 +80,37 @@ def test_frechet_distance_matches_symmetric_formula_for_full_covariances():
     assert frechet_distance(mu2, s2, mu1, s1) == pytest.approx(expected, rel=1e-8)
 
 
-def test_frechet_distance_retries_with_offset_when_product_is_defective():
-    # Two singular PSD matrices whose product has a 2x2 Jordan block at 0: sqrtm
-    # returns inf, which is the case pytorch-fid's eps offset exists for.
-    s1 = np.array([[1, 1, 1, -1], [1, 1, 1, -1], [1, 1, 2, 0], [-1, -1, 0, 2]], float)
-    s2 = np.diag([0.0, 1.0, 1.0, 1.0])
-    mu = np.zeros(4)
-    with pytest.warns(UserWarning, match="singular"):
+# Two singular PSD matrices whose product has a 2x2 Jordan block at 0.
+DEFECTIVE_S1 = np.array([[1, 1, 1, -1], [1, 1, 1, -1], [1, 1, 2, 0], [-1, -1, 0, 2]], float)
+DEFECTIVE_S2 = np.diag([0.0, 1.0, 1.0, 1.0])
+
+
+def test_frechet_distance_of_a_defective_singular_product_is_right():
+    # The product has a 2x2 Jordan block at 0:
+    # scipy's sqrtm before 1.17 returned inf for it (the retry below then
+    # runs), 1.17's own algorithm a finite root. Either way, the right distance.
+    s1, s2, mu = DEFECTIVE_S1, DEFECTIVE_S2, np.zeros(4)
+    value = frechet_distance(mu, s1, mu, s2)
+    assert value == pytest.approx(frechet_reference(mu, s1, mu, s2), abs=1e-2)
+
+
+def test_frechet_distance_retries_with_offset_when_sqrtm_fails(monkeypatch):
+    # pytorch-fid's eps offset, for a sqrtm that gives up on a singular
+    # product (scipy before 1.17 on the one above): a stand-in does so here.
+    from scipy import linalg
+
+    real_sqrtm, calls = linalg.sqrtm, []
+
+    def failing_once(matrix, *args, **kwargs):
+        calls.append(matrix)
+        return np.full(matrix.shape, np.inf) if len(calls) == 1 else real_sqrtm(matrix, *args, **kwargs)
+
+    monkeypatch.setattr(linalg, "sqrtm", failing_once)
+    s1, s2, mu = DEFECTIVE_S1, DEFECTIVE_S2, np.zeros(4)
+    with pytest.warns(UserWarning, match="singular covariance product; adding 1e-06"):
         value = frechet_distance(mu, s1, mu, s2)
-    assert math.isfinite(value)
+    offset = np.eye(4) * 1e-6
+    assert len(calls) == 2 and np.allclose(calls[1], (s1 + offset) @ (s2 + offset), rtol=0, atol=1e-12)
     assert value == pytest.approx(frechet_reference(mu, s1, mu, s2), abs=1e-2)
 
 
