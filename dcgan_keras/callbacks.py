@@ -25,13 +25,11 @@ import math
 import os
 import threading
 import time
-import warnings
 
 import keras
 import numpy as np
-from PIL import Image
 
-from dcgan_keras import cli
+from dcgan_keras import cli, gif
 from dcgan_keras import images as image_utils
 from dcgan_keras import rundir
 from dcgan_keras.models import in_sample_range
@@ -194,49 +192,14 @@ def summary_line(epoch, epochs, logs):
     return "  ".join(parts)
 
 
-def build_gif(frames, path, frame_ms=200):
-    """Writes PNG files (or PIL images) as an animated, looping GIF, atomically.
-
-    Args:
-        frames: paths of images of one size, or PIL images, in order.
-        path: the .gif to write.
-        frame_ms: how long each frame shows; the last shows 5x longer, so
-            the loop pauses on the latest grid.
-
-    Example:
-        >>> build_gif(["samples/epoch_0001.png", "samples/epoch_0002.png"], "progress.gif")  # a run's grids  # doctest: +SKIP
-        'progress.gif'
-    """
-    frames = [_open_frame(f) if isinstance(f, (str, os.PathLike)) else f for f in frames]
-    frames = [f for f in frames if f is not None]
-    if not frames:
-        raise ValueError("build_gif needs at least one frame.")
-    # One palette per frame: GIF holds 256 colors, grids of RGB samples more.
-    frames = [f if f.mode in ("L", "P") else f.convert("RGB").quantize(256) for f in frames]
-    durations = [frame_ms] * (len(frames) - 1) + [frame_ms * 5]
-    with rundir.writing(path) as tmp:
-        frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0)
-    return path
-
-
-def _open_frame(path):
-    # A damaged grid of an earlier epoch leaves a gap in the animation; it
-    # must not stop the training that draws the next one.
-    try:
-        with Image.open(path) as image:
-            image.load()
-            return image.copy()
-    except (OSError, SyntaxError, ValueError) as err:
-        warnings.warn(f"Leaving {path} out of the GIF: it is not a readable image ({err}).")
-        return None
-
-
 class SampleGrids(keras.callbacks.Callback):
     """After each epoch, draws the grid of `model.generate(z=noise)` and animates all grids so far.
 
-    Writes `samples/epoch_XXXX.png` (1-based epochs) and rebuilds the GIF
-    from the grids up to this epoch, so a resumed run's GIF holds no frames
-    of a lost epoch. The latest grid is kept in `latest` (uint8 H x W x C)
+    Writes `samples/epoch_XXXX.png` (1-based epochs) and adds it to the GIF.
+    The first grid of a `fit` call rebuilds the GIF from the run's grids up
+    to its epoch, so a resumed run's GIF holds no frames of a lost epoch;
+    later ones are appended (`gif.GrowingGif`), so an epoch's cost does not
+    grow with the run. The latest grid is kept in `latest` (uint8 H x W x C)
     for the TensorBoard logger.
 
     Args:
@@ -255,6 +218,10 @@ class SampleGrids(keras.callbacks.Callback):
         self.frame_ms = frame_ms
         self.guard = guard
         self.latest = None
+        self._animation = None
+
+    def on_train_begin(self, logs=None):
+        self._animation = None  # a fit call's first grid rebuilds: the run may have changed in between
 
     def on_epoch_end(self, epoch, logs=None):
         if is_diverged(self.guard):
@@ -262,8 +229,13 @@ class SampleGrids(keras.callbacks.Callback):
             return
         images = in_sample_range(self.model.generate(z=self.noise), self.model.sampling_generator)
         grid = image_utils.make_grid(images, cols=self.cols)
-        image_utils.save_png(grid, self.run.sample_path(epoch + 1))
-        build_gif([p for _, p in self.run.samples(up_to=epoch + 1)], self.run.gif, self.frame_ms)
+        path = self.run.sample_path(epoch + 1)
+        image_utils.save_png(grid, path)
+        if self._animation is None:
+            self._animation = gif.GrowingGif(self.run.gif, self.frame_ms)
+            self._animation.rebuild([p for _, p in self.run.samples(up_to=epoch + 1)])
+        else:
+            self._animation.append(path)
         self.latest = grid
 
 

@@ -33,7 +33,7 @@ import numpy as np
 
 from dcgan_keras import backend as seam
 from dcgan_keras import callbacks as run_callbacks
-from dcgan_keras import rundir, tensorboard_logs
+from dcgan_keras import gif, rundir, tensorboard_logs
 from dcgan_keras.callbacks import TrainingDiverged
 from dcgan_keras.cli import first_line
 from dcgan_keras.config import (
@@ -286,7 +286,7 @@ def _write_run_record(run, record, config, backend, resume, initial_epoch, devic
         if run.truncate_samples(initial_epoch):
             # Rebuilt now: a resume that trains no further epoch would keep the lost frame.
             try:
-                run_callbacks.build_gif([path for _, path in run.samples()], run.gif, config.gif_frame_ms)
+                gif.build_gif([path for _, path in run.samples()], run.gif, config.gif_frame_ms)
             except ValueError:  # no readable grid is left
                 if os.path.exists(run.gif):
                     os.remove(run.gif)

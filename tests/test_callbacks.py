@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dcgan_keras import callbacks, tensorboard_logs
+from dcgan_keras import callbacks, gif, tensorboard_logs
 from dcgan_keras.rundir import RunDir
-from helpers import tiny_gan
+from helpers import random_images, tiny_gan
 
 
 class FakeModel:
@@ -99,18 +99,72 @@ def test_build_gif_animates_grayscale_and_color_frames(tmp_path):
         image = np.full((10, 12, channels), 40 * i, "uint8")
         Image.fromarray(image[..., 0] if channels == 1 else image).save(tmp_path / f"{i}.png")
         paths.append(str(tmp_path / f"{i}.png"))
-    callbacks.build_gif(paths, tmp_path / "a.gif", frame_ms=100)
-    gif = Image.open(tmp_path / "a.gif")
-    assert gif.n_frames == 3 and gif.size == (12, 10) and gif.info["loop"] == 0
-    assert gif.info["duration"] == 100
+    gif.build_gif(paths, tmp_path / "a.gif", frame_ms=100)
+    animation = Image.open(tmp_path / "a.gif")
+    assert animation.n_frames == 3 and animation.size == (12, 10) and animation.info["loop"] == 0
+    assert animation.info["duration"] == 100
     assert sorted(os.listdir(tmp_path)) == ["0.png", "1.png", "2.png", "a.gif"]
     with pytest.raises(ValueError, match="at least one frame"):
-        callbacks.build_gif([], tmp_path / "b.gif")
+        gif.build_gif([], tmp_path / "b.gif")
     # A damaged grid of an earlier epoch is left out, with a warning; the run goes on.
     (tmp_path / "1.png").write_bytes(b"not a png")
     with pytest.warns(UserWarning, match=r"Leaving .*1.png out of the GIF"):
-        callbacks.build_gif(paths, tmp_path / "a.gif", frame_ms=100)
+        gif.build_gif(paths, tmp_path / "a.gif", frame_ms=100)
     assert Image.open(tmp_path / "a.gif").n_frames == 2
+
+
+def gif_frames(path):
+    """[(RGB pixels, duration ms)] of each frame of a GIF, and its loop count."""
+    with Image.open(path) as image:
+        frames = []
+        for index in range(image.n_frames):
+            image.seek(index)
+            frames.append((np.asarray(image.convert("RGB")), image.info["duration"]))
+        return frames, image.info.get("loop")
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_a_gif_grown_a_frame_at_a_time_is_the_one_built_whole(tmp_path, channels):
+    rng = np.random.default_rng(channels)
+    paths = []
+    for i in range(4):
+        image = rng.integers(0, 256, (10, 14, channels), dtype=np.uint8)
+        Image.fromarray(image[..., 0] if channels == 1 else image).save(tmp_path / f"{i}.png")
+        paths.append(str(tmp_path / f"{i}.png"))
+    grown = gif.GrowingGif(tmp_path / "grown.gif", frame_ms=100)
+    grown.rebuild(paths[:2])
+    for path in paths[2:]:
+        grown.append(path)
+    gif.build_gif(paths, tmp_path / "whole.gif", frame_ms=100)
+    (frames, loop), (expected, expected_loop) = gif_frames(tmp_path / "grown.gif"), gif_frames(tmp_path / "whole.gif")
+    assert [d for _, d in frames] == [100, 100, 100, 500] and loop == expected_loop == 0
+    assert len(frames) == len(expected) and all(np.array_equal(a, b) for (a, _), (b, _) in zip(frames, expected))
+    # A damaged grid is left out, as build_gif leaves it out; a frame of another size is refused.
+    (tmp_path / "bad.png").write_bytes(b"not a png")
+    with pytest.warns(UserWarning, match=r"Leaving .*bad.png out of the GIF"):
+        grown.append(str(tmp_path / "bad.png"))
+    with pytest.raises(ValueError, match="A 3x3 frame cannot join a 14x10 GIF"):
+        grown.append(Image.new("RGB", (3, 3)))
+    assert len(gif_frames(tmp_path / "grown.gif")[0]) == 4
+    assert sorted(os.listdir(tmp_path)) == sorted(["bad.png", "grown.gif", "whole.gif"] + [f"{i}.png" for i in range(4)])
+
+
+def test_sample_grids_encode_each_grid_once_so_an_epoch_costs_the_same_late_in_a_run(tmp_path, monkeypatch):
+    # Rebuilding the GIF from every grid each epoch made a 200-epoch run spend most of its time there.
+    encoded = []
+    real_paletted = gif._paletted
+    monkeypatch.setattr(gif, "_paletted", lambda image: encoded.append(image.size) or real_paletted(image))
+    gan = tiny_gan()
+    run = RunDir(str(tmp_path))
+    os.makedirs(run.samples_dir)
+    grids = callbacks.SampleGrids(np.zeros((4, gan.latent_dim), "float32"), run)
+    images = random_images(16)
+    gan.fit(images, batch_size=8, epochs=5, steps_per_epoch=1, callbacks=[grids], verbose=0)
+    assert len(encoded) == 5 and len(gif_frames(run.gif)[0]) == 5
+    encoded.clear()
+    gan.fit(images, batch_size=8, epochs=7, initial_epoch=5, steps_per_epoch=1, callbacks=[grids], verbose=0)
+    assert len(encoded) == 5 + 1 + 1  # a fit call's first grid rebuilds the animation: 6 grids; then one more
+    assert len(gif_frames(run.gif)[0]) == 7
 
 
 def test_metrics_csv_keeps_its_columns_and_continues_after_a_resume(tmp_path):

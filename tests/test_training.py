@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from dcgan_keras import config as config_lib
-from dcgan_keras import run_model
+from dcgan_keras import gif, run_model
 from dcgan_keras import rundir, training
 from dcgan_keras.callbacks import read_metrics
 from dcgan_keras.tensorboard_logs import TensorBoardLogger, read_tensorboard
@@ -453,7 +453,7 @@ def test_a_resume_drops_the_lost_epochs_grid_from_samples_and_the_gif(tmp_path, 
     run = RunDir(str(tmp_path / "run"))
     # What a kill in epoch 3 leaves: its grid and GIF frame, no checkpoint.
     shutil.copy(run.sample_path(1), run.sample_path(3))  # not a copy of the frame before: GIF merges those
-    training.run_callbacks.build_gif([p for _, p in run.samples()], run.gif)
+    gif.build_gif([p for _, p in run.samples()], run.gif)
     assert Image.open(run.gif).n_frames == 3
     training.train(config, run.path, resume=True, verbose=0)  # trains nothing: 2 epochs done
     assert [e for e, _ in run.samples()] == [1, 2] and Image.open(run.gif).n_frames == 2
