@@ -42,6 +42,15 @@ def check(gan, x, fit_args, fit_kwargs):
             "(D's and G's losses measure each other). Measure samples instead, e.g. FID with "
             "dcgan_keras.metrics (train.py --fid_every)."
         )
+    weights = [name for name in ("sample_weight", "class_weight") if fit_kwargs.get(name) is not None]
+    if weights:
+        raise ValueError(
+            f"DCGAN.fit takes no {' or '.join(weights)}: each step's losses are means over real and "
+            "generated images, with no per-image loss to weight (Keras would ignore sample_weight). "
+            "To favour some images, draw them more often in the data."
+        )
+    # fit(x, y, batch_size, epochs, verbose, callbacks, ...): args are from y on.
+    _check_callbacks(fit_kwargs.get("callbacks") or (fit_args[4] if len(fit_args) > 4 else None) or ())
     # Here, not at construction: a frozen GAN may still be saved, loaded and sampled.
     _check_trainable(discriminator=gan.discriminator, generator=gan.generator)
     if isinstance(x, ImageDataset):
@@ -63,6 +72,35 @@ def check(gan, x, fit_args, fit_kwargs):
         if int(first.shape[0]) == 1:  # (a last batch of one cannot be seen ahead)
             _warn_of_batches_of_one(gan, "The data's first batch holds one image")
     return x
+
+
+def _check_callbacks(callbacks):
+    for callback in callbacks:
+        if isinstance(callback, keras.callbacks.TerminateOnNaN):
+            raise ValueError(
+                "keras.callbacks.TerminateOnNaN watches logs['loss'], which a DCGAN does not log (it "
+                "logs d_loss and g_loss): it would never stop. Use "
+                "dcgan_keras.callbacks.DivergenceMonitor(), which stops at the first NaN or infinite loss."
+            )
+        if isinstance(callback, keras.callbacks.ModelCheckpoint) and not callback.save_weights_only:
+            check_save_path(callback.filepath)
+
+
+def check_save_path(filepath):
+    """Refuses a legacy HDF5 path for a whole DCGAN: that format holds one optimizer.
+
+    Args:
+        filepath: where `save` (or a `ModelCheckpoint`) would write.
+
+    Example:
+        >>> check_save_path("gan.keras")
+    """
+    if str(filepath).endswith((".h5", ".hdf5")):
+        raise ValueError(
+            f"Cannot save a DCGAN to {str(filepath)!r}: the legacy HDF5 format holds one optimizer, and a "
+            "DCGAN has two. Save to a .keras file (both networks, both optimizers, the RNG state), or "
+            "the weights alone with save_weights('NAME.weights.h5') (ModelCheckpoint: save_weights_only=True)."
+        )
 
 
 def _validation_arguments(fit_kwargs):

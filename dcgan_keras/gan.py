@@ -7,6 +7,7 @@ between them (how gradients are taken and applied) lives in
 `dcgan_keras.backend`.
 """
 
+import copy
 import operator
 import warnings
 
@@ -389,6 +390,22 @@ class DCGAN(keras.Model):
         x = fit_inputs.check(self, x, args, kwargs)
         return super().fit(x, *args, **kwargs)
 
+    def save(self, filepath, overwrite=True, zipped=None, **kwargs):
+        """`keras.Model.save`, to a `.keras` file: both networks, both optimizers, the RNG state.
+
+        The legacy HDF5 format (`.h5`) holds one optimizer, so it is refused
+        (`save_weights("x.weights.h5")` writes the weights alone).
+
+        Args:
+            filepath: the `.keras` file to write.
+            overwrite, zipped, **kwargs: as `keras.Model.save`.
+
+        Example:
+            >>> gan.save("gan.keras")  # doctest: +SKIP
+        """
+        fit_inputs.check_save_path(filepath)
+        return super().save(filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+
     def predict(self, x, *args, **kwargs):
         """`keras.Model.predict`: images from latent vectors, through `call`.
 
@@ -659,7 +676,9 @@ class DCGAN(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
+        # Keras's deserialization empties the networks' nested configs as it
+        # reads them: a deep copy leaves the caller's config whole.
+        config = copy.deepcopy(config)
         for key in ("discriminator", "generator"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)

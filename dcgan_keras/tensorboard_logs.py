@@ -16,12 +16,12 @@ from dcgan_keras import rundir
 class TensorBoardLogger(keras.callbacks.Callback):
     """TensorBoard event files with every epoch metric and the sample grid, on any backend.
 
-    `keras.callbacks.TensorBoard` needs the TensorFlow backend, and its
-    `tf.summary.scalar` needs the tensorboard package too. This writes with
-    TensorFlow's core `tf.summary.write` and the metadata TensorBoard's
-    scalar and image plugins read, so it works whichever backend trains and
-    without tensorboard installed (only the tensorflow package, imported here
-    and nowhere else in the training code; without it, it warns and does
+    `keras.callbacks.TensorBoard` needs the tensorboard package, which
+    requirements.txt leaves out. This writes with TensorFlow's core
+    `tf.summary.write` and the metadata TensorBoard's scalar and image
+    plugins read, so it works whichever backend trains and without
+    tensorboard installed (only the tensorflow package, imported here and
+    nowhere else in the training code; without it, it warns and does
     nothing). Steps are 1-based epochs, as in metrics.csv.
 
     Args:

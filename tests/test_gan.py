@@ -1,5 +1,7 @@
 """DCGAN training behaviour, on whichever backend KERAS_BACKEND selects."""
 
+import json
+import os
 import warnings
 
 import keras
@@ -634,6 +636,42 @@ def test_validation_and_evaluate_are_refused_before_any_training():
     with pytest.raises(NotImplementedError, match=r"no validation loss.*FID"):
         gan.evaluate(x)
     assert not changed(before, numpy_weights(gan.weights))
+
+
+def test_what_keras_would_silently_ignore_or_fail_on_late_is_refused_before_training(tmp_path):
+    gan = tiny_gan()
+    before = numpy_weights(gan.weights)
+    x = random_images(16)
+    refused = [
+        ({"sample_weight": np.linspace(0, 1, 16)}, r"no sample_weight: .*no per-image loss"),
+        ({"class_weight": {0: 1.0, 1: 5.0}}, r"no class_weight"),
+        # It reads logs["loss"], which a GAN does not have: it never stops.
+        ({"callbacks": [keras.callbacks.TerminateOnNaN()]}, r"TerminateOnNaN.*DivergenceMonitor"),
+        # Keras's legacy writer failed on the two optimizers after the first epoch had trained.
+        ({"callbacks": [keras.callbacks.ModelCheckpoint(str(tmp_path / "gan.h5"))]}, r"HDF5.*\.keras"),
+    ]
+    for kwargs, message in refused:
+        with pytest.raises(ValueError, match=message):
+            gan.fit(x, batch_size=8, epochs=1, verbose=0, **kwargs)
+    with pytest.raises(ValueError, match=r"TerminateOnNaN"):  # positional callbacks too
+        gan.fit(x, None, 8, 1, 0, [keras.callbacks.TerminateOnNaN()])
+    with pytest.raises(ValueError, match=r"gan.h5.*legacy HDF5 format holds one optimizer.*save_weights"):
+        gan.save(tmp_path / "gan.h5")
+    assert not changed(before, numpy_weights(gan.weights)) and os.listdir(tmp_path) == []
+    # What the messages offer instead works.
+    checkpoint = keras.callbacks.ModelCheckpoint(str(tmp_path / "gan.weights.h5"), save_weights_only=True)
+    gan.fit(x, batch_size=8, epochs=1, verbose=0, callbacks=[checkpoint])
+    assert os.listdir(tmp_path) == ["gan.weights.h5"]
+
+
+def test_from_config_leaves_the_config_it_reads_whole():
+    # Keras's deserialization empties nested configs as it reads them; a config read twice must build twice.
+    gan = tiny_gan()
+    config = gan.get_config()
+    before = json.dumps(config, sort_keys=True)
+    first, second = DCGAN.from_config(config), DCGAN.from_config(config)
+    assert json.dumps(config, sort_keys=True) == before
+    assert [w.shape for w in first.weights] == [w.shape for w in second.weights] == [w.shape for w in gan.weights]
 
 
 def test_label_smoothing_of_a_target_value_is_warned_about_naming_the_smoothing_meant():
