@@ -41,7 +41,7 @@ import numpy as np
 
 from dcgan_keras.gan import latent_noise
 from dcgan_keras.models import output_range
-from dcgan_keras.sampling import float32_generator, keras_generator
+from dcgan_keras.generators import float32_generator, keras_generator
 
 SIGNATURE = "serving_default"
 INPUT_NAME = "z"
@@ -327,7 +327,7 @@ def export_saved_model(generator, export_dir, overwrite=False, timeout=600):
 
     Args:
         generator: a Keras generator model, a `DCGAN` or a loaded
-            `dcgan_keras.sampling.KerasGenerator`.
+            `dcgan_keras.generators.KerasGenerator`.
         export_dir: the directory to create (its parent must exist).
         overwrite: replace `export_dir` if it exists and is not empty.
         timeout: seconds allowed to the TensorFlow subprocess (JAX, torch).
