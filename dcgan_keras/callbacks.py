@@ -231,11 +231,9 @@ class SampleGrids(keras.callbacks.Callback):
         grid = image_utils.make_grid(images, cols=self.cols)
         path = self.run.sample_path(epoch + 1)
         image_utils.save_png(grid, path)
-        if self._animation is None:
+        if self._animation is None or not self._animation.append(path):  # (a deleted or replaced GIF too)
             self._animation = gif.GrowingGif(self.run.gif, self.frame_ms)
             self._animation.rebuild([p for _, p in self.run.samples(up_to=epoch + 1)])
-        else:
-            self._animation.append(path)
         self.latest = grid
 
 

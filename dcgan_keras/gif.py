@@ -3,13 +3,13 @@
 Rebuilding the animation from every grid after each epoch made each epoch's
 work grow with the run (a 200-epoch celeba64 run spent about 16 minutes
 re-encoding it). `GrowingGif` encodes only the new grid and splices it in
-before the file's trailer, so epoch 1000 costs what epoch 1 did; the whole
-file is still rewritten atomically each time (copying bytes is cheap, the
-encoding was not).
+before the file's trailer; the file is still rewritten atomically each time,
+but copying bytes is cheap where the encoding was not.
 """
 
 import io
 import os
+import shutil
 import warnings
 
 from PIL import Image
@@ -50,8 +50,9 @@ class GrowingGif:
     """An animated GIF that grows by one frame per call, each write atomic.
 
     `rebuild` writes it from all frames (a run's start or resume); `append`
-    then adds one, encoding only that frame. Appended frames are whole
-    frames, each with its own palette, as `build_gif` makes them.
+    then adds one, encoding only that frame: the file so far is copied, not
+    re-encoded, and not held in memory. Appended frames are whole frames,
+    each with its own palette, as `build_gif` makes them.
 
     Args:
         path: the .gif file.
@@ -61,41 +62,49 @@ class GrowingGif:
         >>> animation = GrowingGif("runs/x/progress.gif")  # doctest: +SKIP
         >>> animation.rebuild(["samples/epoch_0001.png"])  # doctest: +SKIP
         >>> animation.append("samples/epoch_0002.png")  # doctest: +SKIP
+        True
     """
 
     def __init__(self, path, frame_ms=200):
         self.path = os.fspath(path)
         self.frame_ms = frame_ms
-        self._body = None  # the file's bytes without its trailer
-        self._last_delay_at = None  # where the last frame's delay is, to shorten it
+        self._written = None  # (size, screen size, where the last frame's delay is) of the file as last written
 
     def rebuild(self, frames):
         """Writes the GIF from all `frames` (see `build_gif`)."""
         build_gif(frames, self.path, self.frame_ms)
         with open(self.path, "rb") as f:
             data = f.read()
-        self._body, self._last_delay_at = bytearray(data[:-1]), _last_delay_offset(data)
+        screen = int.from_bytes(data[6:8], "little"), int.from_bytes(data[8:10], "little")
+        self._written = len(data), screen, _last_delay_offset(data)
 
     def append(self, frame):
-        """Adds `frame` (a path or a PIL image) as the last frame; a damaged file is left out with a warning."""
-        if self._body is None:
-            return self.rebuild([frame])
+        """Adds `frame` (a path or a PIL image) as the last frame.
+
+        A damaged frame file is left out with a warning (True: nothing to
+        add). Returns False, writing nothing, when the file is not the one
+        this object last wrote (never built here, deleted or replaced):
+        `rebuild` it then.
+        """
+        size, screen, delay_at = self._written or (None, None, None)
+        if size is None or not os.path.isfile(self.path) or os.path.getsize(self.path) != size:
+            return False
         image = _open_frame(frame) if isinstance(frame, (str, os.PathLike)) else frame
         if image is None:
-            return None
-        screen = int.from_bytes(self._body[6:8], "little"), int.from_bytes(self._body[8:10], "little")
+            return True
         if image.size != screen:
             raise ValueError(f"A {image.size[0]}x{image.size[1]} frame cannot join a {screen[0]}x{screen[1]} GIF.")
-        block, delay_at = _frame_block(_paletted(image), _centiseconds(self.frame_ms * LAST_FRAME_HOLD))
-        body = bytearray(self._body)  # a failed write leaves the state as it was
-        if self._last_delay_at is not None:
-            body[self._last_delay_at:self._last_delay_at + 2] = _centiseconds(self.frame_ms).to_bytes(2, "little")
-        delay_at += len(body)
-        body += block
-        with rundir.writing(self.path) as tmp, open(tmp, "wb") as f:
-            f.write(body + bytes([_TRAILER]))
-        self._body, self._last_delay_at = body, delay_at
-        return None
+        block, block_delay_at = _frame_block(_paletted(image), _centiseconds(self.frame_ms * LAST_FRAME_HOLD))
+        with rundir.writing(self.path) as tmp:
+            shutil.copyfile(self.path, tmp)
+            with open(tmp, "r+b") as f:
+                if delay_at is not None:  # the frame that was last shows as long as the others now
+                    f.seek(delay_at)
+                    f.write(_centiseconds(self.frame_ms).to_bytes(2, "little"))
+                f.seek(size - 1)  # over the trailer
+                f.write(block + bytes([_TRAILER]))
+        self._written = size - 1 + len(block) + 1, screen, size - 1 + block_delay_at
+        return True
 
 
 def _open_frame(path):

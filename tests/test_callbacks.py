@@ -147,6 +147,10 @@ def test_a_gif_grown_a_frame_at_a_time_is_the_one_built_whole(tmp_path, channels
         grown.append(Image.new("RGB", (3, 3)))
     assert len(gif_frames(tmp_path / "grown.gif")[0]) == 4
     assert sorted(os.listdir(tmp_path)) == sorted(["bad.png", "grown.gif", "whole.gif"] + [f"{i}.png" for i in range(4)])
+    # A GIF it did not write last (deleted, replaced) is not appended to: the caller rebuilds it.
+    os.remove(tmp_path / "grown.gif")
+    assert grown.append(paths[0]) is False and not (tmp_path / "grown.gif").exists()
+    assert gif.GrowingGif(tmp_path / "whole.gif").append(paths[0]) is False
 
 
 def test_sample_grids_encode_each_grid_once_so_an_epoch_costs_the_same_late_in_a_run(tmp_path, monkeypatch):
@@ -154,10 +158,11 @@ def test_sample_grids_encode_each_grid_once_so_an_epoch_costs_the_same_late_in_a
     encoded = []
     real_paletted = gif._paletted
     monkeypatch.setattr(gif, "_paletted", lambda image: encoded.append(image.size) or real_paletted(image))
-    gan = tiny_gan()
+    # A high learning rate: each epoch's grid differs (Pillow merges identical frames when it builds a GIF).
+    gan = tiny_gan(d_optimizer=keras.optimizers.Adam(0.05), g_optimizer=keras.optimizers.Adam(0.05))
     run = RunDir(str(tmp_path))
     os.makedirs(run.samples_dir)
-    grids = callbacks.SampleGrids(np.zeros((4, gan.latent_dim), "float32"), run)
+    grids = callbacks.SampleGrids(np.random.default_rng(0).standard_normal((4, gan.latent_dim), "float32"), run)
     images = random_images(16)
     gan.fit(images, batch_size=8, epochs=5, steps_per_epoch=1, callbacks=[grids], verbose=0)
     assert len(encoded) == 5 and len(gif_frames(run.gif)[0]) == 5
@@ -165,6 +170,9 @@ def test_sample_grids_encode_each_grid_once_so_an_epoch_costs_the_same_late_in_a
     gan.fit(images, batch_size=8, epochs=7, initial_epoch=5, steps_per_epoch=1, callbacks=[grids], verbose=0)
     assert len(encoded) == 5 + 1 + 1  # a fit call's first grid rebuilds the animation: 6 grids; then one more
     assert len(gif_frames(run.gif)[0]) == 7
+    os.remove(run.gif)  # a user tidying up mid-run: the next grid rebuilds it
+    gan.fit(images, batch_size=8, epochs=8, initial_epoch=7, steps_per_epoch=1, callbacks=[grids], verbose=0)
+    assert len(gif_frames(run.gif)[0]) == 8
 
 
 def test_metrics_csv_keeps_its_columns_and_continues_after_a_resume(tmp_path):
