@@ -18,6 +18,7 @@ disk or an unwritable run directory is a 2 as well.
 """
 
 import errno
+import json
 import os
 import sys
 import time
@@ -28,7 +29,7 @@ BACKENDS = ("tensorflow", "jax", "torch")
 
 flags.DEFINE_enum(
     "backend", None, BACKENDS,
-    "Keras backend; wins over $KERAS_BACKEND (default: $KERAS_BACKEND, else tensorflow).",
+    "Keras backend (default: with --resume the run's, else $KERAS_BACKEND, else tensorflow).",
 )
 flags.DEFINE_string("dataset", None, "Preset name: configs/NAME.py (mnist, fashion_mnist, cifar10, ...).")
 flags.DEFINE_string("config", None, "A preset file (defines get_config()), instead of --dataset.")
@@ -157,6 +158,22 @@ def _join_hosts():
     return FLAGS.process_id
 
 
+def _run_backend(workdir):
+    """The backend the run in `workdir` last trained on, from its config.json; None if unreadable.
+
+    Read before Keras is imported (it picks its backend once). A missing or
+    damaged config.json is reported by the resume itself, in its own words.
+    """
+    try:
+        with open(os.path.join(workdir, "config.json")) as f:
+            record = json.load(f)
+        resumes = record.get("resumes") or [{}]
+        backend = resumes[-1].get("backend") or record.get("backend")
+    except (OSError, ValueError, AttributeError, TypeError):
+        return None
+    return backend if backend in BACKENDS else None
+
+
 def _process_workdir(workdir, process_id):
     """WORKDIR for process 0 of a multi-host run, WORKDIR-processN for process N.
 
@@ -179,6 +196,10 @@ def main(argv):
         _fail("--workdir is empty; name the run directory, or leave the flag out for runs/<name>-<time>.")
     if FLAGS.backend:
         os.environ["KERAS_BACKEND"] = FLAGS.backend
+    elif FLAGS.resume and _run_backend(FLAGS.workdir):
+        # The run's own, over a shell's default: another backend trains on, but
+        # off the run's random streams, so --backend must ask for it.
+        os.environ["KERAS_BACKEND"] = _run_backend(FLAGS.workdir)
     if FLAGS.debug_cpu_devices:
         _split_cpu_before_import(FLAGS.debug_cpu_devices)
 
@@ -228,12 +249,12 @@ def _train(keras, callbacks, cli, training, ExportError):
     except ExportError as err:
         _fail(f"training finished and its checkpoints are in {workdir}, but the export failed: {err}", code=1)
     except KeyboardInterrupt:
-        _fail(f"{cli.stop_reason()}; {_what_next(workdir)}", code=cli.stopped_exit_code(), mid_line=True)
+        _fail(f"{cli.stop_reason()}; {_what_next(workdir, backend)}", code=cli.stopped_exit_code(), mid_line=True)
     except OSError as err:
         if err.errno not in _FILE_SYSTEM_REFUSALS:
             raise
         _fail(f"{err.strerror} ({err.filename or workdir}): free space or fix the permissions; "
-              f"{_what_next(workdir)}", mid_line=True)
+              f"{_what_next(workdir, backend)}", mid_line=True)
     except Exception as err:
         if not cli.out_of_memory(err):
             raise
@@ -243,11 +264,12 @@ def _train(keras, callbacks, cli, training, ExportError):
     print(f"done: {workdir}", flush=True)
 
 
-def _what_next(workdir):
+def _what_next(workdir, backend):
     # --resume only where there is a run to resume: a run stopped before its
     # config.json was written has none, and --resume would refuse it.
     if os.path.isfile(os.path.join(workdir, "config.json")):
-        return f"completed epochs are kept; continue with: python train.py --resume --workdir={workdir}"
+        return (f"completed epochs are kept; continue with: python train.py --resume --workdir={workdir} "
+                f"--backend={backend}")
     return "the run had not started, so there is nothing to resume: run the command again."
 
 

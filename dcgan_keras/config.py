@@ -338,9 +338,11 @@ def make_config(values, where="the config"):
         raise ConfigError(f"{where} must be a dict of config keys, got {type(values).__name__}.")
     check_keys(values, where)
     values = dict(values)
+    # Paths are recorded absolute: a resume from another working directory finds the same files.
     if isinstance(values.get("data_dir"), str) and values["data_dir"]:
-        # Recorded absolute: a resume from another working directory finds the same files.
         values["data_dir"] = os.path.abspath(os.path.expanduser(values["data_dir"]))
+    if isinstance(values.get("fid_extractor"), str) and values["fid_extractor"] not in ("", "inception"):
+        values["fid_extractor"] = os.path.abspath(os.path.expanduser(values["fid_extractor"]))
     for key in ("g_filters", "d_filters"):
         if isinstance(values.get(key), list):
             values[key] = tuple(values[key])

@@ -170,8 +170,14 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(reference_run, tmp_pat
     assert [e for e, _ in run.checkpoints()] == [1]
     assert not os.path.exists(run.generator_keras)
 
-    # The config comes from the run's config.json; flags may be left out.
-    assert_ok(train_cli("--resume", f"--workdir={run.path}", cwd=tmp_path))
+    # The config comes from the run's config.json, and the backend from there too, over
+    # KERAS_BACKEND (cli_env names another): flags may be left out.
+    resumed = subprocess.run(
+        [sys.executable, TRAIN, "--resume", f"--workdir={run.path}"],
+        cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=240,
+    )
+    assert_ok(resumed)
+    assert f"backend: {BACKEND}\n" in resumed.stdout and "Resuming a" not in resumed.stderr
 
     expected, got = read_metrics(reference.metrics_csv), read_metrics(run.metrics_csv)
     np.testing.assert_array_equal(got["epoch"], [1, 2])
@@ -188,7 +194,9 @@ def test_sigterm_stops_a_run_with_one_line_keeping_its_completed_epochs(tmp_path
     # the process silently, leaving its temporaries.
     run = RunDir(tmp_path / "stopped")
     stopped = signal_in_epoch_2(run, tmp_path, signal.SIGTERM)
-    assert_refused(stopped, "stopped by SIGTERM", f"python train.py --resume --workdir={run.path}", code=143)
+    assert_refused(
+        stopped, "stopped by SIGTERM", f"python train.py --resume --workdir={run.path} --backend={BACKEND}", code=143
+    )
     assert [e for e, _ in run.checkpoints()] == [1]
     assert run.temporaries() == [] and not os.path.exists(run.generator_keras)
     run.create()  # its lock went with it
@@ -404,7 +412,7 @@ def test_every_config_flag_reaches_the_config(tmp_path, capfd, monkeypatch):
     values = {
         "data_dir": str(tmp_path), "epochs": 7, "batch_size": 16, "latent_dim": 9, "lr": 0.001, "d_steps": 3,
         "update": "sequential", "label_smoothing": 0.1, "ema": 0.5, "seed": 4, "steps_per_epoch": 5,
-        "fid_every": 2, "fid_extractor": "judge.keras", "fid_num_samples": 50, "distribute": "data_parallel",
+        "fid_every": 2, "fid_extractor": str(tmp_path / "judge.keras"), "fid_num_samples": 50, "distribute": "data_parallel",
         "mixed_precision": "mixed_bfloat16",
     }
     assert set(values) == set(train._OVERRIDES), "give each config flag a value to check"
