@@ -6,8 +6,8 @@
     python sample.py --checkpoint=gan.keras --backend=torch --export=export/generator
     python sample.py --checkpoint=gan.keras --export=generator.onnx
 
---checkpoint takes a run directory (its newest checkpoint), a .keras file (a
-DCGAN or a bare generator) or a SavedModel directory; the same --seed gives the
+--checkpoint takes a run directory (its newest checkpoint), its checkpoints/
+folder, a .keras file (a DCGAN or a bare generator) or a SavedModel directory; the same --seed gives the
 same images from any of them, on any backend. Bad input exits with code 2 and
 one `error: ...` line; Ctrl-C (130) or SIGTERM (143) leaves nothing half written.
 """
@@ -19,7 +19,10 @@ from absl import app, flags, logging
 
 FLAGS = flags.FLAGS
 
-flags.DEFINE_string("checkpoint", None, "A run directory, a .keras file (DCGAN or generator) or a SavedModel directory.")
+flags.DEFINE_string(
+    "checkpoint", None,
+    "A run directory, its checkpoints/ folder, a .keras file (DCGAN or generator) or a SavedModel directory.",
+)
 flags.DEFINE_integer("num", 64, "Number of images to sample.", lower_bound=1)
 flags.DEFINE_integer("seed", 0, "Seed of the latent noise: the same seed gives the same images.", lower_bound=0)
 flags.DEFINE_string(

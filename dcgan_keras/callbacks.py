@@ -122,8 +122,9 @@ class DivergenceMonitor(keras.callbacks.Callback):
         )
         return (
             f"Training diverged: {values} at epoch {self.info['epoch']}, batch "
-            f"{self.info['batch']}; stopped without saving that epoch. {kept} Try a lower "
-            "learning rate (--lr), label smoothing (--label_smoothing=0.1) or another --seed."
+            f"{self.info['batch']}; stopped without saving that epoch. {kept} Try, in a new "
+            "run (another --workdir), a lower learning rate (--lr), label smoothing "
+            "(--label_smoothing=0.1) or another --seed."
         )
 
 

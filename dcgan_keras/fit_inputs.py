@@ -46,8 +46,9 @@ def check(gan, x, fit_args, fit_kwargs):
     if weights:
         raise ValueError(
             f"DCGAN.fit takes no {' or '.join(weights)}: each step's losses are means over real and "
-            "generated images, with no per-image loss to weight (Keras would ignore sample_weight). "
-            "To favour some images, draw them more often in the data."
+            "generated images, with no per-image loss to weight"
+            + (" (Keras would ignore sample_weight)" if "sample_weight" in weights else "")
+            + ". To favour some images, draw them more often in the data."
         )
     # fit(x, y, batch_size, epochs, verbose, callbacks, ...): args are from y on.
     _check_callbacks(fit_kwargs.get("callbacks") or (fit_args[4] if len(fit_args) > 4 else None) or ())

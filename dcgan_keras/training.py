@@ -214,9 +214,9 @@ def _open_run_dir(config, workdir, resume):
         )
         raise RunDirError(
             f"--resume: {run.path} was trained with another config; differing key(s): "
-            f"{', '.join(differing)} ({details}). Resume with the run's config (only --epochs, "
-            "--distribute and --mixed_precision may change; flags can be left out) or start a "
-            "new run in another --workdir."
+            f"{', '.join(differing)} ({details}). Resume with the run's config (only "
+            f"{', '.join('--' + key for key in RESUMABLE_CHANGES)} may change; flags can be left out) "
+            "or start a new run in another --workdir."
         )
     return run, record, recorded
 
@@ -240,7 +240,7 @@ def _resume_changes(recorded, config):
     if recorded.data_dir != config.data_dir:
         lines.append(
             f"Resuming with data_dir={config.data_dir!r} (the run had {recorded.data_dir!r}): "
-            "the same data set is read from there."
+            "the data set is read from there (a warning says if its images differ)."
         )
     return lines
 
