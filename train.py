@@ -169,7 +169,7 @@ def _run_backend(workdir):
             record = json.load(f)
         resumes = record.get("resumes") or [{}]
         backend = resumes[-1].get("backend") or record.get("backend")
-    except (OSError, ValueError, AttributeError, TypeError):
+    except (OSError, ValueError, LookupError, AttributeError, TypeError):
         return None
     return backend if backend in BACKENDS else None
 
@@ -194,12 +194,16 @@ def main(argv):
         _fail("--resume needs the --workdir of the run to continue.")
     if FLAGS["workdir"].present and not FLAGS.workdir:
         _fail("--workdir is empty; name the run directory, or leave the flag out for runs/<name>-<time>.")
+    run_backend = _run_backend(_process_workdir(FLAGS.workdir, FLAGS.process_id)) if FLAGS.resume else None
+    backend_source = None
     if FLAGS.backend:
         os.environ["KERAS_BACKEND"] = FLAGS.backend
-    elif FLAGS.resume and _run_backend(FLAGS.workdir):
+    elif run_backend:
         # The run's own, over a shell's default: another backend trains on, but
         # off the run's random streams, so --backend must ask for it.
-        os.environ["KERAS_BACKEND"] = _run_backend(FLAGS.workdir)
+        os.environ["KERAS_BACKEND"] = run_backend
+        backend_source = (f"the run in {FLAGS.workdir} trained on it (its config.json): install it, or "
+                          "pass --backend=NAME to resume on another")
     if FLAGS.debug_cpu_devices:
         _split_cpu_before_import(FLAGS.debug_cpu_devices)
 
@@ -212,7 +216,8 @@ def main(argv):
         from dcgan_keras import callbacks, cli, training
         from dcgan_keras.export import ExportError
     except ImportError as err:
-        _fail(f"cannot load the Keras backend {os.environ.get('KERAS_BACKEND')!r}: {err}")
+        _fail(f"cannot load the Keras backend {os.environ.get('KERAS_BACKEND')!r}: {err}"
+              + (f" ({backend_source})" if backend_source else ""))
     except KeyboardInterrupt:
         _fail("interrupted while loading Keras; nothing was written.", code=130)
     with cli.stopping_on_signals():

@@ -34,6 +34,10 @@ from dcgan_keras import images as image_utils
 from dcgan_keras import rundir
 from dcgan_keras.models import in_sample_range
 
+# Their home before gif.py and tensorboard_logs.py; importable from here as they were.
+from dcgan_keras.gif import build_gif  # noqa: F401
+from dcgan_keras.tensorboard_logs import TensorBoardLogger, read_tensorboard, truncate_tensorboard  # noqa: F401
+
 LOSSES = ("d_loss", "g_loss")
 _SUMMARY_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "d_acc", "fid")
 

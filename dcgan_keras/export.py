@@ -29,6 +29,7 @@ import importlib.util
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -49,9 +50,13 @@ OUTPUT_NAME = "images"
 # The check after export: the SavedModel against the Keras generator. Same
 # weights, same float32 ops; what differs is the backends' kernels.
 VERIFY_ATOL = 1e-4
-# The subprocess's working folder under the temporary directory: PID-named, so a later export can
-# tell one whose process was killed.
+# An export's temporaries: `<target>.export.tmp-PID` beside its target, and
+# the subprocess's working folder `dcgan_export_PID-*` in the temporary
+# directory. PID-named, so a later export can tell one whose process was
+# killed (see _remove_what_killed_exports_left).
+_TMP_MARK = ".export.tmp-"
 _WORKDIR_PREFIX = "dcgan_export_"
+_LEFTOVER_AGE_S = 3600
 _PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Per backend: (module that must be importable, pip package that provides it).
@@ -185,22 +190,41 @@ def _is_onnx_model(path):
 
 
 def _remove_what_killed_exports_left(path):
-    """Removes `path.tmp-PID` and this module's temporary folders of exports whose process is gone.
+    """Removes what exports killed outright left beside `path` and in the temporary directory.
 
-    An export killed outright (SIGKILL, the machine's OOM killer) runs no
-    cleanup; each later export sweeps what such a one left. A PID that is
-    running (or was reused) keeps its files.
+    SIGKILL (or the machine's OOM killer) runs no cleanup; each later export
+    sweeps `path.export.tmp-PID` and `dcgan_export_PID-*` temporaries, but
+    only this user's, only an hour after their last change (a process in
+    another PID namespace, a container sharing the volume, may still be
+    writing one), and only where no process PID runs here. Nothing else
+    matches those names.
     """
     workdirs = os.path.join(glob.escape(tempfile.gettempdir()), _WORKDIR_PREFIX + "*")
-    for pattern, form in ((glob.escape(path) + ".tmp-*", r"\.tmp-(\d+)"), (workdirs, _WORKDIR_PREFIX + r"(\d+)-\w+")):
+    for pattern, form in (
+        (glob.escape(path) + _TMP_MARK + "*", re.escape(_TMP_MARK) + r"(\d+)"),
+        (workdirs, re.escape(_WORKDIR_PREFIX) + r"(\d+)-\w+"),
+    ):
         for leftover in glob.glob(pattern):
-            match = re.fullmatch(r".*" + form, os.path.basename(leftover))
-            if match and not _process_exists(int(match.group(1))):
-                if os.path.isdir(leftover) and not os.path.islink(leftover):
+            match = re.fullmatch(".*" + form, os.path.basename(leftover))
+            if match and _abandoned(leftover, int(match.group(1))):
+                if os.path.isdir(leftover):
                     shutil.rmtree(leftover, ignore_errors=True)
                 else:
                     with contextlib.suppress(OSError):
                         os.remove(leftover)
+
+
+def _abandoned(leftover, pid):
+    try:
+        info = os.lstat(leftover)
+    except OSError:
+        return False
+    return (
+        not stat.S_ISLNK(info.st_mode)
+        and info.st_uid == os.getuid()
+        and time.time() - info.st_mtime > _LEFTOVER_AGE_S
+        and not _process_exists(pid)
+    )
 
 
 def _process_exists(pid):
@@ -319,11 +343,11 @@ def export_saved_model(generator, export_dir, overwrite=False, timeout=600):
     The `serving_default` signature takes `z` (float32, (batch, latent_dim))
     and returns {"images": float32 (batch, H, W, C) in [-1, 1]}, computed
     with `training=False` (BatchNorm's moving statistics). The directory
-    appears complete or not at all: it is written as `export_dir.tmp-PID`
+    appears complete or not at all: it is written as `export_dir.export.tmp-PID`
     and renamed. Before the rename, the SavedModel is run on fixed noise and
     must match the Keras generator within `VERIFY_ATOL`. What an export
-    killed outright left (`export_dir.tmp-PID`, its temporary folder) is
-    removed first, once its process is gone.
+    killed outright left (`export_dir.export.tmp-PID`, its temporary
+    folder) is removed first, an hour on, once its process is gone.
 
     Args:
         generator: a Keras generator model, a `DCGAN` or a loaded
@@ -357,7 +381,7 @@ def export_saved_model(generator, export_dir, overwrite=False, timeout=600):
     check_export_path(export_dir, overwrite)
     probe = latent_noise(4, int(model.input_shape[-1]), seed=0)
     _remove_what_killed_exports_left(export_dir)
-    tmp = f"{export_dir}.tmp-{os.getpid()}"
+    tmp = f"{export_dir}{_TMP_MARK}{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         if keras.backend.backend() == "tensorflow":
@@ -463,7 +487,7 @@ def export_onnx(generator, path, overwrite=False):
 
     Args:
         generator: a Keras generator model, a `DCGAN` or a `KerasGenerator`.
-        path: the `.onnx` file to write (written as `path.tmp-PID`, renamed).
+        path: the `.onnx` file to write (written as `path.export.tmp-PID`, renamed).
         overwrite: replace `path` if it exists.
 
     Raises:
@@ -481,7 +505,7 @@ def export_onnx(generator, path, overwrite=False):
     check_onnx_path(path, overwrite)
     backend = keras.backend.backend()
     _remove_what_killed_exports_left(path)
-    tmp = f"{path}.tmp-{os.getpid()}"
+    tmp = f"{path}{_TMP_MARK}{os.getpid()}"
     spec = keras.InputSpec(shape=(None, int(model.input_shape[-1])), dtype="float32", name=INPUT_NAME)
     try:
         try:

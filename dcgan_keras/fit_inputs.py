@@ -76,6 +76,8 @@ def check(gan, x, fit_args, fit_kwargs):
 
 
 def _check_callbacks(callbacks):
+    if isinstance(callbacks, keras.callbacks.CallbackList):  # fit takes one; it is not iterable
+        callbacks = callbacks.callbacks
     for callback in callbacks:
         if isinstance(callback, keras.callbacks.TerminateOnNaN):
             raise ValueError(

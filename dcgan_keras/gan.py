@@ -17,6 +17,8 @@ from keras import ops
 
 from dcgan_keras import backend as seam
 from dcgan_keras import fit_inputs, losses
+# Their home before models.py; importable from here as they were.
+from dcgan_keras.models import in_sample_range, output_range  # noqa: F401
 
 METRIC_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "d_acc")
 UPDATES = ("sequential", "simultaneous")

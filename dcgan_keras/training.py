@@ -48,7 +48,7 @@ from dcgan_keras.data import Batches, DataError, load_dataset
 from dcgan_keras.distribute import data_parallel, precision
 from dcgan_keras.gan import latent_noise
 from dcgan_keras.rundir import RunDirError
-from dcgan_keras.run_model import build_or_load_model, plain_generator
+from dcgan_keras.run_model import build_model, build_or_load_model, plain_generator  # noqa: F401 - build_model's home before
 
 #: The errors a user can fix: the command line prints them without a traceback.
 USER_ERRORS = (ConfigError, RunDirError, DataError)

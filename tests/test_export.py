@@ -11,6 +11,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 
 import keras
 import numpy as np
@@ -148,17 +149,28 @@ def test_an_export_removes_what_killed_exports_left_and_nothing_else(artifacts, 
         temp = tmp_path / "temp"
         monkeypatch.setattr(tempfile, "tempdir", str(temp))
         out = tmp_path / "generator"
-        leftovers = {
-            f"generator.tmp-{gone.pid}": False, f"generator.tmp-{running.pid}": True, "generator.tmp-notes": True,
-            f"temp/dcgan_export_{gone.pid}-x1y2": False, f"temp/dcgan_export_{running.pid}-x1y2": True,
+        leftovers = {  # name: kept
+            f"generator.export.tmp-{gone.pid}": False,
+            f"temp/dcgan_export_{gone.pid}-x1y2": False,
+            f"generator.export.tmp-{running.pid}": True,  # a live export's
+            f"temp/dcgan_export_{running.pid}-x1y2": True,
+            f"generator.tmp-{gone.pid}": True,  # a name like it, not an export's
+            "generator.export.tmp-notes": True,
+            f"generator.onnx.export.tmp-{gone.pid}": True,  # another target's
         }
+        an_hour_ago = time.time() - 3700
         for name in leftovers:
             os.makedirs(tmp_path / name)
             (tmp_path / name / "saved_model.pb").write_bytes(b"partial")
+            os.utime(tmp_path / name, (an_hour_ago, an_hour_ago))
+        # Too recent to tell from a live export in another PID namespace (a container sharing the volume).
+        recent = f"temp/dcgan_export_{gone.pid}-z9"
+        leftovers[recent] = True
+        os.makedirs(tmp_path / recent)
         export.export_saved_model(artifacts.gan, out)
         assert {name: (tmp_path / name).exists() for name in leftovers} == leftovers
-        ours = [name for name in os.listdir(temp) if name.startswith("dcgan_export_")]
-        assert ours == [f"dcgan_export_{running.pid}-x1y2"]  # this export's own is gone too
+        ours = sorted(name for name in os.listdir(temp) if name.startswith("dcgan_export_"))
+        assert ours == sorted([f"dcgan_export_{running.pid}-x1y2", f"dcgan_export_{gone.pid}-z9"])  # this export's own went
     finally:
         running.kill()
         running.wait()

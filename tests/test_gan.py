@@ -655,12 +655,16 @@ def test_what_keras_would_silently_ignore_or_fail_on_late_is_refused_before_trai
             gan.fit(x, batch_size=8, epochs=1, verbose=0, **kwargs)
     with pytest.raises(ValueError, match=r"TerminateOnNaN"):  # positional callbacks too
         gan.fit(x, None, 8, 1, 0, [keras.callbacks.TerminateOnNaN()])
+    with pytest.raises(ValueError, match=r"TerminateOnNaN"):  # and a CallbackList, which fit takes too
+        gan.fit(x, batch_size=8, epochs=1, verbose=0,
+                callbacks=keras.callbacks.CallbackList([keras.callbacks.TerminateOnNaN()], model=gan))
     with pytest.raises(ValueError, match=r"gan.h5.*legacy HDF5 format holds one optimizer.*save_weights"):
         gan.save(tmp_path / "gan.h5")
     assert not changed(before, numpy_weights(gan.weights)) and os.listdir(tmp_path) == []
     # What the messages offer instead works.
     checkpoint = keras.callbacks.ModelCheckpoint(str(tmp_path / "gan.weights.h5"), save_weights_only=True)
-    gan.fit(x, batch_size=8, epochs=1, verbose=0, callbacks=[checkpoint])
+    gan.fit(x, batch_size=8, epochs=1, verbose=0,
+            callbacks=keras.callbacks.CallbackList([checkpoint], add_history=True, model=gan))
     assert os.listdir(tmp_path) == ["gan.weights.h5"]
 
 

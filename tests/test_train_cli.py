@@ -189,6 +189,23 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(reference_run, tmp_pat
     assert [r["after_epoch"] for r in json.load(open(run.config_json))["resumes"]] == [1]
 
 
+def test_resume_takes_the_backend_the_run_last_trained_on_and_passes_over_a_damaged_record(tmp_path):
+    import train
+
+    records = {
+        '{"backend": "jax"}': "jax",
+        '{"backend": "jax", "resumes": [{"backend": "torch"}]}': "torch",  # moved on a resume
+        '{"backend": "jax", "resumes": {"0": {}}}': None,  # damaged: the resume's own check names it
+        '{"backend": "mxnet"}': None,
+        "not json": None,
+        "[1, 2]": None,
+    }
+    for text, expected in records.items():
+        (tmp_path / "config.json").write_text(text)
+        assert train._run_backend(str(tmp_path)) == expected, text
+    assert train._run_backend(str(tmp_path / "missing")) is None
+
+
 def test_sigterm_stops_a_run_with_one_line_keeping_its_completed_epochs(tmp_path):
     # What schedulers, `timeout` and `docker stop` send: by default it ended
     # the process silently, leaving its temporaries.
