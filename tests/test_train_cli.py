@@ -261,7 +261,8 @@ def test_a_full_disk_exits_2_naming_the_file_keeping_the_completed_epochs(tmp_pa
 def test_a_diverged_run_stops_and_keeps_its_last_good_checkpoint(tmp_path, capfd):
     run = RunDir(tmp_path / "nan")
     proc = train_in_process(*QUICK, f"--workdir={run.path}", "--debug_nan_at_epoch=2", capfd=capfd)
-    assert_refused(proc, "Training diverged", "at epoch 2, batch 1", "epoch_0001.keras", code=3)
+    # The advice is for a new run: a resume refuses another --lr or --seed.
+    assert_refused(proc, "Training diverged", "at epoch 2, batch 1", "epoch_0001.keras", "in a new run", code=3)
     assert [e for e, _ in run.checkpoints()] == [1]
     assert "Training diverged" in open(run.diverged).read()
     assert not os.path.exists(run.generator_keras)

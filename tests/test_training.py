@@ -316,8 +316,10 @@ def test_resume_refuses_another_config_naming_the_keys_and_changes_nothing(tmp_p
     fake_run(tmp_path / "run", config)
     before = snapshot(tmp_path / "run")
     other = resolve_config("synthetic", overrides=dict(QUICK, lr=0.1, seed=3, epochs=5))
-    with pytest.raises(RunDirError, match=r"differing key\(s\): lr, seed \(lr: run has 0.0002, asked 0.1"):
+    with pytest.raises(RunDirError, match=r"differing key\(s\): lr, seed \(lr: run has 0.0002, asked 0.1") as refusal:
         training.train(other, tmp_path / "run", resume=True)
+    # What may change instead: every key a resume accepts (--data_dir was left out).
+    assert "only --epochs, --distribute, --mixed_precision, --data_dir may change" in str(refusal.value)
     assert snapshot(tmp_path / "run") == before
 
 
