@@ -6,6 +6,7 @@ refuse or warn about that up front, each naming the fix. Datasets are read
 ahead by one batch where that consumes nothing.
 """
 
+import inspect
 import sys
 import types
 import warnings
@@ -35,14 +36,15 @@ def check(gan, x, fit_args, fit_kwargs):
     Example:
         >>> x = check(gan, images, (), {"batch_size": 64})  # doctest: +SKIP
     """
-    given = _validation_arguments(fit_kwargs)
+    arguments = _fit_arguments(fit_args, fit_kwargs)
+    given = [name for name in ("validation_data", "validation_split") if _asks_for(arguments, name)]
     if given:
         raise ValueError(
             f"DCGAN.fit takes no {' or '.join(given)}: a GAN has no validation loss to report "
             "(D's and G's losses measure each other). Measure samples instead, e.g. FID with "
             "dcgan_keras.metrics (train.py --fid_every)."
         )
-    weights = [name for name in ("sample_weight", "class_weight") if fit_kwargs.get(name) is not None]
+    weights = [name for name in ("sample_weight", "class_weight") if arguments.get(name) is not None]
     if weights:
         raise ValueError(
             f"DCGAN.fit takes no {' or '.join(weights)}: each step's losses are means over real and "
@@ -50,8 +52,7 @@ def check(gan, x, fit_args, fit_kwargs):
             + (" (Keras would ignore sample_weight)" if "sample_weight" in weights else "")
             + ". To favour some images, draw them more often in the data."
         )
-    # fit(x, y, batch_size, epochs, verbose, callbacks, ...): args are from y on.
-    _check_callbacks(fit_kwargs.get("callbacks") or (fit_args[4] if len(fit_args) > 4 else None) or ())
+    _check_callbacks(arguments.get("callbacks") or ())
     # Here, not at construction: a frozen GAN may still be saved, loaded and sampled.
     _check_trainable(discriminator=gan.discriminator, generator=gan.generator)
     if isinstance(x, ImageDataset):
@@ -62,7 +63,7 @@ def check(gan, x, fit_args, fit_kwargs):
     images = _array_images(x)
     if images is not None:
         _check_real_range(images, gan.generator)
-        batch_size = fit_kwargs.get("batch_size", fit_args[1] if len(fit_args) > 1 else None) or 32  # Keras's default
+        batch_size = arguments.get("batch_size") or 32  # Keras's default
         count = int(images.shape[0])
         if batch_size == 1 or count == 1 or count % batch_size == 1:
             _warn_of_batches_of_one(gan, f"{count} images in batches of {batch_size} give batches of one image")
@@ -106,10 +107,19 @@ def check_save_path(filepath):
         )
 
 
-def _validation_arguments(fit_kwargs):
-    """The validation arguments a `fit` call asks for."""
-    given = ["validation_data"] if fit_kwargs.get("validation_data") is not None else []
-    return given + (["validation_split"] if fit_kwargs.get("validation_split") else [])
+# keras.Model.fit's parameters after x: what DCGAN.fit(x, *args) passes positionally.
+_FIT_PARAMETERS = tuple(inspect.signature(keras.Model.fit).parameters)[2:]
+
+
+def _fit_arguments(fit_args, fit_kwargs):
+    """{name: value} of the arguments a `fit(x, *fit_args, **fit_kwargs)` call gives after x."""
+    return {**dict(zip(_FIT_PARAMETERS, fit_args)), **fit_kwargs}
+
+
+def _asks_for(arguments, name):
+    # validation_split=0.0 is Keras's default, validation_data=None too.
+    value = arguments.get(name)
+    return bool(value) if name == "validation_split" else value is not None
 
 
 def _array_images(x):
