@@ -23,7 +23,6 @@ Example:
 """
 
 import argparse
-import contextlib
 import glob
 import importlib.util
 import os
@@ -40,6 +39,7 @@ import warnings
 import keras
 import numpy as np
 
+from dcgan_keras import rundir
 from dcgan_keras.gan import latent_noise
 from dcgan_keras.models import output_range
 from dcgan_keras.generators import float32_generator, keras_generator
@@ -207,11 +207,7 @@ def _remove_what_killed_exports_left(path):
         for leftover in glob.glob(pattern):
             match = re.fullmatch(".*" + form, os.path.basename(leftover))
             if match and _abandoned(leftover, int(match.group(1))):
-                if os.path.isdir(leftover):
-                    shutil.rmtree(leftover, ignore_errors=True)
-                else:
-                    with contextlib.suppress(OSError):
-                        os.remove(leftover)
+                rundir.remove(leftover)
 
 
 def _abandoned(leftover, pid):

@@ -92,12 +92,21 @@ def writing(path):
         yield tmp
         replace_atomically(tmp, path)
     except BaseException:
-        if os.path.isdir(tmp):
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            with contextlib.suppress(OSError):
-                os.remove(tmp)
+        remove(tmp)
         raise
+
+
+def remove(path):
+    """Removes the file or folder at `path` if it can; nothing if none is there.
+
+    Example:
+        >>> remove("runs/x/.tmp-123-epoch_0001.keras")  # a failed write's temporary
+    """
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            os.remove(path)
 
 
 def write_bytes(path, data):
