@@ -215,6 +215,28 @@ class GAN(keras.Model):
         """What `fit` hands a step, as `train_batch` takes it (checked); the subclass's."""
         return data
 
+    def grid_inputs(self, num, seed, data=None):
+        """The fixed inputs of a run's per-epoch sample grid, as one NumPy array.
+
+        Drawn once per run and saved with it, so every epoch's grid (and a
+        resumed run's) shows the same inputs. The subclass's.
+
+        Args:
+            num: how many samples the grid shows (`num_samples`).
+            seed: the run's seed.
+            data: the run's data set, for games that translate held-out images.
+        """
+        raise NotImplementedError(f"{type(self).__name__} draws no sample grid: define grid_inputs.")
+
+    def grid_images(self, inputs):
+        """The grid's images from `grid_inputs`' array: (images in [-1, 1], columns or None for square)."""
+        raise NotImplementedError(f"{type(self).__name__} draws no sample grid: define grid_images.")
+
+    def exported_generators(self):
+        """{name: keras.Model} that a finished run writes and exports: each a plain network whose
+        inputs the exported serving signature takes (DCGAN: {"generator": z -> images})."""
+        raise NotImplementedError(f"{type(self).__name__} exports nothing: define exported_generators.")
+
     def extra_config(self):
         """The subclass's constructor arguments besides its networks, seed and ema_momentum."""
         return {}

@@ -14,6 +14,7 @@ from keras import ops
 
 from dcgan_keras import backend as seam
 from dcgan_keras.gans.base import GAN, check_network, user_stacklevel
+from dcgan_keras.models import in_sample_range
 
 METRIC_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "d_acc")
 UPDATES = ("sequential", "simultaneous")
@@ -292,6 +293,19 @@ class DCGAN(GAN):
             for i in range(0, len(z), batch_size)
         ]
         return np.concatenate(batches) if batches else np.zeros((0,) + self.image_shape, "float32")
+
+
+    # ------------------------------------------------------- run directories
+
+    def grid_inputs(self, num, seed, data=None):
+        del data
+        return latent_noise(num, self.latent_dim, seed=seed)
+
+    def grid_images(self, inputs):
+        return in_sample_range(self.generate(z=inputs), self.sampling_generator), None
+
+    def exported_generators(self):
+        return {"generator": self.sampling_generator}
 
 
 def discriminator_metrics(d_loss, g_loss, real_out, fake_out, outputs_are_logits):
