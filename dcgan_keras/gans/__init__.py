@@ -3,4 +3,7 @@
 from dcgan_keras.gans.base import GAN, OptimizerGroup
 from dcgan_keras.gans.dcgan import DCGAN, latent_noise
 
-__all__ = ["DCGAN", "GAN", "OptimizerGroup", "latent_noise"]
+#: The models a run config names (`model`): each class builds itself from one (`from_run_config`).
+MODELS = {"dcgan": DCGAN}
+
+__all__ = ["DCGAN", "GAN", "MODELS", "OptimizerGroup", "latent_noise"]

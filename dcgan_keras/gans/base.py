@@ -237,6 +237,20 @@ class GAN(keras.Model):
         inputs the exported serving signature takes (DCGAN: {"generator": z -> images})."""
         raise NotImplementedError(f"{type(self).__name__} exports nothing: define exported_generators.")
 
+    @classmethod
+    def from_run_config(cls, config):
+        """The compiled model a train.py config describes: the subclass's, for `run_model.build_model`."""
+        raise NotImplementedError(f"{cls.__name__} cannot be built from a run config: define from_run_config.")
+
+    def run_identity(self, config=None):
+        """{name: value} that must match between a run's config and a checkpoint found in its folder.
+
+        Args:
+            config: None for this model's values, or a run config for what it asks.
+        """
+        del config
+        return {}
+
     def extra_config(self):
         """The subclass's constructor arguments besides its networks, seed and ema_momentum."""
         return {}

@@ -297,6 +297,55 @@ class DCGAN(GAN):
 
     # ------------------------------------------------------- run directories
 
+    @classmethod
+    def from_run_config(cls, config):
+        """The compiled DCGAN a train.py config describes (`run_model.build_model` seeds first).
+
+        Args:
+            config: a checked `dcgan_keras.config.Config`.
+
+        Example:
+            >>> from dcgan_keras.config import resolve_config
+            >>> DCGAN.from_run_config(resolve_config("synthetic")).latent_dim
+            8
+        """
+        from dcgan_keras.models import build_discriminator, build_generator
+
+        generator = build_generator(
+            latent_dim=config.latent_dim, image_size=config.image_size, channels=config.channels,
+            filters=config.g_filters, kernel_size=config.kernel_size, bn_momentum=config.bn_momentum,
+        )
+        discriminator = build_discriminator(
+            image_size=config.image_size, channels=config.channels, filters=config.d_filters,
+            kernel_size=config.kernel_size, dropout=config.dropout, batch_norm=config.d_batch_norm,
+            bn_momentum=config.bn_momentum,
+            # Seeded dropout: torch's global RNG would not be in the checkpoint.
+            seed=config.seed,
+        )
+        gan = cls(
+            discriminator=discriminator, generator=generator, latent_dim=config.latent_dim,
+            d_steps=config.d_steps, label_smoothing=config.label_smoothing, seed=config.seed,
+            update=config.update, ema_momentum=config.ema or None,
+        )
+        gan.compile(
+            d_optimizer=keras.optimizers.Adam(config.d_learning_rate, beta_1=config.beta_1),
+            g_optimizer=keras.optimizers.Adam(config.g_learning_rate, beta_1=config.beta_1),
+            loss_fn=config.loss,
+            jit_compile=config.jit_compile,
+        )
+        return gan
+
+    def run_identity(self, config=None):
+        """What must match between a run's config and a checkpoint found in it: {name: value}.
+
+        Args:
+            config: None for this model's own values, or a run config for what it asks.
+        """
+        if config is not None:
+            return {"latent_dim": config.latent_dim,
+                    "image shape": (config.image_size, config.image_size, config.channels)}
+        return {"latent_dim": self.latent_dim, "image shape": tuple(self.image_shape)}
+
     def grid_inputs(self, num, seed, data=None):
         del data
         return latent_noise(num, self.latent_dim, seed=seed)
