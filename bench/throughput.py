@@ -131,7 +131,7 @@ class KerasVariant:
             if stock_layers:
                 d, g = _with_keras_layers(d), _with_keras_layers(g)
             if keras_calls:
-                from dcgan_keras.backend import torch_forward
+                from dcgan_keras.backend.fast import torch_forward
 
                 for model in (d, g):
                     torch_forward.call_through_keras(model)

@@ -524,16 +524,9 @@ class DCGAN(keras.Model):
         # an even mean of the weights so far until k = 1 / (1 - m), then the
         # exponential average. A copy of the initial weights would otherwise
         # keep m^k of its weight (a tenth, 2340 updates at m = 0.999).
-        if seam.move_average is not None:
-            seam.move_average(
-                self.ema_generator.weights, self.generator.weights, self.g_optimizer.iterations, self.ema_momentum
-            )
-            return
-        k = ops.cast(self.g_optimizer.iterations, "float32")
-        step = 1.0 - ops.minimum(self.ema_momentum, (k - 1.0) / ops.maximum(k, 1.0))
-        for average, weight in zip(self.ema_generator.weights, self.generator.weights):
-            value = ops.cast(ops.stop_gradient(weight), average.dtype)
-            average.assign(average + ops.cast(step, average.dtype) * (value - average))
+        seam.move_average(
+            self.ema_generator.weights, self.generator.weights, self.g_optimizer.iterations, self.ema_momentum
+        )
 
     def _real_images(self, data):
         # fit hands over images, or (images, labels) tuples (lists from a
@@ -603,12 +596,7 @@ class DCGAN(keras.Model):
             "d_acc": accuracy,
         }
         means = [self.trackers[name] for name in values]
-        # Plain Means only: a subclass (a user's tracker) may update differently.
-        if seam.add_to_means is not None and all(type(mean) is keras.metrics.Mean for mean in means):
-            return dict(zip(values, seam.add_to_means(means, list(values.values()))))
-        for mean, value in zip(means, values.values()):
-            mean.update_state(value)
-        return {}
+        return dict(zip(values, seam.add_to_means(means, list(values.values()))))
 
     # --------------------------------------------------------------- sampling
 

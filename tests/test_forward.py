@@ -83,7 +83,7 @@ def _keras_io_discriminator():
 
 
 def test_a_sequential_network_takes_the_direct_path_with_the_same_results():
-    from dcgan_keras.backend.torch_forward import _NO_PLAN, _chain_plan
+    from dcgan_keras.backend.fast.torch_forward import _NO_PLAN, _chain_plan
 
     model = _keras_io_discriminator()
     assert _chain_plan(model) not in (None, _NO_PLAN)
@@ -92,7 +92,7 @@ def test_a_sequential_network_takes_the_direct_path_with_the_same_results():
 
 @pytest.mark.parametrize("preset", ["tf_tutorial", "dcgan64"])
 def test_the_presets_networks_take_the_direct_path(preset):
-    from dcgan_keras.backend.torch_forward import _NO_PLAN, _chain_plan
+    from dcgan_keras.backend.fast.torch_forward import _NO_PLAN, _chain_plan
 
     for model in (build_generator(preset=preset), build_discriminator(preset=preset, seed=0)):
         plan = _chain_plan(model)
@@ -102,7 +102,7 @@ def test_the_presets_networks_take_the_direct_path(preset):
 
 @pytest.mark.parametrize("preset", ["tf_tutorial", "dcgan64"])
 def test_keras_own_dense_reshape_and_flatten_run_as_plain_torch_ops_in_the_chain(monkeypatch, preset):
-    from dcgan_keras.backend import torch_layers
+    from dcgan_keras.backend.fast import torch_layers
 
     taken = []
     for name in ("dense", "reshape", "flatten"):
@@ -133,7 +133,7 @@ def test_a_dense_layer_given_lora_after_its_plan_runs_through_its_own_call():
 
 def test_other_networks_fall_back_to_keras_and_give_its_results():
     from dcgan_keras import backend as seam
-    from dcgan_keras.backend.torch_forward import _NO_PLAN, _chain_plan
+    from dcgan_keras.backend.fast.torch_forward import _NO_PLAN, _chain_plan
 
     inputs = keras.Input((6,))
     hidden = keras.layers.Dense(6)(inputs)
@@ -158,7 +158,7 @@ def _seam_and_keras(model, x):
 
 @pytest.mark.filterwarnings("ignore:Layer .* does not have a `quantize` method")
 def test_a_network_changed_after_its_first_call_is_planned_again():
-    from dcgan_keras.backend.torch_forward import _plans
+    from dcgan_keras.backend.fast.torch_forward import _plans
 
     x = keras.random.normal((3, 8), seed=0)
     quantized = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16), keras.layers.LeakyReLU(0.2),
@@ -177,7 +177,7 @@ def test_a_network_changed_after_its_first_call_is_planned_again():
 
 
 def test_a_sequential_built_by_its_first_call_takes_the_direct_path_from_then_on():
-    from dcgan_keras.backend.torch_forward import _NO_PLAN, _plans
+    from dcgan_keras.backend.fast.torch_forward import _NO_PLAN, _plans
 
     lazy = keras.Sequential([keras.layers.Dense(6), keras.layers.LeakyReLU(0.2)])  # keras.io style: no Input
     x = keras.random.normal((3, 4), seed=0)

@@ -264,7 +264,7 @@ def test_on_jax_cpu_a_gan_trained_by_phases_ends_where_keras_ops_take_it(monkeyp
     # The whole jitted train step (both updates, G's average, the custom input
     # gradient inside it) against the same GAN on Keras's own convolutions.
     from dcgan_keras import DCGAN
-    from dcgan_keras.backend import jax_layers
+    from dcgan_keras.backend.fast import jax_layers
 
     def trained():
         keras.utils.set_random_seed(0)

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 from jax import lax
 from keras import ops
 
-from dcgan_keras.backend.padding import same_padding
+from dcgan_keras.backend.fast.padding import same_padding
 
 _NHWC = ("NHWC", "HWIO", "NHWC")
 
