@@ -146,11 +146,10 @@ def test_a_users_plain_keras_sequential_networks_take_the_fast_kernels_and_give_
         # Every layer of both networks, the convolutions, BatchNorm and Dropout included.
         assert all(kernels.values()), kernels
     else:
-        # JAX: the strided convolutions with 16 or more channels where phases pay.
-        for layer in convolutions:
-            channels = layer.kernel.shape[2] if type(layer) is keras.layers.Conv2D else layer.filters
-            assert kernels[layer.name] == (max(layer.strides) > 1 and channels >= 16), layer.name
-        assert any(kernels.values())
+        # JAX: the convolutions (jax_layers then takes the strided ones with
+        # 16 or more channels, where phases pay), every other layer its own call.
+        for name, planned in kernels.items():
+            assert planned == (name in {layer.name for layer in convolutions}), name
     on = _one_step(_tutorial_networks, (28, 28, 1), True)
     off = _one_step(_tutorial_networks, (28, 28, 1), False)
     _assert_same_step(on, off)

@@ -91,6 +91,12 @@ def _direct_types():
     }
 
 
+# The layers whose fast calls are kernels of their own, not Keras's torch ops run directly.
+_KERNEL_LAYERS = (
+    keras.layers.Conv2D, keras.layers.Conv2DTranspose, keras.layers.BatchNormalization, keras.layers.Dropout,
+)
+
+
 def _fast_calls():
     """{Keras layer class: fast(layer, x, training) -> output or None (then the layer's `call`)}."""
     layers = keras.layers
@@ -156,6 +162,11 @@ def _chain_plan(model):
             return _NO_PLAN
         autocast = layer._convert_input_args and layer.autocast
         fast = fast_calls.get(cls)
+        if cls in _KERNEL_LAYERS and layer.compute_dtype != layer.variable_dtype:
+            # Under mixed precision the kernels round differently from Keras's
+            # ops (float16 sums in another order, amplified by BatchNorm):
+            # there the layer's own call, and Keras's numbers bit for bit.
+            fast = None
         takes_training = layer._call_has_training_arg
         steps.append((
             functools.partial(_call_fast, fast, layer, takes_training) if fast else layer.call,
