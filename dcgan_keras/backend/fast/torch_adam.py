@@ -20,7 +20,6 @@ Keras versions of `fast.TESTED_KERAS`.
 import functools
 import numbers
 
-import keras
 import torch
 from keras.src.backend.common.variables import Variable as KerasVariable
 from keras.src.backend.torch.optimizers.torch_adam import Adam as _KerasTorchAdam
