@@ -29,8 +29,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
-from dcgan_keras.backend import jax_layers  # noqa: E402
-from dcgan_keras.backend.padding import same_padding  # noqa: E402
+from dcgan_keras.backend.fast import jax_layers  # noqa: E402
+from dcgan_keras.backend.fast.padding import same_padding  # noqa: E402
 
 DN = ("NHWC", "HWIO", "NHWC")
 

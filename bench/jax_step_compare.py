@@ -159,7 +159,7 @@ def main(argv=None):
     args = parse_args(argv)
     options = {k: _option_value(v) for k, v in (o.split("=", 1) for o in args.xla_option)} or None
     if args.xla_convolutions:
-        from dcgan_keras.backend import jax_layers
+        from dcgan_keras.backend.fast import jax_layers
 
         jax_layers._on_cpu = lambda: False
     g_kwargs, d_kwargs = narrow(args.preset, args.width)

@@ -90,7 +90,7 @@ def _phases(s):
 
 
 def _conv_transpose(s, x, w, stride):
-    from dcgan_keras.backend import jax_layers
+    from dcgan_keras.backend.fast import jax_layers
 
     if _phases(s) and stride > 1 and w.shape[-1] >= jax_layers.MIN_PHASE_CHANNELS:
         return jax_layers.conv_transpose_by_phases(x, w, (stride, stride))
@@ -98,8 +98,8 @@ def _conv_transpose(s, x, w, stride):
 
 
 def _conv(s, x, w):
-    from dcgan_keras.backend import jax_layers
-    from dcgan_keras.backend.padding import same_padding
+    from dcgan_keras.backend.fast import jax_layers
+    from dcgan_keras.backend.fast.padding import same_padding
 
     if _phases(s) and x.shape[-1] >= jax_layers.MIN_PHASE_CHANNELS:
         padding = tuple(same_padding(x.shape[1 + i], w.shape[i], 2) for i in range(2))

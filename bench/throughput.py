@@ -4,7 +4,10 @@ One step = one discriminator update and one generator update (d_steps=1).
 For each backend, in its own subprocess (KERAS_BACKEND is fixed per process):
 
   all         keras (DCGAN's default, sequential update = seq1) and keras_simul
-              (DCGAN(update="simultaneous") = simul), with compile's defaults
+              (DCGAN(update="simultaneous") = simul), with compile's defaults; keras_off
+              (keras with the fast path off, dcgan_keras.backend.fast); at tf_tutorial
+              keras_user / keras_user_off: the TF tutorial's own Sequential pair of plain
+              keras.layers (a keras.io-style user's networks), fast path on / off
   tensorflow  keras (compile default: graph mode on CPUs, XLA on a GPU), keras_graph
               (graph mode), keras_xla (XLA),
               tf_simul (the TensorFlow tutorial: tf.function + two GradientTapes over one
@@ -113,7 +116,7 @@ class KerasVariant:
 
     def __init__(self, preset, batch, jit_compile="auto", mixed_precision="", steps_per_execution=1,
                  update="sequential", data_parallel=False, run_callbacks=None, stock_layers=False,
-                 keras_calls=False):
+                 keras_calls=False, fast_path=True, user_networks=False):
         import contextlib
 
         import keras
@@ -121,17 +124,19 @@ class KerasVariant:
         from dcgan_keras import DCGAN, build_discriminator, build_generator
         from dcgan_keras.distribute import data_parallel as data_parallel_scope
 
-        self.batch, self.spe = batch, steps_per_execution
+        self.batch, self.spe, self.fast_path = batch, steps_per_execution, fast_path
         self.run_callbacks = run_callbacks or (lambda: [])
         self.algorithm = "simul" if update == "simultaneous" else "seq1"
         # Over all visible devices, as train.py --distribute=data_parallel runs it.
         self._scope = data_parallel_scope if data_parallel else contextlib.nullcontext
         with self._scope():
             d, g = build_discriminator(preset=preset, seed=0), build_generator(preset=preset)
+            if user_networks:
+                g, d = _tutorial_user_networks()
             if stock_layers:
                 d, g = _with_keras_layers(d), _with_keras_layers(g)
             if keras_calls:
-                from dcgan_keras.backend import torch_forward
+                from dcgan_keras.backend.fast import torch_forward
 
                 for model in (d, g):
                     torch_forward.call_through_keras(model)
@@ -159,13 +164,43 @@ class KerasVariant:
             reps = -(-steps * self.batch // len(self.pool))
             self._arrays[steps] = np.concatenate([self.pool] * reps)[: steps * self.batch]
         timer = _fit_timer()
+        from dcgan_keras.backend import fast
+
+        # The switch as this variant wants it, for this fit call only (not set_enabled: on JAX
+        # that would drop every variant's compiled step; the step keeps the switch it was traced with).
+        switched, fast._user_enabled = fast._user_enabled, self.fast_path
         t = time.perf_counter()
         with self._scope():
             self.gan.fit(self._arrays[steps], batch_size=self.batch, epochs=1, shuffle=False, verbose=0,
                          callbacks=[timer] + self.run_callbacks())
         self.last_call_s = time.perf_counter() - t
+        fast._user_enabled = switched
         self.last_steps_s = timer.elapsed
         return steps
+
+
+def _tutorial_user_networks():
+    """The TensorFlow tutorial's 28x28 pair as its page writes them: Sequential, plain keras.layers."""
+    import keras
+
+    layers = keras.layers
+    g = keras.Sequential([
+        keras.Input((100,)),
+        layers.Dense(7 * 7 * 256, use_bias=False), layers.BatchNormalization(), layers.LeakyReLU(),
+        layers.Reshape((7, 7, 256)),
+        layers.Conv2DTranspose(128, 5, strides=1, padding="same", use_bias=False),
+        layers.BatchNormalization(), layers.LeakyReLU(),
+        layers.Conv2DTranspose(64, 5, strides=2, padding="same", use_bias=False),
+        layers.BatchNormalization(), layers.LeakyReLU(),
+        layers.Conv2DTranspose(1, 5, strides=2, padding="same", use_bias=False, activation="tanh"),
+    ])
+    d = keras.Sequential([
+        keras.Input((28, 28, 1)),
+        layers.Conv2D(64, 5, strides=2, padding="same"), layers.LeakyReLU(), layers.Dropout(0.3),
+        layers.Conv2D(128, 5, strides=2, padding="same"), layers.LeakyReLU(), layers.Dropout(0.3),
+        layers.Flatten(), layers.Dense(1),
+    ])
+    return g, d
 
 
 def _with_keras_layers(model):
@@ -250,6 +285,12 @@ def make_variants(backend, preset, batch, args):
         for name, async_safe in (("keras_runcbs", True), ("keras_runcbs_sync", False)):
             out[name] = (lambda cbs: lambda: KerasVariant(preset, batch, "auto", run_callbacks=cbs, **keras_kw))(
                 _run_callbacks(batch, async_safe))
+    out["keras_off"] = lambda: KerasVariant(preset, batch, "auto", fast_path=False, **keras_kw)
+    if preset == "tf_tutorial":
+        # keras.io-style user networks (the TF tutorial's Sequential pair, plain keras.layers).
+        out["keras_user"] = lambda: KerasVariant(preset, batch, "auto", user_networks=True, **keras_kw)
+        out["keras_user_off"] = lambda: KerasVariant(
+            preset, batch, "auto", user_networks=True, fast_path=False, **keras_kw)
     if args.stock_layers:
         out["keras_stock"] = lambda: KerasVariant(preset, batch, "auto", stock_layers=True, **keras_kw)
     if args.keras_calls and backend == "torch":

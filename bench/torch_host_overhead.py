@@ -51,7 +51,7 @@ LATENT, BATCH = 8, 2
 
 
 def keras_gan(width, direct=True):
-    from dcgan_keras.backend import torch_forward
+    from dcgan_keras.backend.fast import torch_forward
 
     gan = DCGAN(
         build_discriminator(image_size=28, channels=1, filters=(width, width), seed=0),

@@ -6,6 +6,8 @@ Example:
     >>> gan.compile()
 """
 
+# Registers dcgan_keras>Conv2D & co., which .keras files written before the networks were built from keras.layers name.
+from dcgan_keras import layers as _legacy_layers  # noqa: F401
 from dcgan_keras.data import load_dataset
 from dcgan_keras.gans import DCGAN, GAN, latent_noise
 from dcgan_keras.losses import GANLoss

@@ -12,8 +12,9 @@ import math
 import keras
 from keras import layers
 
-# Keras's layers, with a faster path on torch (same weights and results).
-from dcgan_keras import layers as dcgan_layers
+# Keras's own layers: a saved network loads without this package. The fast
+# path applies faster kernels where the training step runs it (seam.forward).
+from dcgan_keras import backend as seam
 
 SUPPORTED_SIZES = (28, 32, 64, 128)
 
@@ -73,7 +74,7 @@ def _kernel_init(stddev):
 
 
 def _batch_norm(momentum, stddev):
-    return dcgan_layers.BatchNormalization(
+    return layers.BatchNormalization(
         momentum=momentum,
         gamma_initializer=keras.initializers.RandomNormal(mean=1.0, stddev=stddev),
     )
@@ -156,14 +157,14 @@ def build_generator(
     for i, f in enumerate(blocks):
         # The output layer makes one doubling; the last blocks make the rest.
         strides = 2 if i >= len(blocks) - (doublings - 1) else 1
-        x = dcgan_layers.Conv2DTranspose(
+        x = layers.Conv2DTranspose(
             f, kernel_size, strides=strides, padding="same", use_bias=not batch_norm, kernel_initializer=init,
             data_format=CHANNELS,
         )(x)
         if batch_norm:
             x = _batch_norm(bn_momentum, init_stddev)(x)
         x = _activation(activation)(x)
-    x = dcgan_layers.Conv2DTranspose(
+    x = layers.Conv2DTranspose(
         channels, kernel_size, strides=2, padding="same", use_bias=False, kernel_initializer=init,
         data_format=CHANNELS,
     )(x)
@@ -230,7 +231,7 @@ def build_discriminator(
         normalized = batch_norm and i > 0
         # A bias before BatchNorm is subtracted away again: its gradient is
         # zero up to rounding, which Adam would blow up into noise.
-        x = dcgan_layers.Conv2D(
+        x = layers.Conv2D(
             f, kernel_size, strides=2, padding="same", use_bias=not normalized, kernel_initializer=init,
             data_format=CHANNELS,
         )(x)
@@ -238,7 +239,10 @@ def build_discriminator(
             x = _batch_norm(bn_momentum, init_stddev)(x)
         x = layers.LeakyReLU(negative_slope=0.2)(x)
         if dropout:
-            x = dcgan_layers.Dropout(dropout, seed=None if seed is None else seed + i)(x)
+            # Its seed state where the seam keeps the step's seeds (torch: host memory).
+            with seam.seed_state_scope():
+                dropout_layer = layers.Dropout(dropout, seed=None if seed is None else seed + i)
+            x = dropout_layer(x)
     x = layers.Flatten(data_format=CHANNELS)(x)
     # Logits in float32 even under mixed precision: the losses need the range.
     logits = layers.Dense(1, kernel_initializer=init, dtype="float32", name="logits")(x)

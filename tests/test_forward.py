@@ -1,4 +1,10 @@
-"""seam.forward: on torch, a chain network's layers are called directly, and nothing may change but the host time."""
+"""seam.forward: on torch, a chain network's layers are called directly, and nothing may change but the host time.
+
+Keras's Dense, Reshape, Flatten and activations give Keras's numbers bit for
+bit there; its convolutions and BatchNorm run torch_layers' kernels (fewer
+copies, one fused BatchNorm), which sum in another order: equal to float32's
+rounding (to float16's under mixed precision).
+"""
 
 import keras
 import numpy as np
@@ -43,9 +49,9 @@ def _run(model, x, via_seam):
     )
 
 
-def _assert_seam_matches_keras(model, x):
+def _assert_seam_matches_keras(model, x, tolerance=None):
     """The same call through Keras and through the seam, from the same
-    variable values: every number equal."""
+    variable values: every number equal (or within `tolerance`, (rtol, atol))."""
     before = [keras.ops.convert_to_numpy(v.value) for v in model.variables]
     (out, dtype), grads, after = _run(model, x, via_seam=False)
     for variable, value in zip(model.variables, before):
@@ -53,18 +59,24 @@ def _assert_seam_matches_keras(model, x):
     (seam_out, seam_dtype), seam_grads, seam_after = _run(model, x, via_seam=True)
     assert seam_dtype == dtype
     for a, b in zip([seam_out, *seam_grads, *seam_after], [out, *grads, *after], strict=True):
-        np.testing.assert_array_equal(a, b)
+        if tolerance is None:
+            np.testing.assert_array_equal(a, b)
+        else:
+            # Relative to the array's largest magnitude: sums in another order.
+            scale = max(float(np.max(np.abs(b))), 1.0) if b.size else 1.0
+            np.testing.assert_allclose(a, b, rtol=tolerance[0], atol=tolerance[1] * scale)
 
 
 @pytest.mark.parametrize("policy", ["float32", "mixed_float16", "mixed_bfloat16"])
 @pytest.mark.parametrize("preset", ["tf_tutorial", "dcgan64"])
-def test_direct_layer_calls_give_keras_call_results_bit_for_bit(preset, policy):
+def test_direct_layer_calls_give_keras_call_results(preset, policy):
+    tolerance = (1e-4, 1e-5) if policy == "float32" else None
     with precision(policy):
         generator, discriminator = _networks(preset)
         z = keras.random.normal((4, 8), seed=1)
         images = generator(z, training=False)
-        _assert_seam_matches_keras(generator, z)
-        _assert_seam_matches_keras(discriminator, images)
+        _assert_seam_matches_keras(generator, z, tolerance)
+        _assert_seam_matches_keras(discriminator, images, tolerance)
 
 
 def _keras_io_discriminator():
@@ -83,16 +95,16 @@ def _keras_io_discriminator():
 
 
 def test_a_sequential_network_takes_the_direct_path_with_the_same_results():
-    from dcgan_keras.backend.torch_forward import _NO_PLAN, _chain_plan
+    from dcgan_keras.backend.fast.torch_forward import _NO_PLAN, _chain_plan
 
     model = _keras_io_discriminator()
     assert _chain_plan(model) not in (None, _NO_PLAN)
-    _assert_seam_matches_keras(model, keras.random.uniform((4, 16, 16, 3), -1, 1, seed=0))
+    _assert_seam_matches_keras(model, keras.random.uniform((4, 16, 16, 3), -1, 1, seed=0), (1e-4, 1e-5))
 
 
 @pytest.mark.parametrize("preset", ["tf_tutorial", "dcgan64"])
 def test_the_presets_networks_take_the_direct_path(preset):
-    from dcgan_keras.backend.torch_forward import _NO_PLAN, _chain_plan
+    from dcgan_keras.backend.fast.torch_forward import _NO_PLAN, _chain_plan
 
     for model in (build_generator(preset=preset), build_discriminator(preset=preset, seed=0)):
         plan = _chain_plan(model)
@@ -102,7 +114,7 @@ def test_the_presets_networks_take_the_direct_path(preset):
 
 @pytest.mark.parametrize("preset", ["tf_tutorial", "dcgan64"])
 def test_keras_own_dense_reshape_and_flatten_run_as_plain_torch_ops_in_the_chain(monkeypatch, preset):
-    from dcgan_keras.backend import torch_layers
+    from dcgan_keras.backend.fast import torch_layers
 
     taken = []
     for name in ("dense", "reshape", "flatten"):
@@ -110,8 +122,8 @@ def test_keras_own_dense_reshape_and_flatten_run_as_plain_torch_ops_in_the_chain
         monkeypatch.setattr(torch_layers, name, lambda layer, x, fast=fast: taken.append(type(layer)) or fast(layer, x))
     generator, discriminator = _networks(preset)
     z = keras.random.normal((4, 8), seed=1)
-    _assert_seam_matches_keras(generator, z)
-    _assert_seam_matches_keras(discriminator, generator(z))
+    _assert_seam_matches_keras(generator, z, (1e-4, 1e-5))
+    _assert_seam_matches_keras(discriminator, generator(z), (1e-4, 1e-5))
     kinds = {type(layer) for model in (generator, discriminator) for layer in model.layers}
     expected = kinds & {keras.layers.Dense, keras.layers.Reshape, keras.layers.Flatten}
     assert expected and set(taken) == expected
@@ -133,7 +145,7 @@ def test_a_dense_layer_given_lora_after_its_plan_runs_through_its_own_call():
 
 def test_other_networks_fall_back_to_keras_and_give_its_results():
     from dcgan_keras import backend as seam
-    from dcgan_keras.backend.torch_forward import _NO_PLAN, _chain_plan
+    from dcgan_keras.backend.fast.torch_forward import _NO_PLAN, _chain_plan
 
     inputs = keras.Input((6,))
     hidden = keras.layers.Dense(6)(inputs)
@@ -158,7 +170,7 @@ def _seam_and_keras(model, x):
 
 @pytest.mark.filterwarnings("ignore:Layer .* does not have a `quantize` method")
 def test_a_network_changed_after_its_first_call_is_planned_again():
-    from dcgan_keras.backend.torch_forward import _plans
+    from dcgan_keras.backend.fast.torch_forward import _plans
 
     x = keras.random.normal((3, 8), seed=0)
     quantized = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16), keras.layers.LeakyReLU(0.2),
@@ -177,7 +189,7 @@ def test_a_network_changed_after_its_first_call_is_planned_again():
 
 
 def test_a_sequential_built_by_its_first_call_takes_the_direct_path_from_then_on():
-    from dcgan_keras.backend.torch_forward import _NO_PLAN, _plans
+    from dcgan_keras.backend.fast.torch_forward import _NO_PLAN, _plans
 
     lazy = keras.Sequential([keras.layers.Dense(6), keras.layers.LeakyReLU(0.2)])  # keras.io style: no Input
     x = keras.random.normal((3, 4), seed=0)

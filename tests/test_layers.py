@@ -1,4 +1,4 @@
-"""dcgan_keras.layers: Keras's layers with faster paths (torch; JAX on CPU) must stay Keras's layers in every result."""
+"""dcgan_keras.layers (thin registered Keras layers) and the fast kernels the seam runs them with (torch; JAX on CPU): Keras's results."""
 
 import keras
 import numpy as np
@@ -183,9 +183,8 @@ def test_on_torch_the_seed_states_live_in_host_memory_whatever_keras_default_dev
     from dcgan_keras import DCGAN
 
     with keras.device("meta"):
-        ours, keras_own = dcgan_layers.Dropout(0.5, seed=1), keras.layers.Dropout(0.5, seed=1)
-    assert keras_own.seed_generator.state.value.device.type == "meta"
-    assert ours.seed_generator.state.value.device.type == "cpu"
+        keras_own = keras.layers.Dropout(0.5, seed=1)
+    assert keras_own.seed_generator.state.value.device.type == "meta"  # the presets' are not (below)
     with keras.device("meta"):
         generator = build_generator(latent_dim=8, image_size=28, channels=1, filters=(8, 8, 4))
         discriminator = build_discriminator(image_size=28, channels=1, filters=(4, 8), seed=0)
@@ -210,10 +209,14 @@ def test_a_stateless_call_draws_the_dropout_mask_from_the_given_seed_state():
 
 def _fast_path_calls(monkeypatch):
     """Per fast op of the backend's module: (layer, whether the fast path computed it) per call."""
-    from dcgan_keras.backend import fast_layers
+    if TORCH:
+        from dcgan_keras.backend.fast import torch_layers as fast_layers
+    else:
+        from dcgan_keras.backend.fast import jax_layers as fast_layers
 
     taken = {}
-    for name in ("conv2d", "conv2d_transpose", "batch_norm_training", "seeded_dropout"):
+    names = ("conv2d", "conv2d_transpose") + (("batch_norm_training", "seeded_dropout") if TORCH else ())
+    for name in names:
         original = getattr(fast_layers, name)
 
         def counted(layer, inputs, _original=original, _name=name):
@@ -228,8 +231,11 @@ def _fast_path_calls(monkeypatch):
 def _run_preset_networks(preset):
     generator = build_generator(preset=preset, latent_dim=8, filters=None)
     discriminator = build_discriminator(preset=preset, seed=0)
-    images = generator(np.zeros((2, 8), "float32"), training=True)
-    discriminator(images, training=True)
+    # Where the training step runs them: the seam's forward plan (the fast path).
+    from dcgan_keras import backend as seam
+
+    images = seam.forward(generator, np.zeros((2, 8), "float32"), training=True)
+    seam.forward(discriminator, images, training=True)
 
 
 @pytest.mark.skipif(not TORCH, reason="the fast path exists on torch only")
@@ -256,7 +262,6 @@ def test_on_jax_cpu_the_presets_strided_convolutions_go_by_phases(monkeypatch, p
         assert fast == (max(layer.strides) > 1 and layer.filters >= 16), (layer.name, layer.strides, layer.filters)
     for op in ("conv2d", "conv2d_transpose"):
         assert any(fast for _, fast in taken[op]), op
-    assert not any(fast for _, fast in taken["batch_norm_training"] + taken["seeded_dropout"])
 
 
 @pytest.mark.skipif(BACKEND != "jax" or not FAST_PATH, reason="JAX on CPU only")
@@ -264,7 +269,7 @@ def test_on_jax_cpu_a_gan_trained_by_phases_ends_where_keras_ops_take_it(monkeyp
     # The whole jitted train step (both updates, G's average, the custom input
     # gradient inside it) against the same GAN on Keras's own convolutions.
     from dcgan_keras import DCGAN
-    from dcgan_keras.backend import jax_layers
+    from dcgan_keras.backend.fast import jax_layers
 
     def trained():
         keras.utils.set_random_seed(0)
@@ -315,10 +320,12 @@ def test_under_torch_compile_the_layers_leave_the_work_to_keras_ops(monkeypatch)
 
     taken = _fast_path_calls(monkeypatch)
     monkeypatch.setattr(torch.compiler, "is_compiling", lambda: True)
-    build_discriminator(image_size=28, channels=1, filters=(4, 8), batch_norm=True, seed=0)(
-        np.zeros((2, 28, 28, 1), "float32"), training=True
-    )
-    assert taken and not any(fast for calls in taken.values() for _, fast in calls), taken
+    from dcgan_keras import backend as seam
+
+    discriminator = build_discriminator(image_size=28, channels=1, filters=(4, 8), batch_norm=True, seed=0)
+    seam.forward(discriminator, np.zeros((2, 28, 28, 1), "float32"), training=True)
+    # seam.forward itself leaves a compiled step to Keras: no kernel is even asked.
+    assert not any(fast for calls in taken.values() for _, fast in calls), taken
 
 
 @pytest.mark.skipif(not TORCH, reason="jit_compile=True is torch.compile on torch")
@@ -344,7 +351,8 @@ def test_a_network_of_our_layers_saves_loads_and_shares_weights_with_keras_layer
     path = str(tmp_path / "d.keras")
     discriminator.save(path)
     loaded = keras.saving.load_model(path)
-    assert {type(layer) for layer in loaded.layers} >= {dcgan_layers.Conv2D, dcgan_layers.BatchNormalization}
+    # Keras's own layers (dcgan_keras.layers' names only load older files).
+    assert {type(layer) for layer in loaded.layers} >= {keras.layers.Conv2D, keras.layers.BatchNormalization}
     np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(x)), expected, rtol=1e-6, atol=1e-6)
 
     # Weight files do not depend on the layer classes: Keras's own network reads ours.

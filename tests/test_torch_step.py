@@ -37,7 +37,7 @@ def _state(optimizer, variables):
 def test_the_fast_update_is_keras_adam_bit_for_bit_step_after_step():
     import torch
 
-    from dcgan_keras.backend import torch_adam
+    from dcgan_keras.backend.fast import torch_adam
 
     ours, theirs = _variables(0), _variables(0)
     opt_ours = keras.optimizers.Adam(3e-3, beta_1=0.5, beta_2=0.99, epsilon=1e-6)
@@ -98,7 +98,7 @@ def _optimizer_with(option):
     ],
 )
 def test_anything_but_a_plain_adam_is_left_to_keras_untouched(option):
-    from dcgan_keras.backend import torch_adam
+    from dcgan_keras.backend.fast import torch_adam
 
     variables = _variables(0)
     optimizer = _optimizer_with(option)
@@ -119,7 +119,7 @@ def test_anything_but_a_plain_adam_is_left_to_keras_untouched(option):
 
 
 def test_a_gan_trains_to_the_same_weights_with_the_fast_update_or_kerass(monkeypatch):
-    from dcgan_keras.backend import torch_adam
+    from dcgan_keras.backend.fast import torch_adam
 
     x = random_images(16)
     fast = tiny_gan()

@@ -19,7 +19,7 @@ import keras
 from keras import StatelessScope
 from keras.src.backend.common.stateless_scope import get_stateless_scope
 
-from dcgan_keras.backend import jax_layers as fast_layers  # noqa: F401  (the seam's `fast_layers`)
+from dcgan_keras.backend import fast
 
 
 class _NestedScope(StatelessScope):
@@ -145,10 +145,6 @@ def _apply(optimizer, grads, variables):
         variable.assign(value)
 
 
-def forward(model, inputs, training):
-    return model(inputs, training=training)
-
-
 def normal_noise(batch_size, latent_dim, seed_generator):
     return keras.random.normal((batch_size, latent_dim), seed=seed_generator)
 
@@ -161,6 +157,7 @@ def train_step(model, state, data):
         model.metrics_variables,
     )
     mapping = [pair for variables, values in zip(groups, state) for pair in zip(variables, values)]
+    fast.compiled_with_switch(model)  # traced with the switch as it is now
     with StatelessScope(state_mapping=mapping) as scope:
         logs = model.gan_step(data)
     new_state = tuple(
@@ -221,7 +218,4 @@ def enable_compile_cache(path):
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 
-move_average = None
-bce_with_logits = None
-add_to_means = None
 seed_state_scope = contextlib.nullcontext

@@ -54,10 +54,6 @@ def _replica_share(loss):
     return loss / tf.distribute.get_strategy().num_replicas_in_sync
 
 
-def forward(model, inputs, training):
-    return model(inputs, training=training)
-
-
 def normal_noise(batch_size, latent_dim, seed_generator):
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     context = tf.distribute.get_replica_context()
@@ -111,9 +107,5 @@ def enable_compile_cache(path):
     del path
 
 
-# Keras's layers compile into one graph here: nothing to gain from kernels of ours.
-fast_layers = None
-move_average = None
-bce_with_logits = None
-add_to_means = None
+# No fast path here: Keras's layers compile into one graph (dcgan_keras.backend.fast).
 seed_state_scope = contextlib.nullcontext

@@ -30,7 +30,7 @@ from keras.src.backend.common.stateless_scope import in_stateless_scope
 from keras.src.backend.common.variables import get_autocast_scope
 from keras.src.backend.torch.core import get_device
 
-from dcgan_keras.backend.padding import same_padding
+from dcgan_keras.backend.fast.padding import same_padding
 
 
 def _eager_only(fast_op):

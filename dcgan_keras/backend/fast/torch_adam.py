@@ -12,22 +12,19 @@ betas) are copied to the device at every call, each a blocking copy
 
 `apply` runs Keras's own arithmetic, op for op, for a plain `keras.optimizers.Adam`
 (exactly that class) with none of those options; for anything else it answers
-False and the caller uses `optimizer.apply`.
+False and the caller uses `optimizer.apply`. What it reproduces is Keras 3.15's:
+the seam calls it only while the fast path is on, which it is only for the
+Keras versions of `fast.TESTED_KERAS`.
 """
 
 import functools
 import numbers
 
-import keras
 import torch
 from keras.src.backend.common.variables import Variable as KerasVariable
 from keras.src.backend.torch.optimizers.torch_adam import Adam as _KerasTorchAdam
 
-from dcgan_keras.backend import torch_layers
-
-# What `apply` reproduces is Keras 3.15's (pyproject allows any later Keras,
-# whose apply may add options or change the arithmetic): Keras applies it there.
-_KERAS_REPRODUCED = keras.version().startswith("3.15.")
+from dcgan_keras.backend.fast import torch_layers
 
 
 def apply(optimizer, grads, variables):
@@ -92,7 +89,6 @@ def _plain_adam_indices(optimizer, grads, variables):
     if (
         # Compiled steps pay no per-call host work: Keras's update is traced.
         torch.compiler.is_compiling()
-        or not _KERAS_REPRODUCED
         or type(optimizer) is not _KerasTorchAdam
         or not optimizer.built
         or optimizer.amsgrad

@@ -17,6 +17,11 @@ mixed precision. Keras's own Dense, Reshape and Flatten go one step further:
 their torch ops run without `keras.ops` around them (`torch_layers.dense`,
 `reshape`, `flatten`; attempt 15). Any other model, or any layer outside
 `_direct_types()`, goes through `model(x, training=...)` as usual.
+
+Keras's Conv2D, Conv2DTranspose, BatchNormalization (in training) and seeded
+Dropout (in training) run torch_layers' kernels (fewer copies, fused
+BatchNorm, a cheaper mask draw; attempts 7 and 8), whoever built the network:
+a user's own Sequential of `keras.layers` gets them as the presets do.
 """
 
 import functools
@@ -26,11 +31,8 @@ import keras
 import torch
 from keras.src.backend.common.variables import AutocastScope, get_autocast_scope
 from keras.src.backend.torch.core import convert_to_tensor, to_torch_dtype
-from keras.src.dtype_policies.dtype_policy_map import DTypePolicyMap
-from keras.src.models.functional import Functional
-from keras.src.models.sequential import Sequential
 
-from dcgan_keras.backend import torch_layers
+from dcgan_keras.backend.fast import chain, torch_layers
 
 _plans = weakref.WeakKeyDictionary()
 _NO_PLAN = object()
@@ -72,14 +74,7 @@ def forward(model, inputs, training):
 
 
 def _still_current(model, plan):
-    # A plan holds each layer's dtype policy as it was: `quantize()` or a new
-    # policy after the first step swaps the policy object, and with it what
-    # `call` must do (a stale plan of an int8-quantized Dense is off by
-    # orders of magnitude). `Sequential.add` makes a new graph.
-    graph, policies = plan[0], plan[1]
-    return getattr(model, "_functional", model) is graph and all(
-        layer._dtype_policy is policy for layer, policy in policies
-    )
+    return chain.still_current(model, plan[0], plan[1])
 
 
 def call_through_keras(model):
@@ -88,82 +83,96 @@ def call_through_keras(model):
 
 
 def _direct_types():
-    from dcgan_keras import layers as dcgan_layers  # imports this seam: not at module import
-
     layers = keras.layers
     return {
         layers.Dense, layers.BatchNormalization, layers.LeakyReLU, layers.ReLU, layers.Activation,
         layers.Reshape, layers.Flatten, layers.Dropout, layers.Conv2D, layers.Conv2DTranspose,
         layers.UpSampling2D, layers.ZeroPadding2D, layers.Cropping2D,
-        dcgan_layers.Conv2D, dcgan_layers.Conv2DTranspose, dcgan_layers.BatchNormalization,
-        dcgan_layers.Dropout,
     }
+
+
+# The layers whose fast calls are kernels of their own, not Keras's torch ops run directly.
+_KERNEL_LAYERS = (
+    keras.layers.Conv2D, keras.layers.Conv2DTranspose, keras.layers.BatchNormalization, keras.layers.Dropout,
+)
 
 
 def _fast_calls():
+    """{Keras layer class: fast(layer, x, training) -> output or None (then the layer's `call`)}."""
     layers = keras.layers
     return {
-        layers.Dense: torch_layers.dense, layers.Reshape: torch_layers.reshape, layers.Flatten: torch_layers.flatten,
-        layers.LeakyReLU: torch_layers.leaky_relu, layers.Activation: torch_layers.activation,
+        layers.Dense: _plain(torch_layers.dense), layers.Reshape: _plain(torch_layers.reshape),
+        layers.Flatten: _plain(torch_layers.flatten), layers.LeakyReLU: _plain(torch_layers.leaky_relu),
+        layers.Activation: _plain(torch_layers.activation),
+        layers.Conv2D: _convolution(torch_layers.conv2d),
+        layers.Conv2DTranspose: _convolution(torch_layers.conv2d_transpose),
+        layers.BatchNormalization: _batch_norm, layers.Dropout: _dropout,
     }
 
 
-def _call_fast(fast, layer, x):
+def _plain(fast_op):
+    return lambda layer, x, training: fast_op(layer, x)
+
+
+def _convolution(fast_op):
+    def call(layer, x, training):
+        outputs = fast_op(layer, x)
+        if outputs is None or layer.activation is None:
+            return outputs
+        return layer.activation(outputs)
+
+    return call
+
+
+def _batch_norm(layer, x, training):
+    if not (training and layer.trainable):
+        return None
+    outputs = torch_layers.batch_norm_training(layer, x)
+    return None if outputs is None else outputs.to(to_torch_dtype(layer.compute_dtype))
+
+
+def _dropout(layer, x, training):
+    if not (training and layer.rate > 0):
+        return None
+    return torch_layers.seeded_dropout(layer, x)
+
+
+def _call_fast(fast, layer, takes_training, x, training=None):
     # The fast op answers None where it does not apply (LoRA enabled after the
-    # plan was made, torch.compile tracing): the layer's own `call` then.
-    outputs = fast(layer, x)
-    return layer.call(x) if outputs is None else outputs
+    # plan was made, torch.compile tracing, inference): the layer's own `call` then.
+    outputs = fast(layer, x, training)
+    if outputs is not None:
+        return outputs
+    return layer.call(x, training=training) if takes_training else layer.call(x)
 
 
 def _chain_plan(model):
     """(graph, [(layer, dtype policy)], input dtype, [(call, takes training,
     cast to, autocast dtype)], no autocast dtype at all); _NO_PLAN where `model` is not a chain of
     `_direct_types()` layers; None for a Sequential that has no graph yet."""
-    if type(model).call is Sequential.call:
-        model = model._functional
-        if model is None:  # until the Sequential knows its input shape
-            return None
-    if type(model).call is not Functional.call or len(model.inputs) != 1 or len(model.outputs) != 1:
-        return _NO_PLAN
-    direct = _direct_types()
-    previous, steps, policies = model.inputs[0], [], []
-    for depth in sorted(model._nodes_by_depth, reverse=True):
-        nodes = model._nodes_by_depth[depth]
-        if len(nodes) != 1:
-            return _NO_PLAN
-        node, layer = nodes[0], nodes[0].operation
-        if node.is_input:
-            continue
-        arguments = node.arguments
-        if (
-            type(layer) not in direct
-            or _extra_kwargs(arguments.kwargs)
-            or len(arguments.args) != 1
-            or arguments.args[0] is not previous
-            or len(node.outputs) != 1
-            or layer.activity_regularizer is not None
-            or getattr(layer, "_remat_mode", None)
-            or getattr(layer, "quantization_mode", None) is not None
-            # A policy map can change in place, out of `_still_current`'s sight.
-            or isinstance(layer._dtype_policy, DTypePolicyMap)
-        ):
+    found = chain.chain_layers(model)
+    if found is None or found is chain.NOT_A_CHAIN:
+        return found if found is None else _NO_PLAN
+    model, layers = found
+    direct, fast_calls = _direct_types(), _fast_calls()
+    steps, policies = [], []
+    for layer in layers:
+        cls = chain.keras_class(layer)
+        if cls not in direct:
             return _NO_PLAN
         autocast = layer._convert_input_args and layer.autocast
-        fast = _fast_calls().get(type(layer))
+        fast = fast_calls.get(cls)
+        if cls in _KERNEL_LAYERS and layer.compute_dtype != layer.variable_dtype:
+            # Under mixed precision the kernels round differently from Keras's
+            # ops (float16 sums in another order, amplified by BatchNorm):
+            # there the layer's own call, and Keras's numbers bit for bit.
+            fast = None
+        takes_training = layer._call_has_training_arg
         steps.append((
-            functools.partial(_call_fast, fast, layer) if fast else layer.call,
-            layer._call_has_training_arg and not fast,
+            functools.partial(_call_fast, fast, layer, takes_training) if fast else layer.call,
+            takes_training or bool(fast),
             to_torch_dtype(layer.input_dtype) if autocast else None,
             layer.compute_dtype if layer.compute_dtype != layer.variable_dtype else None,
         ))
         policies.append((layer, layer._dtype_policy))
-        previous = node.outputs[0]
-    if previous is not model.outputs[0] or not steps:
-        return _NO_PLAN
     return model, tuple(policies), model.inputs[0].dtype, steps, all(step[3] is None for step in steps)
-
-
-def _extra_kwargs(kwargs):
-    # What Keras records at build time and `Functional` passes on: `training`
-    # (which the call's own value overrides) and an empty `mask`.
-    return {k: v for k, v in kwargs.items() if not (k == "training" or (k == "mask" and v is None))}

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 from jax import lax
 from keras import ops
 
-from dcgan_keras.backend.padding import same_padding
+from dcgan_keras.backend.fast.padding import same_padding
 
 _NHWC = ("NHWC", "HWIO", "NHWC")
 
@@ -202,13 +202,3 @@ def conv2d(layer, inputs):
         for i in range(2)
     )
     return _with_bias(layer, strided_conv(inputs, kernel, strides, padding))
-
-
-def batch_norm_training(layer, inputs):
-    """None: Keras's BatchNormalization compiles into one fused program here."""
-    return None
-
-
-def seeded_dropout(layer, inputs):
-    """None: Keras's Dropout compiles into one fused program here."""
-    return None

@@ -1,0 +1,70 @@
+"""A model that is a plain chain of layers, as the forward plans (torch_forward, jax_forward) see it."""
+
+from keras.src.dtype_policies.dtype_policy_map import DTypePolicyMap
+from keras.src.models.functional import Functional
+from keras.src.models.sequential import Sequential
+
+NOT_A_CHAIN = object()
+
+
+def keras_class(layer):
+    """The Keras layer class `layer` computes as: its own type, or the Keras base of
+    dcgan_keras.layers' registered subclasses (thin, kept for files saved with them)."""
+    cls = type(layer)
+    if cls.__module__ == "dcgan_keras.layers":
+        return cls.__mro__[1]
+    return cls
+
+
+def chain_layers(model):
+    """(graph, [layer, ...]) of a single-input, single-output chain whose nodes pass only the
+    previous output on; NOT_A_CHAIN otherwise; None for a Sequential without its graph yet."""
+    if type(model).call is Sequential.call:
+        model = model._functional
+        if model is None:  # until the Sequential knows its input shape
+            return None
+    if type(model).call is not Functional.call or len(model.inputs) != 1 or len(model.outputs) != 1:
+        return NOT_A_CHAIN
+    previous, layers = model.inputs[0], []
+    for depth in sorted(model._nodes_by_depth, reverse=True):
+        nodes = model._nodes_by_depth[depth]
+        if len(nodes) != 1:
+            return NOT_A_CHAIN
+        node, layer = nodes[0], nodes[0].operation
+        if node.is_input:
+            continue
+        arguments = node.arguments
+        if (
+            _extra_kwargs(arguments.kwargs)
+            or len(arguments.args) != 1
+            or arguments.args[0] is not previous
+            or len(node.outputs) != 1
+            or layer.activity_regularizer is not None
+            or getattr(layer, "_remat_mode", None)
+            or getattr(layer, "quantization_mode", None) is not None
+            # A policy map can change in place, out of a plan's sight.
+            or isinstance(layer._dtype_policy, DTypePolicyMap)
+        ):
+            return NOT_A_CHAIN
+        layers.append(layer)
+        previous = node.outputs[0]
+    if previous is not model.outputs[0] or not layers:
+        return NOT_A_CHAIN
+    return model, layers
+
+
+def still_current(model, graph, policies):
+    """Whether a plan made of `graph` and [(layer, dtype policy)] still describes `model`.
+
+    `quantize()` or a new policy after the first step swaps the policy object,
+    and with it what `call` must do; `Sequential.add` makes a new graph.
+    """
+    return getattr(model, "_functional", model) is graph and all(
+        layer._dtype_policy is policy for layer, policy in policies
+    )
+
+
+def _extra_kwargs(kwargs):
+    # What Keras records at build time and `Functional` passes on: `training`
+    # (which the call's own value overrides) and an empty `mask`.
+    return {k: v for k, v in kwargs.items() if not (k == "training" or (k == "mask" and v is None))}

@@ -1,0 +1,241 @@
+"""dcgan_keras.backend.fast: the speed work behind one switch gives plain Keras's numbers.
+
+With the fast path on and off, one training step gives the same losses and
+weights; a Keras outside the tested range turns it off with one warning; a
+user's own plain-Keras networks take the fast kernels; a generator saved
+from the package's networks loads in a process that never imports it.
+"""
+
+import os
+import subprocess
+import sys
+import warnings
+
+import keras
+import numpy as np
+import pytest
+
+from dcgan_keras import DCGAN, build_discriminator, build_generator
+from dcgan_keras import backend as seam
+from dcgan_keras.backend import fast
+
+BACKEND = keras.backend.backend()
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _fast_path_here():
+    if BACKEND == "torch":
+        return True
+    if BACKEND == "jax":
+        import jax
+
+        return jax.default_backend() == "cpu"  # the phases are for XLA:CPU only
+    return False
+
+
+needs_fast_path = pytest.mark.skipif(
+    not _fast_path_here(),
+    reason=f"no fast path on {BACKEND} here (Keras's ops compile into one program): on and off are the same code",
+)
+
+# Tiny versions of the presets' networks; 16 channels, where JAX's phases start.
+PRESET_NETWORKS = {
+    "tf_tutorial": (dict(filters=(16, 16, 16)), dict(filters=(16, 16)), (28, 28, 1)),
+    "dcgan64": (dict(filters=(16, 16, 16, 16)), dict(filters=(16, 16, 16, 16)), (64, 64, 3)),
+}
+
+
+def _preset_networks(preset):
+    g_kwargs, d_kwargs, _ = PRESET_NETWORKS[preset]
+    generator = build_generator(preset=preset, latent_dim=8, **g_kwargs)
+    return generator, build_discriminator(preset=preset, seed=0, **d_kwargs)
+
+
+def _tutorial_networks(width=16):
+    """The TensorFlow tutorial's (and keras.io's) 28x28 pair as a user writes it: Sequential, keras.layers."""
+    layers = keras.layers
+    generator = keras.Sequential([
+        keras.Input((8,)),
+        layers.Dense(7 * 7 * width, use_bias=False),
+        layers.BatchNormalization(),
+        layers.LeakyReLU(),
+        layers.Reshape((7, 7, width)),
+        layers.Conv2DTranspose(width, 5, strides=1, padding="same", use_bias=False),
+        layers.BatchNormalization(),
+        layers.LeakyReLU(),
+        layers.Conv2DTranspose(width, 5, strides=2, padding="same", use_bias=False),
+        layers.BatchNormalization(),
+        layers.LeakyReLU(),
+        layers.Conv2DTranspose(1, 5, strides=2, padding="same", use_bias=False, activation="tanh"),
+    ])
+    discriminator = keras.Sequential([
+        keras.Input((28, 28, 1)),
+        layers.Conv2D(width, 5, strides=2, padding="same"),
+        layers.LeakyReLU(),
+        layers.Dropout(0.3, seed=1),
+        layers.Conv2D(width, 5, strides=2, padding="same"),
+        layers.LeakyReLU(),
+        layers.Dropout(0.3, seed=2),
+        layers.Flatten(),
+        layers.Dense(1),
+    ])
+    return generator, discriminator
+
+
+def _one_step(make_networks, shape, enabled, update="sequential"):
+    previous = fast._user_enabled
+    fast.set_enabled(enabled)
+    try:
+        keras.utils.set_random_seed(0)
+        generator, discriminator = make_networks()
+        gan = DCGAN(discriminator, generator, latent_dim=8, seed=0, ema_momentum=0.9, update=update)
+        gan.compile(**({"jit_compile": False} if BACKEND == "tensorflow" else {}))
+        x = np.random.default_rng(0).uniform(-1, 1, (8,) + shape).astype("float32")
+        history = gan.fit(x, batch_size=8, epochs=1, verbose=0, shuffle=False).history
+        return history, [keras.ops.convert_to_numpy(w) for w in gan.weights], gan
+    finally:
+        fast.set_enabled(previous)
+
+
+def _assert_same_step(on, off):
+    (h_on, w_on, _), (h_off, w_off, _) = on, off
+    for name in h_off:
+        np.testing.assert_allclose(h_on[name], h_off[name], rtol=1e-5, atol=1e-5, err_msg=name)
+    assert len(w_on) == len(w_off)
+    for i, (a, b) in enumerate(zip(w_on, w_off)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5, err_msg=f"weight {i}")
+
+
+@needs_fast_path
+@pytest.mark.parametrize(
+    "preset,update", [("tf_tutorial", "sequential"), ("tf_tutorial", "simultaneous"), ("dcgan64", "sequential")]
+)
+def test_a_step_of_the_presets_networks_is_the_same_with_the_fast_path_on_and_off(preset, update):
+    shape = PRESET_NETWORKS[preset][2]
+    on = _one_step(lambda: _preset_networks(preset), shape, True, update)
+    off = _one_step(lambda: _preset_networks(preset), shape, False, update)
+    _assert_same_step(on, off)
+
+
+def _fast_kernels_in_plan(model):
+    """{layer name: whether the training step's forward plan computes it with a fast kernel}."""
+    if BACKEND == "torch":
+        from dcgan_keras.backend.fast import torch_forward
+
+        plan = torch_forward._chain_plan(model)
+        assert plan is not torch_forward._NO_PLAN and plan is not None
+        layers = [layer for layer, _ in plan[1]]
+        return {layer.name: isinstance(step[0], __import__("functools").partial) for layer, step in zip(layers, plan[3])}
+    from dcgan_keras.backend.fast import jax_forward
+
+    steps = jax_forward.plan(model)
+    assert steps is not None
+    return {layer.name: op is not None for layer, op in steps}
+
+
+@needs_fast_path
+def test_a_users_plain_keras_sequential_networks_take_the_fast_kernels_and_give_the_same_numbers():
+    generator, discriminator = _tutorial_networks()
+    generator(np.zeros((2, 8), "float32"))
+    kernels = {**_fast_kernels_in_plan(generator), **_fast_kernels_in_plan(discriminator)}
+    convolutions = [
+        layer for model in (generator, discriminator) for layer in model.layers
+        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose))
+    ]
+    if BACKEND == "torch":
+        # Every layer of both networks, the convolutions, BatchNorm and Dropout included.
+        assert all(kernels.values()), kernels
+    else:
+        # JAX: the convolutions (jax_layers then takes the strided ones with
+        # 16 or more channels, where phases pay), every other layer its own call.
+        for name, planned in kernels.items():
+            assert planned == (name in {layer.name for layer in convolutions}), name
+    on = _one_step(_tutorial_networks, (28, 28, 1), True)
+    off = _one_step(_tutorial_networks, (28, 28, 1), False)
+    _assert_same_step(on, off)
+
+
+@needs_fast_path
+def test_the_kernels_run_in_the_training_step(monkeypatch):
+    # Not only planned: the step calls them (JAX: while tracing the step).
+    if BACKEND == "torch":
+        from dcgan_keras.backend.fast import torch_layers as kernels
+
+        names = ("conv2d", "conv2d_transpose", "batch_norm_training", "seeded_dropout")
+    else:
+        from dcgan_keras.backend.fast import jax_layers as kernels
+
+        names = ("conv2d", "conv2d_transpose")
+    taken = []
+    for name in names:
+        original = getattr(kernels, name)
+        monkeypatch.setattr(
+            kernels, name, lambda layer, x, _o=original, _n=name: taken.append(_n) or _o(layer, x)
+        )
+    if BACKEND == "jax":
+        from dcgan_keras.backend.fast import jax_forward
+
+        monkeypatch.setattr(jax_forward, "_fast_ops", lambda: {
+            keras.layers.Conv2D: kernels.conv2d, keras.layers.Conv2DTranspose: kernels.conv2d_transpose})
+    _one_step(_tutorial_networks, (28, 28, 1), True)
+    assert set(taken) == set(names), taken
+
+
+def test_a_keras_outside_the_tested_range_warns_once_and_falls_back(monkeypatch):
+    def refused(*args, **kwargs):
+        raise AssertionError("the fast path ran on an untested Keras")
+
+    class Refuse:
+        def __getattr__(self, name):
+            return refused
+
+    monkeypatch.setattr(keras, "version", lambda: "3.99.0")
+    monkeypatch.setattr(fast, "_warned", False)
+    monkeypatch.setattr(fast, "_user_enabled", True)
+    monkeypatch.setattr(seam, "_fast_hooks", Refuse())
+    if BACKEND == "torch":
+        from dcgan_keras.backend.fast import torch_adam, torch_hooks
+
+        monkeypatch.setattr(torch_adam, "apply", refused)
+        monkeypatch.setattr(torch_hooks, "normal_noise", refused)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history, _, _ = _one_step(lambda: _preset_networks("tf_tutorial"), (28, 28, 1), True)
+        assert not fast.enabled()
+    ours = [w for w in caught if "fast path" in str(w.message)]
+    assert len(ours) == 1, [str(w.message) for w in caught]
+    assert "3.99.0" in str(ours[0].message) and ">=3.15" in str(ours[0].message)
+    assert np.isfinite(history["d_loss"][0])
+    assert fast.keras_in_tested_range("3.15.1") and not fast.keras_in_tested_range("3.16.0")
+    assert not fast.keras_in_tested_range("3.14.9")
+
+
+def test_the_environment_switch_turns_it_off():
+    code = "from dcgan_keras.backend import fast; print(fast.enabled())"
+    env = dict(os.environ, KERAS_BACKEND=BACKEND, PYTHONPATH=REPO)
+    outputs = [
+        subprocess.run([sys.executable, "-c", code], env=dict(env, DCGAN_KERAS_FAST_PATH=value), cwd=REPO,
+                       capture_output=True, text=True, check=True).stdout.split()[-1]
+        for value in ("0", "1")
+    ]
+    assert outputs == ["False", "True"]
+
+
+def test_a_new_generator_keras_file_loads_where_dcgan_keras_was_never_imported(tmp_path):
+    generator = build_generator(latent_dim=8, image_size=28, channels=1, filters=(8, 8, 4))
+    assert not any(type(layer).__module__.startswith("dcgan_keras") for layer in generator.layers)
+    path, z_path = str(tmp_path / "generator.keras"), str(tmp_path / "z.npy")
+    generator.save(path)
+    z = np.random.default_rng(0).normal(size=(3, 8)).astype("float32")
+    np.save(z_path, z)
+    code = (
+        "import sys, keras, numpy as np\n"
+        f"g = keras.saving.load_model({path!r})\n"
+        f"np.save({str(tmp_path / 'out.npy')!r}, keras.ops.convert_to_numpy(g(np.load({z_path!r}))))\n"
+        "assert not any(m.startswith('dcgan_keras') for m in sys.modules), 'dcgan_keras was imported'\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    subprocess.run([sys.executable, "-c", code], env=dict(env, KERAS_BACKEND=BACKEND), cwd=str(tmp_path), check=True)
+    np.testing.assert_allclose(
+        np.load(str(tmp_path / "out.npy")), keras.ops.convert_to_numpy(generator(z)), rtol=1e-5, atol=1e-5
+    )
