@@ -70,7 +70,9 @@ def _assert_seam_matches_keras(model, x, tolerance=None):
 @pytest.mark.parametrize("policy", ["float32", "mixed_float16", "mixed_bfloat16"])
 @pytest.mark.parametrize("preset", ["tf_tutorial", "dcgan64"])
 def test_direct_layer_calls_give_keras_call_results(preset, policy):
-    tolerance = (1e-4, 1e-5) if policy == "float32" else None
+    # Relative to each array's scale: the kernels sum in another order. At 1e-5 the dcgan64
+    # case failed once on a loaded machine (a 4-element gradient) and passed on a rerun.
+    tolerance = (1e-4, 1e-4) if policy == "float32" else None
     with precision(policy):
         generator, discriminator = _networks(preset)
         z = keras.random.normal((4, 8), seed=1)
