@@ -71,6 +71,7 @@ default_jit_compile = _impl.default_jit_compile
 enable_compile_cache = _impl.enable_compile_cache
 fast_layers = _impl.fast_layers
 forward = _impl.forward
+input_gradient = _impl.input_gradient  # d sum(fn(x)) / dx, differentiable again (WGAN-GP)
 minimize = _impl.minimize
 minimize_each = _impl.minimize_each
 normal_noise = _impl.normal_noise

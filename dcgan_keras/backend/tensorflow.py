@@ -117,3 +117,12 @@ move_average = None
 bce_with_logits = None
 add_to_means = None
 seed_state_scope = contextlib.nullcontext
+
+
+def input_gradient(fn, x):
+    # A tape inside the caller's: the outer tape (minimize's) records this
+    # gradient's computation too, so it can differentiate it again.
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        out = fn(x)
+    return tape.gradient(out, x)
