@@ -153,7 +153,7 @@ GP_WEIGHT = 10.0
 GP_EPSILON = 1e-12
 
 
-def gradient_penalty(critic, real, fake, seed_generator, weight=GP_WEIGHT):
+def gradient_penalty(critic, real, fake, seed_generator, weight=GP_WEIGHT, eps=None):
     """weight * mean((||grad_x D(x_hat)||_2 - 1)^2) on x_hat = eps real + (1 - eps) fake.
 
     Gulrajani et al. (2017), "Improved Training of Wasserstein GANs",
@@ -168,6 +168,8 @@ def gradient_penalty(critic, real, fake, seed_generator, weight=GP_WEIGHT):
         fake: generated images, the same shape (no gradient needed into G).
         seed_generator: a `keras.random.SeedGenerator` for eps.
         weight: lambda.
+        eps: None (drawn), or the interpolation weights (batch, 1, ..., 1)
+            to use instead (tests fix them: each backend draws its own).
 
     Returns:
         A float32 scalar.
@@ -175,7 +177,8 @@ def gradient_penalty(critic, real, fake, seed_generator, weight=GP_WEIGHT):
     real = ops.cast(real, "float32")
     fake = ops.cast(fake, "float32")
     rank = len(real.shape)
-    eps = keras.random.uniform((ops.shape(real)[0],) + (1,) * (rank - 1), seed=seed_generator)
+    if eps is None:
+        eps = keras.random.uniform((ops.shape(real)[0],) + (1,) * (rank - 1), seed=seed_generator)
     interpolates = eps * real + (1.0 - eps) * fake
     grads = seam.input_gradient(lambda x: ops.cast(seam.forward(critic, x, training=True), "float32"), interpolates)
     norms = ops.sqrt(ops.sum(ops.square(grads), axis=tuple(range(1, rank))) + GP_EPSILON)
