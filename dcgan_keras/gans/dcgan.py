@@ -210,8 +210,12 @@ class DCGAN(GAN):
             d_optimizer: the discriminator's optimizer. Default
                 Adam(2e-4, beta_1=0.5), as in the DCGAN paper.
             g_optimizer: the generator's optimizer. Same default.
-            loss_fn: None or "non_saturating" (BCE on logits, the default),
-                "minimax", a `GANLoss`, or a Keras loss such as
+            loss_fn: None or "non_saturating" (BCE on logits, the default;
+                also "bce"), "minimax", "least_squares", "hinge", "focal",
+                "wgan_gp" (which also sets the defaults: 5 D steps when
+                d_steps is None, and Adam(1e-4, beta_1=0, beta_2=0.9) for
+                each optimizer not given; see `dcgan_keras.losses`), a
+                `GANLoss`, or a Keras loss such as
                 `keras.losses.BinaryCrossentropy(from_logits=True)` applied
                 with real = 1, fake = 0 targets (keras.io's example labels the
                 other way round; here D's output reads as "real"). With
