@@ -9,7 +9,7 @@ the keras.io examples, there on a discriminator that ends in a sigmoid) into a
 
 import dataclasses
 import inspect
-from typing import Callable
+from typing import Callable, Optional
 
 import keras
 from keras import ops
@@ -69,6 +69,165 @@ def minimax_generator_loss(fake_logits):
     return -bce_with_logits(ops.zeros(ops.shape(fake_logits)), fake_logits)
 
 
+def least_squares_discriminator_loss(real_out, fake_out, label_smoothing=0.0):
+    """LSGAN's D loss: 1/2 mean((D(x) - b)^2) + 1/2 mean(D(G(z))^2), b = 1 - label_smoothing.
+
+    Mao et al. (2017), "Least Squares Generative Adversarial Networks", eq. 2
+    with the 0-1 coding a = 0, b = c = 1.
+    """
+    real_target = smoothed_ones(ops.shape(real_out), label_smoothing)
+    real_out, fake_out = ops.cast(real_out, "float32"), ops.cast(fake_out, "float32")
+    return 0.5 * ops.mean(ops.square(real_out - real_target)) + 0.5 * ops.mean(ops.square(fake_out))
+
+
+def least_squares_generator_loss(fake_out):
+    """LSGAN's G loss: 1/2 mean((D(G(z)) - 1)^2) (Mao et al., 2017, eq. 2, c = 1)."""
+    return 0.5 * ops.mean(ops.square(ops.cast(fake_out, "float32") - 1.0))
+
+
+def hinge_discriminator_loss(real_out, fake_out, label_smoothing=0.0):
+    """mean(relu(1 - D(x))) + mean(relu(1 + D(G(z)))): the hinge loss of SNGAN and BigGAN.
+
+    Miyato et al. (2018), "Spectral Normalization for GANs", eq. 17; Brock et
+    al. (2019), BigGAN. A margin, not a target: `label_smoothing` plays no part.
+    """
+    del label_smoothing
+    real_out, fake_out = ops.cast(real_out, "float32"), ops.cast(fake_out, "float32")
+    return ops.mean(ops.relu(1.0 - real_out)) + ops.mean(ops.relu(1.0 + fake_out))
+
+
+def hinge_generator_loss(fake_out):
+    """-mean(D(G(z))): the generator's side of the hinge game (Miyato et al., 2018; BigGAN)."""
+    return -ops.mean(ops.cast(fake_out, "float32"))
+
+
+FOCAL_GAMMA = 2.0
+
+
+def focal_with_logits(labels, logits, gamma=FOCAL_GAMMA):
+    """Mean binary focal cross-entropy on logits: mean((1 - p_t)^gamma * BCE).
+
+    Lin et al. (2017), "Focal Loss for Dense Object Detection", without the
+    alpha balancing; what keras.losses.BinaryFocalCrossentropy(from_logits=True,
+    gamma=2) computes. p = sigmoid(logit), p_t = y p + (1 - y)(1 - p): images
+    D already judges right weigh (1 - p_t)^gamma, little.
+    """
+    logits = ops.cast(logits, "float32")
+    labels = ops.cast(labels, "float32")
+    bce = ops.relu(logits) - logits * labels + ops.log1p(ops.exp(-ops.abs(logits)))
+    p = ops.sigmoid(logits)
+    p_t = labels * p + (1.0 - labels) * (1.0 - p)
+    return ops.mean(ops.power(1.0 - p_t, gamma) * bce)
+
+
+def focal_discriminator_loss(real_out, fake_out, label_smoothing=0.0):
+    """Focal BCE of real images against 1 - label_smoothing and of fakes against 0, summed."""
+    real_target = smoothed_ones(ops.shape(real_out), label_smoothing)
+    return focal_with_logits(real_target, real_out) + focal_with_logits(ops.zeros(ops.shape(fake_out)), fake_out)
+
+
+def focal_generator_loss(fake_out):
+    """Focal BCE of the fakes against 1: the non-saturating loss, focal."""
+    return focal_with_logits(ops.ones(ops.shape(fake_out)), fake_out)
+
+
+def wasserstein_critic_loss(real_out, fake_out, label_smoothing=0.0):
+    """mean(D(G(z))) - mean(D(x)): the critic's Wasserstein loss (Arjovsky et al., 2017; Gulrajani et al., 2017, Alg. 1).
+
+    No targets, so `label_smoothing` plays no part; the gradient penalty
+    (`gradient_penalty`) is added by the GAN, which holds the critic and images.
+    """
+    del label_smoothing
+    return ops.mean(ops.cast(fake_out, "float32")) - ops.mean(ops.cast(real_out, "float32"))
+
+
+def wasserstein_generator_loss(fake_out):
+    """-mean(D(G(z))) (Gulrajani et al., 2017, Algorithm 1)."""
+    return -ops.mean(ops.cast(fake_out, "float32"))
+
+
+GP_WEIGHT = 10.0
+# Inside the norm's square root: sqrt is not differentiable at 0, and a zero
+# input gradient (a dead critic, a ReLU region) gave NaN without it (the fix
+# keras.io's WGAN-GP example needed).
+GP_EPSILON = 1e-12
+
+
+def gradient_penalty(critic, real, fake, seed_generator, weight=GP_WEIGHT, eps=None):
+    """weight * mean((||grad_x D(x_hat)||_2 - 1)^2) on x_hat = eps real + (1 - eps) fake.
+
+    Gulrajani et al. (2017), "Improved Training of Wasserstein GANs",
+    Algorithm 1: one eps ~ U[0, 1] per image (drawn with `seed_generator`),
+    lambda = 10. The gradient of D with respect to its input comes from
+    `seam.input_gradient`, in a form the critic's update differentiates again
+    (with respect to D's weights: a gradient of a gradient).
+
+    Args:
+        critic: the discriminator, images -> (batch, 1).
+        real: real images (batch, H, W, C).
+        fake: generated images, the same shape (no gradient needed into G).
+        seed_generator: a `keras.random.SeedGenerator` for eps.
+        weight: lambda.
+        eps: None (drawn), or the interpolation weights (batch, 1, ..., 1)
+            to use instead (tests fix them: each backend draws its own).
+
+    Returns:
+        A float32 scalar.
+    """
+    real = ops.cast(real, "float32")
+    fake = ops.cast(fake, "float32")
+    rank = len(real.shape)
+    if eps is None:
+        eps = keras.random.uniform((ops.shape(real)[0],) + (1,) * (rank - 1), seed=seed_generator)
+    interpolates = eps * real + (1.0 - eps) * fake
+    grads = seam.input_gradient(lambda x: ops.cast(seam.forward(critic, x, training=True), "float32"), interpolates)
+    norms = ops.sqrt(ops.sum(ops.square(grads), axis=tuple(range(1, rank))) + GP_EPSILON)
+    return weight * ops.mean(ops.square(norms - 1.0))
+
+
+def _all_layers(model):
+    for layer in getattr(model, "layers", ()):
+        yield layer
+        inner = getattr(layer, "layer", None)  # a wrapper (SpectralNormalization)
+        if inner is not None:
+            yield inner
+        yield from _all_layers(layer)
+
+
+def check_critic(critic, role="discriminator", loss_fn="wgan_gp"):
+    """Refuses a critic that a gradient-penalty loss cannot train: BatchNorm, or a final sigmoid.
+
+    The penalty is on each image's own gradient, and BatchNorm makes every
+    image's output depend on the whole batch (Gulrajani et al., 2017, sec.
+    4); a sigmoid squashes the critic's unbounded score.
+
+    Args:
+        critic: the discriminator, a Keras model.
+        role: its name in the GAN, for the message.
+        loss_fn: the loss asked for, for the message.
+    """
+    batch_norms = [layer.name for layer in _all_layers(critic) if isinstance(layer, keras.layers.BatchNormalization)]
+    if batch_norms:
+        raise ValueError(
+            f"loss_fn={loss_fn!r} penalizes the gradient of the {role} for each image on its own, and "
+            f"BatchNorm ({', '.join(batch_norms)}) mixes the images of a batch. Use "
+            "keras.layers.LayerNormalization or no normalization in the critic "
+            "(build_discriminator(batch_norm=False))."
+        )
+    layers = getattr(critic, "layers", None)
+    activation = getattr(layers[-1], "activation", None) if layers else None
+    if getattr(activation, "__name__", "") == "sigmoid":
+        raise ValueError(
+            f"loss_fn={loss_fn!r} needs a critic that returns an unbounded score, but the {role} ends in a "
+            f"sigmoid ({layers[-1].name}). Drop the sigmoid (build_discriminator's logit)."
+        )
+
+
+def wgan_gp_optimizer():
+    """Adam(1e-4, beta_1=0, beta_2=0.9): Gulrajani et al.'s (2017) Algorithm 1 defaults."""
+    return keras.optimizers.Adam(learning_rate=1e-4, beta_1=0.0, beta_2=0.9)
+
+
 @dataclasses.dataclass(frozen=True)
 class GANLoss:
     """The two halves of a GAN objective, and how to read D's outputs.
@@ -87,6 +246,16 @@ class GANLoss:
         outputs_are_logits: True (the default) when D returns logits; False
             when it ends in a sigmoid (keras.io style), so the metrics read
             its outputs as probabilities.
+        penalty: None, or f(critic, real, fake, seed_generator) -> scalar, a
+            regulariser of D that needs D itself and the images, not only its
+            outputs (WGAN-GP's gradient penalty); the GAN adds it to D's
+            loss. Such a loss refuses a critic with BatchNorm or a sigmoid.
+        d_steps: D updates per G update that the loss's paper uses; a GAN
+            built with `d_steps=None` takes it (WGAN-GP: 5).
+        optimizer: None, or a function returning the optimizer the loss's
+            paper uses, which `compile` gives every optimizer not passed
+            (WGAN-GP: Adam(1e-4, beta_1=0, beta_2=0.9)); None: the GAN's own
+            default, Adam(2e-4, beta_1=0.5).
 
     Example:
         >>> @keras.saving.register_keras_serializable(package="my_losses")
@@ -102,11 +271,21 @@ class GANLoss:
     discriminator: Callable
     generator: Callable
     outputs_are_logits: bool = True
+    penalty: Optional[Callable] = None
+    d_steps: int = 1
+    optimizer: Optional[Callable] = None
 
 
 LOSSES = {
     "non_saturating": GANLoss("non_saturating", discriminator_loss, non_saturating_generator_loss),
     "minimax": GANLoss("minimax", discriminator_loss, minimax_generator_loss),
+    "least_squares": GANLoss("least_squares", least_squares_discriminator_loss, least_squares_generator_loss),
+    "hinge": GANLoss("hinge", hinge_discriminator_loss, hinge_generator_loss),
+    "focal": GANLoss("focal", focal_discriminator_loss, focal_generator_loss),
+    "wgan_gp": GANLoss(
+        "wgan_gp", wasserstein_critic_loss, wasserstein_generator_loss, penalty=gradient_penalty, d_steps=5,
+        optimizer=wgan_gp_optimizer,
+    ),
 }
 # What people call the default loss.
 LOSSES["bce"] = LOSSES["non_saturating"]

@@ -98,6 +98,7 @@ def build_generator(
     init_stddev=0.02,
     preset=None,
     name="generator",
+    architecture="transposed",
 ):
     """Builds the DCGAN generator: z -> image in [-1, 1], channels last.
 
@@ -122,6 +123,10 @@ def build_generator(
         init_stddev: standard deviation of the N(0, s) weight initialization.
         preset: "tf_tutorial" (28x28x1) or "dcgan64" (64x64x3).
         name: model name.
+        architecture: "transposed" (the default, above) or "upsample":
+            bilinear upsampling then two 3x3 convolution blocks per doubling
+            instead of transposed convolutions, against checkerboard
+            artifacts (see `_upsample_generator`).
 
     Returns:
         A functional `keras.Model`.
@@ -132,6 +137,10 @@ def build_generator(
         (None, 28, 28, 1)
     """
     image_size, channels = _resolve(preset, image_size, channels)
+    _check_choice("architecture", architecture, GENERATOR_ARCHITECTURES)
+    if architecture == "upsample":
+        return _upsample_generator(latent_dim, image_size, channels, filters, activation, batch_norm, bn_momentum,
+                                   init_stddev, name)
     defaults = _GENERATOR_DEFAULTS[image_size]
     filters = tuple(filters or defaults["filters"])
     kernel_size = kernel_size or defaults["kernel_size"]
@@ -185,6 +194,8 @@ def build_discriminator(
     seed=None,
     preset=None,
     name="discriminator",
+    architecture="strided",
+    spectral_norm=False,
 ):
     """Builds the DCGAN discriminator: image in [-1, 1] -> one logit.
 
@@ -207,6 +218,13 @@ def build_discriminator(
             global RNG, which a checkpoint cannot restore: training runs set it.
         preset: "tf_tutorial" (28x28x1) or "dcgan64" (64x64x3).
         name: model name.
+        architecture: "strided" (the default, above) or "blocks3x3": per
+            block two stride-1 3x3 convolutions and a stride-2 one (see
+            `_blocks3x3_discriminator`).
+        spectral_norm: wrap every Conv2D and the Dense logit in spectral
+            normalization (Miyato et al., 2018): `keras.layers.SpectralNormalization`'s
+            power iteration, without its write into the kernel
+            (`dcgan_keras.spectral_norm`).
 
     Returns:
         A functional `keras.Model`.
@@ -217,12 +235,17 @@ def build_discriminator(
         (None, 1)
     """
     image_size, channels = _resolve(preset, image_size, channels)
+    _check_choice("architecture", architecture, DISCRIMINATOR_ARCHITECTURES)
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout!r}")
+    if architecture == "blocks3x3":
+        return _blocks3x3_discriminator(image_size, channels, filters, dropout, batch_norm, bn_momentum,
+                                        init_stddev, seed, spectral_norm, name)
     defaults = _DISCRIMINATOR_DEFAULTS[image_size]
     filters = tuple(filters or defaults["filters"])
     kernel_size = kernel_size or defaults["kernel_size"]
     batch_norm = defaults["batch_norm"] if batch_norm is None else batch_norm
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout!r}")
+    sn = _spectral_norm if spectral_norm else (lambda layer: layer)
 
     init = _kernel_init(init_stddev)
     images = keras.Input((image_size, image_size, channels), name="images")
@@ -231,10 +254,10 @@ def build_discriminator(
         normalized = batch_norm and i > 0
         # A bias before BatchNorm is subtracted away again: its gradient is
         # zero up to rounding, which Adam would blow up into noise.
-        x = layers.Conv2D(
+        x = sn(layers.Conv2D(
             f, kernel_size, strides=2, padding="same", use_bias=not normalized, kernel_initializer=init,
             data_format=CHANNELS,
-        )(x)
+        ))(x)
         if normalized:
             x = _batch_norm(bn_momentum, init_stddev)(x)
         x = layers.LeakyReLU(negative_slope=0.2)(x)
@@ -245,7 +268,99 @@ def build_discriminator(
             x = dropout_layer(x)
     x = layers.Flatten(data_format=CHANNELS)(x)
     # Logits in float32 even under mixed precision: the losses need the range.
-    logits = layers.Dense(1, kernel_initializer=init, dtype="float32", name="logits")(x)
+    logits = sn(layers.Dense(1, kernel_initializer=init, dtype="float32", name="logits"))(x)
+    return keras.Model(images, logits, name=name)
+
+
+# ------------------------------------------------ the other architectures
+
+GENERATOR_ARCHITECTURES = ("transposed", "upsample")
+DISCRIMINATOR_ARCHITECTURES = ("strided", "blocks3x3")
+_UPSAMPLE_FILTERS = {28: (128, 64), 32: (128, 64), 64: (256, 128, 64), 128: (256, 128, 64, 32)}
+_BLOCKS3X3_FILTERS = {28: (32, 64, 96), 32: (32, 64, 96), 64: (32, 64, 96, 128), 128: (32, 64, 96, 128, 192)}
+
+
+def _spectral_norm(layer):
+    # Keras's wrapper, less its write of W / sigma into the kernel (which
+    # breaks torch's backward pass when D runs twice a loss): see spectral_norm.py.
+    from dcgan_keras.spectral_norm import SpectralNormalization
+
+    return SpectralNormalization(layer, name=f"{layer.name}_sn")
+
+
+def _upsample_start(image_size):
+    # The issue's 7x7 (28) or 8x8 (the powers of two).
+    return 7 if image_size == 28 else 8
+
+
+def _upsample_generator(latent_dim, image_size, channels, filters, activation, batch_norm, bn_momentum,
+                        init_stddev, name):
+    """z -> Dense -> (7x7 or 8x8) map -> per doubling: bilinear x2, two (3x3 conv, BatchNorm, ReLU) -> 1x1 conv, tanh.
+
+    The PyTorch lab write-up's generator, for every image size: resizing then
+    convolving leaves no checkerboard of uneven transposed-convolution overlap
+    (Odena et al., 2016, "Deconvolution and Checkerboard Artifacts").
+    `filters`: the projected map's channels and each doubling's.
+    """
+    if not isinstance(latent_dim, int) or latent_dim < 1:
+        raise ValueError(f"`latent_dim` must be a positive integer. Received: latent_dim={latent_dim!r}")
+    start = _upsample_start(image_size)
+    doublings = int(math.log2(image_size // start))
+    filters = tuple(filters or _UPSAMPLE_FILTERS[image_size])
+    if len(filters) != doublings:
+        raise ValueError(
+            f"architecture='upsample' at image size {image_size} takes {doublings} filter counts (one per "
+            f"doubling from {start}x{start}). Received: filters={filters}"
+        )
+    activation = activation or "relu"
+    init = _kernel_init(init_stddev)
+    z = keras.Input((latent_dim,), name="z")
+    x = layers.Dense(start * start * filters[0], use_bias=not batch_norm, kernel_initializer=init)(z)
+    if batch_norm:
+        x = _batch_norm(bn_momentum, init_stddev)(x)
+    x = _activation(activation)(x)
+    x = layers.Reshape((start, start, filters[0]))(x)
+    for f in filters:
+        x = layers.UpSampling2D(2, interpolation="bilinear", data_format=CHANNELS)(x)
+        for _ in range(2):
+            x = layers.Conv2D(f, 3, padding="same", use_bias=not batch_norm, kernel_initializer=init,
+                              data_format=CHANNELS)(x)
+            if batch_norm:
+                x = _batch_norm(bn_momentum, init_stddev)(x)
+            x = _activation(activation)(x)
+    x = layers.Conv2D(channels, 1, kernel_initializer=init, data_format=CHANNELS)(x)
+    images = layers.Activation("tanh", dtype="float32", name="images")(x)
+    return keras.Model(z, images, name=name)
+
+
+def _blocks3x3_discriminator(image_size, channels, filters, dropout, batch_norm, bn_momentum, init_stddev, seed,
+                             spectral_norm, name):
+    """Blocks of two stride-1 3x3 convolutions and a stride-2 one, each (BatchNorm,) LeakyReLU 0.2, then dropout.
+
+    The PyTorch lab write-up's critic (32, 64, 96 channels at 28x28; a block
+    more per doubling above 32), ending in Flatten -> Dense(1) logits.
+    `batch_norm` defaults to on; pass False for "wgan_gp", whose per-image
+    gradient penalty BatchNorm breaks.
+    """
+    filters = tuple(filters or _BLOCKS3X3_FILTERS[image_size])
+    batch_norm = True if batch_norm is None else batch_norm
+    sn = _spectral_norm if spectral_norm else (lambda layer: layer)
+    init = _kernel_init(init_stddev)
+    images = keras.Input((image_size, image_size, channels), name="images")
+    x = images
+    for i, f in enumerate(filters):
+        for strides in (1, 1, 2):
+            x = sn(layers.Conv2D(f, 3, strides=strides, padding="same", use_bias=not batch_norm,
+                                 kernel_initializer=init, data_format=CHANNELS))(x)
+            if batch_norm:
+                x = _batch_norm(bn_momentum, init_stddev)(x)
+            x = layers.LeakyReLU(negative_slope=0.2)(x)
+        if dropout:
+            with seam.seed_state_scope():
+                dropout_layer = layers.Dropout(dropout, seed=None if seed is None else seed + i)
+            x = dropout_layer(x)
+    x = layers.Flatten(data_format=CHANNELS)(x)
+    logits = sn(layers.Dense(1, kernel_initializer=init, dtype="float32", name="logits"))(x)
     return keras.Model(images, logits, name=name)
 
 

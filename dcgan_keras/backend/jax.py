@@ -219,3 +219,16 @@ def enable_compile_cache(path):
 
 
 seed_state_scope = contextlib.nullcontext
+
+
+def input_gradient(fn, x):
+    # jax.grad inside the function the caller traces: the weights `fn` reads
+    # are that caller's traced values (its scope), closed over here, so the
+    # caller's jax.grad differentiates this gradient again. Variables `fn`
+    # writes (a Dropout's seed) come out as aux, not as leaked inner tracers.
+    # Outside a train step (eagerly), unmapped reads fall back to the stored values.
+    parent = get_stateless_scope() or StatelessScope()
+    traced, written = _traced(parent, lambda inputs: (jnp.sum(fn(inputs)), None), [])
+    grad, (_, new_values) = jax.grad(lambda inputs: traced([], inputs), has_aux=True)(x)
+    _assign(written, new_values)
+    return grad

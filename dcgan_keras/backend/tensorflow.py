@@ -109,3 +109,12 @@ def enable_compile_cache(path):
 
 # No fast path here: Keras's layers compile into one graph (dcgan_keras.backend.fast).
 seed_state_scope = contextlib.nullcontext
+
+
+def input_gradient(fn, x):
+    # A tape inside the caller's: the outer tape (minimize's) records this
+    # gradient's computation too, so it can differentiate it again.
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        out = fn(x)
+    return tape.gradient(out, x)

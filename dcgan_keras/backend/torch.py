@@ -97,3 +97,13 @@ def data_parallel_scope(devices=None):
 def enable_compile_cache(path):
     # Nothing to persist: no ahead-of-time compile on this backend here.
     del path
+
+
+def input_gradient(fn, x):
+    # create_graph: the gradient is itself a graph that the caller's
+    # autograd.grad differentiates again (WGAN-GP's penalty, w.r.t. D's weights).
+    if not x.requires_grad:
+        x = x.detach().requires_grad_(True)
+    out = fn(x)
+    (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)
+    return grad

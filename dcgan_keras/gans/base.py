@@ -203,8 +203,16 @@ class GAN(keras.Model):
         return getattr(self, f"ema_{self.ema_of}", None) if self.ema_of else None
 
     def default_optimizer(self, name):
-        """The optimizer `name` gets when compile is given none: Adam(2e-4, beta_1=0.5), as in DCGAN."""
+        """The optimizer `name` gets when compile is given none.
+
+        The loss's own, where its paper prescribes one (`GANLoss.optimizer`:
+        WGAN-GP's Adam(1e-4, beta_1=0, beta_2=0.9)); else Adam(2e-4,
+        beta_1=0.5), as in DCGAN.
+        """
         del name
+        recommended = getattr(getattr(self, "gan_loss", None), "optimizer", None)
+        if recommended is not None:
+            return recommended()
         return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
 
     def train_batch(self, batch):
@@ -298,6 +306,8 @@ class GAN(keras.Model):
         unknown = sorted(set(optimizers) - set(self.optimizer_names))
         if unknown:
             raise ValueError(f"{cls} has the optimizers {list(self.optimizer_names)}. Received: {unknown}")
+        # The loss first: it may recommend the optimizers (`default_optimizer`).
+        self.gan_loss = losses.get(loss_fn)
         resolved = {
             name: keras.optimizers.get(optimizers[name]) if optimizers.get(name) else self.default_optimizer(name)
             for name in self.optimizer_names
@@ -316,7 +326,6 @@ class GAN(keras.Model):
                 optimizer = _loss_scaled(optimizer, name)
             setattr(self, f"{name}_optimizer", optimizer)
         self.loss_fn = loss_fn
-        self.gan_loss = losses.get(loss_fn)
         self._check_loss(loss_fn)
         # Saved as asked: "auto" resolves afresh where the model is loaded
         # (another backend, or another device count, may want another answer).
@@ -332,6 +341,8 @@ class GAN(keras.Model):
     def _check_loss(self, loss_fn):
         for role in self.adversaries:
             network = getattr(self, role)
+            if self.gan_loss.penalty is not None:
+                losses.check_critic(network, role, loss_fn)
             if not self.gan_loss.outputs_are_logits and not ends_in_sigmoid(network):
                 warnings.warn(
                     f"loss_fn={loss_fn!r} reads the {role}'s outputs as probabilities (from_logits=False), "

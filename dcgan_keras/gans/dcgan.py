@@ -18,10 +18,11 @@ from dcgan_keras.models import in_sample_range
 
 METRIC_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "d_acc")
 UPDATES = ("sequential", "simultaneous")
+LATENT_DISTRIBUTIONS = ("normal", "uniform")
 
 
-def latent_noise(num, latent_dim, seed=None):
-    """Standard normal latent vectors drawn with NumPy.
+def latent_noise(num, latent_dim, seed=None, distribution="normal"):
+    """Latent vectors drawn with NumPy: standard normal, or uniform in [-1, 1].
 
     Host-side noise is the same on every backend for the same seed, so a
     checkpoint, a `.keras` file and an exported SavedModel sample the same
@@ -31,12 +32,24 @@ def latent_noise(num, latent_dim, seed=None):
         num: number of vectors.
         latent_dim: their size.
         seed: int for reproducible noise, None for fresh noise.
+        distribution: "normal" (N(0, I), the default) or "uniform" (U[-1, 1]).
 
     Example:
         >>> latent_noise(2, 100, seed=0).shape
         (2, 100)
     """
-    return np.random.default_rng(seed).standard_normal((num, latent_dim)).astype("float32")
+    _check_latent_distribution(distribution)
+    rng = np.random.default_rng(seed)
+    if distribution == "uniform":
+        return rng.uniform(-1.0, 1.0, (num, latent_dim)).astype("float32")
+    return rng.standard_normal((num, latent_dim)).astype("float32")
+
+
+def _check_latent_distribution(distribution):
+    if distribution not in LATENT_DISTRIBUTIONS:
+        raise ValueError(
+            f"`latent_distribution` must be one of {LATENT_DISTRIBUTIONS}. Received: {distribution!r}"
+        )
 
 
 @keras.saving.register_keras_serializable(package="dcgan_keras")
@@ -65,7 +78,9 @@ class DCGAN(GAN):
             or probabilities when `loss_fn` expects them).
         generator: a Keras model, z (latent_dim,) -> images.
         latent_dim: size of z; must match the generator's input.
-        d_steps: discriminator updates per generator update.
+        d_steps: discriminator updates per generator update; None (the
+            default) takes the loss's (`GANLoss.d_steps`: 1, and 5 for
+            "wgan_gp", as in Gulrajani et al.), resolved at compile.
         label_smoothing: one-sided smoothing of the real labels, in [0, 1):
             0.1 makes the real target 0.9 (0.5 and above warn).
         seed: seed of the training noise; the same seed gives the same run.
@@ -79,6 +94,15 @@ class DCGAN(GAN):
             step-to-step wander of adversarial training; the first
             1 / (1 - ema_momentum) updates are averaged evenly, so nothing of
             the random initial weights stays in it.
+        latent_distribution: "normal" (N(0, I), the default) or "uniform"
+            (U[-1, 1], as some write-ups draw z), for training and `generate`.
+        instance_noise: the std of Gaussian noise added to every image the
+            discriminator sees, real and fake (Sønderby et al., 2017; Arjovsky
+            & Bottou, 2017), annealed linearly to 0 over
+            `instance_noise_steps` GAN steps (the generator optimizer's
+            `iterations`, saved with the model). 0 (the default): none.
+        instance_noise_steps: the steps the noise takes to reach 0; needed
+            with `instance_noise`.
         **kwargs: passed to `keras.Model`, e.g. `name`.
 
     Example:
@@ -103,27 +127,50 @@ class DCGAN(GAN):
         discriminator,
         generator,
         latent_dim=None,
-        d_steps=1,
+        d_steps=None,
         label_smoothing=0.0,
         seed=None,
         update="sequential",
         ema_momentum=None,
+        latent_distribution="normal",
+        instance_noise=0.0,
+        instance_noise_steps=None,
         **kwargs,
     ):
         networks = {"discriminator": discriminator, "generator": generator}
         latent_dim = _check_dcgan(discriminator, generator, latent_dim)
         check_options(d_steps, update, label_smoothing)
+        _check_latent_distribution(latent_distribution)
+        _check_instance_noise(instance_noise, instance_noise_steps)
         super().__init__(networks, seed=seed, ema_momentum=ema_momentum, **kwargs)
         self.latent_dim = int(latent_dim)
-        self.d_steps = d_steps
+        self.d_steps_asked = d_steps
         self.label_smoothing = float(label_smoothing)
         self.update = update
+        self.latent_distribution = latent_distribution
+        self.instance_noise = float(instance_noise)
+        self.instance_noise_steps = None if instance_noise_steps is None else int(instance_noise_steps)
+
+    @property
+    def d_steps(self):
+        """D updates per G update: as built, or (d_steps=None) the loss's, 1 before compile."""
+        if self.d_steps_asked is not None:
+            return self.d_steps_asked
+        if self.update == "simultaneous" or not hasattr(self, "gan_loss"):
+            return 1
+        return self.gan_loss.d_steps
 
     def extra_config(self):
-        return {
-            "latent_dim": self.latent_dim, "d_steps": self.d_steps, "label_smoothing": self.label_smoothing,
+        config = {
+            "latent_dim": self.latent_dim, "d_steps": self.d_steps_asked, "label_smoothing": self.label_smoothing,
             "update": self.update,
         }
+        # Only where not the default: files and configs from before read the same.
+        if self.latent_distribution != "normal":
+            config["latent_distribution"] = self.latent_distribution
+        if self.instance_noise:
+            config.update(instance_noise=self.instance_noise, instance_noise_steps=self.instance_noise_steps)
+        return config
 
     @property
     def image_shape(self):
@@ -163,8 +210,12 @@ class DCGAN(GAN):
             d_optimizer: the discriminator's optimizer. Default
                 Adam(2e-4, beta_1=0.5), as in the DCGAN paper.
             g_optimizer: the generator's optimizer. Same default.
-            loss_fn: None or "non_saturating" (BCE on logits, the default),
-                "minimax", a `GANLoss`, or a Keras loss such as
+            loss_fn: None or "non_saturating" (BCE on logits, the default;
+                also "bce"), "minimax", "least_squares", "hinge", "focal",
+                "wgan_gp" (which also sets the defaults: 5 D steps when
+                d_steps is None, and Adam(1e-4, beta_1=0, beta_2=0.9) for
+                each optimizer not given; see `dcgan_keras.losses`), a
+                `GANLoss`, or a Keras loss such as
                 `keras.losses.BinaryCrossentropy(from_logits=True)` applied
                 with real = 1, fake = 0 targets (keras.io's example labels the
                 other way round; here D's output reads as "real"). With
@@ -194,13 +245,30 @@ class DCGAN(GAN):
             batch_size: number of latent vectors to draw.
 
         Returns:
-            A float tensor (batch_size, latent_dim) drawn from N(0, I).
+            A float tensor (batch_size, latent_dim) drawn from N(0, I), or
+            from U[-1, 1] with latent_distribution="uniform".
 
         Example:
             >>> tuple(gan.sample_noise(4).shape)  # doctest: +SKIP
             (4, 100)
         """
+        if self.latent_distribution == "uniform":
+            return keras.random.uniform(
+                (batch_size, self.latent_dim), minval=-1.0, maxval=1.0, seed=self.seed_generator
+            )
         return seam.normal_noise(batch_size, self.latent_dim, self.seed_generator)
+
+    def seen_by_discriminator(self, images):
+        """`images` as D sees them: with instance noise, N(0, std^2) added, std annealed linearly to 0.
+
+        The std after k GAN steps (the generator optimizer's `iterations`) is
+        instance_noise * max(0, 1 - k / instance_noise_steps).
+        """
+        if not self.instance_noise:
+            return images
+        k = ops.cast(self.g_optimizer.iterations, "float32")
+        std = self.instance_noise * ops.maximum(0.0, 1.0 - k / float(self.instance_noise_steps))
+        return images + std * keras.random.normal(ops.shape(images), seed=self.seed_generator)
 
     def unpack_batch(self, data):
         # fit hands over images, or (images, labels) tuples (lists from a
@@ -247,21 +315,29 @@ class DCGAN(GAN):
     def _discriminator_loss(self, real, fake):
         # No gradient into G during D's update: it would be thrown away.
         fake = ops.stop_gradient(fake)
+        return self._d_loss_and_outputs(real, fake)
+
+    def _d_loss_and_outputs(self, real, fake):
+        real = self.seen_by_discriminator(real)
+        fake = self.seen_by_discriminator(fake)
         real_out = seam.forward(self.discriminator, real, training=True)
         fake_out = seam.forward(self.discriminator, fake, training=True)
         loss = self.gan_loss.discriminator(real_out, fake_out, self.label_smoothing)
+        if self.gan_loss.penalty is not None:
+            # WGAN-GP's gradient penalty; it never reaches G (the interpolates are cut off from it).
+            loss = loss + self.gan_loss.penalty(
+                self.discriminator, real, ops.stop_gradient(fake), self.seed_generator
+            )
         return loss, (real_out, fake_out)
 
     def _generator_loss(self, fake):
         # D has just been updated: G learns against the discriminator it now faces.
-        fake_out = seam.forward(self.discriminator, fake, training=True)
+        fake_out = seam.forward(self.discriminator, self.seen_by_discriminator(fake), training=True)
         return self.gan_loss.generator(fake_out), ()
 
     def _joint_losses(self, real, z):
         fake = seam.forward(self.generator, z, training=True)
-        real_out = seam.forward(self.discriminator, real, training=True)
-        fake_out = seam.forward(self.discriminator, fake, training=True)
-        d_loss = self.gan_loss.discriminator(real_out, fake_out, self.label_smoothing)
+        d_loss, (real_out, fake_out) = self._d_loss_and_outputs(real, fake)
         return (d_loss, self.gan_loss.generator(fake_out)), (real_out, fake_out)
 
     # --------------------------------------------------------------- sampling
@@ -282,7 +358,7 @@ class DCGAN(GAN):
         if z is None:
             if num is None:
                 raise ValueError("generate() needs `num` or `z`.")
-            z = latent_noise(image_count(num), self.latent_dim, seed)
+            z = latent_noise(image_count(num), self.latent_dim, seed, self.latent_distribution)
         z = np.asarray(z, dtype="float32")
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(
@@ -348,7 +424,7 @@ class DCGAN(GAN):
 
     def grid_inputs(self, num, seed, data=None):
         del data
-        return latent_noise(num, self.latent_dim, seed=seed)
+        return latent_noise(num, self.latent_dim, seed=seed, distribution=self.latent_distribution)
 
     def grid_images(self, inputs):
         return in_sample_range(self.generate(z=inputs), self.sampling_generator), None
@@ -415,13 +491,23 @@ def checked_images(data, expected, owner="DCGAN"):
     return ops.cast(data, "float32")
 
 
+def _check_instance_noise(std, steps):
+    if isinstance(std, bool) or not isinstance(std, (int, float)) or not std >= 0.0:
+        raise ValueError(f"`instance_noise` must be a std >= 0. Received: instance_noise={std!r}")
+    if std and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
+        raise ValueError(
+            "`instance_noise` anneals to 0 over `instance_noise_steps` GAN steps, an integer >= 1 "
+            f"(e.g. the run's total steps). Received: instance_noise_steps={steps!r}"
+        )
+
+
 def check_options(d_steps, update, label_smoothing):
     """Refuses a bad `d_steps`, `update` or `label_smoothing`; warns of a smoothing of 0.5 or more."""
-    if not isinstance(d_steps, int) or d_steps < 1:
-        raise ValueError(f"`d_steps` must be an integer >= 1. Received: d_steps={d_steps!r}")
+    if d_steps is not None and (not isinstance(d_steps, int) or d_steps < 1):
+        raise ValueError(f"`d_steps` must be an integer >= 1, or None for the loss's. Received: d_steps={d_steps!r}")
     if update not in UPDATES:
         raise ValueError(f"`update` must be one of {UPDATES}. Received: update={update!r}")
-    if update == "simultaneous" and d_steps != 1:
+    if update == "simultaneous" and d_steps not in (None, 1):
         raise ValueError(
             "update='simultaneous' updates D and G from one forward pass, so it takes "
             f"d_steps=1. Received: d_steps={d_steps}. Use update='sequential' for several D updates."
