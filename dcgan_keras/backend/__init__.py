@@ -113,12 +113,7 @@ computes_on_cpu = _impl.computes_on_cpu
 data_parallel_scope = _impl.data_parallel_scope
 default_jit_compile = _impl.default_jit_compile
 enable_compile_cache = _impl.enable_compile_cache
-<<<<<<< HEAD
-=======
-fast_layers = _impl.fast_layers
-forward = _impl.forward
 input_gradient = _impl.input_gradient  # d sum(fn(x)) / dx, differentiable again (WGAN-GP)
->>>>>>> losses
 minimize = _impl.minimize
 minimize_each = _impl.minimize_each
 normal_noise = _impl.normal_noise
@@ -134,6 +129,7 @@ __all__ = [
     "default_jit_compile",
     "enable_compile_cache",
     "forward",
+    "input_gradient",
     "minimize",
     "minimize_each",
     "move_average",
