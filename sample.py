@@ -17,6 +17,8 @@ import sys
 
 from absl import app, flags, logging
 
+from dcgan_keras import cli  # imports no Keras: the backend is not picked yet
+
 FLAGS = flags.FLAGS
 
 flags.DEFINE_string(
@@ -111,9 +113,13 @@ def _refuse_unused_sampling_flags():
 def main(argv):
     if len(argv) > 1:
         _fail(f"unexpected arguments: {' '.join(argv[1:])}")
+    # Before the backend loads (seconds): a wrong path is told at once.
+    missing = cli.missing_checkpoint(FLAGS.checkpoint)
+    if missing:
+        _fail(missing)
     if FLAGS.backend:
         os.environ["KERAS_BACKEND"] = FLAGS.backend
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    cli.quiet_tensorflow_logs()
     if not FLAGS["verbosity"].present:
         # app.run logs INFO to stderr: JAX's start-up notes would bury the one line that matters.
         logging.set_verbosity(logging.WARNING)
@@ -121,7 +127,7 @@ def main(argv):
     try:
         import keras
 
-        from dcgan_keras import cli, export, sampling
+        from dcgan_keras import export, sampling
     except ImportError as err:
         _fail(f"cannot load the Keras backend {os.environ.get('KERAS_BACKEND')!r}: {err}")
     except KeyboardInterrupt:

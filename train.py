@@ -25,6 +25,8 @@ import time
 
 from absl import app, flags, logging
 
+from dcgan_keras import cli  # imports no Keras: the backend is not picked yet
+
 BACKENDS = ("tensorflow", "jax", "torch")
 
 flags.DEFINE_enum(
@@ -81,14 +83,7 @@ flags.DEFINE_string(
 )
 flags.DEFINE_integer("num_processes", None, "Multi-host jax: how many processes take part.", lower_bound=1)
 flags.DEFINE_integer("process_id", None, "Multi-host jax: this process's index, from 0.", lower_bound=0)
-flags.DEFINE_integer(
-    "debug_cpu_devices", None,
-    "Testing: split the CPU into this many devices (jax host devices, tensorflow logical CPUs).",
-    lower_bound=1,
-)
-flags.DEFINE_float("debug_batch_sleep", 0.0, "Testing: seconds to sleep after each batch.", lower_bound=0.0)
-flags.DEFINE_integer("debug_nan_at_epoch", None, "Testing: make the loss NaN in this (1-based) epoch.",
-                     lower_bound=1)
+cli.define_test_hooks()  # --debug_*: defined in the package, so --help leaves them out (--helpfull shows them)
 
 FLAGS = flags.FLAGS
 _OVERRIDES = ("data_dir", "epochs", "batch_size", "latent_dim", "lr", "d_steps", "update", "label_smoothing",
@@ -185,6 +180,7 @@ def _process_workdir(workdir, process_id):
 
 
 def main(argv):
+    cli.quiet_tensorflow_logs()
     if not FLAGS["verbosity"].present:
         # Backends log INFO lines through absl (JAX: "Unable to initialize backend 'tpu'").
         logging.set_verbosity(logging.WARNING)
@@ -213,7 +209,7 @@ def main(argv):
 
         if FLAGS.debug_cpu_devices:
             _split_cpu_after_import(FLAGS.debug_cpu_devices, keras.backend.backend())
-        from dcgan_keras import callbacks, cli, training
+        from dcgan_keras import callbacks, training
         from dcgan_keras.export import ExportError
     except ImportError as err:
         _fail(f"cannot load the Keras backend {os.environ.get('KERAS_BACKEND')!r}: {err}"

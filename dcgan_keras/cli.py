@@ -9,6 +9,63 @@ import warnings
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
 
+def define_test_hooks(flag_values=None):
+    """Defines train.py's `--debug_*` flags, which only the tests use.
+
+    Defined here rather than in train.py, so absl's `--help` (the main
+    module's flags) leaves them out; `--helpfull` lists them.
+    """
+    from absl import flags
+
+    fv = flags.FLAGS if flag_values is None else flag_values
+    flags.DEFINE_integer(
+        "debug_cpu_devices", None,
+        "Testing: split the CPU into this many devices (jax host devices, tensorflow logical CPUs).",
+        lower_bound=1, flag_values=fv,
+    )
+    flags.DEFINE_float("debug_batch_sleep", 0.0, "Testing: seconds to sleep after each batch.", lower_bound=0.0,
+                       flag_values=fv)
+    flags.DEFINE_integer("debug_nan_at_epoch", None, "Testing: make the loss NaN in this (1-based) epoch.",
+                         lower_bound=1, flag_values=fv)
+
+
+def quiet_tensorflow_logs(environ=None):
+    """Turns TensorFlow's C++ logging off, unless the user set TF_CPP_MIN_LOG_LEVEL (theirs wins).
+
+    TensorFlow loads on every backend (the data pipeline, the SavedModel
+    export) and logs start-up lines a user can do nothing about (oneDNN,
+    `cpu_feature_guard`, `generator_dataset_op`) and, on the tensorflow
+    backend, an `E0000 ... remapper failed` line that is harmless
+    (bench/RESULTS.md, "remapper failed") but reads as a crash: hence level 3,
+    errors included. Real failures still raise Python exceptions. Call it
+    before TensorFlow is imported; docs/troubleshooting.md says how to see
+    the lines again.
+
+    Example:
+        >>> env = {}
+        >>> quiet_tensorflow_logs(env); env
+        {'TF_CPP_MIN_LOG_LEVEL': '3'}
+        >>> env = {"TF_CPP_MIN_LOG_LEVEL": "0"}
+        >>> quiet_tensorflow_logs(env); env
+        {'TF_CPP_MIN_LOG_LEVEL': '0'}
+    """
+    (os.environ if environ is None else environ).setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def missing_checkpoint(path):
+    """The message for a `--checkpoint` that does not exist, or None if something is there.
+
+    Needs no Keras, so sample.py answers a wrong path before it loads a backend.
+
+    Example:
+        >>> missing_checkpoint("/no/such/gan.keras")
+        'No checkpoint at /no/such/gan.keras: expected a run directory, a .keras file or a SavedModel directory.'
+    """
+    if os.path.exists(path):
+        return None
+    return f"No checkpoint at {path}: expected a run directory, a .keras file or a SavedModel directory."
+
+
 def warnings_as_lines():
     """Shows this package's warnings as one `warning: ...` line, as errors show `error: ...`.
 

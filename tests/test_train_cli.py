@@ -27,7 +27,7 @@ from dcgan_keras.callbacks import read_metrics
 from dcgan_keras.tensorboard_logs import read_tensorboard
 from dcgan_keras.images import make_grid, to_uint8
 from dcgan_keras.rundir import RunDir
-from helpers import REPO, site_packages_without, snapshot
+from helpers import REPO, TF_LOG_LINE, site_packages_without, snapshot, without_tf_log_level
 
 BACKEND = keras.backend.backend()
 TRAIN = os.path.join(REPO, "train.py")
@@ -37,7 +37,8 @@ LOSS_COLUMNS = ("d_loss", "g_loss", "d_real", "d_fake", "d_acc")
 
 
 def cli_env():
-    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
+    # No TF_CPP_MIN_LOG_LEVEL, as a user's shell: train.py must keep TensorFlow quiet itself.
+    env = without_tf_log_level(dict(os.environ, PYTHONPATH=REPO, PYTHONUNBUFFERED="1"))
     # The JAX runs share the tests' compile cache rather than filling ~/.cache.
     env.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(REPO, ".pytest_cache", "jax-compile"))
     env.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.1")
@@ -126,6 +127,8 @@ def reference_run(tmp_path_factory):
 def test_a_run_writes_every_artifact(reference_run):
     run, proc = reference_run
     assert f"backend: {BACKEND}" in proc.stdout
+    # TensorFlow's C++ start-up lines (oneDNN, cpu_feature_guard, remapper) stay quiet by default.
+    assert not TF_LOG_LINE.findall(proc.stdout + proc.stderr), proc.stderr[-3000:]
     assert "epoch 2/2  d_loss " in proc.stdout and " img/s" in proc.stdout
 
     record = json.load(open(run.config_json))
