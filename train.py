@@ -235,6 +235,8 @@ def _train(keras, callbacks, cli, training, ExportError):
         workdir = _process_workdir(workdir, process_id)
         print(f"this process's run directory: {workdir}", flush=True)
     extra = [callbacks.BatchDelay(FLAGS.debug_batch_sleep)] if FLAGS.debug_batch_sleep else []
+    if FLAGS.debug_step_sleep:
+        extra.append(callbacks.SlowSteps(FLAGS.debug_step_sleep))
     if FLAGS.debug_nan_at_epoch:
         extra.append(callbacks.InjectNaN(FLAGS.debug_nan_at_epoch))
     extra.append(callbacks.StopOnSignal())  # last: an epoch's checkpoint is written before it stops
@@ -266,12 +268,7 @@ def _train(keras, callbacks, cli, training, ExportError):
 
 
 def _what_next(workdir, backend):
-    # --resume only where there is a run to resume: a run stopped before its
-    # config.json was written has none, and --resume would refuse it.
-    if os.path.isfile(os.path.join(workdir, "config.json")):
-        return (f"completed epochs are kept; continue with: python train.py --resume --workdir={workdir} "
-                f"--backend={backend}")
-    return "the run had not started, so there is nothing to resume: run the command again."
+    return cli.what_was_kept(workdir, backend)
 
 
 def run(argv=None):

@@ -326,21 +326,56 @@ class Checkpoints(keras.callbacks.Callback):
 
 
 class StopOnSignal(keras.callbacks.Callback):
-    """Stops `fit` after the batch a stop signal (`cli.stopping_on_signals`) came in, even a dropped one.
+    """Stops `fit` within a step or two of a stop signal (`cli.stopping_on_signals`), even a dropped one.
 
     A Ctrl-C raised inside a garbage collector callback is printed and
     dropped by Python, and training ran on to the end; this raises it again
     before the next batch. Last in the callbacks, so an epoch's checkpoint is
     written before it stops.
 
+    On JAX, `fit` dispatches steps asynchronously and runs its batch-end
+    hooks on a thread pool: its loop ran ~30 steps ahead of the computation,
+    and after a Ctrl-C the process finished them all (the progress bar
+    printed each) before it could exit. So this lets the loop run at most
+    `max_queued_steps` ahead: before batch b it waits until the batch-end
+    hook of batch b - 2 has run (the thread pool runs it once that step's
+    losses are computed). The step still queued keeps the device busy while
+    the next is dispatched, so the wait costs no speed. Where the hooks run
+    in the loop itself (TensorFlow, torch), it never waits.
+
     Example:
         >>> with cli.stopping_on_signals():  # doctest: +SKIP
         ...     gan.fit(batches, callbacks=[StopOnSignal()])
     """
 
+    #: Its batch-end hook only records a number: it may run on fit's thread pool.
+    async_safe = True
+    #: Steps the loop may dispatch ahead of the computation.
+    max_queued_steps = 2
+    #: Longest wait for one step (s), after which the loop goes on, as without this callback.
+    max_wait = 600.0
+
+    def __init__(self):
+        super().__init__()
+        self._computed = threading.Condition()
+        self._last_computed = -1
+
+    def on_epoch_begin(self, epoch, logs=None):
+        with self._computed:
+            self._last_computed = -1
+
+    def on_train_batch_end(self, batch, logs=None):
+        with self._computed:
+            self._last_computed = max(self._last_computed, batch)
+            self._computed.notify_all()
+
     def on_train_batch_begin(self, batch, logs=None):
-        # Before the next batch, not after this one: a batch-end hook would
-        # make fit wait for the device after every step (see DivergenceMonitor.async_safe).
+        cli.raise_if_stopped()
+        deadline = time.monotonic() + self.max_wait
+        with self._computed:
+            # Short waits: a signal's handler runs between them.
+            while self._last_computed < batch - self.max_queued_steps and time.monotonic() < deadline:
+                self._computed.wait(0.1)
         cli.raise_if_stopped()
 
     def on_epoch_end(self, epoch, logs=None):
@@ -375,6 +410,17 @@ class BatchDelay(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         time.sleep(self.seconds)
+
+
+class SlowSteps(BatchDelay):
+    """Testing: sleeps in the batch-end hook where `fit` runs it, as a slow device would.
+
+    Async-safe, so on JAX and torch the sleep runs on `fit`'s thread pool and
+    the loop may dispatch on ahead of it, as it does ahead of a slow device
+    (`BatchDelay` keeps the loop itself waiting).
+    """
+
+    async_safe = True
 
 
 class InjectNaN(keras.callbacks.Callback):

@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import shlex
 import signal
 import threading
 import warnings
@@ -25,6 +26,8 @@ def define_test_hooks(flag_values=None):
     )
     flags.DEFINE_float("debug_batch_sleep", 0.0, "Testing: seconds to sleep after each batch.", lower_bound=0.0,
                        flag_values=fv)
+    flags.DEFINE_float("debug_step_sleep", 0.0, "Testing: seconds each step's batch-end hook sleeps on fit's "
+                       "thread pool, as a slow device would.", lower_bound=0.0, flag_values=fv)
     flags.DEFINE_integer("debug_nan_at_epoch", None, "Testing: make the loss NaN in this (1-based) epoch.",
                          lower_bound=1, flag_values=fv)
 
@@ -174,3 +177,25 @@ def stop_reason():
 def stopped_exit_code():
     """The shell's code for a process a signal stopped: 128 + its number (130 Ctrl-C, 143 SIGTERM)."""
     return 128 + int(stop_signal() or signal.SIGINT)
+
+
+def what_was_kept(workdir, backend):
+    """After a stop: which epoch the run in `workdir` keeps, and the command that continues it.
+
+    Example:
+        >>> what_was_kept("/no/such/run", "jax")
+        'the run had not started, so there is nothing to resume: run the command again.'
+    """
+    from dcgan_keras.rundir import RunDir  # no Keras there either
+
+    run = RunDir(workdir)
+    # --resume only where there is a run to resume: a run stopped before its
+    # config.json was written has none, and --resume would refuse it.
+    if not os.path.isfile(run.config_json):
+        return "the run had not started, so there is nothing to resume: run the command again."
+    command = f"python train.py --resume --workdir={shlex.quote(workdir)} --backend={backend}"
+    checkpoints = run.checkpoints()
+    if not checkpoints:
+        return f"no epoch had completed, so none is kept; start it again with: {command}"
+    epoch, path = checkpoints[-1]
+    return f"epoch {epoch} is kept ({os.path.relpath(path, workdir)}); continue with: {command}"

@@ -215,7 +215,8 @@ def test_sigterm_stops_a_run_with_one_line_keeping_its_completed_epochs(tmp_path
     run = RunDir(tmp_path / "stopped")
     stopped = signal_in_epoch_2(run, tmp_path, signal.SIGTERM)
     assert_refused(
-        stopped, "stopped by SIGTERM", f"python train.py --resume --workdir={run.path} --backend={BACKEND}", code=143
+        stopped, "stopped by SIGTERM", "epoch 1 is kept (checkpoints/epoch_0001.keras)",
+        f"python train.py --resume --workdir={run.path} --backend={BACKEND}", code=143
     )
     assert [e for e, _ in run.checkpoints()] == [1]
     assert run.temporaries() == [] and not os.path.exists(run.generator_keras)
@@ -504,3 +505,43 @@ def test_the_package_warnings_print_as_one_warning_line(tmp_path):
     warned = [line for line in proc.stderr.splitlines() if "mixed_float16 on a CPU" in line]
     assert warned == [warned[0]] and warned[0].startswith("warning: mixed_float16 on a CPU computes slower"), proc.stderr
     assert "UserWarning" not in proc.stderr and "distribute.py" not in proc.stderr, proc.stderr
+
+
+STEP = re.compile(r"\x1b\[1m(\d+)/\d+\x1b\[0m")  # the progress bar's "k/N"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_mid_epoch_stops_within_two_steps_saying_what_was_kept(tmp_path, signum):
+    # Each step's batch-end hook sleeps 0.3 s on fit's thread pool, as a slow
+    # device would: on JAX the loop ran ~30 steps ahead of it, and all of
+    # them ran after a Ctrl-C.
+    proc = subprocess.Popen(
+        [sys.executable, TRAIN, f"--backend={BACKEND}", "--dataset=synthetic", "--epochs=1",
+         "--steps_per_epoch=40", "--debug_step_sleep=0.3", "--workdir=run"],
+        cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        os.set_blocking(proc.stdout.fileno(), False)
+        out, at_signal, deadline = b"", None, time.time() + 180
+        while proc.poll() is None and time.time() < deadline:
+            out += proc.stdout.read() or b""
+            steps = [int(k) for k in STEP.findall(out.decode(errors="replace"))]
+            if at_signal is None and steps and max(steps) >= 5:
+                at_signal, signalled = max(steps), time.monotonic()
+                proc.send_signal(signum)
+            time.sleep(0.01)
+        proc.wait(timeout=30)
+        seconds = time.monotonic() - signalled
+        out += proc.stdout.read() or b""
+        stderr = proc.stderr.read().decode()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    last = max(int(k) for k in STEP.findall(out.decode(errors="replace")))
+    assert last - at_signal <= 2, f"signalled after step {at_signal}, the bar went on to {last}"
+    assert seconds < 10, f"{seconds:.1f} s from the signal to the exit"
+    code = 128 + int(signum)
+    assert proc.returncode == code, stderr[-3000:]
+    reason = "interrupted" if signum == signal.SIGINT else "stopped by SIGTERM"
+    assert f"error: {reason}; no epoch had completed, so none is kept" in stderr, stderr[-3000:]
