@@ -25,6 +25,7 @@ import math
 import os
 import threading
 import time
+import warnings
 
 import keras
 import numpy as np
@@ -271,6 +272,34 @@ class MetricsCSV(keras.callbacks.Callback):
         writer = csv.writer(out, lineterminator="\n")
         writer.writerows([header] + rows[1:] + [row])
         rundir.write_bytes(self.path, out.getvalue().encode())
+
+
+class MetricsPlot(keras.callbacks.Callback):
+    """metrics.png: the curves of metrics.csv, redrawn after each epoch, atomically (dcgan_keras.plots).
+
+    After `MetricsCSV` in the callbacks: it draws what that wrote. Without
+    matplotlib it warns once and draws nothing; the run goes on.
+
+    Args:
+        csv_path: the run's metrics.csv.
+        png_path: the figure to write.
+    """
+
+    def __init__(self, csv_path, png_path):
+        super().__init__()
+        self.csv_path, self.png_path = os.fspath(csv_path), os.fspath(png_path)
+        self._available = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self._available or not os.path.isfile(self.csv_path):
+            return
+        try:
+            from dcgan_keras import plots
+
+            plots.plot_metrics(self.csv_path, self.png_path)
+        except ImportError as err:
+            self._available = False
+            warnings.warn(f"metrics.png is not drawn: {err} (pip install matplotlib).", stacklevel=2)
 
 
 def _csv_value(value):

@@ -24,6 +24,7 @@ import pytest
 from PIL import Image
 
 from dcgan_keras.callbacks import read_metrics
+from dcgan_keras.plots import read_curves
 from dcgan_keras.tensorboard_logs import read_tensorboard
 from dcgan_keras.images import make_grid, to_uint8
 from dcgan_keras.rundir import RunDir
@@ -115,6 +116,16 @@ def signal_in_epoch_2(run, cwd, signum):
         return types.SimpleNamespace(returncode=proc.returncode, stderr=stderr.read())
 
 
+def assert_plot_matches_csv(run):
+    """metrics.png is a whole PNG whose drawn curves are metrics.csv's columns, epoch by epoch."""
+    with Image.open(run.metrics_png) as image:
+        image.verify()
+    metrics, curves = read_metrics(run.metrics_csv), read_curves(run.metrics_png)
+    assert sorted(curves) == ["d_fake", "d_loss", "d_real", "g_loss"]  # no FID computed: no FID panel
+    for column, points in curves.items():
+        np.testing.assert_allclose(np.array(points), np.stack([metrics["epoch"], metrics[column]], 1), err_msg=column)
+
+
 @pytest.fixture(scope="module")
 def reference_run(tmp_path_factory):
     """One uninterrupted run: its artifacts are checked, and the killed run must match it."""
@@ -152,6 +163,8 @@ def test_a_run_writes_every_artifact(reference_run):
     for column in LOSS_COLUMNS + ("seconds", "images_per_sec"):
         assert np.isfinite(metrics[column]).all(), column
 
+    assert_plot_matches_csv(run)
+
     events = read_tensorboard(run.tensorboard_dir)
     assert [step for step, _ in events["g_loss"]] == [1, 2]
     assert [step for step, _ in events["samples"]] == [1, 2]
@@ -172,6 +185,7 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(reference_run, tmp_pat
     signal_in_epoch_2(run, tmp_path, signal.SIGKILL)
     assert [e for e, _ in run.checkpoints()] == [1]
     assert not os.path.exists(run.generator_keras)
+    assert_plot_matches_csv(run)  # killed mid-epoch 2: epoch 1's figure, whole
 
     # The config comes from the run's config.json, and the backend from there too, over
     # KERAS_BACKEND (cli_env names another): flags may be left out.
