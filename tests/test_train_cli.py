@@ -24,6 +24,7 @@ import pytest
 from PIL import Image
 
 from dcgan_keras.callbacks import read_metrics
+from dcgan_keras.config import flag_specs
 from dcgan_keras.plots import read_curves
 from dcgan_keras.tensorboard_logs import read_tensorboard
 from dcgan_keras.images import make_grid, to_uint8
@@ -207,7 +208,7 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(reference_run, tmp_pat
 
 
 def test_resume_takes_the_backend_the_run_last_trained_on_and_passes_over_a_damaged_record(tmp_path):
-    import train
+    from dcgan_keras.train_command import run_backend
 
     records = {
         '{"backend": "jax"}': "jax",
@@ -219,8 +220,8 @@ def test_resume_takes_the_backend_the_run_last_trained_on_and_passes_over_a_dama
     }
     for text, expected in records.items():
         (tmp_path / "config.json").write_text(text)
-        assert train._run_backend(str(tmp_path)) == expected, text
-    assert train._run_backend(str(tmp_path / "missing")) is None
+        assert run_backend(str(tmp_path)) == expected, text
+    assert run_backend(str(tmp_path / "missing")) is None
 
 
 def test_sigterm_stops_a_run_with_one_line_keeping_its_completed_epochs(tmp_path):
@@ -441,7 +442,7 @@ def test_flags_reach_the_run_and_a_failed_export_exits_1_keeping_the_training(tm
 
 
 def test_every_config_flag_reaches_the_config(tmp_path, capfd, monkeypatch):
-    # A flag left out of train._OVERRIDES would be accepted and then ignored.
+    # A flag left out of the overrides would be accepted and then ignored.
     import train
     from dcgan_keras import training
 
@@ -451,7 +452,7 @@ def test_every_config_flag_reaches_the_config(tmp_path, capfd, monkeypatch):
         "fid_every": 2, "fid_extractor": str(tmp_path / "judge.keras"), "fid_num_samples": 50, "distribute": "data_parallel",
         "mixed_precision": "mixed_bfloat16",
     }
-    assert set(values) == set(train._OVERRIDES), "give each config flag a value to check"
+    assert set(values) == {spec.name for spec in flag_specs()}, "give each config flag a value to check"
     given = []
     monkeypatch.setattr(training, "train", lambda config, workdir, **kwargs: given.append(config))
     flags = [f"--{name}={value}" for name, value in values.items()]
