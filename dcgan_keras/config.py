@@ -96,18 +96,14 @@ class Config:
     dropout: float = 0.3
     d_batch_norm: typing.Optional[bool] = None
     # Not Keras's 0.99: the moving statistics, which generate() and the export use,
-    # must follow a generator that changes every step (0.99 still holds 73% of
-    # its initial values after 32 steps; 0.9 about none). bench/QUALITY.md.
+    # must follow a generator that changes every step (bench/QUALITY.md, "Reading and conclusion").
     bn_momentum: float = 0.9
 
-    # Optimization: Adam(lr, beta_1=0.5) for both networks, as in the DCGAN paper
-    # (beta_1=0.9 oscillates there). With batch 128, also the paper's, an epoch
-    # has twice the tutorial's updates; at 5 MNIST epochs this recipe scores FID
-    # 29-44 against the tutorial's 171-224 (bench/QUALITY.md). Its class
-    # coverage fell just short of 0.98 on one TensorFlow seed out of three;
-    # label smoothing 0.1 did not change that reliably (seeds 0-2: coverage
-    # 0.981-0.990, FID 29-45), so it stays off. The mnist preset samples from
-    # a moving average of G instead (configs/mnist.py).
+    # Optimization: Adam(lr, beta_1=0.5) for both networks and batch 128, as in
+    # the DCGAN paper (beta_1=0.9 oscillates there); on MNIST this recipe beats
+    # the TensorFlow tutorial's by far (bench/QUALITY.md, "Results: 5 epoch(s)").
+    # Label smoothing stays off: it did not lift class coverage reliably
+    # ("Sixth check"); the mnist preset samples from a moving average of G instead.
     loss: str = "non_saturating"
     lr: float = 2e-4
     d_lr: typing.Optional[float] = None
