@@ -12,6 +12,10 @@ import warnings
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 #: The Keras backends train.py and sample.py offer.
 BACKENDS = ("tensorflow", "jax", "torch")
+#: sample.py's choices, here because sample.py reads them before a backend loads
+#: (dcgan_keras.sampling uses the first; dcgan_keras.export writes both formats).
+INTERPOLATION_METHODS = ("slerp", "linear")
+EXPORT_FORMATS = ("saved_model", "onnx")
 
 
 #: What train.py's exit codes mean (dcgan_keras.train_command); 130 and 143 are 128 + the signal.

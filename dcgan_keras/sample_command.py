@@ -33,13 +33,13 @@ def define_flags(fv=FLAGS):
     flags.DEFINE_integer("interpolate", None, "Instead of --num samples: K images on the path from seed --seed's z "
                          "to seed --seed+1's, both ends included (a one-row strip when --out is a .png).",
                          lower_bound=2, flag_values=fv)
-    flags.DEFINE_enum("interp_method", "slerp", ["slerp", "linear"], "Spherical or straight-line interpolation.",
+    flags.DEFINE_enum("interp_method", "slerp", list(cli.INTERPOLATION_METHODS), "Spherical or straight-line interpolation.",
                       flag_values=fv)
     flags.DEFINE_enum("backend", None, list(BACKENDS), "Keras backend; wins over KERAS_BACKEND. Default: the "
                       "environment's.", flag_values=fv)
     flags.DEFINE_string("export", None, "Instead of sampling: write the generator to this path (see "
                         "--export_format).", flag_values=fv)
-    flags.DEFINE_enum("export_format", None, ["saved_model", "onnx"], "A TensorFlow SavedModel directory, or an "
+    flags.DEFINE_enum("export_format", None, list(cli.EXPORT_FORMATS), "A TensorFlow SavedModel directory, or an "
                       "ONNX file. Default: onnx for an --export path ending in .onnx, else saved_model.",
                       flag_values=fv)
     flags.DEFINE_boolean("overwrite", False, "Let --out replace an existing .png or .npz, or --export an earlier "

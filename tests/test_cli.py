@@ -97,3 +97,13 @@ def test_multi_host_flags_are_checked_together():
     assert "missing --process_id" in train_command.check_multi_host(dict(values, process_id=None))
     assert "HOST:PORT" in train_command.check_multi_host(dict(values, coordinator_address="x"))
     assert "leave out --distribute=none" in train_command.check_multi_host(dict(values, distribute="none"))
+
+
+def test_sample_py_choices_are_the_librarys():
+    from dcgan_keras import sample_command, sampling
+
+    fv = flags.FlagValues()
+    sample_command.define_flags(fv)
+    assert fv["interp_method"].parser.enum_values == list(sampling.INTERPOLATION_METHODS)
+    assert fv["backend"].parser.enum_values == list(cli.BACKENDS)
+    assert fv["export_format"].parser.enum_values == list(cli.EXPORT_FORMATS)
