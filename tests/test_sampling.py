@@ -291,6 +291,7 @@ CLI_CASES = {
 }
 
 
+@pytest.mark.full  # starts sample.py: not in the quick tier
 @pytest.mark.parametrize("case", sorted(CLI_CASES))
 def test_sample_py_writes_the_library_images(case, artifacts, tmp_path):
     source, flags, out_name = CLI_CASES[case]
@@ -333,6 +334,7 @@ BAD_INPUT = {
 }
 
 
+@pytest.mark.full  # starts sample.py: not in the quick tier
 @pytest.mark.parametrize("case", sorted(BAD_INPUT))
 def test_sample_py_bad_input_exits_2_with_one_message(case, artifacts, tmp_path):
     flags, message = BAD_INPUT[case]
@@ -353,6 +355,7 @@ def test_sample_py_bad_input_exits_2_with_one_message(case, artifacts, tmp_path)
         ["discriminator.keras"] if case == "other_architecture" else []))
 
 
+@pytest.mark.full  # starts sample.py: not in the quick tier
 def test_a_missing_checkpoint_is_told_before_a_backend_loads(tmp_path):
     start = time.monotonic()
     proc = run_sample(f"--checkpoint={tmp_path}/nothing.keras", f"--out={tmp_path}/s.png")
@@ -404,6 +407,7 @@ def test_nan_images_are_not_written_and_savedmodels_without_tensorflow_say_so(tm
         SavedModelGenerator(str(tmp_path))
 
 
+@pytest.mark.full  # starts sample.py: not in the quick tier
 def test_sigterm_during_sampling_leaves_nothing_half_written(artifacts, tmp_path):
     import signal
     import subprocess
