@@ -13,12 +13,9 @@ def get_config():
     return {
         "dataset": "mnist",
         # Samples and the export come from a moving average of G's weights
-        # (half-life 69 updates, ~9k images, StyleGAN's ~10k). At 5 epochs G
-        # still drifts between over- and under-drawing some digits from step
-        # to step; the average steadies that. On the TensorFlow seed whose raw
-        # generator missed the class-coverage goal (0.979), 0.99 reached 0.988
-        # and FID 32.5 (raw 34.6); 0.995 was as good, and 0.999 worse than raw
-        # (FID 50.6): it still averages in generators from epochs before.
-        # bench/QUALITY.md, "Sixth check".
+        # (half-life 69 updates, ~9k images, StyleGAN's ~10k): it steadies a G
+        # that still drifts from step to step at 5 epochs, and lifted class
+        # coverage over 0.98 where the raw G missed it; a longer average (0.999)
+        # was worse. Measurements: bench/QUALITY.md, "Sixth check".
         "ema": 0.99,
     }

@@ -25,6 +25,7 @@ import math
 import os
 import threading
 import time
+import warnings
 
 import keras
 import numpy as np
@@ -273,6 +274,34 @@ class MetricsCSV(keras.callbacks.Callback):
         rundir.write_bytes(self.path, out.getvalue().encode())
 
 
+class MetricsPlot(keras.callbacks.Callback):
+    """metrics.png: the curves of metrics.csv, redrawn after each epoch, atomically (dcgan_keras.plots).
+
+    After `MetricsCSV` in the callbacks: it draws what that wrote. Without
+    matplotlib it warns once and draws nothing; the run goes on.
+
+    Args:
+        csv_path: the run's metrics.csv.
+        png_path: the figure to write.
+    """
+
+    def __init__(self, csv_path, png_path):
+        super().__init__()
+        self.csv_path, self.png_path = os.fspath(csv_path), os.fspath(png_path)
+        self._available = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self._available or not os.path.isfile(self.csv_path):
+            return
+        try:
+            from dcgan_keras import plots
+
+            plots.plot_metrics(self.csv_path, self.png_path)
+        except ImportError as err:
+            self._available = False
+            warnings.warn(f"metrics.png is not drawn: {err} (pip install matplotlib).", stacklevel=2)
+
+
 def _csv_value(value):
     if value is None:
         return ""
@@ -326,21 +355,56 @@ class Checkpoints(keras.callbacks.Callback):
 
 
 class StopOnSignal(keras.callbacks.Callback):
-    """Stops `fit` after the batch a stop signal (`cli.stopping_on_signals`) came in, even a dropped one.
+    """Stops `fit` within a step or two of a stop signal (`cli.stopping_on_signals`), even a dropped one.
 
     A Ctrl-C raised inside a garbage collector callback is printed and
     dropped by Python, and training ran on to the end; this raises it again
     before the next batch. Last in the callbacks, so an epoch's checkpoint is
     written before it stops.
 
+    On JAX, `fit` dispatches steps asynchronously and runs its batch-end
+    hooks on a thread pool: its loop ran ~30 steps ahead of the computation,
+    and after a Ctrl-C the process finished them all (the progress bar
+    printed each) before it could exit. So this lets the loop run at most
+    `max_queued_steps` ahead: before batch b it waits until the batch-end
+    hook of batch b - 2 has run (the thread pool runs it once that step's
+    losses are computed). The step still queued keeps the device busy while
+    the next is dispatched, so the wait costs no speed. Where the hooks run
+    in the loop itself (TensorFlow, torch), it never waits.
+
     Example:
         >>> with cli.stopping_on_signals():  # doctest: +SKIP
         ...     gan.fit(batches, callbacks=[StopOnSignal()])
     """
 
+    #: Its batch-end hook only records a number: it may run on fit's thread pool.
+    async_safe = True
+    #: Steps the loop may dispatch ahead of the computation.
+    max_queued_steps = 2
+    #: Longest wait for one step (s), after which the loop goes on, as without this callback.
+    max_wait = 600.0
+
+    def __init__(self):
+        super().__init__()
+        self._computed = threading.Condition()
+        self._last_computed = -1
+
+    def on_epoch_begin(self, epoch, logs=None):
+        with self._computed:
+            self._last_computed = -1
+
+    def on_train_batch_end(self, batch, logs=None):
+        with self._computed:
+            self._last_computed = max(self._last_computed, batch)
+            self._computed.notify_all()
+
     def on_train_batch_begin(self, batch, logs=None):
-        # Before the next batch, not after this one: a batch-end hook would
-        # make fit wait for the device after every step (see DivergenceMonitor.async_safe).
+        cli.raise_if_stopped()
+        deadline = time.monotonic() + self.max_wait
+        with self._computed:
+            # Short waits: a signal's handler runs between them.
+            while self._last_computed < batch - self.max_queued_steps and time.monotonic() < deadline:
+                self._computed.wait(0.1)
         cli.raise_if_stopped()
 
     def on_epoch_end(self, epoch, logs=None):
@@ -375,6 +439,17 @@ class BatchDelay(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         time.sleep(self.seconds)
+
+
+class SlowSteps(BatchDelay):
+    """Testing: sleeps in the batch-end hook where `fit` runs it, as a slow device would.
+
+    Async-safe, so on JAX and torch the sleep runs on `fit`'s thread pool and
+    the loop may dispatch on ahead of it, as it does ahead of a slow device
+    (`BatchDelay` keeps the loop itself waiting).
+    """
+
+    async_safe = True
 
 
 class InjectNaN(keras.callbacks.Callback):

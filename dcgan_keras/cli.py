@@ -1,12 +1,136 @@
 """What train.py and sample.py share about talking to a user on a terminal."""
 
 import contextlib
+import errno
 import os
+import shlex
 import signal
+import sys
 import threading
 import warnings
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
+#: The Keras backends train.py and sample.py offer.
+BACKENDS = ("tensorflow", "jax", "torch")
+#: sample.py's choices, here because sample.py reads them before a backend loads
+#: (dcgan_keras.sampling uses the first; dcgan_keras.export writes both formats).
+INTERPOLATION_METHODS = ("slerp", "linear")
+EXPORT_FORMATS = ("saved_model", "onnx")
+
+
+#: What train.py's exit codes mean (dcgan_keras.train_command); 130 and 143 are 128 + the signal.
+EXIT_CODES = {
+    0: "done",
+    1: "trained, but the SavedModel export failed (the checkpoints are kept; sample.py --export retries it)",
+    2: "bad flags, config, run directory or data, a full disk or an unwritable run directory, out of memory",
+    3: "the loss diverged (the last good checkpoint is kept; diverged.txt says what to try)",
+    130: "interrupted by Ctrl-C (the last complete epoch is kept)",
+    143: "stopped by SIGTERM (the last complete epoch is kept)",
+}
+# What the file system refused (space, quota, permissions): a user's to fix, not a bug.
+_FILE_SYSTEM_REFUSALS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+def fail(message, code=2, mid_line=False):
+    """Prints one `error: ...` line on stderr and exits with `code`.
+
+    Args:
+        mid_line: a progress bar may be mid-line on stdout: end its line first.
+    """
+    if mid_line:
+        print(flush=True)
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    sys.exit(code)
+
+
+def training_exit(err, workdir, backend):
+    """(exit code, message, mid_line) for an error that ended training in `workdir`; (None, ...) to re-raise.
+
+    The one mapping of errors to train.py's exit codes (EXIT_CODES); what is
+    not the user's to fix (a bug) is re-raised, with its traceback.
+
+    Example:
+        >>> training_exit(KeyboardInterrupt(), "/no/such/run", "jax")[:2]
+        (130, 'interrupted; the run had not started, so there is nothing to resume: run the command again.')
+    """
+    from dcgan_keras import training
+    from dcgan_keras.export import ExportError
+
+    if isinstance(err, KeyboardInterrupt):
+        return stopped_exit_code(), f"{stop_reason()}; {what_was_kept(workdir, backend)}", True
+    if isinstance(err, training.USER_ERRORS):
+        return 2, str(err), False
+    if isinstance(err, training.TrainingDiverged):
+        return 3, str(err), False
+    if isinstance(err, ExportError):
+        return 1, f"training finished and its checkpoints are in {workdir}, but the export failed: {err}", False
+    if isinstance(err, OSError) and err.errno in _FILE_SYSTEM_REFUSALS:
+        return 2, (f"{err.strerror} ({err.filename or workdir}): free space or fix the permissions; "
+                   f"{what_was_kept(workdir, backend)}"), True
+    if isinstance(err, Exception) and out_of_memory(err):
+        kept = f"; the checkpoints so far are in {workdir}" if os.path.isdir(workdir) else ""
+        return 2, (f"out of memory ({type(err).__name__}: {first_line(err)[:200]}). Lower --batch_size or "
+                   f"--latent_dim, or train a smaller preset{kept}."), True
+    return None, None, False
+
+
+def define_test_hooks(flag_values=None):
+    """Defines train.py's `--debug_*` flags, which only the tests use.
+
+    Defined here rather than in train.py, so absl's `--help` (the main
+    module's flags) leaves them out; `--helpfull` lists them.
+    """
+    from absl import flags
+
+    fv = flags.FLAGS if flag_values is None else flag_values
+    flags.DEFINE_integer(
+        "debug_cpu_devices", None,
+        "Testing: split the CPU into this many devices (jax host devices, tensorflow logical CPUs).",
+        lower_bound=1, flag_values=fv,
+    )
+    flags.DEFINE_float("debug_batch_sleep", 0.0, "Testing: seconds to sleep after each batch.", lower_bound=0.0,
+                       flag_values=fv)
+    flags.DEFINE_float("debug_step_sleep", 0.0, "Testing: seconds each step's batch-end hook sleeps on fit's "
+                       "thread pool, as a slow device would.", lower_bound=0.0, flag_values=fv)
+    flags.DEFINE_integer("debug_nan_at_epoch", None, "Testing: make the loss NaN in this (1-based) epoch.",
+                         lower_bound=1, flag_values=fv)
+
+
+def quiet_tensorflow_logs(environ=None):
+    """Turns TensorFlow's C++ logging off, unless the user set TF_CPP_MIN_LOG_LEVEL (theirs wins).
+
+    TensorFlow loads on every backend (the data pipeline, the SavedModel
+    export) and logs start-up lines a user can do nothing about (oneDNN,
+    `cpu_feature_guard`, `generator_dataset_op`) and, on the tensorflow
+    backend, an `E0000 ... remapper failed` line that is harmless
+    (bench/RESULTS.md, "remapper failed") but reads as a crash: hence level 3,
+    errors included. Real failures still raise Python exceptions. Call it
+    before TensorFlow is imported; docs/troubleshooting.md says how to see
+    the lines again.
+
+    Example:
+        >>> env = {}
+        >>> quiet_tensorflow_logs(env); env
+        {'TF_CPP_MIN_LOG_LEVEL': '3'}
+        >>> env = {"TF_CPP_MIN_LOG_LEVEL": "0"}
+        >>> quiet_tensorflow_logs(env); env
+        {'TF_CPP_MIN_LOG_LEVEL': '0'}
+    """
+    (os.environ if environ is None else environ).setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def missing_checkpoint(path):
+    """The message for a `--checkpoint` that does not exist, or None if something is there.
+
+    Needs no Keras, so sample.py answers a wrong path before it loads a backend.
+
+    Example:
+        >>> missing_checkpoint("/no/such/gan.keras")
+        'No checkpoint at /no/such/gan.keras: expected a run directory, a .keras file or a SavedModel directory.'
+    """
+    if os.path.exists(path):
+        return None
+    return f"No checkpoint at {path}: expected a run directory, a .keras file or a SavedModel directory."
 
 
 def warnings_as_lines():
@@ -117,3 +241,25 @@ def stop_reason():
 def stopped_exit_code():
     """The shell's code for a process a signal stopped: 128 + its number (130 Ctrl-C, 143 SIGTERM)."""
     return 128 + int(stop_signal() or signal.SIGINT)
+
+
+def what_was_kept(workdir, backend):
+    """After a stop: which epoch the run in `workdir` keeps, and the command that continues it.
+
+    Example:
+        >>> what_was_kept("/no/such/run", "jax")
+        'the run had not started, so there is nothing to resume: run the command again.'
+    """
+    from dcgan_keras.rundir import RunDir  # no Keras there either
+
+    run = RunDir(workdir)
+    # --resume only where there is a run to resume: a run stopped before its
+    # config.json was written has none, and --resume would refuse it.
+    if not os.path.isfile(run.config_json):
+        return "the run had not started, so there is nothing to resume: run the command again."
+    command = f"python train.py --resume --workdir={shlex.quote(workdir)} --backend={backend}"
+    checkpoints = run.checkpoints()
+    if not checkpoints:
+        return f"no epoch had completed, so none is kept; start it again with: {command}"
+    epoch, path = checkpoints[-1]
+    return f"epoch {epoch} is kept ({os.path.relpath(path, workdir)}); continue with: {command}"

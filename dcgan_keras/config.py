@@ -29,10 +29,11 @@ PRESETS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fil
 
 _IMAGE_SIZES = (28, 32, 64, 128)
 _LOSSES = ("non_saturating", "minimax")
-#: dcgan_keras.gan.UPDATES (not imported: this module must not import Keras).
-_UPDATES = ("sequential", "simultaneous")
-#: The values of `distribute` and `mixed_precision` (dcgan_keras.distribute
-#: has the same lists; this module must not import Keras to get them).
+# The lists of choices live here, in a module that imports no Keras, so that
+# train.py's flags (made from FLAG_HELP below) can use them before the
+# backend is picked; dcgan_keras.distribute imports them. dcgan_keras.gan has
+# its own UPDATES (tests/test_train_cli.py checks they are equal).
+UPDATES = ("sequential", "simultaneous")
 DISTRIBUTE_MODES = ("none", "data_parallel")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 #: The keys a resumed run may change: how long it trains, how it is
@@ -95,18 +96,14 @@ class Config:
     dropout: float = 0.3
     d_batch_norm: typing.Optional[bool] = None
     # Not Keras's 0.99: the moving statistics, which generate() and the export use,
-    # must follow a generator that changes every step (0.99 still holds 73% of
-    # its initial values after 32 steps; 0.9 about none). bench/QUALITY.md.
+    # must follow a generator that changes every step (bench/QUALITY.md, "Reading and conclusion").
     bn_momentum: float = 0.9
 
-    # Optimization: Adam(lr, beta_1=0.5) for both networks, as in the DCGAN paper
-    # (beta_1=0.9 oscillates there). With batch 128, also the paper's, an epoch
-    # has twice the tutorial's updates; at 5 MNIST epochs this recipe scores FID
-    # 29-44 against the tutorial's 171-224 (bench/QUALITY.md). Its class
-    # coverage fell just short of 0.98 on one TensorFlow seed out of three;
-    # label smoothing 0.1 did not change that reliably (seeds 0-2: coverage
-    # 0.981-0.990, FID 29-45), so it stays off. The mnist preset samples from
-    # a moving average of G instead (configs/mnist.py).
+    # Optimization: Adam(lr, beta_1=0.5) for both networks and batch 128, as in
+    # the DCGAN paper (beta_1=0.9 oscillates there); on MNIST this recipe beats
+    # the TensorFlow tutorial's by far (bench/QUALITY.md, "Results: 5 epoch(s)").
+    # Label smoothing stays off: it did not lift class coverage reliably
+    # ("Sixth check"); the mnist preset samples from a moving average of G instead.
     loss: str = "non_saturating"
     lr: float = 2e-4
     d_lr: typing.Optional[float] = None
@@ -181,6 +178,7 @@ def _int(minimum, optional=False, maximum=None):
             return f"an int {bounds}{' or None' if optional else ''}"
         return None
 
+    check.kind, check.bounds = int, (minimum, maximum)
     return check
 
 
@@ -196,6 +194,7 @@ def _float(low, high, low_open=False, high_open=False, optional=False):
             return f"a number in {interval}{' or None' if optional else ''}"
         return None
 
+    check.kind, check.bounds = float, (low, high)
     return check
 
 
@@ -207,6 +206,7 @@ def _choice(choices, optional=False):
             return f"one of {', '.join(map(repr, choices))}{' or None' if optional else ''}"
         return None
 
+    check.choices = choices
     return check
 
 
@@ -230,6 +230,7 @@ def _string(optional=False):
             return f"a non-empty string{' or None' if optional else ''}"
         return None
 
+    check.kind = str
     return check
 
 
@@ -274,7 +275,7 @@ _CHECKS = {
     "epochs": _int(1),
     "steps_per_epoch": _int(1, optional=True),
     "d_steps": _int(1),
-    "update": _choice(_UPDATES),
+    "update": _choice(UPDATES),
     "label_smoothing": _float(0.0, 1.0, high_open=True),  # 0.1: real target 0.9; DCGAN warns from 0.5
     "ema": _float(0.0, 1.0, high_open=True),
     "seed": _int(0, maximum=2**32 - 1),  # Keras's seeds are uint32
@@ -290,6 +291,77 @@ _CHECKS = {
     "mixed_precision": _choice(PRECISIONS),
 }
 assert set(_CHECKS) == set(FIELDS), "every Config field needs a check"
+
+
+# ---------------------------------------------------------------- flags
+
+#: The Config fields train.py offers as flags, with their help. Names, types,
+#: choices and bounds come from the fields and their checks (`flag_specs`),
+#: so each is written once; the default shown is Config's.
+FLAG_HELP = {
+    "data_dir": "Where the data set's files are (overrides the preset).",
+    "epochs": "Epochs in all (with --resume: train on to this many).",
+    "batch_size": "Real images per step.",
+    "latent_dim": "Size of the noise vector z.",
+    "lr": "Adam learning rate of both networks.",
+    "d_steps": "Discriminator updates per generator update.",
+    "update": "sequential: D, then G through the updated D, as pytorch/examples. simultaneous: both from one "
+              "forward pass, as the TensorFlow tutorial (faster per step; needs --d_steps=1).",
+    "label_smoothing": "One-sided smoothing of the real labels: 0.1 makes the real target 0.9.",
+    "ema": "Momentum of a moving average of G's weights that makes the samples and the exported generator, "
+           "e.g. 0.99 (the mnist preset's); 0: off.",
+    "seed": "Seed of the weights, noise, dropout and data order (Keras's seeds are uint32).",
+    "steps_per_epoch": "Cap on the steps of an epoch, for quick runs.",
+    "fid_every": "Compute FID every this many epochs (0: never).",
+    "fid_extractor": "FID's features: 'inception' (InceptionV3, downloads ImageNet weights once), or a classifier "
+                     "saved by dcgan_keras.metrics.train_mnist_classifier (.weights.h5 or .keras): cheaper and "
+                     "more telling on MNIST-like data.",
+    "fid_num_samples": "Generated images per FID evaluation, and real images (a seeded random subset) they are "
+                       "compared with.",
+    "distribute": "data_parallel: split each global batch of --batch_size images across all visible devices "
+                  "(jax and tensorflow; several hosts: jax with the multi-host flags).",
+    "mixed_precision": "Compute precision; weights, BatchNorm statistics, logits and losses stay float32 "
+                       "(mixed_float16 adds loss scaling). mixed_float16 is for GPUs: on a CPU it is slower than "
+                       "float32 (up to 45x; a warning says so); mixed_bfloat16 is not.",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class FlagSpec:
+    """One command-line flag made from a Config field (see `flag_specs`)."""
+
+    name: str
+    kind: type  # str, int, float; with `choices`, an enum of them
+    help: str
+    choices: typing.Optional[tuple] = None
+    lower: typing.Optional[float] = None  # inclusive; an open end is refused by the config's check
+    upper: typing.Optional[float] = None
+
+
+def flag_specs(names=None):
+    """The FlagSpec of each field in `names` (default: FLAG_HELP's), from the field's check and default.
+
+    Example:
+        >>> spec = flag_specs(["update"])[0]
+        >>> spec.kind.__name__, spec.choices
+        ('str', ('sequential', 'simultaneous'))
+    """
+    defaults = {f.name: f.default for f in dataclasses.fields(Config)}
+    specs = []
+    for name in FLAG_HELP if names is None else names:
+        check = _CHECKS[name]
+        default = defaults[name]
+        shown = "unset" if default is None else default
+        help_text = f"{FLAG_HELP[name]} Default: the preset's, else {shown}."
+        if getattr(check, "choices", None) is not None:
+            specs.append(FlagSpec(name, str, help_text, choices=tuple(check.choices)))
+            continue
+        kind = getattr(check, "kind", str)
+        lower, upper = getattr(check, "bounds", (None, None))
+        lower = None if lower is not None and math.isinf(lower) else lower
+        upper = None if upper is not None and math.isinf(upper) else upper
+        specs.append(FlagSpec(name, kind, help_text, lower=lower, upper=upper))
+    return specs
 
 
 def check_keys(values, where):

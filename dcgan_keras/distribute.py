@@ -16,9 +16,8 @@ import warnings
 import keras
 
 from dcgan_keras import backend as seam
-
-MODES = ("none", "data_parallel")
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+from dcgan_keras.config import DISTRIBUTE_MODES as MODES  # noqa: F401  (each list of choices is defined once, there)
+from dcgan_keras.config import PRECISIONS
 
 
 def data_parallel(devices=None):

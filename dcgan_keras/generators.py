@@ -20,7 +20,7 @@ import keras
 import numpy as np
 
 from dcgan_keras import rundir
-from dcgan_keras.cli import first_line
+from dcgan_keras.cli import first_line, missing_checkpoint
 from dcgan_keras.gans import GAN
 from dcgan_keras.models import in_sample_range
 
@@ -256,10 +256,9 @@ def resolve_checkpoint(path):
         ('keras', 'runs/mnist/checkpoints/epoch_0005.keras')
     """
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(
-            f"No checkpoint at {path}: expected a run directory, a .keras file or a SavedModel directory."
-        )
+    missing = missing_checkpoint(path)
+    if missing:
+        raise FileNotFoundError(missing)
     if os.path.isdir(path):
         if _is_saved_model(path):
             return "saved_model", path

@@ -171,6 +171,7 @@ class RunDir:
         self.samples_dir = join("samples")
         self.gif = join("progress.gif")
         self.metrics_csv = join("metrics.csv")
+        self.metrics_png = join("metrics.png")
         self.tensorboard_dir = join("tensorboard")
         self.diverged = join("diverged.txt")
         self.generator_keras = join("generator.keras")

@@ -36,7 +36,7 @@ from dcgan_keras.outputs import (  # noqa: F401
     write_png_dir,
 )
 
-INTERPOLATION_METHODS = ("slerp", "linear")
+from dcgan_keras.cli import INTERPOLATION_METHODS  # noqa: F401  (defined once there: sample.py reads it before Keras loads)
 
 
 def sample_images(gen, num, seed=None):

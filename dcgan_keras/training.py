@@ -455,6 +455,7 @@ def _callbacks(config, run, noise, fid, say, progress_bar=True):
         run_callbacks.EpochTimer(config.batch_size),
         grids,
         run_callbacks.MetricsCSV(run.metrics_csv),
+        run_callbacks.MetricsPlot(run.metrics_csv, run.metrics_png),
         tensorboard_logs.TensorBoardLogger(run.tensorboard_dir, grids=grids),
         run_callbacks.Checkpoints(run, keep=config.checkpoints_to_keep, guard=monitor),
         # Given here, fit uses this progress bar instead of appending its own

@@ -43,6 +43,25 @@ SLOWEST_FIRST = (
 )
 
 
+# The quick tier (`bash tests/all_backends.sh --quick`, i.e. `-m "not slow and
+# not full"`) leaves out these files, whose tests start train.py, sample.py or
+# other backends in subprocesses (each pays Keras's imports and a compile),
+# and the tests marked `full` one by one: the edit-test loop's minutes.
+FULL_TIER_FILES = (
+    "test_readme.py",
+    "test_cross_backend.py",
+    "test_train_cli.py",
+    "test_train_distribute.py",
+    "test_distribute.py",
+    "test_export.py",
+)
+
+
 def pytest_collection_modifyitems(config, items):
+    import pytest
+
+    for item in items:
+        if item.path.name in FULL_TIER_FILES:
+            item.add_marker(pytest.mark.full)
     rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))

@@ -3,6 +3,7 @@
 import gzip
 import json
 import os
+import re
 import site
 import struct
 import subprocess
@@ -22,6 +23,23 @@ LATENT = 8
 # is jit_compile="auto" on a GPU, and graph mode is on CPUs anyway. The
 # command-line tests, the README's and test_keras_io_conventions train under
 # the default.
+# TensorFlow's C++ log lines (absl's `I0000 00:00:...` and the lines around
+# them), which train.py and sample.py keep quiet unless the user sets
+# TF_CPP_MIN_LOG_LEVEL.
+TF_LOG_LINE = re.compile(
+    r"^(?:[IWEF]\d{4} \d\d:\d\d:\d\d|WARNING: All log messages before absl|To enable the following instructions)"
+    r"|oneDNN custom operations|cpu_feature_guard|remapper failed",
+    re.M,
+)
+
+
+def without_tf_log_level(env):
+    """`env` as a user's shell has it: no TF_CPP_MIN_LOG_LEVEL (conftest.py sets one for the tests)."""
+    env = dict(env)
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    return env
+
+
 QUICK_COMPILE = {"jit_compile": False} if keras.backend.backend() == "tensorflow" else {}
 
 

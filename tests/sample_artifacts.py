@@ -37,7 +37,9 @@ class Artifacts:
 
 def run_sample(*args, backend=None, timeout=300):
     """Runs sample.py; KERAS_BACKEND is this test run's backend unless `backend` says otherwise."""
-    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3")
+    # No TF_CPP_MIN_LOG_LEVEL, as a user's shell: sample.py must keep TensorFlow quiet itself.
+    env = dict(os.environ, PYTHONPATH=REPO)
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
     env["KERAS_BACKEND"] = backend or keras.backend.backend()
     # JAX compiles every eager op per shape (each initializer of a loaded
     # model: seconds). The cache conftest.py gives this process serves the

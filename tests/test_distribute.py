@@ -51,8 +51,8 @@ def test_checkpoints_move_between_one_and_two_devices(runs):
 
 @needs_distribution
 def test_auto_jit_compile_is_xla_on_jax_and_graph_mode_on_tf_cpus(runs):
-    # TensorFlow on CPUs: graph mode, as Keras's own "auto" (bench/RESULTS.md,
-    # attempt 14); XLA would refuse a MirroredStrategy's variables over several.
+    # TensorFlow on CPUs: graph mode, as Keras's own "auto" (faster here:
+    # bench/RESULTS.md, attempt 14); XLA would refuse a MirroredStrategy's variables over several.
     _, results = runs
     assert results["one"]["auto_jit_compile"] is (BACKEND == "jax")
     assert results["two"]["auto_jit_compile"] is (BACKEND == "jax")

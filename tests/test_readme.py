@@ -1,14 +1,17 @@
-"""Every README snippet marked `<!-- readme-test: NAME -->` runs, so none can rot.
+"""Every code block of README.md and docs/*.md runs, or says why not, so none can rot.
 
-They run as a user would run them, from a fresh directory, with one change
-each: training commands get `--epochs=1 --steps_per_epoch=2` (a resume,
-`--epochs=2`), and keras.datasets finds Fashion-MNIST in its cache instead of
-downloading it (KERAS_HOME holds the real MNIST files under Fashion-MNIST's
-names: the same IDX format, parsed by the same Keras code; where
-../shared/data/mnist is not beside the checkout, as in a fresh CI clone,
-IDX files of random images written here).
+A block marked `<!-- readme-test: NAME -->` runs here, as a user would run it,
+from a fresh directory, with one change each: training commands get
+`--epochs=1 --steps_per_epoch=2` (a resume, `--epochs=2`), `--dataset=mnist`
+gets a `--data_dir` of IDX files, and keras.datasets finds Fashion-MNIST in
+its cache instead of downloading it (KERAS_HOME holds the real MNIST files
+under Fashion-MNIST's names: the same IDX format, parsed by the same Keras
+code; where ../shared/data/mnist is not beside the checkout, as in a fresh CI
+clone, IDX files of random images written here). A block marked
+`<!-- not-run: REASON -->` needs the network, a GPU, or installs or serves.
 """
 
+import glob
 import os
 import re
 import shlex
@@ -28,9 +31,46 @@ BLOCK = re.compile(r"<!-- readme-test: (\S+) -->\n```(\w+)\n(.*?)```", re.S)
 
 
 
+DOCS = [os.path.join(REPO, "README.md")] + sorted(glob.glob(os.path.join(REPO, "docs", "*.md")))
+FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
+MARK = re.compile(r"<!-- (readme-test: \S+|not-run: [^>]*\S[^>]*) -->\n$")
+#: The blocks the tests below run.
+RUN = {"quickstart", "full-run", "cli", "sample", "export", "saved-model", "onnx", "python-api", "python-api-full"}
+
+
 def snippets():
+    found = {}
+    for path in DOCS:
+        with open(path) as f:
+            for name, _, code in BLOCK.findall(f.read()):
+                assert name not in found, f"two blocks named {name}"
+                found[name] = code
+    return found
+
+
+def test_every_code_block_runs_or_says_why_not():
+    for path in DOCS:
+        with open(path) as f:
+            text = f.read()
+        for match in FENCE.finditer(text):
+            mark = MARK.search(text[: match.start()])
+            where = f"{os.path.relpath(path, REPO)}:{text[: match.start()].count(chr(10)) + 1}"
+            assert mark, f"{where}: mark the block <!-- readme-test: NAME --> or <!-- not-run: REASON -->"
+            if mark.group(1).startswith("readme-test: "):
+                assert mark.group(1).split(": ")[1] in RUN, f"{where}: no test runs {mark.group(1)}"
+    assert set(snippets()) == RUN
+
+
+def test_the_readme_is_short_and_shows_real_output():
     with open(os.path.join(REPO, "README.md")) as f:
-        return {name: code for name, _, code in BLOCK.findall(f.read())}
+        text = f.read()
+    assert len(text) <= 10_000, len(text)
+    for picture in re.findall(r"!\[[^]]*\]\(([^)]+)\)", text):
+        assert os.path.getsize(os.path.join(REPO, picture)) < 200_000, picture
+    # Install, quickstart, sampling, export and the test command on the first two screens (~100 lines).
+    first_screens = "\n".join(text.splitlines()[:110])
+    for heading in ("## Install", "## Quickstart", "## Sample", "## Export", "## Tests"):
+        assert heading in first_screens, heading
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +87,8 @@ def home(tmp_path_factory):
         for name, count in (("train", 1024), ("t10k", 256)):
             write_idx(datasets / f"{name}-images-idx3-ubyte.gz", rng.integers(0, 256, (count, 28, 28)), gz=True)
             write_idx(datasets / f"{name}-labels-idx1-ubyte.gz", rng.integers(0, 10, count), gz=True)
+    # The quickstart's --dataset=mnist reads IDX files here instead of downloading mnist.npz.
+    shutil.copytree(datasets, home / "mnist_idx")
     env = dict(os.environ, KERAS_HOME=str(home / "keras_home"), PYTHONPATH=REPO)
     # Without the XLA flag conftest.py sets for the tests' tiny models: these
     # snippets train the real ones, whose steps it slows down 2-3x.
@@ -66,24 +108,29 @@ def command_line(line):
     assert args[0] == "python", line
     args = [sys.executable, os.path.join(REPO, args[1])] + args[2:]
     if args[1].endswith("train.py"):
-        args = [a for a in args if not a.startswith("--epochs")]
+        args = [a for a in args if not a.startswith(("--epochs", "--steps_per_epoch"))]
         args += ["--epochs=2"] if "--resume" in args else ["--epochs=1", "--steps_per_epoch=2"]
+        if "--dataset=mnist" in args:
+            args.append("--data_dir=mnist_idx")
     return args
 
 
 def test_python_api_snippet(home):
     home, env = home
-    run([sys.executable, "-c", snippets()["python-api"]], home, dict(env, KERAS_BACKEND=keras.backend.backend()))
-    assert os.path.exists(home / "fashion_mnist_gan.keras")
+    for name in ("python-api", "python-api-full"):
+        os.makedirs(home / name, exist_ok=True)
+        run([sys.executable, "-c", snippets()[name]], home / name, dict(env, KERAS_BACKEND=keras.backend.backend()))
+        assert os.path.exists(home / name / "fashion_mnist_gan.keras")
 
 
 @pytest.mark.skipif(keras.backend.backend() != "jax", reason="the commands name their backends; run once, in the jax pass")
 def test_command_line_snippets_and_saved_model_inference(home):
     home, env = home
-    run(command_line(snippets()["quickstart"]), home, env)
-    for line in snippets()["cli"].strip().splitlines():
-        run(command_line(line), home, env)
-    for artifact in ("runs/fashion/checkpoints/epoch_0002.keras", "samples.png", "walk.png", "samples.npz",
+    for name in ("quickstart", "full-run", "cli", "sample", "export"):
+        for line in snippets()[name].strip().splitlines():
+            run(command_line(line), home, env)
+    for artifact in ("runs/first/metrics.png", "runs/mnist/generator.keras",
+                     "runs/fashion/checkpoints/epoch_0002.keras", "samples.png", "walk.png", "samples.npz",
                      "fashion_generator/saved_model.pb", "fashion_generator.onnx"):
         assert os.path.exists(home / artifact), artifact
     # Plain TensorFlow (or ONNX Runtime): no Keras backend is chosen, none of this package is imported.

@@ -4,6 +4,7 @@ directory, a SavedModel), the same images from each; writers; sample.py end to e
 import os
 import shutil
 import sys
+import time
 import zipfile
 
 import keras
@@ -31,7 +32,7 @@ from dcgan_keras.sampling import (
     sample_images,
     write_output,
 )
-from helpers import LATENT
+from helpers import LATENT, TF_LOG_LINE
 from sample_artifacts import run_sample
 
 BACKEND = keras.backend.backend()
@@ -290,6 +291,7 @@ CLI_CASES = {
 }
 
 
+@pytest.mark.full  # starts sample.py: not in the quick tier
 @pytest.mark.parametrize("case", sorted(CLI_CASES))
 def test_sample_py_writes_the_library_images(case, artifacts, tmp_path):
     source, flags, out_name = CLI_CASES[case]
@@ -300,6 +302,7 @@ def test_sample_py_writes_the_library_images(case, artifacts, tmp_path):
                       f"--backend={BACKEND}", *flags, backend=other)
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert f"Keras backend: {BACKEND}" in proc.stdout
+    assert not TF_LOG_LINE.findall(proc.stdout + proc.stderr), proc.stderr[-3000:]  # quiet by default
 
     if case.startswith("interpolation"):
         z = interpolation_noise(artifacts.gan.latent_dim, 5, seed=3, method="linear")
@@ -331,6 +334,7 @@ BAD_INPUT = {
 }
 
 
+@pytest.mark.full  # starts sample.py: not in the quick tier
 @pytest.mark.parametrize("case", sorted(BAD_INPUT))
 def test_sample_py_bad_input_exits_2_with_one_message(case, artifacts, tmp_path):
     flags, message = BAD_INPUT[case]
@@ -349,6 +353,15 @@ def test_sample_py_bad_input_exits_2_with_one_message(case, artifacts, tmp_path)
     assert (tmp_path / "samples.png").read_bytes() == b"mine"  # the existing output
     assert sorted(os.listdir(tmp_path)) == sorted(["samples.png"] + (
         ["discriminator.keras"] if case == "other_architecture" else []))
+
+
+@pytest.mark.full  # starts sample.py: not in the quick tier
+def test_a_missing_checkpoint_is_told_before_a_backend_loads(tmp_path):
+    start = time.monotonic()
+    proc = run_sample(f"--checkpoint={tmp_path}/nothing.keras", f"--out={tmp_path}/s.png")
+    seconds = time.monotonic() - start
+    assert proc.returncode == 2 and "error: No checkpoint at" in proc.stderr, proc.stderr
+    assert seconds < 3, f"{seconds:.1f} s: sample.py loaded a backend before checking --checkpoint"
 
 
 def test_a_mixed_precision_checkpoint_samples_what_its_float32_exports_do(tmp_path):
@@ -394,6 +407,7 @@ def test_nan_images_are_not_written_and_savedmodels_without_tensorflow_say_so(tm
         SavedModelGenerator(str(tmp_path))
 
 
+@pytest.mark.full  # starts sample.py: not in the quick tier
 def test_sigterm_during_sampling_leaves_nothing_half_written(artifacts, tmp_path):
     import signal
     import subprocess

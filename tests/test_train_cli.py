@@ -24,10 +24,12 @@ import pytest
 from PIL import Image
 
 from dcgan_keras.callbacks import read_metrics
+from dcgan_keras.config import flag_specs
+from dcgan_keras.plots import read_curves
 from dcgan_keras.tensorboard_logs import read_tensorboard
 from dcgan_keras.images import make_grid, to_uint8
 from dcgan_keras.rundir import RunDir
-from helpers import REPO, site_packages_without, snapshot
+from helpers import REPO, TF_LOG_LINE, site_packages_without, snapshot, without_tf_log_level
 
 BACKEND = keras.backend.backend()
 TRAIN = os.path.join(REPO, "train.py")
@@ -37,7 +39,8 @@ LOSS_COLUMNS = ("d_loss", "g_loss", "d_real", "d_fake", "d_acc")
 
 
 def cli_env():
-    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
+    # No TF_CPP_MIN_LOG_LEVEL, as a user's shell: train.py must keep TensorFlow quiet itself.
+    env = without_tf_log_level(dict(os.environ, PYTHONPATH=REPO, PYTHONUNBUFFERED="1"))
     # The JAX runs share the tests' compile cache rather than filling ~/.cache.
     env.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(REPO, ".pytest_cache", "jax-compile"))
     env.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.1")
@@ -114,6 +117,16 @@ def signal_in_epoch_2(run, cwd, signum):
         return types.SimpleNamespace(returncode=proc.returncode, stderr=stderr.read())
 
 
+def assert_plot_matches_csv(run):
+    """metrics.png is a whole PNG whose drawn curves are metrics.csv's columns, epoch by epoch."""
+    with Image.open(run.metrics_png) as image:
+        image.verify()
+    metrics, curves = read_metrics(run.metrics_csv), read_curves(run.metrics_png)
+    assert sorted(curves) == ["d_fake", "d_loss", "d_real", "g_loss"]  # no FID computed: no FID panel
+    for column, points in curves.items():
+        np.testing.assert_allclose(np.array(points), np.stack([metrics["epoch"], metrics[column]], 1), err_msg=column)
+
+
 @pytest.fixture(scope="module")
 def reference_run(tmp_path_factory):
     """One uninterrupted run: its artifacts are checked, and the killed run must match it."""
@@ -126,6 +139,8 @@ def reference_run(tmp_path_factory):
 def test_a_run_writes_every_artifact(reference_run):
     run, proc = reference_run
     assert f"backend: {BACKEND}" in proc.stdout
+    # TensorFlow's C++ start-up lines (oneDNN, cpu_feature_guard, remapper) stay quiet by default.
+    assert not TF_LOG_LINE.findall(proc.stdout + proc.stderr), proc.stderr[-3000:]
     assert "epoch 2/2  d_loss " in proc.stdout and " img/s" in proc.stdout
 
     record = json.load(open(run.config_json))
@@ -149,6 +164,8 @@ def test_a_run_writes_every_artifact(reference_run):
     for column in LOSS_COLUMNS + ("seconds", "images_per_sec"):
         assert np.isfinite(metrics[column]).all(), column
 
+    assert_plot_matches_csv(run)
+
     events = read_tensorboard(run.tensorboard_dir)
     assert [step for step, _ in events["g_loss"]] == [1, 2]
     assert [step for step, _ in events["samples"]] == [1, 2]
@@ -169,6 +186,7 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(reference_run, tmp_pat
     signal_in_epoch_2(run, tmp_path, signal.SIGKILL)
     assert [e for e, _ in run.checkpoints()] == [1]
     assert not os.path.exists(run.generator_keras)
+    assert_plot_matches_csv(run)  # killed mid-epoch 2: epoch 1's figure, whole
 
     # The config comes from the run's config.json, and the backend from there too, over
     # KERAS_BACKEND (cli_env names another): flags may be left out.
@@ -190,7 +208,7 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(reference_run, tmp_pat
 
 
 def test_resume_takes_the_backend_the_run_last_trained_on_and_passes_over_a_damaged_record(tmp_path):
-    import train
+    from dcgan_keras.train_command import run_backend
 
     records = {
         '{"backend": "jax"}': "jax",
@@ -202,8 +220,8 @@ def test_resume_takes_the_backend_the_run_last_trained_on_and_passes_over_a_dama
     }
     for text, expected in records.items():
         (tmp_path / "config.json").write_text(text)
-        assert train._run_backend(str(tmp_path)) == expected, text
-    assert train._run_backend(str(tmp_path / "missing")) is None
+        assert run_backend(str(tmp_path)) == expected, text
+    assert run_backend(str(tmp_path / "missing")) is None
 
 
 def test_sigterm_stops_a_run_with_one_line_keeping_its_completed_epochs(tmp_path):
@@ -212,7 +230,8 @@ def test_sigterm_stops_a_run_with_one_line_keeping_its_completed_epochs(tmp_path
     run = RunDir(tmp_path / "stopped")
     stopped = signal_in_epoch_2(run, tmp_path, signal.SIGTERM)
     assert_refused(
-        stopped, "stopped by SIGTERM", f"python train.py --resume --workdir={run.path} --backend={BACKEND}", code=143
+        stopped, "stopped by SIGTERM", "epoch 1 is kept (checkpoints/epoch_0001.keras)",
+        f"python train.py --resume --workdir={run.path} --backend={BACKEND}", code=143
     )
     assert [e for e, _ in run.checkpoints()] == [1]
     assert run.temporaries() == [] and not os.path.exists(run.generator_keras)
@@ -423,7 +442,7 @@ def test_flags_reach_the_run_and_a_failed_export_exits_1_keeping_the_training(tm
 
 
 def test_every_config_flag_reaches_the_config(tmp_path, capfd, monkeypatch):
-    # A flag left out of train._OVERRIDES would be accepted and then ignored.
+    # A flag left out of the overrides would be accepted and then ignored.
     import train
     from dcgan_keras import training
 
@@ -433,7 +452,7 @@ def test_every_config_flag_reaches_the_config(tmp_path, capfd, monkeypatch):
         "fid_every": 2, "fid_extractor": str(tmp_path / "judge.keras"), "fid_num_samples": 50, "distribute": "data_parallel",
         "mixed_precision": "mixed_bfloat16",
     }
-    assert set(values) == set(train._OVERRIDES), "give each config flag a value to check"
+    assert set(values) == {spec.name for spec in flag_specs()}, "give each config flag a value to check"
     given = []
     monkeypatch.setattr(training, "train", lambda config, workdir, **kwargs: given.append(config))
     flags = [f"--{name}={value}" for name, value in values.items()]
@@ -501,3 +520,43 @@ def test_the_package_warnings_print_as_one_warning_line(tmp_path):
     warned = [line for line in proc.stderr.splitlines() if "mixed_float16 on a CPU" in line]
     assert warned == [warned[0]] and warned[0].startswith("warning: mixed_float16 on a CPU computes slower"), proc.stderr
     assert "UserWarning" not in proc.stderr and "distribute.py" not in proc.stderr, proc.stderr
+
+
+STEP = re.compile(r"\x1b\[1m(\d+)/\d+\x1b\[0m")  # the progress bar's "k/N"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_mid_epoch_stops_within_two_steps_saying_what_was_kept(tmp_path, signum):
+    # Each step's batch-end hook sleeps 0.3 s on fit's thread pool, as a slow
+    # device would: on JAX the loop ran ~30 steps ahead of it, and all of
+    # them ran after a Ctrl-C.
+    proc = subprocess.Popen(
+        [sys.executable, TRAIN, f"--backend={BACKEND}", "--dataset=synthetic", "--epochs=1",
+         "--steps_per_epoch=40", "--debug_step_sleep=0.3", "--workdir=run"],
+        cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        os.set_blocking(proc.stdout.fileno(), False)
+        out, at_signal, deadline = b"", None, time.time() + 180
+        while proc.poll() is None and time.time() < deadline:
+            out += proc.stdout.read() or b""
+            steps = [int(k) for k in STEP.findall(out.decode(errors="replace"))]
+            if at_signal is None and steps and max(steps) >= 5:
+                at_signal, signalled = max(steps), time.monotonic()
+                proc.send_signal(signum)
+            time.sleep(0.01)
+        proc.wait(timeout=30)
+        seconds = time.monotonic() - signalled
+        out += proc.stdout.read() or b""
+        stderr = proc.stderr.read().decode()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    last = max(int(k) for k in STEP.findall(out.decode(errors="replace")))
+    assert last - at_signal <= 2, f"signalled after step {at_signal}, the bar went on to {last}"
+    assert seconds < 10, f"{seconds:.1f} s from the signal to the exit"
+    code = 128 + int(signum)
+    assert proc.returncode == code, stderr[-3000:]
+    reason = "interrupted" if signum == signal.SIGINT else "stopped by SIGTERM"
+    assert f"error: {reason}; no epoch had completed, so none is kept" in stderr, stderr[-3000:]

@@ -1,5 +1,8 @@
 """The GAN family: the `GAN` base and the games written on it."""
 
+# Registers dcgan_keras>Conv2D & co., which .keras files written before the
+# networks were built from keras.layers name.
+from dcgan_keras import layers as _legacy_layers  # noqa: F401
 from dcgan_keras.gans.base import GAN, OptimizerGroup
 from dcgan_keras.gans.dcgan import DCGAN, latent_noise
 

@@ -1,0 +1,109 @@
+"""dcgan_keras.cli and train.py's flags, without subprocesses: the exit-code mapping, flags made from the config."""
+
+import dataclasses
+import errno
+import signal
+
+import pytest
+from absl import flags
+
+from dcgan_keras import cli, config, train_command, training
+from dcgan_keras.export import ExportError
+from dcgan_keras.rundir import RunDir
+
+
+@pytest.fixture
+def run(tmp_path):
+    run = RunDir(tmp_path / "run")
+    run.create()
+    run.release()
+    (tmp_path / "run" / "config.json").write_text("{}")
+    return run
+
+
+def test_each_error_maps_to_its_exit_code_and_says_what_is_kept(run):
+    cases = [
+        (config.ConfigError("Unknown config key(s)"), 2, "Unknown config key(s)"),
+        (training.TrainingDiverged("the loss diverged"), 3, "the loss diverged"),
+        (ExportError("no tf"), 1, f"checkpoints are in {run.path}, but the export failed: no tf"),
+        (OSError(errno.ENOSPC, "No space left on device", "x.keras"), 2, "No space left on device (x.keras)"),
+        (MemoryError("big"), 2, "out of memory (MemoryError: big)"),
+        (KeyboardInterrupt(), 130, "interrupted; no epoch had completed, so none is kept"),
+    ]
+    for err, code, phrase in cases:
+        got_code, message, _ = cli.training_exit(err, run.path, "jax")
+        assert got_code == code and phrase in message, (err, got_code, message)
+    # A bug is re-raised, with its traceback.
+    assert cli.training_exit(ValueError("a bug"), run.path, "jax")[0] is None
+    assert cli.training_exit(OSError(errno.ENOENT, "gone"), run.path, "jax")[0] is None
+    assert set(cli.EXIT_CODES) == {0, 1, 2, 3, 130, 143}
+
+
+def test_a_stop_names_the_epoch_kept_and_the_command_that_continues(run, tmp_path):
+    open(run.checkpoint_path(3), "wb").close()
+    open(run.checkpoint_path(2), "wb").close()
+    said = cli.what_was_kept(run.path, "torch")
+    assert said == (f"epoch 3 is kept (checkpoints/epoch_0003.keras); continue with: "
+                    f"python train.py --resume --workdir={run.path} --backend=torch")
+    assert "nothing to resume" in cli.what_was_kept(str(tmp_path / "never"), "torch")
+    # SIGTERM inside stopping_on_signals: 143 and its name.
+    with cli.stopping_on_signals():
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGTERM)
+        code, message, mid_line = cli.training_exit(KeyboardInterrupt(), run.path, "torch")
+    assert (code, mid_line) == (143, True) and message.startswith("stopped by SIGTERM; epoch 3 is kept")
+
+
+def test_the_flags_are_the_configs_fields_with_their_types_choices_and_bounds():
+    fv = flags.FlagValues()
+    train_command.define_flags(fv)
+    fields = {f.name: f for f in dataclasses.fields(config.Config)}
+    specs = config.flag_specs()
+    assert {s.name for s in specs} == set(config.FLAG_HELP) <= set(fields)
+    for spec in specs:
+        flag = fv[spec.name]
+        assert flag.default is None, spec.name  # the preset's value, else the Config default, stands
+        assert f"else {fields[spec.name].default if fields[spec.name].default is not None else 'unset'}" in flag.help
+        check = config._CHECKS[spec.name]
+        if getattr(check, "choices", None) is not None:
+            assert flag.parser.enum_values == list(check.choices), spec.name
+        else:
+            assert type(flag.parser).__name__ == {int: "IntegerParser", float: "FloatParser",
+                                                  str: "ArgumentParser"}[spec.kind], spec.name
+    assert fv["update"].parser.enum_values == list(config.UPDATES)
+    assert fv["seed"].parser.upper_bound == 2**32 - 1 and fv["epochs"].parser.lower_bound == 1
+
+
+def test_each_list_of_choices_is_defined_once():
+    from dcgan_keras import distribute, gan
+
+    assert distribute.MODES is config.DISTRIBUTE_MODES and distribute.PRECISIONS is config.PRECISIONS
+    # gan.py keeps its own tuple until the GAN base lands (it may import config's then).
+    assert tuple(gan.UPDATES) == config.UPDATES
+
+
+def test_help_lists_the_users_flags_and_not_the_test_hooks():
+    import train
+
+    shown = train.FLAGS.module_help(train)  # what --help prints when train.py is the main module
+    assert "--epochs" in shown and "--backend" in shown and "--coordinator_address" in shown
+    assert "--debug_" not in shown
+    assert "--debug_batch_sleep" in train.FLAGS.get_help()  # --helpfull keeps them
+
+
+def test_multi_host_flags_are_checked_together():
+    values = dict(coordinator_address="10.0.0.1:1234", num_processes=2, process_id=0, distribute=None)
+    assert train_command.check_multi_host(values) is None
+    assert "missing --process_id" in train_command.check_multi_host(dict(values, process_id=None))
+    assert "HOST:PORT" in train_command.check_multi_host(dict(values, coordinator_address="x"))
+    assert "leave out --distribute=none" in train_command.check_multi_host(dict(values, distribute="none"))
+
+
+def test_sample_py_choices_are_the_librarys():
+    from dcgan_keras import sample_command, sampling
+
+    fv = flags.FlagValues()
+    sample_command.define_flags(fv)
+    assert fv["interp_method"].parser.enum_values == list(sampling.INTERPOLATION_METHODS)
+    assert fv["backend"].parser.enum_values == list(cli.BACKENDS)
+    assert fv["export_format"].parser.enum_values == list(cli.EXPORT_FORMATS)
