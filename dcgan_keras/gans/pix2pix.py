@@ -75,11 +75,12 @@ class Pix2Pix(GAN):
     range_of = "generator"
 
     def __init__(self, generator, discriminator, l1_weight=100.0, seed=None, **kwargs):
-        _check_pair_networks(generator, discriminator)
+        pair_as_dict = _check_pair_networks(generator, discriminator)
         if isinstance(l1_weight, bool) or not isinstance(l1_weight, (int, float)) or not l1_weight >= 0:
             raise ValueError(f"`l1_weight` must be a number >= 0. Received: l1_weight={l1_weight!r}")
         super().__init__({"discriminator": discriminator, "generator": generator}, seed=seed, **kwargs)
         self.l1_weight = float(l1_weight)
+        self._pair_as_dict = pair_as_dict
 
     def extra_config(self):
         return {"l1_weight": self.l1_weight}
@@ -148,7 +149,7 @@ class Pix2Pix(GAN):
 
     def judge(self, source, target, training=True):
         """D's logits for (input, target) pairs, whichever way D takes its two inputs."""
-        pair = {"image": source, "target": target} if isinstance(self.discriminator.input, dict) else [source, target]
+        pair = {"image": source, "target": target} if self._pair_as_dict else [source, target]
         return seam.forward(self.discriminator, pair, training=training)
 
     def _discriminator_loss(self, source, target, fake):
@@ -285,6 +286,7 @@ def translation_mode(network, dropout=False, batch_statistics=False):
 
 
 def _check_pair_networks(generator, discriminator):
+    """Checks that the networks fit together; returns whether D takes its pair as a dict."""
     for role, network in (("generator", generator), ("discriminator", discriminator)):
         check_network(role, network, "Pix2Pix")
     if len(generator.inputs) != 1 or len(generator.input_shape) != 4 or len(generator.output_shape) != 4:
@@ -292,7 +294,10 @@ def _check_pair_networks(generator, discriminator):
             "The generator must take one batch of images (batch, H, W, C) and return images. Received input "
             f"shape {generator.input_shape} and output shape {generator.output_shape}."
         )
-    inputs = discriminator.input
+    try:
+        inputs = discriminator.input
+    except (AttributeError, ValueError):  # a Sequential's, on some backends
+        inputs = None
     if isinstance(inputs, dict):
         if set(inputs) != {"image", "target"}:
             raise ValueError(
@@ -313,6 +318,7 @@ def _check_pair_networks(generator, discriminator):
             f"The discriminator takes (image, target) of shapes {shapes[0]} and {shapes[1]}, but the generator "
             f"translates {expected[0]} into {expected[1]}. Build both for the same image_size and channels."
         )
+    return isinstance(inputs, dict)
 
 
 def _pair_arrays(data):
