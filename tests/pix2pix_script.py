@@ -4,6 +4,8 @@
       off), take one training step on the shared pair batch, save the
       weights (<backend>.npz) and the model (<backend>.keras).
   load WORKDIR: load every other backend's .keras and translate the shared inputs.
+  learn WORKDIR: train on WORKDIR/shapes.npz (train and val pairs, uint8) and
+      report the validation L1 before and after (test_it_learns_to_fill_outlines).
 Prints one JSON line.
 """
 
@@ -16,6 +18,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from dcgan_keras import Pix2Pix  # noqa: E402
+from dcgan_keras.data.paired import PairedDataset  # noqa: E402
 from dcgan_keras.networks import build_patch_discriminator, build_unet_generator  # noqa: E402
 
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -53,6 +56,23 @@ def load(workdir, backend):
     return {}
 
 
+def learn(workdir, backend):
+    shapes = np.load(os.path.join(workdir, "shapes.npz"))
+    val_x, val_y = (shapes[k].astype("float32") / 127.5 - 1 for k in ("val_inputs", "val_targets"))
+    gan = tiny_pix2pix(dropout=0.5, filters=8, compile=False)
+    gan.compile(d_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5),
+                g_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5),
+                **({"jit_compile": False} if backend == "tensorflow" else {}))
+    untrained = float(np.mean(np.abs(gan.translate(val_x) - val_y)))
+    data = PairedDataset(shapes["inputs"], shapes["targets"], "shapes")
+    gan.fit(data.batches(8, seed=0), epochs=8, verbose=0, shuffle=False)
+    return {
+        "untrained": untrained, "trained": float(np.mean(np.abs(gan.translate(val_x) - val_y))),
+        "background": float(np.mean(np.abs(-1 - val_y))),
+        "iterations": [int(keras.ops.convert_to_numpy(o.iterations)) for o in (gan.d_optimizer, gan.g_optimizer)],
+    }
+
+
 if __name__ == "__main__":
     mode, workdir = sys.argv[1], sys.argv[2]
-    print(json.dumps({"step": step, "load": load}[mode](workdir, keras.backend.backend())))
+    print(json.dumps({"step": step, "load": load, "learn": learn}[mode](workdir, keras.backend.backend())))
