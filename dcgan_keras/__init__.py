@@ -17,6 +17,7 @@ _EXPORTS = {
     "DCGAN": "dcgan_keras.gans",
     "GAN": "dcgan_keras.gans",
     "GANLoss": "dcgan_keras.losses",
+    "Pix2Pix": "dcgan_keras.gans",
     "build_discriminator": "dcgan_keras.models",
     "build_generator": "dcgan_keras.models",
     "latent_noise": "dcgan_keras.gans",
