@@ -97,6 +97,9 @@ def build_generator(
     init_stddev=0.02,
     preset=None,
     name="generator",
+    num_classes=None,
+    conditioning="concat",
+    embedding_dim=50,
 ):
     """Builds the DCGAN generator: z -> image in [-1, 1], channels last.
 
@@ -121,6 +124,11 @@ def build_generator(
         init_stddev: standard deviation of the N(0, s) weight initialization.
         preset: "tf_tutorial" (28x28x1) or "dcgan64" (64x64x3).
         name: model name.
+        num_classes: None (unconditional), or a number of classes: the
+            class-conditional generator [z, labels] -> image of
+            `dcgan_keras.networks.build_conditional_generator`.
+        conditioning, embedding_dim: how it reads the label ("concat" or
+            "projection"); with `num_classes` only.
 
     Returns:
         A functional `keras.Model`.
@@ -131,6 +139,13 @@ def build_generator(
         (None, 28, 28, 1)
     """
     image_size, channels = _resolve(preset, image_size, channels)
+    if num_classes is not None:  # the conditional generator (dcgan_keras/networks/conditional.py)
+        from dcgan_keras.networks.conditional import build_conditional_generator
+
+        return build_conditional_generator(
+            latent_dim, num_classes, image_size, channels, conditioning, embedding_dim, filters, kernel_size,
+            activation, batch_norm, bn_momentum, init_stddev, name,
+        )
     defaults = _GENERATOR_DEFAULTS[image_size]
     filters = tuple(filters or defaults["filters"])
     kernel_size = kernel_size or defaults["kernel_size"]
@@ -184,6 +199,8 @@ def build_discriminator(
     seed=None,
     preset=None,
     name="discriminator",
+    num_classes=None,
+    conditioning="concat",
 ):
     """Builds the DCGAN discriminator: image in [-1, 1] -> one logit.
 
@@ -206,6 +223,11 @@ def build_discriminator(
             global RNG, which a checkpoint cannot restore: training runs set it.
         preset: "tf_tutorial" (28x28x1) or "dcgan64" (64x64x3).
         name: model name.
+        num_classes: None (unconditional), or a number of classes: the
+            class-conditional discriminator [images, labels] -> logit of
+            `dcgan_keras.networks.build_conditional_discriminator`.
+        conditioning: how it reads the label ("concat" or "projection");
+            with `num_classes` only.
 
     Returns:
         A functional `keras.Model`.
@@ -216,6 +238,13 @@ def build_discriminator(
         (None, 1)
     """
     image_size, channels = _resolve(preset, image_size, channels)
+    if num_classes is not None:  # the conditional discriminator (dcgan_keras/networks/conditional.py)
+        from dcgan_keras.networks.conditional import build_conditional_discriminator
+
+        return build_conditional_discriminator(
+            image_size, channels, num_classes, conditioning, filters, kernel_size, dropout, batch_norm,
+            bn_momentum, init_stddev, seed, name,
+        )
     defaults = _DISCRIMINATOR_DEFAULTS[image_size]
     filters = tuple(filters or defaults["filters"])
     kernel_size = kernel_size or defaults["kernel_size"]
