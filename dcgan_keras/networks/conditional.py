@@ -10,7 +10,8 @@ in one of two ways:
 - "projection" (Miyato and Koyama, 2018): a learned label embedding joined
   to z in G; in D, the inner product of a learned embedding of the label
   with D's last features, averaged over space, added to its logit:
-  D(x, y) = w . phi(x) + embed(y) . pool(phi(x)).
+  D(x, y) = w . phi(x) + embed(y) . pool(phi(x)). The embeddings are
+  one-hot @ W (a bias-free Dense on the one-hot vector; see `_embedding`).
 
 Both are functional models of plain `keras.layers` with named inputs:
 the generator's "z" (float, (latent_dim,)) and "labels", the
@@ -47,6 +48,18 @@ def _check_classes(num_classes):
 
 def _label_input():
     return keras.Input((), dtype="int32", name="labels")
+
+
+def _one_hot(num_classes, labels):
+    return layers.CategoryEncoding(num_classes, output_mode="one_hot", name="label_one_hot")(labels)
+
+
+def _embedding(size, initializer, name):
+    # A label embedding as one-hot @ W: the same function as keras.layers.Embedding, with a dense
+    # gradient. Embedding's gather gives TensorFlow a sparse (IndexedSlices) gradient, which
+    # Keras's Adam applied differently there than on JAX and torch (the rows moved by up to 3e-4
+    # more after one step): the backends' steps no longer matched.
+    return layers.Dense(size, use_bias=False, kernel_initializer=initializer, name=name)
 
 
 def _batch_norm(momentum, stddev):
@@ -115,14 +128,10 @@ def build_conditional_generator(
     init = _kernel_init(init_stddev)
     z = keras.Input((latent_dim,), name="z")
     labels = _label_input()
-    if conditioning == "concat":
-        code = layers.CategoryEncoding(num_classes, output_mode="one_hot", name="label_one_hot")(labels)
-    else:
+    code = _one_hot(num_classes, labels)
+    if conditioning == "projection":
         # N(0, 1), the scale of z's own entries, so the label is heard from the first step.
-        code = layers.Embedding(
-            num_classes, embedding_dim, embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0),
-            name="label_embedding",
-        )(labels)
+        code = _embedding(embedding_dim, keras.initializers.RandomNormal(stddev=1.0), "label_embedding")(code)
     x = layers.Concatenate(name="z_and_label")([z, code])
     x = layers.Dense(start * start * filters[0], use_bias=not batch_norm, kernel_initializer=init)(x)
     if batch_norm:
@@ -199,8 +208,8 @@ def build_conditional_discriminator(
     images = keras.Input((image_size, image_size, channels), name="images")
     labels = _label_input()
     x = images
+    one_hot = _one_hot(num_classes, labels)
     if conditioning == "concat":
-        one_hot = layers.CategoryEncoding(num_classes, output_mode="one_hot", name="label_one_hot")(labels)
         maps = layers.Reshape((1, 1, num_classes))(one_hot)
         maps = layers.UpSampling2D((image_size, image_size), data_format=CHANNELS, name="label_maps")(maps)
         x = layers.Concatenate(axis=-1, name="images_and_label_maps")([images, maps])
@@ -222,9 +231,7 @@ def build_conditional_discriminator(
     else:
         unconditional = layers.Dense(1, kernel_initializer=init, dtype="float32", name="unconditional_logit")(flat)
         pooled = layers.GlobalAveragePooling2D(data_format=CHANNELS)(features)
-        embedded = layers.Embedding(
-            num_classes, int(features.shape[-1]), embeddings_initializer=init, name="label_projection"
-        )(labels)
+        embedded = _embedding(int(features.shape[-1]), init, "label_projection")(one_hot)
         projection = layers.Dot(axes=1, dtype="float32", name="projection")([embedded, pooled])
         logits = layers.Add(dtype="float32", name="logits")([unconditional, projection])
     return keras.Model([images, labels], logits, name=name)
