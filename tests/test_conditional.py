@@ -233,3 +233,55 @@ def test_it_learns_which_class_is_bright():
     fakes = gan.generate(64, labels=np.arange(64) % 2, seed=0)
     brightness = [float(np.mean(np.max(fakes[k::2], axis=(1, 2, 3)))) for k in range(2)]
     assert brightness[1] - brightness[0] > 0.3, brightness
+
+
+# ---------------------------------------------------------------------- data
+
+
+def _coded(n):
+    # Image i holds the value i % 251 everywhere and label (i % 251) % 3: a batch's labels can be checked
+    # against its images, whatever order the batches come in.
+    codes = np.arange(n) % 251
+    return np.broadcast_to(codes[:, None, None, None], (n, 28, 28, 1)).astype("uint8"), (codes % CLASSES)
+
+
+def test_idx_and_npz_loaders_return_labels_and_batches_serve_them_in_the_images_order(tmp_path):
+    from dcgan_keras.data import load_dataset
+    from dcgan_keras.data.batches import Batches
+    from tests.helpers import write_idx
+
+    images, labels = _coded(300)
+    write_idx(tmp_path / "mnist" / "train-images-idx3-ubyte.gz", images[..., 0], gz=True)
+    write_idx(tmp_path / "mnist" / "train-labels-idx1-ubyte.gz", labels, gz=True)
+    np.savez(tmp_path / "coded.npz", images=images, labels=labels)
+    for data in (load_dataset("mnist", data_dir=tmp_path / "mnist", limit=250),
+                 load_dataset("npz", data_dir=tmp_path / "coded.npz", limit=250)):
+        assert data.labels.dtype == np.int32 and len(data.labels) == 250
+        np.testing.assert_array_equal(data.labels, labels[:250])
+        for epoch in (0, 3):
+            batches = data.batches(32, seed=5, epoch=epoch, labels=True)
+            resumed = Batches(data.images, 32, seed=5, epoch=epoch, labels=data.labels)
+            for i in range(len(batches)):
+                x, y = batches[i]
+                codes = np.rint((x[:, 0, 0, 0] + 1) * 127.5).astype(int)
+                np.testing.assert_array_equal(y, codes % CLASSES)
+                np.testing.assert_array_equal(resumed[i][1], y)
+        assert not isinstance(data.batches(32)[0], tuple)  # unlabelled batches unless asked
+    assert load_dataset("mnist", data_dir=tmp_path / "mnist").class_names[:2] == ["0", "1"]
+    os.remove(tmp_path / "mnist" / "train-labels-idx1-ubyte.gz")
+    unlabelled = load_dataset("mnist", data_dir=tmp_path / "mnist")
+    assert unlabelled.labels is None
+    with pytest.raises(ValueError, match="has no labels, and a conditional model"):
+        unlabelled.batches(32, labels=True)
+
+
+def test_fit_on_a_labelled_data_set_and_refusals_of_unlabelled_or_out_of_range_batches():
+    from dcgan_keras.data.dataset import ImageDataset
+
+    images, labels = _coded(64)
+    gan = tiny_conditional("concat")
+    history = gan.fit(ImageDataset(images, "coded", labels=labels).batches(16, labels=True), epochs=1,
+                      shuffle=False, verbose=0).history
+    assert np.isfinite(history["g_loss"][0])
+    _refuses(gan, "is conditional", ImageDataset(images, "coded").batches(16))
+    _refuses(gan, r"lie in \[0, 3\)", ImageDataset(images, "coded", labels=labels + 1).batches(16, labels=True))

@@ -282,7 +282,8 @@ def _unlabelled_message(owner, num_classes):
     return (
         f"{owner} is conditional: it trains on (images, labels) batches, labels being class ids in "
         f"[0, {num_classes}) or one-hot vectors, and this data holds images alone. Pass fit((images, labels)) "
-        "or fit(images, labels), or load a labelled data set; DCGAN trains on images without labels."
+        "or fit(images, labels), or a labelled data set's batches(batch_size, labels=True); DCGAN trains on "
+        "images without labels."
     )
 
 
