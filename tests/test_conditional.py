@@ -285,3 +285,34 @@ def test_fit_on_a_labelled_data_set_and_refusals_of_unlabelled_or_out_of_range_b
     assert np.isfinite(history["g_loss"][0])
     _refuses(gan, "is conditional", ImageDataset(images, "coded").batches(16))
     _refuses(gan, r"lie in \[0, 3\)", ImageDataset(images, "coded", labels=labels + 1).batches(16, labels=True))
+
+
+# -------------------------------------------------------------------- export
+
+
+def test_the_saved_model_takes_z_and_int32_labels_and_matches_the_generator(tmp_path):
+    pytest.importorskip("tensorflow")
+    from dcgan_keras import export
+
+    gan = tiny_conditional("projection")
+    fit(gan, labelled(32))
+    path = export.export_saved_model(gan.sampling_generator, tmp_path / "saved_model")
+    z = np.random.default_rng(3).standard_normal((5, LATENT)).astype("float32")
+    labels = np.array([0, 1, 2, 2, 1], "int32")
+    # Served by plain TensorFlow, in a process that never imports dcgan_keras.
+    script = (
+        "import sys, json, numpy as np, tensorflow as tf\n"
+        "serve = tf.saved_model.load(sys.argv[1]).signatures['serving_default']\n"
+        "spec = serve.structured_input_signature[1]\n"
+        "z, labels = np.load(sys.argv[2]), np.load(sys.argv[3])\n"
+        "np.save(sys.argv[4], serve(z=tf.constant(z), labels=tf.constant(labels))['images'].numpy())\n"
+        "assert 'dcgan_keras' not in sys.modules\n"
+        "print(json.dumps({k: [v.dtype.name, v.shape.as_list()] for k, v in spec.items()}))\n"
+    )
+    np.save(tmp_path / "z.npy", z)
+    np.save(tmp_path / "labels.npy", labels)
+    (tmp_path / "serve.py").write_text(script)
+    signature = run_backend("tensorflow", tmp_path / "serve.py", path, tmp_path / "z.npy", tmp_path / "labels.npy",
+                            tmp_path / "images.npy")
+    assert signature == {"z": ["float32", [None, LATENT]], "labels": ["int32", [None]]}
+    np.testing.assert_allclose(np.load(tmp_path / "images.npy"), gan.generate(z=z, labels=labels), atol=1e-5)
