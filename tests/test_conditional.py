@@ -218,21 +218,20 @@ def test_one_step_matches_on_every_backend_for_both_conditionings(tmp_path):
 
 @pytest.mark.slow
 def test_it_learns_which_class_is_bright():
-    # Two classes of 8x8-blob images: class 0 a dark blob (mean -0.6), class 1 a
-    # bright one (+0.6), on a -1 background. After 300 steps, the generated mean
-    # brightness of the blob region must order the classes with a margin.
+    # Two classes of noisy flat images: class 0 at -0.5, class 1 at +0.5. After
+    # 160 steps (Adam 1e-3, beta_1 0.5) the generated images' mean brightness per
+    # class must be apart by more than 0.4 (measured on JAX: apart by 0.9-1.2 from
+    # step 64 on, 0.72 at the lowest; 23 s on this CPU, minutes on torch).
     rng = np.random.default_rng(0)
-    n = 512
-    ids = (np.arange(n) % 2).astype("int32")
-    images = np.full((n, 28, 28, 1), -1.0, "float32")
-    for i in range(n):
-        r, c = rng.integers(6, 14, 2)
-        images[i, r : r + 8, c : c + 8] = (0.6 if ids[i] else -0.6) + 0.05 * rng.standard_normal((8, 8, 1))
-    gan = tiny_conditional("concat", dropout=0.0, num_classes=2)
-    gan.fit((images, ids), batch_size=32, epochs=19, shuffle=True, verbose=0)  # 16 steps an epoch: 304 steps
+    ids = (np.arange(512) % 2).astype("int32")
+    images = np.where(ids[:, None, None, None] == 1, 0.5, -0.5) + 0.1 * rng.standard_normal((512, 28, 28, 1))
+    gan = tiny_conditional("concat", dropout=0.0, num_classes=2, compile=False)
+    gan.compile(d_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5), g_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
+                **QUICK_COMPILE)
+    gan.fit((images.clip(-1, 1).astype("float32"), ids), batch_size=32, epochs=10, verbose=0)
     fakes = gan.generate(64, labels=np.arange(64) % 2, seed=0)
-    brightness = [float(np.mean(np.max(fakes[k::2], axis=(1, 2, 3)))) for k in range(2)]
-    assert brightness[1] - brightness[0] > 0.3, brightness
+    brightness = [float(fakes[k::2].mean()) for k in range(2)]
+    assert brightness[1] - brightness[0] > 0.4, brightness
 
 
 # ---------------------------------------------------------------------- data
