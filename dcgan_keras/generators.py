@@ -22,6 +22,7 @@ import numpy as np
 from dcgan_keras import rundir
 from dcgan_keras.cli import first_line
 from dcgan_keras.gan import DCGAN
+from dcgan_keras.gans.base import GAN
 from dcgan_keras.models import in_sample_range
 
 
@@ -52,6 +53,12 @@ def keras_generator(model):
         return model.model
     if isinstance(model, DCGAN):
         return model.sampling_generator
+    try:
+        exported = model.exported_generators() if isinstance(model, GAN) else {}
+    except NotImplementedError:
+        exported = {}
+    if len(exported) == 1:  # another GAN of the family with one generator (ConditionalDCGAN: [z, labels] -> images)
+        return next(iter(exported.values()))
     if not isinstance(model, keras.Model):
         raise ValueError(
             f"Expected a DCGAN or a Keras generator model. Received: {type(model).__name__}"

@@ -295,7 +295,7 @@ def test_the_saved_model_takes_z_and_int32_labels_and_matches_the_generator(tmp_
 
     gan = tiny_conditional("projection")
     fit(gan, labelled(32))
-    path = export.export_saved_model(gan.sampling_generator, tmp_path / "saved_model")
+    path = export.export_saved_model(gan, tmp_path / "saved_model")  # the model's one exported generator
     z = np.random.default_rng(3).standard_normal((5, LATENT)).astype("float32")
     labels = np.array([0, 1, 2, 2, 1], "int32")
     # Served by plain TensorFlow, in a process that never imports dcgan_keras.
