@@ -14,6 +14,7 @@ import importlib
 import sys
 
 _EXPORTS = {
+    "ConditionalDCGAN": "dcgan_keras.gans",
     "DCGAN": "dcgan_keras.gans",
     "GAN": "dcgan_keras.gans",
     "GANLoss": "dcgan_keras.losses",

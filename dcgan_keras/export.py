@@ -258,11 +258,48 @@ def _served_model(generator):
     if output_range(model) != (0.0, 1.0):
         return model
     images = keras.layers.Rescaling(2.0, offset=-1.0, dtype="float32", name="to_minus_one_one")(model.output)
-    return keras.Model(model.inputs[0], images, name=model.name)  # a lone input: Keras warns on a list of one
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs  # a lone input: Keras warns on a list of one
+    return keras.Model(inputs, images, name=model.name)
+
+
+def _input_specs(model):
+    """[(name, shape without the batch axis, dtype)] of the model's inputs: the serving signature's.
+
+    A DCGAN generator's is [("z", (latent_dim,), "float32")]; a conditional
+    one's adds ("labels", (), "int32").
+    """
+    if len(model.inputs) == 1:
+        tensor = model.inputs[0]
+        return [(INPUT_NAME, tuple(int(d) for d in tensor.shape[1:]), "float32")]
+    return [
+        (tensor.name, tuple(int(d) for d in tensor.shape[1:]), keras.backend.standardize_dtype(tensor.dtype))
+        for tensor in model.inputs
+    ]
+
+
+def _probe(model):
+    """Fixed inputs the export is checked on: {input name: 4 rows}; float inputs N(0, 1), int inputs 0, 1, 0, 1."""
+    probe = {}
+    for i, (name, shape, dtype) in enumerate(_input_specs(model)):
+        if dtype.startswith("float"):
+            noise = np.random.default_rng(i).standard_normal((4,) + shape) if i else latent_noise(4, shape[0], seed=0)
+            probe[name] = noise.astype("float32")
+        else:
+            probe[name] = (np.arange(4 * int(np.prod(shape, dtype=int))) % 2).reshape((4,) + shape).astype(dtype)
+    return probe
+
+
+def _call(model, inputs):
+    """`model(inputs)` with `inputs` an array (the one input) or {input name: array}."""
+    if not isinstance(inputs, dict):
+        return model(inputs, training=False)
+    names = [name for name, _, _ in _input_specs(model)]
+    values = [keras.ops.convert_to_tensor(inputs[name]) for name in names]
+    return model(values[0] if len(values) == 1 else values, training=False)
 
 
 def _check_reproduces(model, probe, served, what):
-    expected = keras.ops.convert_to_numpy(model(probe, training=False))
+    expected = keras.ops.convert_to_numpy(_call(model, probe))
     if not np.isfinite(expected).all():
         raise ExportError(
             "The generator outputs NaN or infinite values (a checkpoint of a diverged run?); "
@@ -283,33 +320,36 @@ def _write_saved_model(model, path):
     """Exports `model` in this process; the backend must be TensorFlow."""
     import tensorflow as tf
 
-    latent_dim = int(model.input_shape[-1])
+    specs = _input_specs(model)
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint(
         SIGNATURE,
         # A dict names the output: {"images": ...}, not "output_0".
-        lambda z: {OUTPUT_NAME: model(z, training=False)},
-        input_signature=[tf.TensorSpec([None, latent_dim], tf.float32, name=INPUT_NAME)],
+        lambda *inputs: {OUTPUT_NAME: model(inputs[0] if len(inputs) == 1 else list(inputs), training=False)},
+        # The model's own inputs, by name: z (and labels, for a conditional generator).
+        input_signature=[tf.TensorSpec([None, *shape], dtype, name=name) for name, shape, dtype in specs],
     )
     archive.write_out(path, verbose=False)
 
 
-def _run_saved_model(path, z):
+def _run_saved_model(path, inputs):
+    """The SavedModel's images for `inputs`: z, or {input name: array}."""
     import tensorflow as tf
 
     serve = tf.saved_model.load(path).signatures[SIGNATURE]
-    return serve(**{INPUT_NAME: tf.constant(z)})[OUTPUT_NAME].numpy()
+    inputs = inputs if isinstance(inputs, dict) else {INPUT_NAME: inputs}
+    return serve(**{name: tf.constant(value) for name, value in inputs.items()})[OUTPUT_NAME].numpy()
 
 
 def _export_in_subprocess(model, path, probe, timeout):
     """Saves `model` as `.keras`; a TensorFlow-backend process rebuilds and exports it."""
     with tempfile.TemporaryDirectory(prefix=f"{_WORKDIR_PREFIX}{os.getpid()}-") as work:
         keras_file = os.path.join(work, "generator.keras")
-        probe_in = os.path.join(work, "z.npy")
+        probe_in = os.path.join(work, "probe.npz")
         probe_out = os.path.join(work, "images.npy")
         model.save(keras_file)
-        np.save(probe_in, probe)
+        np.savez(probe_in, **probe)
         env = dict(os.environ, KERAS_BACKEND="tensorflow")
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_PARENT, env.get("PYTHONPATH")) if p)
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -336,8 +376,9 @@ def _export_in_subprocess(model, path, probe, timeout):
 def export_saved_model(generator, export_dir, overwrite=False, timeout=600):
     """Writes the generator as a TensorFlow SavedModel, from a model on any backend.
 
-    The `serving_default` signature takes `z` (float32, (batch, latent_dim))
-    and returns {"images": float32 (batch, H, W, C) in [-1, 1]}, computed
+    The `serving_default` signature takes `z` (float32, (batch, latent_dim)),
+    or a multi-input generator's own named inputs (a conditional one's `z`
+    and `labels`, int32 (batch,)), and returns {"images": float32 (batch, H, W, C) in [-1, 1]}, computed
     with `training=False` (BatchNorm's moving statistics). The directory
     appears complete or not at all: it is written as `export_dir.export.tmp-PID`
     and renamed. Before the rename, the SavedModel is run on fixed noise and
@@ -375,7 +416,7 @@ def export_saved_model(generator, export_dir, overwrite=False, timeout=600):
     model = _served_model(generator)
     export_dir = os.fspath(export_dir).rstrip("/" + os.sep) or os.fspath(export_dir)
     check_export_path(export_dir, overwrite)
-    probe = latent_noise(4, int(model.input_shape[-1]), seed=0)
+    probe = _probe(model)
     _remove_what_killed_exports_left(export_dir)
     tmp = f"{export_dir}{_TMP_MARK}{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -497,6 +538,12 @@ def export_onnx(generator, path, overwrite=False):
         >>> export_onnx(gan.generator, "generator.onnx")  # doctest: +SKIP
     """
     model = _served_model(generator)
+    if len(model.inputs) != 1:
+        # Not yet: the ONNX signature is z alone (a conditional generator's labels input is to come).
+        raise ExportError(
+            f"ONNX export takes a generator of one input, z; {model.name!r} takes "
+            f"{[name for name, _, _ in _input_specs(model)]}. Export it as a SavedModel (export_saved_model)."
+        )
     path = os.fspath(path)
     check_onnx_path(path, overwrite)
     backend = keras.backend.backend()
@@ -546,7 +593,7 @@ def _main(argv=None):
     )
     parser.add_argument("--generator", required=True, help="a .keras file holding the generator")
     parser.add_argument("--out", required=True, help="the SavedModel directory to write")
-    parser.add_argument("--probe", help="a .npy of z to run through the written SavedModel")
+    parser.add_argument("--probe", help="a .npz of the inputs (z, ...) to run through the written SavedModel")
     parser.add_argument("--probe_out", help="where to write the SavedModel's images for --probe")
     parser.add_argument("--parent_pid", type=int, help="exit when this process (the exporter) ends")
     args = parser.parse_args(argv)
@@ -558,7 +605,8 @@ def _main(argv=None):
     model = keras_generator(keras.saving.load_model(args.generator, compile=False))
     _write_saved_model(model, args.out)
     if args.probe:
-        np.save(args.probe_out, _run_saved_model(args.out, np.load(args.probe)))
+        with np.load(args.probe) as probe:
+            np.save(args.probe_out, _run_saved_model(args.out, dict(probe)))
 
 
 def _exit_with(parent_pid, poll_s=1.0):

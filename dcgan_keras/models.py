@@ -99,6 +99,9 @@ def build_generator(
     preset=None,
     name="generator",
     architecture="transposed",
+    num_classes=None,
+    conditioning="concat",
+    embedding_dim=50,
 ):
     """Builds the DCGAN generator: z -> image in [-1, 1], channels last.
 
@@ -127,6 +130,11 @@ def build_generator(
             bilinear upsampling then two 3x3 convolution blocks per doubling
             instead of transposed convolutions, against checkerboard
             artifacts (see `_upsample_generator`).
+        num_classes: None (unconditional), or a number of classes: the
+            class-conditional generator [z, labels] -> image of
+            `dcgan_keras.networks.build_conditional_generator`.
+        conditioning, embedding_dim: how it reads the label ("concat" or
+            "projection"); with `num_classes` only.
 
     Returns:
         A functional `keras.Model`.
@@ -141,6 +149,13 @@ def build_generator(
     if architecture == "upsample":
         return _upsample_generator(latent_dim, image_size, channels, filters, activation, batch_norm, bn_momentum,
                                    init_stddev, name)
+    if num_classes is not None:  # the conditional generator (dcgan_keras/networks/conditional.py)
+        from dcgan_keras.networks.conditional import build_conditional_generator
+
+        return build_conditional_generator(
+            latent_dim, num_classes, image_size, channels, conditioning, embedding_dim, filters, kernel_size,
+            activation, batch_norm, bn_momentum, init_stddev, name,
+        )
     defaults = _GENERATOR_DEFAULTS[image_size]
     filters = tuple(filters or defaults["filters"])
     kernel_size = kernel_size or defaults["kernel_size"]
@@ -196,6 +211,8 @@ def build_discriminator(
     name="discriminator",
     architecture="strided",
     spectral_norm=False,
+    num_classes=None,
+    conditioning="concat",
 ):
     """Builds the DCGAN discriminator: image in [-1, 1] -> one logit.
 
@@ -225,6 +242,11 @@ def build_discriminator(
             normalization (Miyato et al., 2018): `keras.layers.SpectralNormalization`'s
             power iteration, without its write into the kernel
             (`dcgan_keras.spectral_norm`).
+        num_classes: None (unconditional), or a number of classes: the
+            class-conditional discriminator [images, labels] -> logit of
+            `dcgan_keras.networks.build_conditional_discriminator`.
+        conditioning: how it reads the label ("concat" or "projection");
+            with `num_classes` only.
 
     Returns:
         A functional `keras.Model`.
@@ -241,6 +263,13 @@ def build_discriminator(
     if architecture == "blocks3x3":
         return _blocks3x3_discriminator(image_size, channels, filters, dropout, batch_norm, bn_momentum,
                                         init_stddev, seed, spectral_norm, name)
+    if num_classes is not None:  # the conditional discriminator (dcgan_keras/networks/conditional.py)
+        from dcgan_keras.networks.conditional import build_conditional_discriminator
+
+        return build_conditional_discriminator(
+            image_size, channels, num_classes, conditioning, filters, kernel_size, dropout, batch_norm,
+            bn_momentum, init_stddev, seed, name,
+        )
     defaults = _DISCRIMINATOR_DEFAULTS[image_size]
     filters = tuple(filters or defaults["filters"])
     kernel_size = kernel_size or defaults["kernel_size"]

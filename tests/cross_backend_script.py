@@ -5,6 +5,10 @@
       <backend>.keras) and the images it makes from the shared z.
   load WORKDIR: load every other backend's .keras, generate from the shared z,
       and train one more step.
+  conditional WORKDIR: for each conditioning, the tiny ConditionalDCGAN of
+      tests/test_conditional.py from <conditioning>.weights.h5, one step on the
+      shared batch and labels with the shared z and drawn labels; saves
+      <conditioning>-<backend>.npz (losses, weights, images).
 Prints one JSON line.
 """
 
@@ -53,7 +57,27 @@ def load(workdir, backend):
     return out
 
 
+def conditional(workdir, backend):
+    from test_conditional import CONDITIONINGS, tiny_conditional
+
+    shared = np.load(os.path.join(workdir, "conditional.npz"))
+    out = {}
+    for conditioning in CONDITIONINGS:
+        gan = tiny_conditional(conditioning, dropout=0.0, compile=False)
+        gan.sample_noise = lambda batch_size: keras.ops.convert_to_tensor(shared["z"])
+        gan.sample_labels = lambda batch_size: keras.ops.convert_to_tensor(shared["fake_labels"])
+        gan.compile()
+        gan.load_weights(os.path.join(workdir, f"{conditioning}.weights.h5"))
+        real, labels = shared["real"], shared["labels"]
+        logs = gan.fit((real, labels), batch_size=len(real), epochs=1, shuffle=False, verbose=0).history
+        weights = {v.path: w for v, w in zip(gan.weights, numpy_weights(gan.weights))}
+        images = gan.generate(z=shared["z"], labels=shared["fake_labels"])
+        np.savez(os.path.join(workdir, f"{conditioning}-{backend}.npz"), images=images, **weights)
+        out[conditioning] = {"d_loss": logs["d_loss"][0], "g_loss": logs["g_loss"][0]}
+    return out
+
+
 if __name__ == "__main__":
     mode, workdir = sys.argv[1], sys.argv[2]
     backend = keras.backend.backend()
-    print(json.dumps({"step": step, "load": load}[mode](workdir, backend)))
+    print(json.dumps({"step": step, "load": load, "conditional": conditional}[mode](workdir, backend)))

@@ -11,6 +11,8 @@ from dcgan_keras.data.errors import DataError
 # Keys tried, in order, when an .npz holds several arrays and no `key` is given:
 # our own convention first, then keras.datasets' (x_train/x_test).
 _SPLIT_KEYS = {"train": ("images", "x_train"), "test": ("x_test",)}
+# And of the class ids beside them, when the file has some: the data set is then labelled.
+_LABEL_KEYS = {"train": ("labels", "y_train"), "test": ("y_test",)}
 
 
 def _array_path(request):
@@ -58,7 +60,10 @@ def _pick_npz_key(archive, path, split, key):
 
 
 def load_array_file(request):
-    """Images from a .npy or .npz file (either name reads either format).
+    """Images from a .npy or .npz file (either name reads either format), and an .npz's labels.
+
+    An .npz's class ids are its ``labels`` (or ``y_train``; ``y_test`` for the
+    test split) array, where it has one.
 
     Pickled (object) arrays are refused: loading a pickle can run code.
     Options: ``path`` (instead of data_dir), ``key`` (the .npz entry).
@@ -73,7 +78,9 @@ def load_array_file(request):
             return loaded, str(path)
         with loaded as archive:
             key = _pick_npz_key(archive, path, request.split, key)
-            return archive[key], f"{path}[{key}]"
+            labels_key = next((k for k in _LABEL_KEYS[request.split] if k in archive.keys()), None)
+            labels = None if labels_key is None else archive[labels_key]
+            return archive[key], f"{path}[{key}]", labels
     except DataError:
         raise
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:

@@ -57,12 +57,31 @@ def _check_int(value, name, minimum):
     return int(value)
 
 
+def check_labels(labels, num_images):
+    """Class ids (N,) or (N, 1), whole numbers >= 0, one per image, as int32 (N,); else a DataError."""
+    labels = np.asarray(labels)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.ndim != 1 or len(labels) != num_images:
+        raise DataError(
+            f"labels must be one class id per image, shape ({num_images},); got shape {labels.shape}."
+        )
+    if labels.size and not np.issubdtype(labels.dtype, np.integer):
+        if not np.issubdtype(labels.dtype, np.floating) or np.any(np.mod(labels, 1) != 0):
+            raise DataError(f"labels must be whole class ids; got {labels.dtype} values such as {labels[:3]}.")
+    if labels.size and (labels.min() < 0 or labels.max() > np.iinfo(np.int32).max):
+        raise DataError(f"labels must be class ids >= 0; got ids from {labels.min()} to {labels.max()}.")
+    return labels.astype(np.int32)
+
+
 class Batches(keras.utils.PyDataset):
     """Shuffled float32 batches in [-1, 1] from uint8 images, for ``model.fit``.
 
     Batch ``i`` of epoch ``e`` holds ``images[order[i*B:(i+1)*B]] / 127.5 - 1``
     with ``order = np.random.default_rng([seed, e]).permutation(N)``. Keras hands
-    it to ``train_step`` as the 1-tuple ``(x,)``.
+    it to ``train_step`` as the 1-tuple ``(x,)``. With ``labels``, batch ``i``
+    is ``(images, labels[order[i*B:(i+1)*B]])``, the labels as int32 ids in
+    the images' order (a conditional GAN's batches).
 
     Args:
         images: uint8 array (N, H, W, C).
@@ -77,6 +96,8 @@ class Batches(keras.utils.PyDataset):
             epochs still see different images and keep a (seed, epoch) order.
             (``fit(steps_per_epoch=...)`` below ``len()`` would instead run
             on through the next epoch's batches without starting it.)
+        labels: None, or int class ids (N,), one per image: served with
+            them, batch by batch, in the same order.
 
     Example:
         >>> images = np.zeros((1000, 28, 28, 1), "uint8")
@@ -87,7 +108,8 @@ class Batches(keras.utils.PyDataset):
     """
 
     def __init__(
-        self, images, batch_size, seed=0, shuffle=True, drop_remainder=True, epoch=0, max_batches=None
+        self, images, batch_size, seed=0, shuffle=True, drop_remainder=True, epoch=0, max_batches=None,
+        labels=None,
     ):
         super().__init__()
         images = np.asarray(images)
@@ -97,6 +119,7 @@ class Batches(keras.utils.PyDataset):
                 f"of shape {images.shape}."
             )
         self.images = images
+        self.labels = None if labels is None else check_labels(labels, len(images))
         self.batch_size = _check_int(batch_size, "batch_size", 1)
         self.seed = _check_int(seed, "seed", 0)
         self.shuffle = bool(shuffle)
@@ -170,11 +193,12 @@ class Batches(keras.utils.PyDataset):
         batch = self.images[take].astype(np.float32)
         batch /= np.float32(127.5)
         batch -= np.float32(1.0)
-        return batch
+        return batch if self.labels is None else (batch, self.labels[take])
 
     def __repr__(self):
         return (
-            f"Batches({len(self.images)} images {self.images.shape[1:]}, "
+            f"Batches({len(self.images)} {'labelled ' if self.labels is not None else ''}images "
+            f"{self.images.shape[1:]}, "
             f"batch_size={self.batch_size}, {len(self)} batches, seed={self.seed}, "
             f"epoch={self._epoch})"
         )

@@ -42,7 +42,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
 
 
-def read_cifar_batch(path):
+def read_cifar_batch(path, with_labels=False):
     """Reads one CIFAR pickle batch into uint8 images (N, 32, 32, 3).
 
     Args:
@@ -77,7 +77,12 @@ def read_cifar_batch(path):
     images = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
     # The official batches are uint8; a re-saved float or int copy is scaled
     # by the same rules as any array (a cast would wrap or flatten it).
-    return as_image_array(images, str(path))
+    images = as_image_array(images, str(path))
+    if not with_labels:
+        return images
+    # CIFAR-10's "labels"; CIFAR-100's "fine_labels" (its 100 classes).
+    labels = next((batch[k] for k in (b"labels", "labels", b"fine_labels", "fine_labels") if k in batch), None)
+    return images, (None if labels is None or len(labels) != len(images) else np.asarray(labels))
 
 
 def load_cifar(request):
@@ -87,5 +92,7 @@ def load_cifar(request):
     folder = find_dir_with_all(
         directory, names, _SUBDIRS[request.name], what=f"{request.name} {request.split} split"
     )
-    images = np.concatenate([read_cifar_batch(folder / n) for n in names])
-    return images, str(folder)
+    batches = [read_cifar_batch(folder / n, with_labels=True) for n in names]
+    images = np.concatenate([images for images, _ in batches])
+    labels = None if any(labels is None for _, labels in batches) else np.concatenate([l for _, l in batches])
+    return images, str(folder), labels

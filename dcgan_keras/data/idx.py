@@ -95,13 +95,39 @@ def read_idx_images(path):
     return images
 
 
+def read_idx_labels(path, num_images):
+    """Reads an IDX labels file (uint8 class ids (N,)) and checks it has one label per image."""
+    labels = read_idx(path)
+    if labels.ndim != 1 or labels.dtype != np.uint8:
+        raise DataError(f"{path} holds a {labels.dtype} array of shape {labels.shape}, not uint8 labels (N,).")
+    if len(labels) != num_images:
+        raise DataError(
+            f"{path} holds {len(labels)} labels for {num_images} images: the labels file belongs to another split."
+        )
+    return labels
+
+
+def _labels_beside(images_path, images, subdirs):
+    # The labels file beside the images file, where there is one: train-labels-idx1-ubyte beside
+    # train-images-idx3-ubyte (and every spelling of it). Without one the data set is unlabelled.
+    stem = images_path.name.split("-idx3")[0].split(".idx3")[0].replace("-images", "-labels")
+    names = [f"{stem}-idx1-ubyte", f"{stem}.idx1-ubyte"]
+    names = [n + ext for n in names for ext in ("", ".gz")]
+    try:
+        path = find_file(images_path.parent, names, ("",), what="labels")
+    except DataError:
+        return None
+    return read_idx_labels(path, len(images))
+
+
 def load_mnist_family(request):
-    """MNIST, Fashion-MNIST and KMNIST from IDX files in ``request.data_dir``."""
+    """MNIST, Fashion-MNIST and KMNIST from IDX files in ``request.data_dir``, with their labels if present."""
     stem = MNIST_STEMS[request.split]
     names = idx_file_names(stem)
     directory = require_dir(request.data_dir, request.name, names[0] + "(.gz)")
     path = find_file(directory, names, _MNIST_SUBDIRS, what=f"{request.name} {request.split} images")
-    return read_idx_images(path), str(path)
+    images = read_idx_images(path)
+    return images, str(path), _labels_beside(path, images, _MNIST_SUBDIRS)
 
 
 def load_emnist(request):
@@ -118,4 +144,6 @@ def load_emnist(request):
     directory = require_dir(request.data_dir, "emnist", names[0] + "(.gz)")
     path = find_file(directory, names, _EMNIST_SUBDIRS, what=f"EMNIST {split} {request.split} images")
     images = read_idx_images(path)
-    return np.ascontiguousarray(images.transpose(0, 2, 1)), str(path)
+    # (EMNIST letters number its classes 1-26, as published: no class 0.)
+    labels = _labels_beside(path, images, _EMNIST_SUBDIRS)
+    return np.ascontiguousarray(images.transpose(0, 2, 1)), str(path), labels

@@ -39,7 +39,7 @@ class DatasetSpec:
 
     Attributes:
         name: the canonical name.
-        load: ``LoadRequest -> (array, source)``, the array (N, H, W[, C]) in any
+        load: ``LoadRequest -> (array, source[, labels])``, the array (N, H, W[, C]) in any
             dtype ``as_image_array`` accepts.
         summary: one line for ``--help`` texts.
         splits: the accepted ``split`` values.
@@ -187,10 +187,23 @@ def get_spec(name):
     raise DataError(f"Unknown data set {name!r}; known: {', '.join(list_datasets())}.{hint}")
 
 
+#: The classes' names of the labelled data sets that name them (index = class id).
+CLASS_NAMES = {
+    "mnist": [str(d) for d in range(10)],
+    "fashion_mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                      "Ankle boot"],
+    "cifar10": ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"],
+}
+
+
 def _read_images(spec, request):
+    """(array, source, labels or None): a loader returns labels third, where its data set has them."""
     if request.data_dir is None and spec.name in KERAS_DATASETS:
-        return load_from_keras(spec.name, request.split)
-    return spec.load(request)
+        found = load_from_keras(spec.name, request.split)
+    else:
+        found = spec.load(request)
+    array, source, *labels = found
+    return array, source, (labels[0] if labels else None)
 
 
 def load_dataset(
@@ -215,7 +228,11 @@ def load_dataset(
             npz/npy ``path``, ``key``; synthetic ``num``, ``seed``.
 
     Returns:
-        An ``ImageDataset``.
+        An ``ImageDataset``; labelled (``labels``, ``class_names``) where the
+        data set's labels were found: mnist, fashion_mnist, kmnist and emnist
+        with their -labels- IDX files, cifar10/100, keras.datasets downloads,
+        an npz with a ``labels`` array. (Not yet: svhn, a folder of class
+        sub-folders.)
 
     Raises:
         DataError: naming the bad name, value or file and what to do.
@@ -243,11 +260,14 @@ def load_dataset(
         image_size = image_size or spec.defaults[0]
         channels = channels or spec.defaults[1]
     request = LoadRequest(spec.name, data_dir, image_size, channels, split, limit, dict(options))
-    array, source = _read_images(spec, request)
+    array, source, labels = _read_images(spec, request)
     images = as_image_array(array, source, limit)
+    if labels is not None:
+        labels = labels[: len(images)]
     # Shrinking to gray before resizing (and expanding to RGB after) resizes fewer values.
     if channels == 1:
         images = resize_images(to_channels(images, channels), image_size)
     else:
         images = to_channels(resize_images(images, image_size), channels)
-    return ImageDataset(images, spec.name, source)
+    class_names = CLASS_NAMES.get(spec.name) if labels is not None else None
+    return ImageDataset(images, spec.name, source, labels=labels, class_names=class_names)

@@ -1,0 +1,237 @@
+"""Class-conditional DCGAN networks: [z, labels] -> images and [images, labels] -> one logit.
+
+The same blocks as the DCGAN's (dcgan_keras.models: its per-size defaults,
+N(0, 0.02) weights, BatchNorm, LeakyReLU, dropout), with the class label fed
+in one of two ways:
+
+- "concat" (Mirza and Osindero, 2014; keras.io's Conditional GAN): the
+  label's one-hot vector joined to z in G; in D the one-hot vector repeated
+  over the image as `num_classes` constant maps, stacked onto its channels.
+- "projection" (Miyato and Koyama, 2018): a learned label embedding joined
+  to z in G; in D, the inner product of a learned embedding of the label
+  with D's last features, averaged over space, added to its logit:
+  D(x, y) = w . phi(x) + embed(y) . pool(phi(x)). The embeddings are
+  one-hot @ W (a bias-free Dense on the one-hot vector; see `_embedding`).
+
+Both are functional models of plain `keras.layers` with named inputs:
+the generator's "z" (float, (latent_dim,)) and "labels", the
+discriminator's "images" and "labels"; labels are int32 class ids of
+shape () (a batch of them: (batch,)).
+"""
+
+import math
+
+import keras
+from keras import layers
+
+from dcgan_keras.models import (
+    _DISCRIMINATOR_DEFAULTS,
+    _GENERATOR_DEFAULTS,
+    CHANNELS,
+    _activation,
+    _check_choice,
+    _kernel_init,
+    _resolve,
+    _start_size,
+)
+
+#: The ways of feeding the label to the networks. "concat" is the default:
+#: keras.io's recipe, the one users compare against. (Not yet chosen by
+#: measurement: bench/quality.py's conditional presets are to decide it.)
+CONDITIONINGS = ("concat", "projection")
+
+
+def _check_classes(num_classes):
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+        raise ValueError(f"`num_classes` must be an integer >= 2. Received: num_classes={num_classes!r}")
+
+
+def _label_input():
+    return keras.Input((), dtype="int32", name="labels")
+
+
+def _one_hot(num_classes, labels):
+    return layers.CategoryEncoding(num_classes, output_mode="one_hot", name="label_one_hot")(labels)
+
+
+def _embedding(size, initializer, name):
+    # A label embedding as one-hot @ W: the same function as keras.layers.Embedding, with a dense
+    # gradient. Embedding's gather gives TensorFlow a sparse (IndexedSlices) gradient, which
+    # Keras's Adam applied differently there than on JAX and torch (the rows moved by up to 3e-4
+    # more after one step): the backends' steps no longer matched.
+    return layers.Dense(size, use_bias=False, kernel_initializer=initializer, name=name)
+
+
+def _batch_norm(momentum, stddev):
+    return layers.BatchNormalization(
+        momentum=momentum, gamma_initializer=keras.initializers.RandomNormal(mean=1.0, stddev=stddev)
+    )
+
+
+def build_conditional_generator(
+    latent_dim=100,
+    num_classes=10,
+    image_size=None,
+    channels=None,
+    conditioning="concat",
+    embedding_dim=50,
+    filters=None,
+    kernel_size=None,
+    activation=None,
+    batch_norm=True,
+    bn_momentum=0.9,
+    init_stddev=0.02,
+    name="generator",
+):
+    """Builds the conditional generator: [z, labels] -> image in [-1, 1], channels last.
+
+    The DCGAN generator of `dcgan_keras.build_generator` whose first Dense
+    reads z joined to the label's code: its one-hot vector ("concat") or a
+    learned embedding of `embedding_dim` values ("projection").
+
+    Args:
+        latent_dim: size of z.
+        num_classes: number of classes (>= 2); labels are ids in [0, num_classes).
+        image_size: 28, 32, 64 or 128 (default 28).
+        channels: 1 or 3 (default 1).
+        conditioning: "concat" or "projection" (see the module's docstring).
+        embedding_dim: size of the label embedding ("projection" only).
+        filters, kernel_size, activation, batch_norm, bn_momentum,
+            init_stddev: as `dcgan_keras.build_generator`.
+        name: model name.
+
+    Returns:
+        A functional `keras.Model` with inputs "z" and "labels".
+
+    Example:
+        >>> g = build_conditional_generator(latent_dim=100, num_classes=10)
+        >>> [tuple(i.shape) for i in g.inputs], g.output_shape
+        ([(None, 100), (None,)], (None, 28, 28, 1))
+    """
+    image_size, channels = _resolve(None, image_size, channels)
+    _check_classes(num_classes)
+    _check_choice("conditioning", conditioning, CONDITIONINGS)
+    if not isinstance(latent_dim, int) or latent_dim < 1:
+        raise ValueError(f"`latent_dim` must be a positive integer. Received: latent_dim={latent_dim!r}")
+    defaults = _GENERATOR_DEFAULTS[image_size]
+    filters = tuple(filters or defaults["filters"])
+    kernel_size = kernel_size or defaults["kernel_size"]
+    activation = activation or defaults["activation"]
+    start = _start_size(image_size)
+    doublings = int(math.log2(image_size // start))
+    if len(filters) < doublings:
+        raise ValueError(
+            f"An image size of {image_size} needs at least {doublings} filter counts "
+            f"(one per doubling from {start}x{start}). Received: filters={filters}"
+        )
+
+    init = _kernel_init(init_stddev)
+    z = keras.Input((latent_dim,), name="z")
+    labels = _label_input()
+    code = _one_hot(num_classes, labels)
+    if conditioning == "projection":
+        # N(0, 1), the scale of z's own entries, so the label is heard from the first step.
+        code = _embedding(embedding_dim, keras.initializers.RandomNormal(stddev=1.0), "label_embedding")(code)
+    x = layers.Concatenate(name="z_and_label")([z, code])
+    x = layers.Dense(start * start * filters[0], use_bias=not batch_norm, kernel_initializer=init)(x)
+    if batch_norm:
+        x = _batch_norm(bn_momentum, init_stddev)(x)
+    x = _activation(activation)(x)
+    x = layers.Reshape((start, start, filters[0]))(x)
+    blocks = filters[1:]
+    for i, f in enumerate(blocks):
+        # As the DCGAN's: the output layer makes one doubling, the last blocks the rest.
+        strides = 2 if i >= len(blocks) - (doublings - 1) else 1
+        x = layers.Conv2DTranspose(
+            f, kernel_size, strides=strides, padding="same", use_bias=not batch_norm, kernel_initializer=init,
+            data_format=CHANNELS,
+        )(x)
+        if batch_norm:
+            x = _batch_norm(bn_momentum, init_stddev)(x)
+        x = _activation(activation)(x)
+    x = layers.Conv2DTranspose(
+        channels, kernel_size, strides=2, padding="same", use_bias=False, kernel_initializer=init,
+        data_format=CHANNELS,
+    )(x)
+    images = layers.Activation("tanh", dtype="float32", name="images")(x)
+    return keras.Model([z, labels], images, name=name)
+
+
+def build_conditional_discriminator(
+    image_size=None,
+    channels=None,
+    num_classes=10,
+    conditioning="concat",
+    filters=None,
+    kernel_size=None,
+    dropout=0.3,
+    batch_norm=None,
+    bn_momentum=0.9,
+    init_stddev=0.02,
+    seed=None,
+    name="discriminator",
+):
+    """Builds the conditional discriminator: [images, labels] -> one logit per image.
+
+    The DCGAN discriminator of `dcgan_keras.build_discriminator`, reading
+    the label by "concat" (one-hot maps stacked onto the image's channels)
+    or "projection" (embed(y) . pooled features added to the logit).
+
+    Args:
+        image_size: 28, 32, 64 or 128 (default 28).
+        channels: 1 or 3 (default 1).
+        num_classes: number of classes (>= 2).
+        conditioning: "concat" or "projection".
+        filters, kernel_size, dropout, batch_norm, bn_momentum, init_stddev,
+            seed: as `dcgan_keras.build_discriminator`.
+        name: model name.
+
+    Returns:
+        A functional `keras.Model` with inputs "images" and "labels", output (batch, 1) logits.
+
+    Example:
+        >>> d = build_conditional_discriminator(num_classes=10, conditioning="projection")
+        >>> d.output_shape
+        (None, 1)
+    """
+    image_size, channels = _resolve(None, image_size, channels)
+    _check_classes(num_classes)
+    _check_choice("conditioning", conditioning, CONDITIONINGS)
+    defaults = _DISCRIMINATOR_DEFAULTS[image_size]
+    filters = tuple(filters or defaults["filters"])
+    kernel_size = kernel_size or defaults["kernel_size"]
+    batch_norm = defaults["batch_norm"] if batch_norm is None else batch_norm
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout!r}")
+
+    init = _kernel_init(init_stddev)
+    images = keras.Input((image_size, image_size, channels), name="images")
+    labels = _label_input()
+    x = images
+    one_hot = _one_hot(num_classes, labels)
+    if conditioning == "concat":
+        maps = layers.Reshape((1, 1, num_classes))(one_hot)
+        maps = layers.UpSampling2D((image_size, image_size), data_format=CHANNELS, name="label_maps")(maps)
+        x = layers.Concatenate(axis=-1, name="images_and_label_maps")([images, maps])
+    for i, f in enumerate(filters):
+        normalized = batch_norm and i > 0
+        x = layers.Conv2D(
+            f, kernel_size, strides=2, padding="same", use_bias=not normalized, kernel_initializer=init,
+            data_format=CHANNELS,
+        )(x)
+        if normalized:
+            x = _batch_norm(bn_momentum, init_stddev)(x)
+        x = layers.LeakyReLU(negative_slope=0.2)(x)
+        if dropout:
+            x = layers.Dropout(dropout, seed=None if seed is None else seed + i)(x)
+    features = x
+    flat = layers.Flatten(data_format=CHANNELS)(features)
+    if conditioning == "concat":
+        logits = layers.Dense(1, kernel_initializer=init, dtype="float32", name="logits")(flat)
+    else:
+        unconditional = layers.Dense(1, kernel_initializer=init, dtype="float32", name="unconditional_logit")(flat)
+        pooled = layers.GlobalAveragePooling2D(data_format=CHANNELS)(features)
+        embedded = _embedding(int(features.shape[-1]), init, "label_projection")(one_hot)
+        projection = layers.Dot(axes=1, dtype="float32", name="projection")([embedded, pooled])
+        logits = layers.Add(dtype="float32", name="logits")([unconditional, projection])
+    return keras.Model([images, labels], logits, name=name)
