@@ -1,5 +1,6 @@
 """A model that is a plain chain of layers, as the forward plans (torch_forward, jax_forward) see it."""
 
+import keras
 from keras.src.dtype_policies.dtype_policy_map import DTypePolicyMap
 from keras.src.models.functional import Functional
 from keras.src.models.sequential import Sequential
@@ -35,7 +36,9 @@ def chain_layers(model):
             continue
         arguments = node.arguments
         if (
-            _extra_kwargs(arguments.kwargs)
+            # A keras.ops call in a functional model is an Operation, not a Layer.
+            not isinstance(layer, keras.layers.Layer)
+            or _extra_kwargs(arguments.kwargs)
             or len(arguments.args) != 1
             or arguments.args[0] is not previous
             or len(node.outputs) != 1
