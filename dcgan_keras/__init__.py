@@ -7,8 +7,8 @@ Example:
 """
 
 from dcgan_keras.data import load_dataset
-from dcgan_keras.gans import DCGAN, GAN, latent_noise
+from dcgan_keras.gans import CycleGAN, DCGAN, GAN, latent_noise
 from dcgan_keras.losses import GANLoss
 from dcgan_keras.models import build_discriminator, build_generator
 
-__all__ = ["DCGAN", "GAN", "GANLoss", "build_discriminator", "build_generator", "latent_noise", "load_dataset"]
+__all__ = ["CycleGAN", "DCGAN", "GAN", "GANLoss", "build_discriminator", "build_generator", "latent_noise", "load_dataset"]
