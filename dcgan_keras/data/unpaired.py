@@ -186,8 +186,10 @@ class UnpairedBatches(Batches):
 
 
 def native_channels(root):
-    """1 if every image under `root` is grayscale (by its header), else 3."""
+    """1 if every image under `root` is grayscale (by its header), 3 if any is not; None if it holds none."""
     entries, _, _ = list_images(root)
+    if not entries:
+        return None
     for rel, *_ in entries:
         try:
             with Image.open(root / rel) as image:
@@ -254,14 +256,14 @@ def load_unpaired(name=None, data_dir=None, dir_a=None, dir_b=None, image_size=2
         source = str(root)
     if channels is None:
         found = {key: native_channels(folder) for key, folder in folders.items() if key.startswith("train")}
-        if found["train_a"] != found["train_b"]:
+        if None not in found.values() and found["train_a"] != found["train_b"]:
             kinds = {1: "grayscale", 3: "colour"}
             raise DataError(
                 f"The two domains' images differ in channels: {folders['train_a']} holds "
                 f"{kinds[found['train_a']]} images, {folders['train_b']} {kinds[found['train_b']]} ones. Pass "
                 "channels=3 to read both as RGB, or channels=1 for grayscale."
             )
-        channels = found["train_a"]
+        channels = found["train_a"] or found["train_b"] or 3  # an empty domain is refused below
     arrays = {key: load_image_folder(folder, "unpaired", image_size, channels, None, limit, options)
               for key, folder in folders.items()}
     return UnpairedDataset(arrays["train_a"], arrays["train_b"], arrays.get("test_a"), arrays.get("test_b"),
