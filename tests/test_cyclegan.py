@@ -46,10 +46,21 @@ def _discriminator(name, filters=4):
     )
 
 
-def tiny_cyclegan(seed=0, pool_size=4, optimizers=None, compile=True, **kwargs):
+def _dense(name, outputs):
+    # Batch-1 tests use these: torch's CPU conv backward at batch 1 fails on Keras's
+    # permuted kernel ("slow_conv2d: grad_weight must be contiguous", torch 2.x, plain Keras too).
+    body = [keras.layers.Dense(256, activation="tanh"), keras.layers.Reshape(SHAPE)] if outputs == "images" else [
+        keras.layers.Dense(1)]
+    return keras.Sequential([keras.Input(SHAPE), keras.layers.Flatten(), *body], name=name)
+
+
+def tiny_cyclegan(seed=0, pool_size=4, optimizers=None, compile=True, dense=False, **kwargs):
     keras.utils.set_random_seed(seed)
-    gan = CycleGAN(_generator("g_ab"), _generator("g_ba"), _discriminator("d_a"), _discriminator("d_b"),
-                   pool_size=pool_size, seed=seed, **kwargs)
+    if dense:
+        networks = (_dense("g_ab", "images"), _dense("g_ba", "images"), _dense("d_a", "score"), _dense("d_b", "score"))
+    else:
+        networks = (_generator("g_ab"), _generator("g_ba"), _discriminator("d_a"), _discriminator("d_b"))
+    gan = CycleGAN(*networks, pool_size=pool_size, seed=seed, **kwargs)
     if compile:
         gan.compile(optimizers=optimizers, **QUICK_COMPILE)
     return gan
@@ -103,7 +114,7 @@ def test_identity_and_cycle_losses_are_off_at_zero():
 
 def test_the_pool_fills_in_order_then_the_discriminators_learn_on_pooled_fakes():
     # Frozen networks make every fake and every loss predictable from the pool alone.
-    gan = tiny_cyclegan(pool_size=1, optimizers=frozen(), seed=3)
+    gan = tiny_cyclegan(pool_size=1, optimizers=frozen(), seed=3, dense=True)
     a, b = domains(6, seed=1)
     d_loss = lambda d, real, fake: 0.5 * float(  # noqa: E731
         np.mean((ops.convert_to_numpy(d(real)) - 1) ** 2) + np.mean(ops.convert_to_numpy(d(fake)) ** 2))
@@ -220,7 +231,22 @@ def test_one_step_matches_across_backends_and_checkpoints_move(tmp_path):
         assert iterations(loaded) == {name: 2 for name in OPTIMIZERS}
 
 
-def test_it_learns_to_invert_shapes_from_unpaired_examples():
+@pytest.fixture
+def one_torch_thread():
+    # On this shared 2-core machine (load ~9) torch's two intra-op threads spin
+    # against each other: a step of this test took 1.2 s with two, 0.2 s with one.
+    if keras.backend.backend() != "torch":
+        yield
+        return
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_it_learns_to_invert_shapes_from_unpaired_examples(one_torch_thread):
     # Domain A: light shapes on dark; domain B: the colour inverse of *other* shapes.
     # The true translation is x -> -x; identity maps (what the cycle loss alone
     # would accept) are 0.75 away on held-out shapes, and the untrained G as far.
@@ -233,12 +259,21 @@ def test_it_learns_to_invert_shapes_from_unpaired_examples():
                    cycle_weight=2.0, identity_weight=0.0, pool_size=8, seed=0)
     gan.compile(optimizers={name: keras.optimizers.Adam(2e-3, beta_1=0.5) for name in OPTIMIZERS}, **QUICK_COMPILE)
     error = lambda: float(np.abs(gan.translate(held_out) + held_out).mean())  # noqa: E731
-    start = error()
+    held_out_b = -scale(make_shapes(64, 16, 1, seed=4))
+
+    def cycle():  # the unweighted cycle loss on held-out images of both domains
+        return float(np.abs(gan.translate(gan.translate(held_out), "BtoA") - held_out).mean() + np.abs(
+            gan.translate(gan.translate(held_out_b, "BtoA")) - held_out_b).mean())
+
+    start, start_cycle = error(), cycle()
     assert start > 0.5
-    logs = gan.fit((a, b), batch_size=16, epochs=10, verbose=0, shuffle=False).history  # 320 steps
+    logs = gan.fit((a, b), batch_size=8, epochs=4, verbose=0, shuffle=False).history  # 256 steps
+    print(f"held-out error {start:.3f} -> {error():.3f}; held-out cycle loss {start_cycle:.3f} -> {cycle():.3f}; "
+          f"training cycle loss {logs['cycle_loss'][0]:.3f} -> {logs['cycle_loss'][-1]:.3f}")
     assert error() < 0.15, (start, error())
     assert float(np.abs(gan.translate(-held_out, "BtoA") - held_out).mean()) < 0.15
-    assert logs["cycle_loss"][-1] < 0.3 * logs["cycle_loss"][0], logs["cycle_loss"]
+    assert cycle() < 0.2 * start_cycle, (start_cycle, cycle())
+    assert logs["cycle_loss"][-1] < 0.5 * logs["cycle_loss"][0], logs["cycle_loss"]  # epoch means
 
 
 # ------------------------------------------------------- refusals and API

@@ -69,7 +69,7 @@ class ImagePool(keras.layers.Layer):
         Returns:
             (batch, H, W, C) float32: the images to show the discriminator.
         """
-        fakes = ops.cast(ops.stop_gradient(fakes), "float32")
+        fakes = ops.cast(ops.stop_gradient(ops.convert_to_tensor(fakes)), "float32")
         size = self.pool_size
         batch = ops.shape(fakes)[0]
         index = ops.arange(batch, dtype="int32")
