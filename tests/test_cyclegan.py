@@ -30,9 +30,10 @@ OPTIMIZERS = ("g_ab", "g_ba", "d_a", "d_b")
 
 def _generator(name, filters=4, norm=True):
     # Instance normalization as in the paper, except where a test needs the images' mean level kept.
+    # No bias before it: the norm subtracts it, so its gradient is rounding noise (and differs by backend).
     norm = [keras.layers.GroupNormalization(groups=-1)] if norm else []
     return keras.Sequential(
-        [keras.Input(SHAPE), keras.layers.Conv2D(filters, 3, padding="same"), *norm, keras.layers.LeakyReLU(0.2),
+        [keras.Input(SHAPE), keras.layers.Conv2D(filters, 3, padding="same", use_bias=not norm), *norm, keras.layers.LeakyReLU(0.2),
          keras.layers.Conv2D(1, 3, padding="same"), keras.layers.Activation("tanh")],
         name=name,
     )
