@@ -15,6 +15,7 @@ import sys
 
 _EXPORTS = {
     "ConditionalDCGAN": "dcgan_keras.gans",
+    "CycleGAN": "dcgan_keras.gans",
     "DCGAN": "dcgan_keras.gans",
     "GAN": "dcgan_keras.gans",
     "GANLoss": "dcgan_keras.losses",

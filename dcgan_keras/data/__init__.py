@@ -11,6 +11,7 @@ from dcgan_keras.data.cache import default_cache_dir
 from dcgan_keras.data.dataset import ImageDataset
 from dcgan_keras.data.errors import DataError, DataWarning
 from dcgan_keras.data.registry import DATASETS, list_datasets, load_dataset
+from dcgan_keras.data.unpaired import UnpairedDataset, load_unpaired
 
 __all__ = [
     "DATASETS",
@@ -18,7 +19,9 @@ __all__ = [
     "DataError",
     "DataWarning",
     "ImageDataset",
+    "UnpairedDataset",
     "default_cache_dir",
     "list_datasets",
     "load_dataset",
+    "load_unpaired",
 ]

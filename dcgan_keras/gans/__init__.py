@@ -5,10 +5,11 @@
 from dcgan_keras import layers as _legacy_layers  # noqa: F401
 from dcgan_keras.gans.base import GAN, OptimizerGroup
 from dcgan_keras.gans.conditional import ConditionalDCGAN
+from dcgan_keras.gans.cyclegan import CycleGAN
 from dcgan_keras.gans.dcgan import DCGAN, latent_noise
 from dcgan_keras.gans.pix2pix import Pix2Pix
 
 #: The models a run config names (`model`): each class builds itself from one (`from_run_config`).
 MODELS = {"dcgan": DCGAN}
 
-__all__ = ["ConditionalDCGAN", "DCGAN", "GAN", "MODELS", "OptimizerGroup", "Pix2Pix", "latent_noise"]
+__all__ = ["ConditionalDCGAN", "CycleGAN", "DCGAN", "GAN", "MODELS", "OptimizerGroup", "Pix2Pix", "latent_noise"]
