@@ -28,7 +28,12 @@ import typing
 PRESETS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
 
 _IMAGE_SIZES = (28, 32, 64, 128)
-_LOSSES = ("non_saturating", "minimax")
+#: The GAN losses by name (dcgan_keras.losses.LOSSES holds their functions;
+#: tests/test_losses.py checks the two name the same ones).
+LOSSES = ("non_saturating", "minimax", "least_squares", "hinge", "focal", "wgan_gp")
+G_ARCHITECTURES = ("transposed", "upsample")
+D_ARCHITECTURES = ("strided", "blocks3x3")
+LATENT_DISTRIBUTIONS = ("normal", "uniform")
 # The lists of choices live here, in a module that imports no Keras, so that
 # train.py's flags (made from FLAG_HELP below) can use them before the
 # backend is picked; dcgan_keras.distribute imports them. dcgan_keras.gan has
@@ -98,6 +103,13 @@ class Config:
     # Not Keras's 0.99: the moving statistics, which generate() and the export use,
     # must follow a generator that changes every step (bench/QUALITY.md, "Reading and conclusion").
     bn_momentum: float = 0.9
+    # build_generator(architecture=) and build_discriminator(architecture=,
+    # spectral_norm=): the DCGAN's strided networks unless a preset says otherwise.
+    g_architecture: str = "transposed"
+    d_architecture: str = "strided"
+    spectral_norm: bool = False
+    # z ~ N(0, I), or uniform in [-1, 1] as one of the write-ups draws it.
+    latent_distribution: str = "normal"
 
     # Optimization: Adam(lr, beta_1=0.5) for both networks and batch 128, as in
     # the DCGAN paper (beta_1=0.9 oscillates there); on MNIST this recipe beats
@@ -109,6 +121,10 @@ class Config:
     d_lr: typing.Optional[float] = None
     g_lr: typing.Optional[float] = None
     beta_1: float = 0.5
+    # Adam's beta_2 (Keras's default); wgan_gp's paper recipe takes 0.9.
+    beta_2: float = 0.999
+    # Decoupled weight decay of both Adams (AdamW-style, Keras's `weight_decay`); 0: off.
+    weight_decay: float = 0.0
     batch_size: int = 128
     epochs: int = 25
     steps_per_epoch: typing.Optional[int] = None
@@ -117,6 +133,10 @@ class Config:
     # "simultaneous": both from one forward pass (the TensorFlow tutorial).
     update: str = "sequential"
     label_smoothing: float = 0.0
+    # Instance noise: the std of Gaussian noise added to every image D sees,
+    # annealed linearly to 0 over instance_noise_steps GAN steps; 0: off.
+    instance_noise: float = 0.0
+    instance_noise_steps: typing.Optional[int] = None
     # Momentum of an exponential moving average of G's weights, which then
     # makes the samples and the exported generator (DCGAN(ema_momentum=)); 0: off.
     ema: float = 0.0
@@ -266,7 +286,15 @@ _CHECKS = {
     "dropout": _float(0.0, 1.0, high_open=True),
     "d_batch_norm": _bool(optional=True),
     "bn_momentum": _float(0.0, 1.0, high_open=True),
-    "loss": _choice(_LOSSES),
+    "g_architecture": _choice(G_ARCHITECTURES),
+    "d_architecture": _choice(D_ARCHITECTURES),
+    "spectral_norm": _bool(),
+    "latent_distribution": _choice(LATENT_DISTRIBUTIONS),
+    "loss": _choice(LOSSES),
+    "beta_2": _float(0.0, 1.0, high_open=True),
+    "weight_decay": _float(0.0, _INF, high_open=True),
+    "instance_noise": _float(0.0, _INF, high_open=True),
+    "instance_noise_steps": _int(1, optional=True),
     "lr": _float(0.0, _INF, low_open=True, high_open=True),
     "d_lr": _float(0.0, _INF, low_open=True, high_open=True, optional=True),
     "g_lr": _float(0.0, _INF, low_open=True, high_open=True, optional=True),
@@ -308,6 +336,21 @@ FLAG_HELP = {
     "update": "sequential: D, then G through the updated D, as pytorch/examples. simultaneous: both from one "
               "forward pass, as the TensorFlow tutorial (faster per step; needs --d_steps=1).",
     "label_smoothing": "One-sided smoothing of the real labels: 0.1 makes the real target 0.9.",
+    "loss": "The GAN loss: non_saturating (BCE), minimax, least_squares (Mao et al.), hinge (SNGAN), focal, "
+            "wgan_gp (Gulrajani et al.: use with --d_steps=5, --lr=1e-4, --beta_1=0, --beta_2=0.9 and a critic "
+            "without BatchNorm, as the mnist_wgan_gp preset does).",
+    "d_lr": "The discriminator's learning rate (default --lr).",
+    "g_lr": "The generator's learning rate (default --lr).",
+    "beta_2": "Adam's beta_2 for both networks.",
+    "weight_decay": "Decoupled weight decay of both optimizers (0: off).",
+    "g_architecture": "transposed: strided transposed convolutions (DCGAN). upsample: bilinear upsampling then "
+                      "3x3 convolutions, against checkerboard artifacts.",
+    "d_architecture": "strided: strided convolutions (DCGAN). blocks3x3: two stride-1 and one stride-2 3x3 "
+                      "convolution per block.",
+    "spectral_norm": "Spectral normalization of the discriminator's layers (Miyato et al.).",
+    "latent_distribution": "The distribution of z: normal N(0, I), or uniform in [-1, 1].",
+    "instance_noise": "Std of Gaussian noise added to every image D sees, annealed to 0 (0: off).",
+    "instance_noise_steps": "GAN steps over which --instance_noise anneals to 0.",
     "ema": "Momentum of a moving average of G's weights that makes the samples and the exported generator, "
            "e.g. 0.99 (the mnist preset's); 0: off.",
     "seed": "Seed of the weights, noise, dropout and data order (Keras's seeds are uint32).",
@@ -428,6 +471,11 @@ def make_config(values, where="the config"):
             f"update='simultaneous' takes one D update per step, so d_steps must be 1, got "
             f"{values['d_steps']!r} (use update='sequential' for several)"
         )
+    if values.get("instance_noise") and not values.get("instance_noise_steps"):
+        problems.append(
+            f"instance_noise={values['instance_noise']!r} anneals to 0 over instance_noise_steps GAN steps, "
+            "so instance_noise_steps must be set too (e.g. epochs x steps per epoch)"
+        )
     if values.get("dataset") == "synthetic" and values.get("data_dir"):
         # Accepted, it would be recorded in config.json as if it were read.
         problems.append(f"dataset 'synthetic' draws its images and reads no files, so data_dir must be "
@@ -436,7 +484,8 @@ def make_config(values, where="the config"):
         raise ConfigError(f"Bad value(s) in {where}: " + "; ".join(problems) + ".")
     # Ints where floats are expected: 1 and 1.0 are the same config, and
     # config.json comparisons must agree.
-    for key in ("dropout", "bn_momentum", "lr", "d_lr", "g_lr", "beta_1", "label_smoothing"):
+    for key in ("dropout", "bn_momentum", "lr", "d_lr", "g_lr", "beta_1", "beta_2", "weight_decay", "label_smoothing",
+                "instance_noise"):
         if values.get(key) is not None:
             values[key] = float(values[key])
     for key, value in values.items():

@@ -390,22 +390,31 @@ class DCGAN(GAN):
         generator = build_generator(
             latent_dim=config.latent_dim, image_size=config.image_size, channels=config.channels,
             filters=config.g_filters, kernel_size=config.kernel_size, bn_momentum=config.bn_momentum,
+            architecture=config.g_architecture,
         )
         discriminator = build_discriminator(
             image_size=config.image_size, channels=config.channels, filters=config.d_filters,
             kernel_size=config.kernel_size, dropout=config.dropout, batch_norm=config.d_batch_norm,
             bn_momentum=config.bn_momentum,
             # Seeded dropout: torch's global RNG would not be in the checkpoint.
-            seed=config.seed,
+            seed=config.seed, architecture=config.d_architecture, spectral_norm=config.spectral_norm,
         )
         gan = cls(
             discriminator=discriminator, generator=generator, latent_dim=config.latent_dim,
             d_steps=config.d_steps, label_smoothing=config.label_smoothing, seed=config.seed,
             update=config.update, ema_momentum=config.ema or None,
+            latent_distribution=config.latent_distribution, instance_noise=config.instance_noise,
+            instance_noise_steps=config.instance_noise_steps,
         )
+
+        def adam(learning_rate):
+            return keras.optimizers.Adam(
+                learning_rate, beta_1=config.beta_1, beta_2=config.beta_2, weight_decay=config.weight_decay or None
+            )
+
         gan.compile(
-            d_optimizer=keras.optimizers.Adam(config.d_learning_rate, beta_1=config.beta_1),
-            g_optimizer=keras.optimizers.Adam(config.g_learning_rate, beta_1=config.beta_1),
+            d_optimizer=adam(config.d_learning_rate),
+            g_optimizer=adam(config.g_learning_rate),
             loss_fn=config.loss,
             jit_compile=config.jit_compile,
         )

@@ -1,0 +1,48 @@
+"""The losses and tricks of issue 29 as run config keys: each reaches the model train.py builds."""
+
+import keras
+import pytest
+
+from dcgan_keras import config as config_module
+from dcgan_keras import losses
+from dcgan_keras.config import ConfigError, resolve_config
+from dcgan_keras.run_model import build_model
+
+
+def test_the_config_offers_every_loss_the_library_has():
+    assert set(config_module.LOSSES) == set(losses.LOSSES) - {"bce"}  # "bce": another name of non_saturating
+
+
+def test_each_new_key_reaches_the_model():
+    gan = build_model(resolve_config("synthetic", overrides={
+        "g_architecture": "upsample", "g_filters": [8, 4], "d_architecture": "blocks3x3", "d_filters": [4, 4, 4],
+        "spectral_norm": True,
+        "latent_distribution": "uniform", "instance_noise": 0.1, "instance_noise_steps": 100,
+        "loss": "hinge", "beta_2": 0.9, "weight_decay": 1e-4, "d_lr": 1e-4, "g_lr": 3e-4,
+    }))
+    assert any(isinstance(layer, keras.layers.UpSampling2D) for layer in gan.generator.layers)
+    assert any("_sn" in layer.name for layer in gan.discriminator.layers)
+    assert gan.latent_distribution == "uniform"
+    assert (gan.instance_noise, gan.instance_noise_steps) == (0.1, 100)
+    assert gan.gan_loss.name == "hinge"
+    for optimizer, rate in ((gan.d_optimizer, 1e-4), (gan.g_optimizer, 3e-4)):
+        assert float(keras.ops.convert_to_numpy(optimizer.learning_rate)) == pytest.approx(rate)
+        assert optimizer.beta_2 == 0.9 and optimizer.weight_decay == pytest.approx(1e-4)
+
+
+def test_the_wgan_gp_preset_has_the_papers_recipe():
+    gan = build_model(resolve_config("mnist_wgan_gp", overrides={"dataset": "synthetic", "image_size": 28}))
+    assert gan.gan_loss.name == "wgan_gp" and gan.d_steps == 5
+    assert (gan.d_optimizer.beta_1, gan.d_optimizer.beta_2) == (0.0, 0.9)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"instance_noise": 0.1}, "instance_noise_steps must be set"),
+    ({"instance_noise": -0.1, "instance_noise_steps": 10}, "instance_noise must be"),
+    ({"loss": "wasserstein"}, "loss must be one of"),
+    ({"weight_decay": -1.0}, "weight_decay must be"),
+    ({"g_architecture": "pixelshuffle"}, "g_architecture must be one of"),
+])
+def test_bad_values_are_refused_naming_the_key(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        resolve_config("synthetic", overrides=overrides)
