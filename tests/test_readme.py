@@ -35,7 +35,10 @@ DOCS = [os.path.join(REPO, "README.md")] + sorted(glob.glob(os.path.join(REPO, "
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
 MARK = re.compile(r"<!-- (readme-test: \S+|not-run: [^>]*\S[^>]*) -->\n$")
 #: The blocks the tests below run.
-RUN = {"quickstart", "full-run", "cli", "sample", "export", "saved-model", "onnx", "python-api", "python-api-full"}
+RUN = {
+    "quickstart", "full-run", "cli", "sample", "export", "saved-model", "onnx", "python-api", "python-api-full",
+    "gan-family",
+}
 
 
 def snippets():
@@ -121,6 +124,12 @@ def test_python_api_snippet(home):
         os.makedirs(home / name, exist_ok=True)
         run([sys.executable, "-c", snippets()[name]], home / name, dict(env, KERAS_BACKEND=keras.backend.backend()))
         assert os.path.exists(home / name / "fashion_mnist_gan.keras")
+
+
+def test_gan_family_snippet(home):
+    home, env = home
+    os.makedirs(home / "family", exist_ok=True)
+    run([sys.executable, "-c", snippets()["gan-family"]], home / "family", dict(env, KERAS_BACKEND=keras.backend.backend()))
 
 
 @pytest.mark.skipif(keras.backend.backend() != "jax", reason="the commands name their backends; run once, in the jax pass")
