@@ -170,9 +170,31 @@ def build_generator(
             f"(one per doubling from {start}x{start}). Received: filters={filters}"
         )
 
-    init = _kernel_init(init_stddev)
     z = keras.Input((latent_dim,), name="z")
-    x = layers.Dense(start * start * filters[0], use_bias=not batch_norm, kernel_initializer=init)(z)
+    images = generator_trunk(
+        z, image_size, channels, filters, kernel_size, activation, batch_norm, bn_momentum, init_stddev
+    )
+    return keras.Model(z, images, name=name)
+
+
+def generator_trunk(x, image_size, channels, filters, kernel_size, activation, batch_norm, bn_momentum, init_stddev):
+    """The DCGAN generator from its input vector on: Dense -> map -> transposed-convolution blocks -> tanh.
+
+    What `build_generator` and the conditional generator (whose vector is z
+    joined to the label's code) share; `filters` checked by the caller.
+
+    Args:
+        x: the input vector's Keras tensor.
+        image_size, channels, filters, kernel_size, activation, batch_norm,
+            bn_momentum, init_stddev: as `build_generator`'s, resolved.
+
+    Returns:
+        The images' Keras tensor (batch, image_size, image_size, channels) in [-1, 1].
+    """
+    start = _start_size(image_size)
+    doublings = int(math.log2(image_size // start))
+    init = _kernel_init(init_stddev)
+    x = layers.Dense(start * start * filters[0], use_bias=not batch_norm, kernel_initializer=init)(x)
     if batch_norm:
         x = _batch_norm(bn_momentum, init_stddev)(x)
     x = _activation(activation)(x)
@@ -193,8 +215,7 @@ def build_generator(
         data_format=CHANNELS,
     )(x)
     # tanh in float32 even under mixed precision: images must be exact in [-1, 1].
-    images = layers.Activation("tanh", dtype="float32", name="images")(x)
-    return keras.Model(z, images, name=name)
+    return layers.Activation("tanh", dtype="float32", name="images")(x)
 
 
 def build_discriminator(

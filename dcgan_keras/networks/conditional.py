@@ -25,10 +25,10 @@ import keras
 from keras import layers
 
 from dcgan_keras.models import (
+    generator_trunk,
     _DISCRIMINATOR_DEFAULTS,
     _GENERATOR_DEFAULTS,
     CHANNELS,
-    _activation,
     _check_choice,
     _kernel_init,
     _resolve,
@@ -125,7 +125,6 @@ def build_conditional_generator(
             f"(one per doubling from {start}x{start}). Received: filters={filters}"
         )
 
-    init = _kernel_init(init_stddev)
     z = keras.Input((latent_dim,), name="z")
     labels = _label_input()
     code = _one_hot(num_classes, labels)
@@ -133,27 +132,9 @@ def build_conditional_generator(
         # N(0, 1), the scale of z's own entries, so the label is heard from the first step.
         code = _embedding(embedding_dim, keras.initializers.RandomNormal(stddev=1.0), "label_embedding")(code)
     x = layers.Concatenate(name="z_and_label")([z, code])
-    x = layers.Dense(start * start * filters[0], use_bias=not batch_norm, kernel_initializer=init)(x)
-    if batch_norm:
-        x = _batch_norm(bn_momentum, init_stddev)(x)
-    x = _activation(activation)(x)
-    x = layers.Reshape((start, start, filters[0]))(x)
-    blocks = filters[1:]
-    for i, f in enumerate(blocks):
-        # As the DCGAN's: the output layer makes one doubling, the last blocks the rest.
-        strides = 2 if i >= len(blocks) - (doublings - 1) else 1
-        x = layers.Conv2DTranspose(
-            f, kernel_size, strides=strides, padding="same", use_bias=not batch_norm, kernel_initializer=init,
-            data_format=CHANNELS,
-        )(x)
-        if batch_norm:
-            x = _batch_norm(bn_momentum, init_stddev)(x)
-        x = _activation(activation)(x)
-    x = layers.Conv2DTranspose(
-        channels, kernel_size, strides=2, padding="same", use_bias=False, kernel_initializer=init,
-        data_format=CHANNELS,
-    )(x)
-    images = layers.Activation("tanh", dtype="float32", name="images")(x)
+    images = generator_trunk(
+        x, image_size, channels, filters, kernel_size, activation, batch_norm, bn_momentum, init_stddev
+    )
     return keras.Model([z, labels], images, name=name)
 
 
