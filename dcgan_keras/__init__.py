@@ -13,11 +13,12 @@ Example:
 import importlib
 
 _EXPORTS = {
-    "DCGAN": "dcgan_keras.gan",
+    "DCGAN": "dcgan_keras.gans",
+    "GAN": "dcgan_keras.gans",
     "GANLoss": "dcgan_keras.losses",
     "build_discriminator": "dcgan_keras.models",
     "build_generator": "dcgan_keras.models",
-    "latent_noise": "dcgan_keras.gan",
+    "latent_noise": "dcgan_keras.gans",
     "load_dataset": "dcgan_keras.data",
 }
 __all__ = sorted(_EXPORTS)

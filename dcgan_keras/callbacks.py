@@ -14,7 +14,7 @@ commit point of an epoch (see rundir.py):
     ProgbarLogger       Keras's progress bar, finishing its line before...
     EpochSummary        ...one line per epoch
 
-SampleGrids needs a model with `generate` (a DCGAN), InjectNaN one with a
+SampleGrids needs a model with `grid_images` (a GAN of the family), InjectNaN one with a
 `discriminator`; the others take any Keras model. The ones that must skip
 a diverged epoch take the `DivergenceMonitor` as `guard`.
 """
@@ -199,7 +199,7 @@ def summary_line(epoch, epochs, logs):
 
 
 class SampleGrids(keras.callbacks.Callback):
-    """After each epoch, draws the grid of `model.generate(z=noise)` and animates all grids so far.
+    """After each epoch, draws the grid of `model.grid_images(noise)` and animates all grids so far.
 
     Writes `samples/epoch_XXXX.png` (1-based epochs) and adds it to the GIF.
     The first grid of a `fit` call rebuilds the GIF from the run's grids up
@@ -209,7 +209,7 @@ class SampleGrids(keras.callbacks.Callback):
     for the TensorBoard logger.
 
     Args:
-        noise: the fixed z, (num, latent_dim).
+        noise: the grid's fixed inputs, `model.grid_inputs(...)` (a DCGAN's: z, (num, latent_dim)).
         run: the `rundir.RunDir` to write into.
         cols: grid columns (None: square).
         frame_ms: GIF frame duration.
@@ -233,8 +233,8 @@ class SampleGrids(keras.callbacks.Callback):
         if is_diverged(self.guard):
             self.latest = None
             return
-        images = in_sample_range(self.model.generate(z=self.noise), self.model.sampling_generator)
-        grid = image_utils.make_grid(images, cols=self.cols)
+        images, cols = self.model.grid_images(self.noise)
+        grid = image_utils.make_grid(images, cols=self.cols or cols)
         path = self.run.sample_path(epoch + 1)
         image_utils.save_png(grid, path)
         if self._animation is None or not self._animation.append(path):  # (a deleted or replaced GIF too)

@@ -23,10 +23,12 @@ from dcgan_keras.models import output_range
 def check(gan, x, fit_args, fit_kwargs):
     """Refuses or warns about what `gan.fit(x, *fit_args, **fit_kwargs)` would train wrongly on.
 
-    See `DCGAN.fit` for the checks.
+    See `GAN.fit` for the checks. Which parts of a batch are images, and
+    whose output range they must share, the GAN declares (`inputs`,
+    `range_of`).
 
     Args:
-        gan: the `DCGAN` about to be fitted.
+        gan: the `GAN` about to be fitted.
         x, fit_args, fit_kwargs: `fit`'s arguments.
 
     Returns:
@@ -36,78 +38,91 @@ def check(gan, x, fit_args, fit_kwargs):
     Example:
         >>> x = check(gan, images, (), {"batch_size": 64})  # doctest: +SKIP
     """
+    owner = type(gan).__name__
     arguments = _fit_arguments(fit_args, fit_kwargs)
     given = [name for name in ("validation_data", "validation_split") if _asks_for(arguments, name)]
     if given:
         raise ValueError(
-            f"DCGAN.fit takes no {' or '.join(given)}: a GAN has no validation loss to report "
+            f"{owner}.fit takes no {' or '.join(given)}: a GAN has no validation loss to report "
             "(D's and G's losses measure each other). Measure samples instead, e.g. FID with "
             "dcgan_keras.metrics (train.py --fid_every)."
         )
     weights = [name for name in ("sample_weight", "class_weight") if arguments.get(name) is not None]
     if weights:
         raise ValueError(
-            f"DCGAN.fit takes no {' or '.join(weights)}: each step's losses are means over real and "
+            f"{owner}.fit takes no {' or '.join(weights)}: each step's losses are means over real and "
             "generated images, with no per-image loss to weight"
             + (" (Keras would ignore sample_weight)" if "sample_weight" in weights else "")
             + ". To favour some images, draw them more often in the data."
         )
-    _check_callbacks(arguments.get("callbacks") or ())
+    _check_callbacks(arguments.get("callbacks") or (), owner, len(gan.optimizer_names))
     # Here, not at construction: a frozen GAN may still be saved, loaded and sampled.
-    _check_trainable(discriminator=gan.discriminator, generator=gan.generator)
+    _check_trainable(owner, gan.networks)
+    maker = getattr(gan, gan.range_of) if gan.range_of else None
     if isinstance(x, ImageDataset):
         raise ValueError(
             "fit takes batches: pass dataset.batches(batch_size) (shuffled, scaled to [-1, 1]), "
             "not the dataset itself."
         )
-    images = _array_images(x)
+    images = _array_images(x, gan.inputs)
+    y = arguments.get("y")
+    if images is not None and gan.inputs in ("pairs", "unpaired") and y is not None:
+        images = images + (_array_images(y) or [])  # fit(inputs, targets)
     if images is not None:
-        _check_real_range(images, gan.generator)
+        for part in images:
+            _check_real_range(part, maker)
+        images = images[0]
         batch_size = arguments.get("batch_size") or 32  # Keras's default
         count = int(images.shape[0])
         if batch_size == 1 or count == 1 or count % batch_size == 1:
             _warn_of_batches_of_one(gan, f"{count} images in batches of {batch_size} give batches of one image")
         return x
-    first, x = _first_batch_images(x)
+    first, x = _first_batch_images(x, gan.inputs)
     if first is not None:
-        _check_real_range(first, gan.generator)
-        if int(first.shape[0]) == 1:  # (a last batch of one cannot be seen ahead)
+        for part in first:
+            _check_real_range(part, maker)
+        if int(first[0].shape[0]) == 1:  # (a last batch of one cannot be seen ahead)
             _warn_of_batches_of_one(gan, "The data's first batch holds one image")
     return x
 
 
-def _check_callbacks(callbacks):
+def _check_callbacks(callbacks, owner="DCGAN", optimizers=2):
     if isinstance(callbacks, keras.callbacks.CallbackList):  # fit takes one; it is not iterable
         callbacks = callbacks.callbacks
     for callback in callbacks:
         if isinstance(callback, keras.callbacks.TerminateOnNaN):
             raise ValueError(
-                "keras.callbacks.TerminateOnNaN watches logs['loss'], which a DCGAN does not log (it "
-                "logs d_loss and g_loss): it would never stop. Use "
+                f"keras.callbacks.TerminateOnNaN watches logs['loss'], which a {owner} does not log (it "
+                "logs each network's loss): it would never stop. Use "
                 "dcgan_keras.callbacks.DivergenceMonitor(), which stops at the first NaN or infinite loss."
             )
         if isinstance(callback, keras.callbacks.ModelCheckpoint) and not callback.save_weights_only:
-            check_save_path(callback.filepath)
+            check_save_path(callback.filepath, owner, optimizers)
 
 
-def check_save_path(filepath):
-    """Refuses a legacy HDF5 path for a whole DCGAN: that format holds one optimizer.
+def check_save_path(filepath, owner="DCGAN", optimizers=2):
+    """Refuses a legacy HDF5 path for a whole GAN: that format holds one optimizer.
 
     Args:
         filepath: where `save` (or a `ModelCheckpoint`) would write.
+        owner: the GAN's class name, for the message.
+        optimizers: how many optimizers it has.
 
     Example:
         >>> check_save_path("gan.keras")
     """
     if str(filepath).endswith((".h5", ".hdf5")):
         raise ValueError(
-            f"Cannot save a DCGAN to {str(filepath)!r}: the legacy HDF5 format holds one optimizer, and a "
-            "DCGAN has two. Save to a .keras file (both networks, both optimizers, the RNG state), or "
+            f"Cannot save a {owner} to {str(filepath)!r}: the legacy HDF5 format holds one optimizer, and a "
+            f"{owner} has {_COUNTS.get(optimizers, optimizers)}. Save to a .keras file (every network and "
+            "optimizer, the RNG state), or "
             "the weights alone with save_weights('NAME.weights.h5') (ModelCheckpoint: save_weights_only=True)."
         )
 
 
-# keras.Model.fit's parameters after x: what DCGAN.fit(x, *args) passes positionally.
+_COUNTS = {2: "two", 3: "three", 4: "four"}
+
+# keras.Model.fit's parameters after x: what GAN.fit(x, *args) passes positionally.
 _FIT_PARAMETERS = tuple(inspect.signature(keras.Model.fit).parameters)[2:]
 
 
@@ -122,22 +137,23 @@ def _asks_for(arguments, name):
     return bool(value) if name == "validation_split" else value is not None
 
 
-def _array_images(x):
-    """`fit`'s images when they are an array or a tensor (batch, H, W, C), else None.
+def _array_images(x, inputs="images"):
+    """The image arrays of `fit`'s data when they are arrays or tensors (batch, H, W, C), else None.
 
     Only those are checked ahead: reading a dataset ahead would consume it.
+    Of (images, labels), the images; of image pairs or two domains, both.
     """
-    if isinstance(x, (tuple, list)) and x:
-        x = x[0]
-    if (isinstance(x, np.ndarray) or ops.is_tensor(x)) and len(x.shape) == 4 and x.shape[0]:
-        return x
-    return None
+    parts = list(x[:2]) if inputs in ("pairs", "unpaired") and isinstance(x, (tuple, list)) else [x]
+    if isinstance(parts[0], (tuple, list)) and parts[0]:
+        parts = [parts[0][0]]
+    found = [p for p in parts if (isinstance(p, np.ndarray) or ops.is_tensor(p)) and len(p.shape) == 4 and p.shape[0]]
+    return found if found and len(found) == len(parts) else None
 
 
 _NO_BATCH = object()  # none read: none to read, or not to be read ahead
 
 
-def _first_batch_images(x):
+def _first_batch_images(x, inputs="images"):
     """The images of the first batch of a dataset or generator `fit` was given, and what to give `fit`.
 
     A `tf.data.Dataset`, a `keras.utils.PyDataset` and a torch `DataLoader`
@@ -171,11 +187,16 @@ def _first_batch_images(x):
             return None, x
         if batch is _NO_BATCH:
             return None, x
+    # A tf.Tensor, or a torch one, off its own backend, as NumPy.
+    def own(part):
+        return np.asarray(part) if hasattr(part, "numpy") and not ops.is_tensor(part) else part
+
     if isinstance(batch, (tuple, list)) and batch:
-        batch = batch[0]  # (images, labels)
-    if hasattr(batch, "numpy") and not ops.is_tensor(batch):
-        batch = np.asarray(batch)  # a tf.Tensor, or a torch one, off its own backend
-    return _array_images(batch), x
+        # (images, labels): the images; (input, target) or (a, b): both.
+        batch = [own(p) for p in batch[:2]] if inputs in ("pairs", "unpaired") else own(batch[0])
+    else:
+        batch = own(batch)
+    return _array_images(batch, inputs), x
 
 
 def _peek(x):
@@ -222,7 +243,7 @@ def _warn_of_batches_of_one(gan, what):
     # BatchNorm in training mode maps a batch of one image to its offset: G's
     # images stop depending on z, and D sees no image at all.
     if any(isinstance(layer, keras.layers.BatchNormalization)
-           for layer in gan.generator.layers + gan.discriminator.layers):
+           for network in gan.networks.values() for layer in network.layers):
         warnings.warn(
             f"{what}, and the networks' BatchNormalization normalizes a single image to its offset in "
             "training: the generator's images stop depending on z in those steps. Use a batch size of 2 "
@@ -231,19 +252,20 @@ def _warn_of_batches_of_one(gan, what):
         )
 
 
-def _check_trainable(**networks):
+def _check_trainable(owner, networks):
     for name, network in networks.items():
         if not network.trainable_weights:
             raise ValueError(
                 f"The {name} has no trainable weights ({network.name}.trainable is "
-                f"{network.trainable}): DCGAN updates each network with its own optimizer, so both "
-                "stay trainable. (Keras 2 GANs froze D inside a combined model; there is none here.)"
+                f"{network.trainable}): {owner} updates each network with its own optimizer, so "
+                f"{'both' if len(networks) == 2 else 'all'} stay trainable. "
+                "(Keras 2 GANs froze D inside a combined model; there is none here.)"
             )
 
 
 def _check_real_range(x, generator):
     # A strided sample, so that sorted data shows its whole range.
-    bounds = output_range(generator)
+    bounds = None if generator is None else output_range(generator)
     if bounds is None or not keras.backend.standardize_dtype(x.dtype).startswith(("float", "bfloat")):
         return  # an integer dtype is refused by the step itself, naming the scaling
     sample = ops.convert_to_numpy(x[:: max(1, int(x.shape[0]) // 1000)]).astype("float64")

@@ -21,7 +21,7 @@ import numpy as np
 
 from dcgan_keras import rundir
 from dcgan_keras.cli import first_line, missing_checkpoint
-from dcgan_keras.gan import DCGAN
+from dcgan_keras.gans import GAN
 from dcgan_keras.models import in_sample_range
 
 
@@ -50,8 +50,14 @@ def keras_generator(model):
     """
     if isinstance(model, KerasGenerator):
         return model.model
-    if isinstance(model, DCGAN):
-        return model.sampling_generator
+    if isinstance(model, GAN):
+        exported = model.exported_generators()
+        if len(exported) != 1:
+            raise ValueError(
+                f"A {type(model).__name__} holds {len(exported)} generators ({', '.join(exported)}): "
+                "name the one to use."
+            )
+        model = next(iter(exported.values()))
     if not isinstance(model, keras.Model):
         raise ValueError(
             f"Expected a DCGAN or a Keras generator model. Received: {type(model).__name__}"
@@ -73,6 +79,11 @@ def _check_z(z, latent_dim):
     if z.ndim != 2 or z.shape[1] != latent_dim:
         raise ValueError(f"`z` must have shape (num, {latent_dim}). Received shape {z.shape}.")
     return z
+
+
+def float32_config(config):
+    """A model's config with every dtype policy float32 (the layers' own float32 outputs stay)."""
+    return _with_float32_policies(config)
 
 
 def _with_float32_policies(config):

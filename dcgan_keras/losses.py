@@ -22,11 +22,7 @@ def bce_with_logits(labels, logits):
 
     max(x, 0) - x * y + log(1 + exp(-|x|)): no exp of a large positive number.
     """
-    logits = ops.cast(logits, "float32")
-    if seam.bce_with_logits is not None:
-        return seam.bce_with_logits(labels, logits)
-    labels = ops.cast(labels, "float32")
-    return ops.mean(ops.relu(logits) - logits * labels + ops.log1p(ops.exp(-ops.abs(logits))))
+    return seam.bce_with_logits(labels, ops.cast(logits, "float32"))
 
 
 def discriminator_loss(real_logits, fake_logits, label_smoothing=0.0):

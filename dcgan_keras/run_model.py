@@ -1,4 +1,8 @@
-"""A run's DCGAN: built from its config, or loaded from its newest good checkpoint.
+"""A run's GAN: built from its config, or loaded from its newest good checkpoint.
+
+The config names the model (`model`, "dcgan" by default); each `GAN` subclass
+builds itself from a config (`from_run_config`) and says what a checkpoint
+found in the run must match (`run_identity`).
 
 `train` builds or loads the model here, under the run's dtype policy and
 distribution scope, and takes from here the plain float32 generator it writes
@@ -19,13 +23,13 @@ import keras
 
 from dcgan_keras.config import ConfigError
 from dcgan_keras.distribute import precision
-from dcgan_keras.gan import DCGAN
-from dcgan_keras.models import build_discriminator, build_generator
+from dcgan_keras.gans import MODELS
+from dcgan_keras.generators import float32_config
 from dcgan_keras.rundir import RunDirError
 
 
 def build_model(config):
-    """The compiled DCGAN a config describes, seeded by `config.seed`.
+    """The compiled GAN a config describes, seeded by `config.seed`.
 
     Seeds Keras's global RNGs with `config.seed` first, so the same config
     builds the same initial weights. Builds under whatever dtype policy and
@@ -50,58 +54,23 @@ def build_model(config):
     """
     keras.utils.set_random_seed(config.seed)
     try:
-        generator = build_config_generator(config)
-        discriminator = build_discriminator(
-            image_size=config.image_size,
-            channels=config.channels,
-            filters=config.d_filters,
-            kernel_size=config.kernel_size,
-            dropout=config.dropout,
-            batch_norm=config.d_batch_norm,
-            bn_momentum=config.bn_momentum,
-            # Seeded dropout: torch's global RNG would not be in the checkpoint.
-            seed=config.seed,
-        )
-        gan = DCGAN(
-            discriminator=discriminator,
-            generator=generator,
-            latent_dim=config.latent_dim,
-            d_steps=config.d_steps,
-            label_smoothing=config.label_smoothing,
-            seed=config.seed,
-            update=config.update,
-            ema_momentum=config.ema or None,
-        )
+        return model_class(config).from_run_config(config)
     except ValueError as err:
         raise ConfigError(f"The model config is invalid: {err}") from err
-    gan.compile(
-        d_optimizer=keras.optimizers.Adam(config.d_learning_rate, beta_1=config.beta_1),
-        g_optimizer=keras.optimizers.Adam(config.g_learning_rate, beta_1=config.beta_1),
-        loss_fn=config.loss,
-        jit_compile=config.jit_compile,
-    )
-    return gan
 
 
-def build_config_generator(config):
-    """The generator a config describes, unseeded: `build_model`'s, or the exported one's shape.
-
-    Args:
-        config: a checked `Config`.
+def model_class(config):
+    """The `GAN` subclass a config trains (`config.model`; "dcgan" when it names none).
 
     Example:
         >>> from dcgan_keras.config import resolve_config
-        >>> build_config_generator(resolve_config("synthetic")).output_shape
-        (None, 28, 28, 1)
+        >>> model_class(resolve_config("synthetic")).__name__
+        'DCGAN'
     """
-    return build_generator(
-        latent_dim=config.latent_dim,
-        image_size=config.image_size,
-        channels=config.channels,
-        filters=config.g_filters,
-        kernel_size=config.kernel_size,
-        bn_momentum=config.bn_momentum,
-    )
+    name = getattr(config, "model", "dcgan")
+    if name not in MODELS:
+        raise ConfigError(f"Unknown model {name!r}. Expected one of {sorted(MODELS)}.")
+    return MODELS[name]
 
 
 def build_or_load_model(config, run, say):
@@ -145,8 +114,12 @@ def build_or_load_model(config, run, say):
         except Exception as err:  # a damaged file: an older one may still load
             warnings.warn(f"Cannot load checkpoint {path} ({type(err).__name__}: {err}); trying an older one.")
             continue
-        if not isinstance(gan, DCGAN):
-            raise RunDirError(f"{path} holds a {type(gan).__name__}, not a DCGAN checkpoint.")
+        expected = model_class(config)
+        if not isinstance(gan, expected):
+            raise RunDirError(
+                f"{path} holds a {type(gan).__name__}, not a {expected.__name__} checkpoint as this run's "
+                "config trains. Move it out of the run's checkpoints/ folder, or resume the run it came from."
+            )
         _check_checkpoint_fits(gan, path, config, run)
         if _model_precision(gan) != config.mixed_precision:
             gan = _with_precision(gan, config)
@@ -157,10 +130,8 @@ def build_or_load_model(config, run, say):
 def _check_checkpoint_fits(gan, path, config, run):
     # config.json matched, but a checkpoint file of another run can still sit
     # in checkpoints/: training on would fail epochs later, after writing.
-    expected = {
-        "latent_dim": config.latent_dim, "image shape": (config.image_size, config.image_size, config.channels),
-    }
-    found = {"latent_dim": gan.latent_dim, "image shape": tuple(gan.image_shape)}
+    expected = gan.run_identity(config)
+    found = gan.run_identity()
     differing = [
         f"{key} {found[key]} (the run's config: {expected[key]})" for key in expected if found[key] != expected[key]
     ]
@@ -172,13 +143,12 @@ def _check_checkpoint_fits(gan, path, config, run):
 
 
 def _model_precision(gan):
-    """The mixed policy a built DCGAN's layers compute in, or "float32".
+    """The mixed policy a built GAN's layers compute in, or "float32".
 
     Only the output layers pin float32 (images, logits), so any other
     policy found is the one the model was built under.
     """
-    layers = gan.generator.layers + gan.discriminator.layers
-    mixed = {layer.dtype_policy.name for layer in layers} - {"float32"}
+    mixed = gan._policies() - {"float32"}
     return mixed.pop() if len(mixed) == 1 else "float32"
 
 
@@ -193,7 +163,7 @@ def _with_precision(loaded, config):
     gan = build_model(config)
     groups = [(loaded.variables, gan.variables)] + [
         (_inner_optimizer(getattr(loaded, name)).variables, _inner_optimizer(getattr(gan, name)).variables)
-        for name in ("d_optimizer", "g_optimizer")
+        for name in (f"{name}_optimizer" for name in gan.optimizer_names)
     ]
     for old, new in groups:
         if len(old) != len(new) or any(tuple(a.shape) != tuple(b.shape) for a, b in zip(old, new)):
@@ -216,22 +186,27 @@ def _inner_optimizer(optimizer):
 def plain_generator(gan, config):
     """The trained generator (its moving average, where kept), as a float32 model on one device.
 
+    Mixed precision and a data-parallel layout serve training; the exported
+    generator computes in float32 on whatever device loads it, with the same
+    (float32) weights. The generator is the one the model exports
+    (`GAN.exported_generators`), rebuilt from its own config outside any
+    distribution scope.
+
     Args:
-        gan: the trained `DCGAN`.
+        gan: the trained `GAN`.
         config: the run's `Config` (its precision and distribution).
 
     Example:
         >>> generator = plain_generator(gan, config)  # doctest: +SKIP
-
-    Mixed precision and a data-parallel layout serve training; the exported
-    generator computes in float32 on whatever device loads it, with the same
-    (float32) weights.
     """
-    trained = gan.sampling_generator
+    exported = gan.exported_generators()
+    if len(exported) != 1:
+        raise NotImplementedError(f"{type(gan).__name__} exports {len(exported)} generators; runs export one.")
+    (trained,) = exported.values()
     if config.distribute == "none" and config.mixed_precision == "float32":
         return trained
     with precision("float32"):
-        generator = build_config_generator(config)
+        generator = trained.__class__.from_config(float32_config(trained.get_config()))
     for source, target in zip(trained.variables, generator.variables):
         target.assign(keras.ops.convert_to_numpy(source))
     return generator

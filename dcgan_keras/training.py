@@ -46,7 +46,6 @@ from dcgan_keras.config import (
 )
 from dcgan_keras.data import Batches, DataError, load_dataset
 from dcgan_keras.distribute import data_parallel, precision
-from dcgan_keras.gan import latent_noise
 from dcgan_keras.rundir import RunDirError
 from dcgan_keras.run_model import build_model, build_or_load_model, plain_generator  # noqa: F401 - build_model's home before
 
@@ -163,7 +162,7 @@ def _train(config, run, record, recorded, resume, callbacks, verbose, say, backe
             record = _write_run_record(
                 run, record, config, backend, resume, initial_epoch, devices, processes, _data_identity(data)
             )
-            noise = _fixed_noise(run, config)
+            noise = _fixed_noise(run, config, gan, data)
             say(
                 f"dcgan_keras: backend {backend}, {data.name} {len(data)} images {data.image_shape}, "
                 f"{len(batches)} steps of {config.batch_size} an epoch, run dir {run.path}"
@@ -319,8 +318,9 @@ def _write_run_record(run, record, config, backend, resume, initial_epoch, devic
     return record
 
 
-def _fixed_noise(run, config):
+def _fixed_noise(run, config, gan, data=None):
     # Saved once and reread: the grids of a resumed run show the same z.
+    fresh = gan.grid_inputs(config.num_samples, config.seed, data)
     if os.path.isfile(run.fixed_noise):
         try:
             noise = np.load(run.fixed_noise)
@@ -330,9 +330,9 @@ def _fixed_noise(run, config):
                 f"{run.fixed_noise} is damaged ({err}); drawing the same noise again from seed {config.seed}."
             )
         else:
-            if noise.shape == (config.num_samples, config.latent_dim):
+            if noise.shape == fresh.shape:
                 return noise
-    noise = latent_noise(config.num_samples, config.latent_dim, seed=config.seed)
+    noise = fresh
     buffer = io.BytesIO()
     np.save(buffer, noise)
     rundir.write_bytes(run.fixed_noise, buffer.getvalue())

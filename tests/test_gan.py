@@ -73,9 +73,9 @@ def test_the_metrics_are_what_keras_means_report_step_by_step(monkeypatch):
         pass
 
     fused_calls = []
-    if seam.add_to_means is not None:
-        fused = seam.add_to_means
-        monkeypatch.setattr(seam, "add_to_means", lambda *args: fused_calls.append(1) or fused(*args))
+    if seam._impl.add_to_means is not None:
+        fused = seam._impl.add_to_means
+        monkeypatch.setattr(seam._impl, "add_to_means", lambda *args: fused_calls.append(1) or fused(*args))
     logs = {}
     for kind in ("default", "keras"):
         gan = tiny_gan(compile=False)
@@ -91,7 +91,7 @@ def test_the_metrics_are_what_keras_means_report_step_by_step(monkeypatch):
         assert default.keys() == keras_own.keys()
         for name in default:
             np.testing.assert_array_equal(default[name], keras_own[name], err_msg=name)
-    assert len(fused_calls) == (6 if seam.add_to_means is not None else 0)
+    assert len(fused_calls) == (6 if seam._impl.add_to_means is not None else 0)
 
 
 def test_consecutive_steps_draw_different_noise_and_seed_reproduces_run():

@@ -65,8 +65,6 @@ if _BACKEND not in ("tensorflow", "jax", "torch"):
     )
 _impl = importlib.import_module(f"dcgan_keras.backend.{_BACKEND}")
 
-add_to_means = _impl.add_to_means
-bce_with_logits = _impl.bce_with_logits
 computes_on_cpu = _impl.computes_on_cpu
 data_parallel_scope = _impl.data_parallel_scope
 default_jit_compile = _impl.default_jit_compile
@@ -74,12 +72,41 @@ enable_compile_cache = _impl.enable_compile_cache
 fast_layers = _impl.fast_layers
 forward = _impl.forward
 minimize = _impl.minimize
-move_average = _impl.move_average
 minimize_each = _impl.minimize_each
 normal_noise = _impl.normal_noise
 record = _impl.record
 seed_state_scope = _impl.seed_state_scope
 train_step = _impl.train_step
+
+
+def move_average(averages, values, updates, momentum):
+    """`average += step * (value - average)` for each pair, step = 1 - min(m, (k - 1) / k) after k updates."""
+    if _impl.move_average is not None:
+        return _impl.move_average(averages, values, updates, momentum)
+    k = keras.ops.cast(updates, "float32")
+    step = 1.0 - keras.ops.minimum(momentum, (k - 1.0) / keras.ops.maximum(k, 1.0))
+    for average, value in zip(averages, values):
+        value = keras.ops.cast(keras.ops.stop_gradient(value), average.dtype)
+        average.assign(average + keras.ops.cast(step, average.dtype) * (value - average))
+
+
+def add_to_means(means, values):
+    """Each `keras.metrics.Mean`'s `update_state(value)`, then its `result()`; returns the results."""
+    # Plain Means only on the fused path: a subclass (a user's tracker) may update differently.
+    if _impl.add_to_means is not None and all(type(mean) is keras.metrics.Mean for mean in means):
+        return _impl.add_to_means(means, values)
+    for mean, value in zip(means, values):
+        mean.update_state(value)
+    return [mean.result() for mean in means]
+
+
+def bce_with_logits(labels, logits):
+    """Mean binary cross-entropy of `labels` against float32 `logits`, stable for any logit."""
+    if _impl.bce_with_logits is not None:
+        return _impl.bce_with_logits(labels, logits)
+    ops = keras.ops
+    labels = ops.cast(labels, "float32")
+    return ops.mean(ops.relu(logits) - logits * labels + ops.log1p(ops.exp(-ops.abs(logits))))
 
 __all__ = [
     "add_to_means",
