@@ -12,6 +12,8 @@ import math
 import keras
 from keras import layers
 
+from dcgan_keras import config
+
 # Keras's own layers: a saved network loads without this package. The fast
 # path applies faster kernels where the training step runs it (seam.forward).
 from dcgan_keras import backend as seam
@@ -324,8 +326,9 @@ def build_discriminator(
 
 # ------------------------------------------------ the other architectures
 
-GENERATOR_ARCHITECTURES = ("transposed", "upsample")
-DISCRIMINATOR_ARCHITECTURES = ("strided", "blocks3x3")
+# The lists of choices live in config.py (train.py's flags read them before Keras loads).
+GENERATOR_ARCHITECTURES = config.G_ARCHITECTURES
+DISCRIMINATOR_ARCHITECTURES = config.D_ARCHITECTURES
 _UPSAMPLE_FILTERS = {28: (128, 64), 32: (128, 64), 64: (256, 128, 64), 128: (256, 128, 64, 32)}
 _BLOCKS3X3_FILTERS = {28: (32, 64, 96), 32: (32, 64, 96), 64: (32, 64, 96, 128), 128: (32, 64, 96, 128, 192)}
 

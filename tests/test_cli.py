@@ -75,11 +75,15 @@ def test_the_flags_are_the_configs_fields_with_their_types_choices_and_bounds():
 
 
 def test_each_list_of_choices_is_defined_once():
-    from dcgan_keras import distribute, gan
+    from dcgan_keras import distribute, losses, models
+    from dcgan_keras.gans import dcgan
 
     assert distribute.MODES is config.DISTRIBUTE_MODES and distribute.PRECISIONS is config.PRECISIONS
-    # gan.py keeps its own tuple until the GAN base lands (it may import config's then).
-    assert tuple(gan.UPDATES) == config.UPDATES
+    assert dcgan.UPDATES is config.UPDATES and dcgan.LATENT_DISTRIBUTIONS is config.LATENT_DISTRIBUTIONS
+    assert models.GENERATOR_ARCHITECTURES is config.G_ARCHITECTURES
+    assert models.DISCRIMINATOR_ARCHITECTURES is config.D_ARCHITECTURES
+    # The loss names: config.py's (no Keras) against the functions' registry ("bce": non_saturating's other name).
+    assert set(config.LOSSES) == set(losses.LOSSES) - {"bce"}
 
 
 def test_help_lists_the_users_flags_and_not_the_test_hooks():

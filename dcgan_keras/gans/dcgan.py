@@ -13,12 +13,12 @@ import keras
 from keras import ops
 
 from dcgan_keras import backend as seam
+# The lists of choices live in config.py, which imports no Keras (train.py's flags read them first).
+from dcgan_keras.config import LATENT_DISTRIBUTIONS, UPDATES  # noqa: F401 (UPDATES: importable from here)
 from dcgan_keras.gans.base import GAN, check_network, user_stacklevel
 from dcgan_keras.models import in_sample_range
 
 METRIC_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "d_acc")
-UPDATES = ("sequential", "simultaneous")
-LATENT_DISTRIBUTIONS = ("normal", "uniform")
 
 
 def latent_noise(num, latent_dim, seed=None, distribution="normal"):
