@@ -268,6 +268,7 @@ def _bool(optional=False):
             return f"True or False{' or None' if optional else ''}"
         return None
 
+    check.kind = bool  # a --flag / --noflag on the command line
     return check
 
 

@@ -59,6 +59,8 @@ def _define_config_flags(specs, flag_values=None):
     for spec in specs:
         if spec.choices is not None:
             flags.DEFINE_enum(spec.name, None, list(spec.choices), spec.help, flag_values=fv)
+        elif spec.kind is bool:
+            flags.DEFINE_bool(spec.name, None, spec.help, flag_values=fv)
         elif spec.kind is int:
             flags.DEFINE_integer(spec.name, None, spec.help, lower_bound=spec.lower, upper_bound=spec.upper,
                                  flag_values=fv)

@@ -69,7 +69,7 @@ def test_the_flags_are_the_configs_fields_with_their_types_choices_and_bounds():
             assert flag.parser.enum_values == list(check.choices), spec.name
         else:
             assert type(flag.parser).__name__ == {int: "IntegerParser", float: "FloatParser",
-                                                  str: "ArgumentParser"}[spec.kind], spec.name
+                                                  bool: "BooleanParser", str: "ArgumentParser"}[spec.kind], spec.name
     assert fv["update"].parser.enum_values == list(config.UPDATES)
     assert fv["seed"].parser.upper_bound == 2**32 - 1 and fv["epochs"].parser.lower_bound == 1
 

@@ -450,7 +450,9 @@ def test_every_config_flag_reaches_the_config(tmp_path, capfd, monkeypatch):
         "data_dir": str(tmp_path), "epochs": 7, "batch_size": 16, "latent_dim": 9, "lr": 0.001, "d_steps": 3,
         "update": "sequential", "label_smoothing": 0.1, "ema": 0.5, "seed": 4, "steps_per_epoch": 5,
         "fid_every": 2, "fid_extractor": str(tmp_path / "judge.keras"), "fid_num_samples": 50, "distribute": "data_parallel",
-        "mixed_precision": "mixed_bfloat16",
+        "mixed_precision": "mixed_bfloat16", "loss": "hinge", "d_lr": 0.002, "g_lr": 0.003, "beta_2": 0.9,
+        "weight_decay": 0.01, "g_architecture": "upsample", "d_architecture": "blocks3x3", "spectral_norm": True,
+        "latent_distribution": "uniform", "instance_noise": 0.1, "instance_noise_steps": 100,
     }
     assert set(values) == {spec.name for spec in flag_specs()}, "give each config flag a value to check"
     given = []

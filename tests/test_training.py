@@ -147,9 +147,9 @@ def test_a_preset_that_leaves_out_the_shape_gets_the_data_sets_own():
 
 
 def test_a_data_set_without_a_preset_is_refused_with_how_to_write_one():
-    # load_dataset reads kmnist, but --dataset names a preset file.
-    with pytest.raises(ConfigError, match=r"kmnist is a data set.*'dataset': 'kmnist'.*--config=PATH"):
-        resolve_config("kmnist")
+    # load_dataset reads cifar100, but --dataset names a preset file.
+    with pytest.raises(ConfigError, match=r"cifar100 is a data set.*'dataset': 'cifar100'.*--config=PATH"):
+        resolve_config("cifar100")
 
 
 def test_preset_files_anywhere(tmp_path):

@@ -69,7 +69,8 @@ def adversarial_losses():
         "bce": losses.LOSSES["bce"],
         "focal": losses.GANLoss("focal", _focal_discriminator, _focal_generator),
     }
-    known.update({name: losses.LOSSES[name] for name in known if name in losses.LOSSES})
+    # The paper's scaling, not dcgan_keras.losses' (whose least squares halves
+    # both terms, as Mao et al. write it): CycleGAN halves D's loss itself.
     return known
 
 
