@@ -158,10 +158,27 @@ def build_generator(
             latent_dim, num_classes, image_size, channels, conditioning, embedding_dim, filters, kernel_size,
             activation, batch_norm, bn_momentum, init_stddev, name,
         )
+    filters, kernel_size, activation = generator_arguments(latent_dim, image_size, filters, kernel_size, activation)
+    z = keras.Input((latent_dim,), name="z")
+    images = generator_trunk(
+        z, image_size, channels, filters, kernel_size, activation, batch_norm, bn_momentum, init_stddev
+    )
+    return keras.Model(z, images, name=name)
+
+
+def generator_arguments(latent_dim, image_size, filters, kernel_size, activation):
+    """`build_generator`'s filters, kernel size and activation for the image size, checked.
+
+    Args:
+        latent_dim: size of z (must be a positive int).
+        image_size: one of `SUPPORTED_SIZES`.
+        filters, kernel_size, activation: as given; None takes the image size's default.
+
+    Returns:
+        (filters tuple, kernel_size, activation).
+    """
     defaults = _GENERATOR_DEFAULTS[image_size]
     filters = tuple(filters or defaults["filters"])
-    kernel_size = kernel_size or defaults["kernel_size"]
-    activation = activation or defaults["activation"]
     if not isinstance(latent_dim, int) or latent_dim < 1:
         raise ValueError(f"`latent_dim` must be a positive integer. Received: latent_dim={latent_dim!r}")
     start = _start_size(image_size)
@@ -171,12 +188,7 @@ def build_generator(
             f"An image size of {image_size} needs at least {doublings} filter counts "
             f"(one per doubling from {start}x{start}). Received: filters={filters}"
         )
-
-    z = keras.Input((latent_dim,), name="z")
-    images = generator_trunk(
-        z, image_size, channels, filters, kernel_size, activation, batch_norm, bn_momentum, init_stddev
-    )
-    return keras.Model(z, images, name=name)
+    return filters, kernel_size or defaults["kernel_size"], activation or defaults["activation"]
 
 
 def generator_trunk(x, image_size, channels, filters, kernel_size, activation, batch_norm, bn_momentum, init_stddev):

@@ -19,20 +19,17 @@ discriminator's "images" and "labels"; labels are int32 class ids of
 shape () (a batch of them: (batch,)).
 """
 
-import math
-
 import keras
 from keras import layers
 
 from dcgan_keras.models import (
+    generator_arguments,
     generator_trunk,
     _DISCRIMINATOR_DEFAULTS,
-    _GENERATOR_DEFAULTS,
     CHANNELS,
     _check_choice,
     _kernel_init,
     _resolve,
-    _start_size,
 )
 
 #: The ways of feeding the label to the networks. "concat" is the default:
@@ -111,19 +108,7 @@ def build_conditional_generator(
     image_size, channels = _resolve(None, image_size, channels)
     _check_classes(num_classes)
     _check_choice("conditioning", conditioning, CONDITIONINGS)
-    if not isinstance(latent_dim, int) or latent_dim < 1:
-        raise ValueError(f"`latent_dim` must be a positive integer. Received: latent_dim={latent_dim!r}")
-    defaults = _GENERATOR_DEFAULTS[image_size]
-    filters = tuple(filters or defaults["filters"])
-    kernel_size = kernel_size or defaults["kernel_size"]
-    activation = activation or defaults["activation"]
-    start = _start_size(image_size)
-    doublings = int(math.log2(image_size // start))
-    if len(filters) < doublings:
-        raise ValueError(
-            f"An image size of {image_size} needs at least {doublings} filter counts "
-            f"(one per doubling from {start}x{start}). Received: filters={filters}"
-        )
+    filters, kernel_size, activation = generator_arguments(latent_dim, image_size, filters, kernel_size, activation)
 
     z = keras.Input((latent_dim,), name="z")
     labels = _label_input()
