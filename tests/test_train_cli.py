@@ -88,6 +88,20 @@ def generator_output(path):
     return keras.ops.convert_to_numpy(generator(z, training=False))
 
 
+def plain_keras_output(path, z, cwd):
+    """`path`'s images for `z`, from a process with Keras alone: dcgan_keras never imported there."""
+    np.save(os.path.join(cwd, "z.npy"), z)
+    code = (
+        "import sys, keras, numpy as np\n"
+        f"g = keras.saving.load_model({str(path)!r})\n"
+        "np.save('out.npy', keras.ops.convert_to_numpy(g(np.load('z.npy'), training=False)))\n"
+        "assert not any(m.startswith('dcgan_keras') for m in sys.modules), 'dcgan_keras was imported'\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    subprocess.run([sys.executable, "-c", code], env=dict(env, KERAS_BACKEND=BACKEND), cwd=cwd, check=True)
+    return np.load(os.path.join(cwd, "out.npy"))
+
+
 def signal_in_epoch_2(run, cwd, signum):
     """Sends `signum` to a QUICK run in `run` midway through epoch 2; its exit code and stderr."""
     with open(os.path.join(cwd, "stderr.txt"), "w+") as stderr:
@@ -136,7 +150,7 @@ def reference_run(tmp_path_factory):
     return RunDir(os.path.join(cwd, "ref")), proc
 
 
-def test_a_run_writes_every_artifact(reference_run):
+def test_a_run_writes_every_artifact(reference_run, tmp_path):
     run, proc = reference_run
     assert f"backend: {BACKEND}" in proc.stdout
     # TensorFlow's C++ start-up lines (oneDNN, cpu_feature_guard, remapper) stay quiet by default.
@@ -177,6 +191,11 @@ def test_a_run_writes_every_artifact(reference_run):
     checkpoint = keras.saving.load_model(run.checkpoint_path(2))
     z = np.random.default_rng(0).standard_normal((4, 8)).astype("float32")
     np.testing.assert_allclose(checkpoint.generate(z=z), images, atol=1e-6)
+    # It loads in plain Keras, where dcgan_keras was never imported, and makes the run's samples' images.
+    fixed = np.load(run.fixed_noise)
+    np.testing.assert_allclose(
+        plain_keras_output(run.generator_keras, fixed, tmp_path), checkpoint.generate(z=fixed), atol=1e-5
+    )
     assert run.temporaries() == []
 
 
