@@ -75,6 +75,15 @@ def _kernel_init(stddev):
     return keras.initializers.RandomNormal(mean=0.0, stddev=stddev)
 
 
+def seeded_dropout(rate, seed):
+    """`keras.layers.Dropout(rate, seed=seed)` with its seed state where the seam keeps the step's seeds.
+
+    (torch: host memory, so that a mask's seed read is no device sync.)
+    """
+    with seam.seed_state_scope():
+        return layers.Dropout(rate, seed=seed)
+
+
 def _batch_norm(momentum, stddev):
     return layers.BatchNormalization(
         momentum=momentum,
@@ -326,10 +335,7 @@ def build_discriminator(
             x = _batch_norm(bn_momentum, init_stddev)(x)
         x = layers.LeakyReLU(negative_slope=0.2)(x)
         if dropout:
-            # Its seed state where the seam keeps the step's seeds (torch: host memory).
-            with seam.seed_state_scope():
-                dropout_layer = layers.Dropout(dropout, seed=None if seed is None else seed + i)
-            x = dropout_layer(x)
+            x = seeded_dropout(dropout, None if seed is None else seed + i)(x)
     x = layers.Flatten(data_format=CHANNELS)(x)
     # Logits in float32 even under mixed precision: the losses need the range.
     logits = sn(layers.Dense(1, kernel_initializer=init, dtype="float32", name="logits"))(x)
@@ -421,9 +427,7 @@ def _blocks3x3_discriminator(image_size, channels, filters, dropout, batch_norm,
                 x = _batch_norm(bn_momentum, init_stddev)(x)
             x = layers.LeakyReLU(negative_slope=0.2)(x)
         if dropout:
-            with seam.seed_state_scope():
-                dropout_layer = layers.Dropout(dropout, seed=None if seed is None else seed + i)
-            x = dropout_layer(x)
+            x = seeded_dropout(dropout, None if seed is None else seed + i)(x)
     x = layers.Flatten(data_format=CHANNELS)(x)
     logits = sn(layers.Dense(1, kernel_initializer=init, dtype="float32", name="logits"))(x)
     return keras.Model(images, logits, name=name)

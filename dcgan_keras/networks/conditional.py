@@ -23,6 +23,7 @@ import keras
 from keras import layers
 
 from dcgan_keras.models import (
+    seeded_dropout,
     generator_arguments,
     generator_trunk,
     _DISCRIMINATOR_DEFAULTS,
@@ -189,7 +190,7 @@ def build_conditional_discriminator(
             x = _batch_norm(bn_momentum, init_stddev)(x)
         x = layers.LeakyReLU(negative_slope=0.2)(x)
         if dropout:
-            x = layers.Dropout(dropout, seed=None if seed is None else seed + i)(x)
+            x = seeded_dropout(dropout, None if seed is None else seed + i)(x)
     features = x
     flat = layers.Flatten(data_format=CHANNELS)(features)
     if conditioning == "concat":
