@@ -34,6 +34,11 @@ LOSSES = ("non_saturating", "minimax", "least_squares", "hinge", "focal", "wgan_
 G_ARCHITECTURES = ("transposed", "upsample")
 D_ARCHITECTURES = ("strided", "blocks3x3")
 LATENT_DISTRIBUTIONS = ("normal", "uniform")
+#: The GANs a run trains (`model`): dcgan_keras.gans.MODELS holds their classes
+#: (tests/test_config_family.py checks the two name the same ones).
+MODEL_NAMES = ("dcgan", "conditional")
+#: How a conditional model feeds the label (dcgan_keras.networks.CONDITIONINGS).
+CONDITIONINGS = ("concat", "projection")
 # The lists of choices live here, in a module that imports no Keras, so that
 # train.py's flags (made from FLAG_HELP below) can use them before the
 # backend is picked; dcgan_keras.distribute imports them. dcgan_keras.gan has
@@ -91,8 +96,14 @@ class Config:
     channels: int = 1
     limit: typing.Optional[int] = None
 
-    # Model: `build_generator` / `build_discriminator` arguments; None picks
-    # the architecture models.py chose for the image size.
+    # Model: which GAN (`model`), then `build_generator` / `build_discriminator`
+    # arguments; None picks the architecture models.py chose for the image size.
+    model: str = "dcgan"
+    # A conditional model's classes: None takes the data set's (its labels).
+    num_classes: typing.Optional[int] = None
+    # keras.io's and Mirza and Osindero's, the recipe users compare against
+    # (networks/conditional.py; bench/QUALITY.md is to measure projection against it).
+    conditioning: str = "concat"
     latent_dim: int = 100
     g_filters: typing.Optional[tuple] = None
     d_filters: typing.Optional[tuple] = None
@@ -176,6 +187,7 @@ class Config:
 
 
 FIELDS = tuple(f.name for f in dataclasses.fields(Config))
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Config) if f.default is not dataclasses.MISSING}
 
 
 # ---------------------------------------------------------------- checking
@@ -280,6 +292,9 @@ _CHECKS = {
     "image_size": _choice(_IMAGE_SIZES),
     "channels": _choice((1, 3)),
     "limit": _int(1, optional=True),
+    "model": _choice(MODEL_NAMES),
+    "num_classes": _int(2, optional=True),
+    "conditioning": _choice(CONDITIONINGS),
     "latent_dim": _int(1),
     "g_filters": _filters,
     "d_filters": _filters,
@@ -331,6 +346,11 @@ FLAG_HELP = {
     "data_dir": "Where the data set's files are (overrides the preset).",
     "epochs": "Epochs in all (with --resume: train on to this many).",
     "batch_size": "Real images per step.",
+    "model": "The GAN: dcgan (unconditional), or conditional (class-conditional DCGAN: trains on a labelled "
+             "data set's images and labels, samples a class on request).",
+    "num_classes": "A conditional model's number of classes (default: the data set's).",
+    "conditioning": "How a conditional model feeds the label: concat (one-hot joined to z and stacked on D's "
+                    "input, keras.io) or projection (embeddings; Miyato and Koyama).",
     "latent_dim": "Size of the noise vector z.",
     "lr": "Adam learning rate of both networks.",
     "d_steps": "Discriminator updates per generator update.",
@@ -477,6 +497,11 @@ def make_config(values, where="the config"):
             f"instance_noise={values['instance_noise']!r} anneals to 0 over instance_noise_steps GAN steps, "
             "so instance_noise_steps must be set too (e.g. epochs x steps per epoch)"
         )
+    if values.get("model", "dcgan") != "conditional":
+        for key in ("num_classes", "conditioning"):
+            if key in values and values[key] != _DEFAULTS[key]:
+                problems.append(f"{key} is a conditional model's, but model is {values.get('model', 'dcgan')!r} "
+                                "(set model='conditional', or leave it out)")
     if values.get("dataset") == "synthetic" and values.get("data_dir"):
         # Accepted, it would be recorded in config.json as if it were read.
         problems.append(f"dataset 'synthetic' draws its images and reads no files, so data_dir must be "

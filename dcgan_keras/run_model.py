@@ -28,7 +28,7 @@ from dcgan_keras.generators import float32_config
 from dcgan_keras.rundir import RunDirError
 
 
-def build_model(config):
+def build_model(config, data=None):
     """The compiled GAN a config describes, seeded by `config.seed`.
 
     Seeds Keras's global RNGs with `config.seed` first, so the same config
@@ -37,10 +37,12 @@ def build_model(config):
 
     Args:
         config: a checked `Config`, e.g. from `resolve_config`.
+        data: the run's data set, for what the config leaves to it (a
+            conditional model's classes), or None.
 
     Returns:
-        A compiled `DCGAN` with Adam optimizers at the config's learning
-        rates and `beta_1`.
+        The compiled `GAN` of `config.model` (a `DCGAN` by default), with
+        Adam optimizers at the config's learning rates and betas.
 
     Raises:
         ConfigError: the model arguments do not fit together (the message
@@ -54,7 +56,7 @@ def build_model(config):
     """
     keras.utils.set_random_seed(config.seed)
     try:
-        return model_class(config).from_run_config(config)
+        return model_class(config).from_run_config(config, data)
     except ValueError as err:
         raise ConfigError(f"The model config is invalid: {err}") from err
 
@@ -73,7 +75,7 @@ def model_class(config):
     return MODELS[name]
 
 
-def build_or_load_model(config, run, say):
+def build_or_load_model(config, run, say, data=None):
     """A new model (epoch 0), or the newest checkpoint of `run` that loads, and its epoch.
 
     Damaged checkpoints are warned about and skipped for an older one; a
@@ -83,9 +85,10 @@ def build_or_load_model(config, run, say):
         config: the run's checked `Config`.
         run: the resumed run's `RunDir`, or None for a new model.
         say: prints a status line.
+        data: the run's data set (see `build_model`).
 
     Returns:
-        (a compiled `DCGAN`, the number of epochs it has trained).
+        (a compiled `GAN`, the number of epochs it has trained).
 
     Raises:
         RunDirError: no checkpoint loads, or one is not this run's.
@@ -94,11 +97,11 @@ def build_or_load_model(config, run, say):
         >>> gan, epoch = build_or_load_model(config, RunDir(workdir), print)  # doctest: +SKIP
     """
     if run is None:
-        return build_model(config), 0
+        return build_model(config, data), 0
     checkpoints = run.checkpoints()
     if not checkpoints:
         say(f"{run.path} has no complete checkpoint yet: starting again from epoch 0.")
-        return build_model(config), 0
+        return build_model(config, data), 0
     # The seeds of anything not in the checkpoint (there should be nothing).
     keras.utils.set_random_seed(config.seed)
     for epoch, path in reversed(checkpoints):
@@ -120,17 +123,20 @@ def build_or_load_model(config, run, say):
                 f"{path} holds a {type(gan).__name__}, not a {expected.__name__} checkpoint as this run's "
                 "config trains. Move it out of the run's checkpoints/ folder, or resume the run it came from."
             )
-        _check_checkpoint_fits(gan, path, config, run)
+        _check_checkpoint_fits(gan, path, config, run, data)
         if _model_precision(gan) != config.mixed_precision:
-            gan = _with_precision(gan, config)
+            gan = _with_precision(gan, config, data)
         return gan, epoch
     raise RunDirError(f"None of the checkpoints in {run.checkpoints_dir} could be loaded (see warnings).")
 
 
-def _check_checkpoint_fits(gan, path, config, run):
+def _check_checkpoint_fits(gan, path, config, run, data=None):
     # config.json matched, but a checkpoint file of another run can still sit
     # in checkpoints/: training on would fail epochs later, after writing.
-    expected = gan.run_identity(config)
+    try:
+        expected = gan.run_identity(config, data)
+    except ValueError as err:
+        raise ConfigError(f"The model config is invalid: {err}") from err
     found = gan.run_identity()
     differing = [
         f"{key} {found[key]} (the run's config: {expected[key]})" for key in expected if found[key] != expected[key]
@@ -152,7 +158,7 @@ def _model_precision(gan):
     return mixed.pop() if len(mixed) == 1 else "float32"
 
 
-def _with_precision(loaded, config):
+def _with_precision(loaded, config, data=None):
     """`loaded`'s state in a DCGAN built under the current global policy.
 
     A checkpoint restores the dtype policies it was saved with, so a resume
@@ -160,7 +166,7 @@ def _with_precision(loaded, config):
     RNG states and both optimizers' slots over (all float32). Loss scaling
     starts afresh when the new precision is mixed_float16.
     """
-    gan = build_model(config)
+    gan = build_model(config, data)
     groups = [(loaded.variables, gan.variables)] + [
         (_inner_optimizer(getattr(loaded, name)).variables, _inner_optimizer(getattr(gan, name)).variables)
         for name in (f"{name}_optimizer" for name in gan.optimizer_names)

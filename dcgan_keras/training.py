@@ -44,7 +44,7 @@ from dcgan_keras.config import (
     make_config,
     resolve_config,
 )
-from dcgan_keras.data import Batches, DataError, load_dataset
+from dcgan_keras.data import DataError, load_dataset
 from dcgan_keras.distribute import data_parallel, precision
 from dcgan_keras.rundir import RunDirError
 from dcgan_keras.run_model import build_model, build_or_load_model, plain_generator  # noqa: F401 - build_model's home before
@@ -149,7 +149,7 @@ def _train(config, run, record, recorded, resume, callbacks, verbose, say, backe
         with precision("float32"):
             fid = _fid_callback(config, data) if config.fid_every else None
         with precision(config.mixed_precision):
-            gan, initial_epoch = build_or_load_model(config, run if resume else None, say)
+            gan, initial_epoch = build_or_load_model(config, run if resume else None, say, data)
             if initial_epoch > config.epochs:
                 raise RunDirError(
                     f"The run in {run.path} has {initial_epoch} epochs; epochs={config.epochs} would train "
@@ -157,10 +157,10 @@ def _train(config, run, record, recorded, resume, callbacks, verbose, say, backe
                     "it to write the final generator again)."
                 )
             devices, processes = _topology(gan, config)
-            batches = _batches(data, config, initial_epoch, devices)
+            batches = _batches(gan, data, config, initial_epoch, devices)
 
             record = _write_run_record(
-                run, record, config, backend, resume, initial_epoch, devices, processes, _data_identity(data)
+                run, record, config, backend, resume, initial_epoch, devices, processes, _data_identity(data, gan)
             )
             noise = _fixed_noise(run, config, gan, data)
             say(
@@ -244,17 +244,23 @@ def _resume_changes(recorded, config):
     return lines
 
 
-def _data_identity(data):
+def _data_identity(data, gan=None):
     """What config.json records of the images trained on: their count, shape and a hash of their pixels.
 
+    A model trained on labels also records the class names (index = id), or
+    the ids as names where the data set names none, for sample.py and users.
     Hashing is ~1 s per GB, against minutes to decode a folder of that size.
     """
     images = np.ascontiguousarray(data.images)
-    return {
+    identity = {
         "images": len(images),
         "shape": list(images.shape[1:]),
         "sha256": hashlib.sha256(memoryview(images).cast("B")).hexdigest(),
     }
+    if getattr(gan, "inputs", None) == "images_labels":
+        names = list(data.class_names or [])
+        identity["class_names"] = names + [str(i) for i in range(len(names), gan.num_classes)]
+    return identity
 
 
 def _warn_if_other_data(recorded, identity):
@@ -354,8 +360,11 @@ def _load_data(config):
     )
 
 
-def _batches(data, config, initial_epoch, devices=1):
-    """The global batches of `config.batch_size` images (this process's rows of them on multi-host JAX)."""
+def _batches(gan, data, config, initial_epoch, devices=1):
+    """The global batches of `config.batch_size` images (this process's rows of them on multi-host JAX).
+
+    What a batch holds is the model's (`GAN.run_batches`): images, or images and labels.
+    """
     if config.batch_size % devices:
         raise ConfigError(
             f"batch_size={config.batch_size} must be a multiple of the {devices} devices of the "
@@ -363,9 +372,9 @@ def _batches(data, config, initial_epoch, devices=1):
         )
     # max_batches rather than fit(steps_per_epoch=): each short epoch is still
     # a fresh (seed, epoch) permutation, the order a resumed run recomputes.
-    batches = Batches(
-        data.images,
-        config.batch_size,
+    batches = gan.run_batches(
+        data,
+        batch_size=config.batch_size,
         seed=config.seed,
         shuffle=True,
         drop_remainder=True,
@@ -393,7 +402,10 @@ class _ProcessRows(keras.utils.PyDataset):
         return len(self.batches)
 
     def __getitem__(self, index):
-        return self.batches[index][self.rows]
+        batch = self.batches[index]
+        if isinstance(batch, tuple):  # (images, labels)
+            return tuple(part[self.rows] for part in batch)
+        return batch[self.rows]
 
     def on_epoch_begin(self):
         self.batches.on_epoch_begin()

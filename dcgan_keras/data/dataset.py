@@ -62,7 +62,8 @@ class ImageDataset:
     def __len__(self):
         return len(self.images)
 
-    def batches(self, batch_size, seed=0, shuffle=True, drop_remainder=True, epoch=0, labels=False):
+    def batches(self, batch_size, seed=0, shuffle=True, drop_remainder=True, epoch=0, labels=False,
+                max_batches=None):
         """Float batches in [-1, 1] for ``model.fit``, as a ``Batches``.
 
         Args:
@@ -74,6 +75,7 @@ class ImageDataset:
             epoch: the epoch the first batches come from, for resuming.
             labels: True serves ``(images, labels)`` batches (a conditional
                 GAN's), refused for a data set without labels.
+            max_batches: None, or a cap on the batches of an epoch.
 
         Example:
             >>> from dcgan_keras.data import load_dataset
@@ -95,6 +97,7 @@ class ImageDataset:
             drop_remainder=drop_remainder,
             epoch=epoch,
             labels=self.labels if labels else None,
+            max_batches=max_batches,
         )
 
     def __repr__(self):

@@ -10,6 +10,6 @@ from dcgan_keras.gans.dcgan import DCGAN, latent_noise
 from dcgan_keras.gans.pix2pix import Pix2Pix
 
 #: The models a run config names (`model`): each class builds itself from one (`from_run_config`).
-MODELS = {"dcgan": DCGAN}
+MODELS = {"dcgan": DCGAN, "conditional": ConditionalDCGAN}
 
 __all__ = ["ConditionalDCGAN", "CycleGAN", "DCGAN", "GAN", "MODELS", "OptimizerGroup", "Pix2Pix", "latent_noise"]

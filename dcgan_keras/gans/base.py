@@ -246,18 +246,36 @@ class GAN(keras.Model):
         raise NotImplementedError(f"{type(self).__name__} exports nothing: define exported_generators.")
 
     @classmethod
-    def from_run_config(cls, config):
-        """The compiled model a train.py config describes: the subclass's, for `run_model.build_model`."""
+    def from_run_config(cls, config, data=None):
+        """The compiled model a train.py config describes: the subclass's, for `run_model.build_model`.
+
+        Args:
+            config: a checked `dcgan_keras.config.Config`.
+            data: the run's data set (`ImageDataset`), for what the config
+                leaves to it (a conditional model's classes), or None.
+        """
         raise NotImplementedError(f"{cls.__name__} cannot be built from a run config: define from_run_config.")
 
-    def run_identity(self, config=None):
+    def run_identity(self, config=None, data=None):
         """{name: value} that must match between a run's config and a checkpoint found in its folder.
 
         Args:
             config: None for this model's values, or a run config for what it asks.
+            data: the run's data set, with `config`.
         """
-        del config
+        del config, data
         return {}
+
+    def run_batches(self, data, **kwargs):
+        """The `Batches` a run trains on: `data.batches(**kwargs)`, with what this game's batch holds.
+
+        Args:
+            data: the run's data set.
+            **kwargs: `Batches`' arguments (batch_size, seed, epoch, ...).
+        """
+        if self.inputs != "images":
+            raise NotImplementedError(f"{type(self).__name__} trains on {self.inputs}: define run_batches.")
+        return data.batches(**kwargs)
 
     def extra_config(self):
         """The subclass's constructor arguments besides its networks, seed and ema_momentum."""

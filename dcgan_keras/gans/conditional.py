@@ -20,6 +20,7 @@ from dcgan_keras.gans.dcgan import (
     discriminator_metrics,
     image_count,
     latent_noise,
+    run_optimizers,
 )
 from dcgan_keras.models import in_sample_range
 
@@ -273,6 +274,93 @@ class ConditionalDCGAN(GAN):
 
     def exported_generators(self):
         return {"generator": self.sampling_generator}
+
+    @classmethod
+    def from_run_config(cls, config, data=None):
+        """The compiled ConditionalDCGAN a train.py config describes (`model="conditional"`).
+
+        Its networks are `build_conditional_generator` and
+        `build_conditional_discriminator` with the config's conditioning,
+        filters and dropout; its classes are `config.num_classes`, else the
+        data set's.
+
+        Args:
+            config: a checked `dcgan_keras.config.Config`.
+            data: the run's data set; needed when `config.num_classes` is None.
+
+        Raises:
+            ValueError: no class count (neither the config nor labelled data),
+                or labels beyond `config.num_classes`.
+
+        Example:
+            >>> from dcgan_keras.config import resolve_config
+            >>> config = resolve_config("synthetic", overrides={"model": "conditional", "num_classes": 3})
+            >>> ConditionalDCGAN.from_run_config(config).num_classes
+            3
+        """
+        from dcgan_keras.networks import build_conditional_discriminator, build_conditional_generator
+
+        num_classes = run_classes(config, data)
+        generator = build_conditional_generator(
+            latent_dim=config.latent_dim, num_classes=num_classes, image_size=config.image_size,
+            channels=config.channels, conditioning=config.conditioning, filters=config.g_filters,
+            kernel_size=config.kernel_size, bn_momentum=config.bn_momentum,
+        )
+        discriminator = build_conditional_discriminator(
+            image_size=config.image_size, channels=config.channels, num_classes=num_classes,
+            conditioning=config.conditioning, filters=config.d_filters, kernel_size=config.kernel_size,
+            dropout=config.dropout, batch_norm=config.d_batch_norm, bn_momentum=config.bn_momentum,
+            seed=config.seed,
+        )
+        gan = cls(
+            discriminator=discriminator, generator=generator, latent_dim=config.latent_dim,
+            num_classes=num_classes, d_steps=config.d_steps, label_smoothing=config.label_smoothing,
+            seed=config.seed, ema_momentum=config.ema or None,
+        )
+        gan.compile(**run_optimizers(config), loss_fn=config.loss, jit_compile=config.jit_compile)
+        return gan
+
+    def run_identity(self, config=None, data=None):
+        if config is not None:
+            return {"latent_dim": config.latent_dim,
+                    "image shape": (config.image_size, config.image_size, config.channels),
+                    "classes": run_classes(config, data)}
+        return {"latent_dim": self.latent_dim, "image shape": tuple(self.image_shape), "classes": self.num_classes}
+
+    def run_batches(self, data, **kwargs):
+        return data.batches(labels=True, **kwargs)
+
+
+def run_classes(config, data):
+    """The classes a conditional run trains: `config.num_classes`, else the data set's; checked against its labels.
+
+    Raises:
+        ValueError: neither gives a count, the data has no labels, or its
+            labels run past `config.num_classes`.
+    """
+    if data is not None and data.labels is None:
+        raise ValueError(
+            f"{data.name} ({data.source or 'no source'}) has no labels, and model='conditional' trains on images "
+            "with their class ids. Use a labelled data set (mnist, fashion_mnist, kmnist, emnist, cifar10, "
+            "cifar100 with their label files; an npz with a 'labels' array), or model='dcgan'."
+        )
+    if config.num_classes is None:
+        if data is None:
+            raise ValueError("model='conditional' needs num_classes, or a labelled data set to take it from.")
+        num_classes = data.num_classes
+        if num_classes < 2:
+            raise ValueError(
+                f"{data.name} holds one class ({(data.class_names or ['0'])[0]!r}): a conditional model needs "
+                "two or more (a folder: one sub-folder per class). Train an unconditional DCGAN (model='dcgan')."
+            )
+        return num_classes
+    if data is not None and len(data.labels) and int(data.labels.max()) >= config.num_classes:
+        raise ValueError(
+            f"num_classes={config.num_classes}, but {data.name}'s labels run up to {int(data.labels.max())}: "
+            f"set num_classes to at least {int(data.labels.max()) + 1}, or leave it out to take the data's "
+            f"({data.num_classes})."
+        )
+    return config.num_classes
 
 
 # ------------------------------------------------------------------ checks

@@ -374,11 +374,12 @@ class DCGAN(GAN):
     # ------------------------------------------------------- run directories
 
     @classmethod
-    def from_run_config(cls, config):
+    def from_run_config(cls, config, data=None):
         """The compiled DCGAN a train.py config describes (`run_model.build_model` seeds first).
 
         Args:
             config: a checked `dcgan_keras.config.Config`.
+            data: the run's data set (unused: the config says everything).
 
         Example:
             >>> from dcgan_keras.config import resolve_config
@@ -387,6 +388,7 @@ class DCGAN(GAN):
         """
         from dcgan_keras.models import build_discriminator, build_generator
 
+        del data
         generator = build_generator(
             latent_dim=config.latent_dim, image_size=config.image_size, channels=config.channels,
             filters=config.g_filters, kernel_size=config.kernel_size, bn_momentum=config.bn_momentum,
@@ -407,25 +409,17 @@ class DCGAN(GAN):
             instance_noise_steps=config.instance_noise_steps,
         )
 
-        def adam(learning_rate):
-            return keras.optimizers.Adam(
-                learning_rate, beta_1=config.beta_1, beta_2=config.beta_2, weight_decay=config.weight_decay or None
-            )
-
-        gan.compile(
-            d_optimizer=adam(config.d_learning_rate),
-            g_optimizer=adam(config.g_learning_rate),
-            loss_fn=config.loss,
-            jit_compile=config.jit_compile,
-        )
+        gan.compile(**run_optimizers(config), loss_fn=config.loss, jit_compile=config.jit_compile)
         return gan
 
-    def run_identity(self, config=None):
+    def run_identity(self, config=None, data=None):
         """What must match between a run's config and a checkpoint found in it: {name: value}.
 
         Args:
             config: None for this model's own values, or a run config for what it asks.
+            data: the run's data set, with `config`.
         """
+        del data
         if config is not None:
             return {"latent_dim": config.latent_dim,
                     "image shape": (config.image_size, config.image_size, config.channels)}
@@ -440,6 +434,17 @@ class DCGAN(GAN):
 
     def exported_generators(self):
         return {"generator": self.sampling_generator}
+
+
+def run_optimizers(config):
+    """{"d_optimizer": Adam, "g_optimizer": Adam} at a run config's rates, betas and weight decay."""
+
+    def adam(learning_rate):
+        return keras.optimizers.Adam(
+            learning_rate, beta_1=config.beta_1, beta_2=config.beta_2, weight_decay=config.weight_decay or None
+        )
+
+    return {"d_optimizer": adam(config.d_learning_rate), "g_optimizer": adam(config.g_learning_rate)}
 
 
 def discriminator_metrics(d_loss, g_loss, real_out, fake_out, outputs_are_logits):

@@ -33,10 +33,11 @@ from dcgan_keras.models import (
     _resolve,
 )
 
-#: The ways of feeding the label to the networks. "concat" is the default:
-#: keras.io's recipe, the one users compare against. (Not yet chosen by
-#: measurement: bench/quality.py's conditional presets are to decide it.)
-CONDITIONINGS = ("concat", "projection")
+# The ways of feeding the label, listed in config.py (which imports no Keras: train.py's
+# flags read it first). "concat" is the default: keras.io's recipe, the one users
+# compare against. (Not yet chosen by measurement: bench/quality.py's conditional
+# presets are to decide it.)
+from dcgan_keras.config import CONDITIONINGS  # noqa: E402
 
 
 def _check_classes(num_classes):
