@@ -44,10 +44,10 @@ from dcgan_keras.config import (
     make_config,
     resolve_config,
 )
-from dcgan_keras.data import DataError, load_dataset
+from dcgan_keras.data import DataError
 from dcgan_keras.distribute import data_parallel, precision
 from dcgan_keras.rundir import RunDirError
-from dcgan_keras.run_model import build_model, build_or_load_model, plain_generator  # noqa: F401 - build_model's home before
+from dcgan_keras.run_model import build_model, build_or_load_model, model_class, plain_generator  # noqa: F401 - build_model's home before
 
 #: The errors a user can fix: the command line prints them without a traceback.
 USER_ERRORS = (ConfigError, RunDirError, DataError)
@@ -349,15 +349,7 @@ def _fixed_noise(run, config, gan, data=None):
 
 
 def _load_data(config):
-    return load_dataset(
-        config.dataset,
-        data_dir=config.data_dir,
-        image_size=config.image_size,
-        channels=config.channels,
-        split="train",
-        limit=config.limit,
-        **config.data_options,
-    )
+    return model_class(config).load_run_data(config)
 
 
 def _batches(gan, data, config, initial_epoch, devices=1):

@@ -256,6 +256,24 @@ class GAN(keras.Model):
         """
         raise NotImplementedError(f"{cls.__name__} cannot be built from a run config: define from_run_config.")
 
+    @classmethod
+    def load_run_data(cls, config):
+        """The data set a run of this model trains on, as the config names it (`split="train"`).
+
+        The base loads images (and their labels, where the data set has
+        them) with `dcgan_keras.data.load_dataset`; a game on other data
+        (image pairs, two domains) loads its own.
+
+        Args:
+            config: a checked `dcgan_keras.config.Config`.
+        """
+        from dcgan_keras.data import load_dataset
+
+        return load_dataset(
+            config.dataset, data_dir=config.data_dir, image_size=config.image_size, channels=config.channels,
+            split="train", limit=config.limit, **config.data_options,
+        )
+
     def run_identity(self, config=None, data=None):
         """{name: value} that must match between a run's config and a checkpoint found in its folder.
 
