@@ -42,7 +42,7 @@ import numpy as np
 from dcgan_keras import rundir
 from dcgan_keras.gan import latent_noise
 from dcgan_keras.models import output_range
-from dcgan_keras.generators import float32_generator, keras_generator
+from dcgan_keras.generators import LABEL_WEIGHTS_SIGNATURE, float32_generator, keras_generator, label_weights_model
 
 SIGNATURE = "serving_default"
 INPUT_NAME = "z"
@@ -321,6 +321,9 @@ def _write_saved_model(model, path):
     import tensorflow as tf
 
     specs = _input_specs(model)
+    views = label_weights_model(model)
+    if views is not None:
+        model, soft = views  # one copy of the weights behind both signatures
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint(
@@ -330,6 +333,18 @@ def _write_saved_model(model, path):
         # The model's own inputs, by name: z (and labels, for a conditional generator).
         input_signature=[tf.TensorSpec([None, *shape], dtype, name=name) for name, shape, dtype in specs],
     )
+    if views is not None:
+        # A second signature, [z, label weights] -> images: a class interpolation
+        # (sample.py --interpolate_classes) from the SavedModel alone, and the class count.
+        classes = int(soft.inputs[1].shape[-1])
+        archive.add_endpoint(
+            LABEL_WEIGHTS_SIGNATURE,
+            lambda z, weights: {OUTPUT_NAME: soft([z, weights], training=False)},
+            input_signature=[
+                tf.TensorSpec([None, *specs[0][1]], "float32", name=specs[0][0]),
+                tf.TensorSpec([None, classes], "float32", name=LABEL_WEIGHTS_SIGNATURE),
+            ],
+        )
     archive.write_out(path, verbose=False)
 
 

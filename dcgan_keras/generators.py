@@ -25,21 +25,28 @@ from dcgan_keras.gans import GAN
 from dcgan_keras.models import in_sample_range
 
 
+#: The SavedModel signature of a conditional generator fed label weights (a class
+#: interpolation); its input of that name is (batch, num_classes) float32.
+LABEL_WEIGHTS_SIGNATURE = "label_weights"
+
+
 class CheckpointError(ValueError):
     """A path that does not hold a generator this package can load."""
 
 
 def keras_generator(model):
-    """The Keras generator model inside a DCGAN, a `KerasGenerator` or a bare model.
+    """The Keras generator model inside a GAN, a `KerasGenerator` or a bare model.
 
     Of a DCGAN, the one that makes its samples: the moving average of the
     generator's weights where it keeps one (`ema_momentum`), else the generator.
 
     Args:
-        model: a `DCGAN`, a `KerasGenerator`, or a Keras model z -> images.
+        model: a `DCGAN` or `ConditionalDCGAN`, a `KerasGenerator`, or a Keras
+            model z -> images ([z, labels] -> images for a conditional one).
 
     Returns:
-        The `keras.Model` mapping z (batch, latent_dim) to images (batch, H, W, C).
+        The `keras.Model` mapping z (batch, latent_dim), and int labels
+        (batch,) where conditional, to images (batch, H, W, C).
 
     Raises:
         ValueError: `model` is none of these, or its shapes are not a generator's.
@@ -63,15 +70,66 @@ def keras_generator(model):
             f"Expected a DCGAN or a Keras generator model. Received: {type(model).__name__}"
         )
     try:
-        in_shape, out_shape = tuple(model.input_shape), tuple(model.output_shape)
-    except (AttributeError, ValueError) as e:
-        raise ValueError(f"Model {model.name!r} has no single input and output shape: {e}") from e
-    if len(in_shape) != 2 or in_shape[-1] is None or len(out_shape) != 4:
+        in_shapes = [tuple(tensor.shape) for tensor in model.inputs]
+        out_shape = tuple(model.output_shape)
+    except (AttributeError, TypeError, ValueError) as e:
+        raise ValueError(f"Model {model.name!r} has no input and output shapes: {e}") from e
+    z_ok = len(in_shapes[0]) == 2 and in_shapes[0][-1] is not None
+    labels_ok = len(in_shapes) == 1 or (len(in_shapes) == 2 and _is_label_input(model.inputs[1]))
+    if not (z_ok and labels_ok) or len(out_shape) != 4:
         raise ValueError(
-            "A generator maps z (batch, latent_dim) to images (batch, height, width, channels). "
-            f"Model {model.name!r} maps {in_shape} to {out_shape}."
+            "A generator maps z (batch, latent_dim), and class ids (batch,) where conditional, to images "
+            f"(batch, height, width, channels). Model {model.name!r} maps "
+            f"{in_shapes[0] if len(in_shapes) == 1 else in_shapes} to {out_shape}."
         )
     return model
+
+
+def _is_label_input(tensor):
+    dtype = keras.backend.standardize_dtype(tensor.dtype)
+    return "int" in dtype and len(tensor.shape) in (1, 2) and tuple(tensor.shape[1:]) in ((), (1,))
+
+
+def label_classes(model):
+    """The number of classes a conditional generator takes (its label layers'), or None.
+
+    None for an unconditional generator, and for a conditional one whose
+    label layers (one-hot encodings, embeddings) cannot be read.
+
+    Example:
+        >>> from dcgan_keras.networks import build_conditional_generator
+        >>> label_classes(build_conditional_generator(latent_dim=8, num_classes=3))
+        3
+    """
+    if len(model.inputs) < 2:
+        return None
+    counts = set()
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.CategoryEncoding):
+            counts.add(int(layer.num_tokens))
+        elif isinstance(layer, keras.layers.Embedding):
+            counts.add(int(layer.input_dim))
+    return counts.pop() if len(counts) == 1 else None
+
+
+def label_weights_model(model):
+    """(copy of `model`, [z, label weights (batch, num_classes)] -> images on the copy's weights), or None.
+
+    A conditional generator that one-hot encodes its labels
+    (`keras.layers.CategoryEncoding`, as the project's builders do) reads a
+    mix of classes the same way: a class interpolation (keras.io's) walks
+    from one class's one-hot vector to another's. Both models run on one
+    copy of `model` (its weights copied): a model cut from inside `model`
+    itself would leave it unable to save. None where the generator has no
+    such layer.
+    """
+    if len(model.inputs) != 2 or sum(isinstance(l, keras.layers.CategoryEncoding) for l in model.layers) != 1:
+        return None
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    (encoding,) = [layer for layer in copy.layers if isinstance(layer, keras.layers.CategoryEncoding)]
+    soft = keras.Model([copy.inputs[0], encoding.output], copy.outputs[0], name=f"{model.name}_label_weights")
+    return copy, soft
 
 
 def _check_z(z, latent_dim):
@@ -130,27 +188,93 @@ def float32_generator(model):
     return copy
 
 
+def _checked_labels(labels, num, num_classes):
+    """int32 class ids (num,), or float32 label weights (num, num_classes), from what a caller gave."""
+    if labels is None:
+        raise ValueError(
+            f"This generator is conditional ({num_classes or 'some'} classes): give each image's class id, "
+            "e.g. labels=[7] * num."
+        )
+    array = np.asarray(labels)
+    if array.ndim == 2 and np.issubdtype(array.dtype, np.floating):
+        if num_classes is not None and array.shape[1] != num_classes:
+            raise ValueError(f"Label weights must have shape ({num}, {num_classes}). Received shape {array.shape}.")
+        if len(array) != num:
+            raise ValueError(f"{len(array)} label weights for {num} latent vectors.")
+        return array.astype("float32")
+    if array.ndim == 0:
+        array = np.full((num,), array)
+    if array.ndim != 1 or len(array) != num:
+        raise ValueError(f"`labels` must be one class id or one per image ({num}). Received shape {array.shape}.")
+    if array.size and (not np.issubdtype(array.dtype, np.integer) or array.min() < 0
+                       or (num_classes is not None and array.max() >= num_classes)):
+        known = f"0 to {num_classes - 1}" if num_classes is not None else "ids >= 0"
+        raise ValueError(f"Class ids must be integers from {known}. Received: {sorted(set(array.tolist()))[:10]}")
+    return array.astype("int32")
+
+
 class KerasGenerator:
     """A Keras generator behind the sampling interface.
 
     Args:
-        model: a `DCGAN`, or a Keras model z -> images.
+        model: a `DCGAN` or `ConditionalDCGAN`, or a Keras model z -> images
+            ([z, labels] -> images).
         source: where it was loaded from, for messages.
+
+    Attributes:
+        latent_dim, image_shape, source: as they say.
+        num_classes: a conditional generator's classes; None for an
+            unconditional one (or where its label layers cannot be read).
+        conditional: whether it takes labels.
 
     Example:
         >>> images = KerasGenerator(gan)(latent_noise(4, gan.latent_dim, seed=0))  # doctest: +SKIP
+        >>> sevens = KerasGenerator(conditional_gan)(latent_noise(4, 100, seed=0), labels=7)  # doctest: +SKIP
     """
 
     def __init__(self, model, source=None):
         self.model = keras_generator(model)
-        self.latent_dim = int(self.model.input_shape[-1])
+        self.latent_dim = int(self.model.inputs[0].shape[-1])
         self.image_shape = tuple(self.model.output_shape[1:])
         self.source = source or self.model.name
+        self.conditional = len(self.model.inputs) == 2
+        self.num_classes = label_classes(self.model)
+        self._soft = None
 
-    def __call__(self, z, batch_size=256):
+    @property
+    def interpolates_classes(self):
+        """Whether the generator reads label weights (`__call__(z, labels=(num, num_classes) floats)`)."""
+        return self.conditional and sum(isinstance(l, keras.layers.CategoryEncoding) for l in self.model.layers) == 1
+
+    def __call__(self, z, labels=None, batch_size=256):
+        """Images (num, H, W, C) in [-1, 1] for z (num, latent_dim), and labels where conditional.
+
+        Args:
+            z: latent vectors.
+            labels: a conditional generator's class ids (one, or one per
+                image), or label weights (num, num_classes) floats (a class
+                interpolation); None for an unconditional generator.
+            batch_size: images per generator call.
+        """
         z = _check_z(z, self.latent_dim)
+        model, inputs = self.model, [z]
+        if self.conditional:
+            labels = _checked_labels(labels, len(z), self.num_classes)
+            if labels.ndim == 2:
+                if not self.interpolates_classes:
+                    raise ValueError(f"{self.source}'s generator takes class ids only: it cannot mix classes.")
+                if self._soft is None:
+                    self._soft = label_weights_model(self.model)[1]
+                model = self._soft
+            inputs.append(labels)
+        elif labels is not None:
+            raise ValueError(f"{self.source}'s generator is unconditional: it takes no labels.")
         batches = [
-            keras.ops.convert_to_numpy(self.model(z[i : i + batch_size], training=False))
+            keras.ops.convert_to_numpy(model(
+                [keras.ops.convert_to_tensor(x[i : i + batch_size]) for x in inputs] if len(inputs) > 1
+                else z[i : i + batch_size],
+                training=False,
+            ))
             for i in range(0, len(z), batch_size)
         ]
         if not batches:
@@ -196,24 +320,51 @@ class SavedModelGenerator:
         inputs = signature.structured_input_signature[1]
         outputs = signature.structured_outputs
         z_spec = inputs.get("z")
-        if len(inputs) != 1 or z_spec is None or z_spec.shape.rank != 2 or len(outputs) != 1:
+        conditional = set(inputs) == {"z", "labels"}
+        if (not (len(inputs) == 1 or conditional) or z_spec is None or z_spec.shape.rank != 2
+                or len(outputs) != 1):
             raise CheckpointError(
                 f"The SavedModel at {path} is not a generator export: its serving_default "
-                f"signature takes {inputs} and returns {outputs}; expected one input `z` "
-                "(batch, latent_dim) and one output (the images)."
+                f"signature takes {inputs} and returns {outputs}; expected an input `z` "
+                "(batch, latent_dim), and `labels` (batch,) where conditional, and one output (the images)."
             )
         (self._output_key, image_spec), = outputs.items()
         self._loaded = loaded  # the signature only holds a weak reference to its variables
         self._signature = signature
         self.latent_dim = int(z_spec.shape[1])
         self.image_shape = tuple(int(d) for d in image_spec.shape[1:])
+        self.conditional = conditional
+        # The export's second signature, [z, label weights] -> images, says the class count.
+        self._soft = getattr(loaded, "signatures", {}).get(LABEL_WEIGHTS_SIGNATURE) if conditional else None
+        self.num_classes = (
+            int(self._soft.structured_input_signature[1][LABEL_WEIGHTS_SIGNATURE].shape[1])
+            if self._soft is not None else None
+        )
 
-    def __call__(self, z, batch_size=256):
+    @property
+    def interpolates_classes(self):
+        return self._soft is not None
+
+    def __call__(self, z, labels=None, batch_size=256):
         z = _check_z(z, self.latent_dim)
-        batches = [
-            self._signature(z=self._tf.constant(z[i : i + batch_size]))[self._output_key].numpy()
-            for i in range(0, len(z), batch_size)
-        ]
+        tf = self._tf
+        if self.conditional:
+            labels = _checked_labels(labels, len(z), self.num_classes)
+            if labels.ndim == 2 and self._soft is None:
+                raise ValueError(f"The SavedModel at {self.source} takes class ids only: it cannot mix classes.")
+        elif labels is not None:
+            raise ValueError(f"The SavedModel at {self.source} is unconditional: it takes no labels.")
+
+        def run(i):
+            rows = slice(i, i + batch_size)
+            if not self.conditional:
+                return self._signature(z=tf.constant(z[rows]))[self._output_key]
+            if labels.ndim == 2:
+                kwargs = {"z": tf.constant(z[rows]), LABEL_WEIGHTS_SIGNATURE: tf.constant(labels[rows])}
+                return next(iter(self._soft(**kwargs).values()))
+            return self._signature(z=tf.constant(z[rows]), labels=tf.constant(labels[rows]))[self._output_key]
+
+        batches = [run(i).numpy() for i in range(0, len(z), batch_size)]
         if not batches:
             return np.zeros((0,) + self.image_shape, "float32")
         return np.concatenate(batches).astype("float32", copy=False)

@@ -162,13 +162,15 @@ def write_png_dir(images, out_dir):
     return out_dir
 
 
-def write_npz(images, path):
+def write_npz(images, path, labels=None):
     """Writes the images as uint8 (`to_uint8`) under the key `images` of a `.npz`, atomically.
 
     Args:
         images: (N, H, W, C) floats in [-1, 1] or uint8, or an iterable of
             such batches (only their uint8 copy is kept).
         path: the `.npz` file.
+        labels: None, or the class id of each image (a conditional model's),
+            stored as int32 `labels` beside `images`.
 
     Example:
         >>> write_npz(images, "samples.npz")  # doctest: +SKIP
@@ -177,13 +179,18 @@ def write_npz(images, path):
     """
     path = os.fspath(path)
     images = _uint8(images)
+    arrays = {"images": images}
+    if labels is not None:
+        arrays["labels"] = np.asarray(labels, dtype="int32").reshape(-1)
+        if len(arrays["labels"]) != len(images):
+            raise ValueError(f"{len(arrays['labels'])} labels for {len(images)} images.")
     # A file object: given a name, np.savez would append ".npz" to it.
     with rundir.writing(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, images=images)
+        np.savez(f, **arrays)
     return path
 
 
-def write_output(images, out, grid_cols=None, overwrite=False):
+def write_output(images, out, grid_cols=None, overwrite=False, labels=None):
     """Writes images where `out` says: `.png` a grid, `.npz` an array, anything else a directory.
 
     Args:
@@ -197,6 +204,8 @@ def write_output(images, out, grid_cols=None, overwrite=False):
         grid_cols: columns of a `.png` grid; default the smallest square.
             Ignored for other outputs.
         overwrite: allow replacing an existing `.png` or `.npz` file.
+        labels: None, or each image's class id: a `.npz` stores them as
+            `labels` (a grid or a directory of PNGs shows the images alone).
 
     Returns:
         The kind written: "png", "npz" or "dir".
@@ -216,7 +225,7 @@ def write_output(images, out, grid_cols=None, overwrite=False):
         if kind == "png":
             write_grid(images, out, cols=grid_cols)
         elif kind == "npz":
-            write_npz(images, out)
+            write_npz(images, out, labels=labels)
         else:
             write_png_dir(images, out)
     except OSError as err:

@@ -35,6 +35,13 @@ def define_flags(fv=FLAGS):
                          lower_bound=2, flag_values=fv)
     flags.DEFINE_enum("interp_method", "slerp", list(cli.INTERPOLATION_METHODS), "Spherical or straight-line interpolation.",
                       flag_values=fv)
+    flags.DEFINE_integer("label", None, "A conditional model: every image of this class (with --interpolate: the "
+                         "class of the walk between two z).", lower_bound=0, flag_values=fv)
+    flags.DEFINE_list("labels", None, "A conditional model: these classes, a row each with the same noise in each "
+                      "column (default: every class). --num images in all, at least one per class.", flag_values=fv)
+    flags.DEFINE_list("interpolate_classes", None, "A conditional model: two classes, e.g. 1,5: --interpolate "
+                      "(default 8) images morphing from the first to the second with seed --seed's z held fixed "
+                      "(keras.io's Conditional GAN).", flag_values=fv)
     flags.DEFINE_enum("backend", None, list(BACKENDS), "Keras backend; wins over KERAS_BACKEND. Default: the "
                       "environment's.", flag_values=fv)
     flags.DEFINE_string("export", None, "Instead of sampling: write the generator to this path (see "
@@ -78,6 +85,13 @@ def _export(sampling, export, gen):
 
 
 def _sample(sampling, gen):
+    if getattr(gen, "conditional", False):
+        return _sample_classes(sampling, gen)
+    for name in CLASS_FLAGS:
+        if FLAGS[name].present:
+            _fail(f"--{name} asks a conditional model for classes, and {gen.source} holds an unconditional "
+                  "generator (trained without labels). Leave it out, or sample a model trained with "
+                  "--model=conditional (e.g. the mnist_conditional preset).")
     if FLAGS.interpolate:
         z = sampling.interpolation_noise(gen.latent_dim, FLAGS.interpolate, FLAGS.seed, FLAGS.interp_method)
         images = gen(z)
@@ -92,10 +106,84 @@ def _sample(sampling, gen):
     print(f"Wrote {what} from {gen.source} to {FLAGS.out}.")
 
 
+#: The flags that ask a conditional model for classes.
+CLASS_FLAGS = ("label", "labels", "interpolate_classes")
+
+
+def _class_ids(name, values, gen, count=None):
+    """The ints of --labels / --interpolate_classes, each a class of `gen`'s, or exit 2."""
+    try:
+        ids = [int(value) for value in values]
+    except ValueError:
+        _fail(f"--{name} takes class ids separated by commas, e.g. 0,3,7. Received: {','.join(values)}")
+    if count is not None and len(ids) != count:
+        _fail(f"--{name} takes {count} class ids, e.g. 1,5. Received: {','.join(values)}")
+    if not ids:
+        _fail(f"--{name} needs at least one class id.")
+    for value in ids:
+        _check_class(f"--{name}", value, gen)
+    return ids
+
+
+def _check_class(flag, value, gen):
+    classes = gen.num_classes
+    if value < 0 or (classes is not None and value >= classes):
+        known = f"0 to {classes - 1}" if classes is not None else "ids >= 0"
+        _fail(f"{flag}={value} is not a class of {gen.source}: its classes are {known}.")
+
+
+def _sample_classes(sampling, gen):
+    """A conditional generator: a class per row, one class, or a walk between two classes."""
+    if FLAGS.label is not None and FLAGS.labels:
+        _fail("--label asks for one class and --labels for several; give one of them.")
+    if FLAGS.interpolate_classes and (FLAGS.label is not None or FLAGS.labels):
+        _fail("--interpolate_classes names its two classes; leave out --label and --labels.")
+    labels = None
+    if FLAGS.interpolate_classes:
+        start, end = _class_ids("interpolate_classes", FLAGS.interpolate_classes, gen, count=2)
+        if not gen.interpolates_classes:
+            _fail(f"{gen.source}'s generator takes class ids only (no one-hot encoding layer to mix classes in): "
+                  "it cannot interpolate between classes.")
+        steps = FLAGS.interpolate or 8
+        weights = sampling.class_interpolation_weights(gen.num_classes, start, end, steps)
+        z = sampling.latent_noise(1, gen.latent_dim, FLAGS.seed).repeat(steps, axis=0)
+        images, cols = gen(z, labels=weights), FLAGS.grid_cols or steps
+        what = f"{steps} images from class {start} to class {end} (seed {FLAGS.seed})"
+    elif FLAGS.interpolate:
+        label = 0 if FLAGS.label is None else FLAGS.label
+        _check_class("--label", label, gen)
+        z = sampling.interpolation_noise(gen.latent_dim, FLAGS.interpolate, FLAGS.seed, FLAGS.interp_method)
+        images, cols = gen(z, labels=label), FLAGS.grid_cols or FLAGS.interpolate
+        labels = [label] * FLAGS.interpolate
+        what = (f"a {FLAGS.interp_method} interpolation of {len(images)} images of class {label} (seeds "
+                f"{FLAGS.seed}, {FLAGS.seed + 1})")
+    elif FLAGS.label is not None:
+        _check_class("--label", FLAGS.label, gen)
+        labels = [FLAGS.label] * FLAGS.num
+        images, cols = sampling.sample_batches(gen, FLAGS.num, FLAGS.seed, labels=labels), FLAGS.grid_cols
+        what = f"{FLAGS.num} images of class {FLAGS.label} (seed {FLAGS.seed})"
+    else:
+        if FLAGS.labels:
+            classes = _class_ids("labels", FLAGS.labels, gen)
+        elif gen.num_classes is None:
+            _fail(f"{gen.source} does not say how many classes its generator takes: name them with --labels "
+                  "(e.g. --labels=0,1,2) or --label.")
+        else:
+            classes = list(range(gen.num_classes))
+        columns = max(1, FLAGS.num // len(classes))
+        z, labels = sampling.class_grid_inputs(gen.latent_dim, classes, columns, FLAGS.seed)
+        images, cols = gen(z, labels=labels), FLAGS.grid_cols or columns
+        what = f"{len(z)} images: {len(classes)} classes x {columns} (seed {FLAGS.seed})"
+    sampling.write_output(images, FLAGS.out, grid_cols=cols, overwrite=FLAGS.overwrite, labels=labels)
+    print(f"Wrote {what} from {gen.source} to {FLAGS.out}.")
+
+
 def _refuse_unused_sampling_flags():
     # A flag that changes nothing would let a user believe it did.
     if FLAGS.interpolate and FLAGS["num"].present:
         _fail(f"--interpolate={FLAGS.interpolate} sets how many images are drawn; leave out --num.")
+    if FLAGS.interpolate_classes and FLAGS["num"].present:
+        _fail("--interpolate_classes draws --interpolate images (default 8); leave out --num.")
     if FLAGS["interp_method"].present and not FLAGS.interpolate:
         _fail("--interp_method says how --interpolate walks; give --interpolate=K too.")
     if FLAGS.grid_cols and not FLAGS.out.lower().endswith(".png"):
@@ -137,7 +225,7 @@ def _run(keras, cli, export, sampling):
     if FLAGS["export_format"].present and not FLAGS.export:
         _fail("--export_format says how --export writes the generator; give --export=PATH too.")
     if FLAGS.export:
-        names = ("num", "out", "grid_cols", "interpolate", "interp_method", "seed")
+        names = ("num", "out", "grid_cols", "interpolate", "interp_method", "seed") + CLASS_FLAGS
         sampling_flags = [f"--{name}" for name in names if FLAGS[name].present]
         if sampling_flags:
             _fail(f"--export writes the generator and samples nothing; leave out {', '.join(sampling_flags)} "

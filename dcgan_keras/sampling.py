@@ -66,7 +66,7 @@ def _check_positive(**counts):
             raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
 
 
-def sample_batches(gen, num, seed=None, batch_size=256):
+def sample_batches(gen, num, seed=None, batch_size=256, labels=None):
     """`sample_images(gen, num, seed)`, made and handed out one batch at a time.
 
     For more images than fit in memory as floats: `write_output` takes the
@@ -81,6 +81,8 @@ def sample_batches(gen, num, seed=None, batch_size=256):
         batch_size: images per batch. At the default, the batches the
             generator runs anyway, they are bit for bit the same; another
             size can change the last bits (kernels vary with batch size).
+        labels: a conditional generator's class ids: one for all images,
+            or one per image; None for an unconditional generator.
 
     Returns:
         An iterator of float32 batches (<= batch_size, H, W, C) in [-1, 1].
@@ -92,7 +94,53 @@ def sample_batches(gen, num, seed=None, batch_size=256):
     _check_positive(num=num, batch_size=batch_size)
     gen = as_generator(gen)
     z = latent_noise(num, gen.latent_dim, seed)  # all at once: the seed's stream, whatever the batch size
-    return (gen(z[i : i + batch_size]) for i in range(0, num, batch_size))
+    if labels is None:
+        return (gen(z[i : i + batch_size]) for i in range(0, num, batch_size))
+    labels = np.broadcast_to(np.asarray(labels), (num,))
+    return (gen(z[i : i + batch_size], labels=labels[i : i + batch_size]) for i in range(0, num, batch_size))
+
+
+def class_grid_inputs(latent_dim, classes, columns, seed=None):
+    """z and labels of a class-by-sample grid: a row per class, the same `columns` z in every row.
+
+    Column j's z is the j-th of `latent_noise(columns, latent_dim, seed)`, so
+    the first image of each row is `sample_images`' first for the same seed,
+    and a row is what `--label` gives for that class.
+
+    Args:
+        latent_dim: size of z.
+        classes: the rows' class ids, in order.
+        columns: images per class, >= 1.
+        seed: the noise seed.
+
+    Returns:
+        (z (rows * columns, latent_dim) float32, labels (rows * columns,) int32), row by row.
+
+    Example:
+        >>> z, labels = class_grid_inputs(8, [3, 7], 4, seed=0)
+        >>> z.shape, labels.tolist()
+        ((8, 8), [3, 3, 3, 3, 7, 7, 7, 7])
+    """
+    _check_positive(columns=columns)
+    z = latent_noise(columns, latent_dim, seed)
+    return np.tile(z, (len(classes), 1)), np.repeat(np.asarray(classes, "int32"), columns)
+
+
+def class_interpolation_weights(num_classes, start, end, steps):
+    """Label weights (steps, num_classes) walking from class `start`'s one-hot vector to `end`'s, ends included.
+
+    What keras.io's Conditional GAN feeds its generator to morph one digit
+    into another with the noise held fixed.
+
+    Example:
+        >>> class_interpolation_weights(3, 0, 2, 3).tolist()
+        [[1.0, 0.0, 0.0], [0.5, 0.0, 0.5], [0.0, 0.0, 1.0]]
+    """
+    if not isinstance(steps, (int, np.integer)) or steps < 2:
+        raise ValueError(f"`steps` must be an integer >= 2 (both ends included). Received: steps={steps!r}")
+    eye = np.eye(num_classes, dtype="float32")
+    t = np.linspace(0.0, 1.0, steps, dtype="float32")[:, None]
+    return (1.0 - t) * eye[start] + t * eye[end]
 
 
 def interpolate(z0, z1, steps, method="slerp"):

@@ -22,6 +22,7 @@ Example:
 """
 
 import contextlib
+import functools
 import hashlib
 import io
 import os
@@ -157,7 +158,7 @@ def _train(config, run, record, recorded, resume, callbacks, verbose, say, backe
                     "it to write the final generator again)."
                 )
             devices, processes = _topology(gan, config)
-            batches = _batches(gan, data, config, initial_epoch, devices)
+            batches = _batches(data, config, initial_epoch, devices, gan)
 
             record = _write_run_record(
                 run, record, config, backend, resume, initial_epoch, devices, processes, _data_identity(data, gan)
@@ -352,10 +353,11 @@ def _load_data(config):
     return model_class(config).load_run_data(config)
 
 
-def _batches(gan, data, config, initial_epoch, devices=1):
+def _batches(data, config, initial_epoch, devices=1, gan=None):
     """The global batches of `config.batch_size` images (this process's rows of them on multi-host JAX).
 
-    What a batch holds is the model's (`GAN.run_batches`): images, or images and labels.
+    What a batch holds is the model's (`GAN.run_batches`): images, or images and labels
+    (None: images).
     """
     if config.batch_size % devices:
         raise ConfigError(
@@ -364,8 +366,7 @@ def _batches(gan, data, config, initial_epoch, devices=1):
         )
     # max_batches rather than fit(steps_per_epoch=): each short epoch is still
     # a fresh (seed, epoch) permutation, the order a resumed run recomputes.
-    batches = gan.run_batches(
-        data,
+    batches = (data.batches if gan is None else functools.partial(gan.run_batches, data))(
         batch_size=config.batch_size,
         seed=config.seed,
         shuffle=True,

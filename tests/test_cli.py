@@ -84,6 +84,12 @@ def test_each_list_of_choices_is_defined_once():
     assert models.DISCRIMINATOR_ARCHITECTURES is config.D_ARCHITECTURES
     # The loss names: config.py's (no Keras) against the functions' registry ("bce": non_saturating's other name).
     assert set(config.LOSSES) == set(losses.LOSSES) - {"bce"}
+    # The models a run names, and how a conditional one feeds its label.
+    from dcgan_keras.gans import MODELS
+    from dcgan_keras.networks import conditional
+
+    assert set(config.MODEL_NAMES) == set(MODELS)
+    assert conditional.CONDITIONINGS is config.CONDITIONINGS
 
 
 def test_help_lists_the_users_flags_and_not_the_test_hooks():

@@ -102,12 +102,12 @@ def plain_keras_output(path, z, cwd):
     return np.load(os.path.join(cwd, "out.npy"))
 
 
-def signal_in_epoch_2(run, cwd, signum):
-    """Sends `signum` to a QUICK run in `run` midway through epoch 2; its exit code and stderr."""
+def signal_in_epoch_2(run, cwd, signum, args=QUICK):
+    """Sends `signum` to a run of `args` (two epochs of 3 steps) in `run` midway through epoch 2; its exit code and stderr."""
     with open(os.path.join(cwd, "stderr.txt"), "w+") as stderr:
         # Half a second a batch: epoch 2 lasts 1.5 s, time to signal it mid-way.
         proc = subprocess.Popen(
-            [sys.executable, TRAIN, f"--backend={BACKEND}", *QUICK, f"--workdir={run.path}",
+            [sys.executable, TRAIN, f"--backend={BACKEND}", *args, f"--workdir={run.path}",
              "--debug_batch_sleep=0.5"],
             cwd=cwd, env=cli_env(), stdout=subprocess.PIPE, stderr=stderr, text=True,
         )

@@ -4,7 +4,6 @@ import dataclasses
 import json
 import os
 import shutil
-import types
 import warnings
 
 import keras
@@ -339,9 +338,9 @@ def test_resume_may_change_how_steps_are_computed_and_says_so(tmp_path):
 
 
 def test_the_global_batch_must_split_evenly_across_devices():
-    from dcgan_keras.data import Batches
+    from dcgan_keras.data import Batches, ImageDataset
 
-    data = types.SimpleNamespace(images=np.zeros((64, 28, 28, 1), "uint8"))
+    data = ImageDataset(np.zeros((64, 28, 28, 1), "uint8"), "zeros")
     config = resolve_config("synthetic", overrides=dict(QUICK, batch_size=18))
     with pytest.raises(ConfigError, match="batch_size=18 must be a multiple of the 4 devices"):
         training._batches(data, config, 0, devices=4)
