@@ -500,7 +500,9 @@ def _name_onnx_output(path, image_shape):
             if info.name == old:
                 info.name = OUTPUT_NAME
         graph.output[0].name = OUTPUT_NAME
-    _declare_shape(graph.input[0], ("batch", None))
+    for value_info in graph.input:  # z, and a conditional generator's labels
+        rank = len(value_info.type.tensor_type.shape.dim)
+        _declare_shape(value_info, ("batch",) + (None,) * (rank - 1))
     _declare_shape(graph.output[0], ("batch",) + tuple(image_shape))
     onnx.checker.check_model(model)  # a clash with an existing name fails here, not in a user's runtime
     onnx.save(model, path)
@@ -518,11 +520,12 @@ def _declare_shape(value_info, dims):
             dim.dim_value = int(value)
 
 
-def _run_onnx(path, z):
+def _run_onnx(path, inputs):
+    """The ONNX file's images for `inputs`: z, or {input name: array}."""
     import onnxruntime
 
     session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
-    return session.run([OUTPUT_NAME], {INPUT_NAME: z})[0]
+    return session.run([OUTPUT_NAME], inputs if isinstance(inputs, dict) else {INPUT_NAME: inputs})[0]
 
 
 def export_onnx(generator, path, overwrite=False):
@@ -531,8 +534,9 @@ def export_onnx(generator, path, overwrite=False):
     tf2onnx on TensorFlow, jax2onnx on JAX, torch.onnx (which needs `onnx`)
     on torch, through `keras.Model.export(format="onnx")`. requirements.txt
     installs the TensorFlow and torch ones; jax2onnx is left to the user (it
-    brings flax, optax and orbax). The input is named `z`, with a dynamic
-    batch, and the output `images`, as in the SavedModel. Where ONNX Runtime
+    brings flax, optax and orbax). The input is named `z` (a conditional
+    generator's also `labels`, int32 (batch,)), with a dynamic batch, and the
+    output `images`, as in the SavedModel. Where ONNX Runtime
     is installed (requirements.txt has it), the file is run on fixed noise
     before it takes its name and must match the Keras generator within
     `VERIFY_ATOL`.
@@ -553,18 +557,13 @@ def export_onnx(generator, path, overwrite=False):
         >>> export_onnx(gan.generator, "generator.onnx")  # doctest: +SKIP
     """
     model = _served_model(generator)
-    if len(model.inputs) != 1:
-        # Not yet: the ONNX signature is z alone (a conditional generator's labels input is to come).
-        raise ExportError(
-            f"ONNX export takes a generator of one input, z; {model.name!r} takes "
-            f"{[name for name, _, _ in _input_specs(model)]}. Export it as a SavedModel (export_saved_model)."
-        )
     path = os.fspath(path)
     check_onnx_path(path, overwrite)
     backend = keras.backend.backend()
     _remove_what_killed_exports_left(path)
     tmp = f"{path}{_TMP_MARK}{os.getpid()}"
-    spec = keras.InputSpec(shape=(None, int(model.input_shape[-1])), dtype="float32", name=INPUT_NAME)
+    # The model's own inputs by name: z, and a conditional generator's int32 labels.
+    specs = [keras.InputSpec(shape=(None, *shape), dtype=dtype, name=name) for name, shape, dtype in _input_specs(model)]
     try:
         try:
             with warnings.catch_warnings():
@@ -575,10 +574,11 @@ def export_onnx(generator, path, overwrite=False):
                 warnings.filterwarnings("ignore", message="Converting a tensor to a Python")
                 warnings.filterwarnings("ignore", message="torch.as_tensor results are registered as constants")
                 warnings.filterwarnings("ignore", message="In the future `np.object`")
-                model.export(tmp, format="onnx", input_signature=[spec], verbose=False)
+                model.export(tmp, format="onnx", input_signature=[specs if len(specs) > 1 else specs[0]],
+                             verbose=False)
         except Exception as e:  # converters raise anything; the cause stays chained
             raise ExportError(f"ONNX export on the {backend} backend failed: {e}") from e
-        probe = latent_noise(4, int(model.input_shape[-1]), seed=0)
+        probe = _probe(model) if len(specs) > 1 else latent_noise(4, int(model.input_shape[-1]), seed=0)
         served = None
         try:
             _name_onnx_output(tmp, model.output_shape[1:])

@@ -315,3 +315,21 @@ def test_the_saved_model_takes_z_and_int32_labels_and_matches_the_generator(tmp_
                             tmp_path / "images.npy")
     assert signature == {"z": ["float32", [None, LATENT]], "labels": ["int32", [None]]}
     np.testing.assert_allclose(np.load(tmp_path / "images.npy"), gan.generate(z=z, labels=labels), atol=1e-5)
+
+
+def test_the_onnx_file_takes_z_and_int32_labels_and_matches_the_generator(tmp_path):
+    if keras.backend.backend() == "jax":
+        pytest.skip("JAX's ONNX converter (jax2onnx) is not installed by requirements.txt")
+    onnxruntime = pytest.importorskip("onnxruntime")
+    from dcgan_keras import export
+
+    gan = tiny_conditional("concat")
+    fit(gan, labelled(32))
+    path = export.export_onnx(gan, tmp_path / "generator.onnx")
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    declared = {i.name: (i.type, i.shape) for i in session.get_inputs()}
+    assert declared == {"z": ("tensor(float)", ["batch", LATENT]), "labels": ("tensor(int32)", ["batch"])}
+    z = np.random.default_rng(3).standard_normal((5, LATENT)).astype("float32")
+    labels = np.array([0, 1, 2, 2, 1], "int32")
+    (images,) = session.run(["images"], {"z": z, "labels": labels})
+    np.testing.assert_allclose(images, gan.generate(z=z, labels=labels), atol=1e-5)
