@@ -33,6 +33,7 @@ os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
 # --no-loadscope-reorder), the short files fill in around them.
 SLOWEST_FIRST = (
     "test_readme.py",
+    "test_conditional_runs.py",
     "test_cross_backend.py",
     "test_train_cli.py",
     "test_sampling.py",

@@ -359,11 +359,15 @@ def test_cifar_pickle_cannot_run_code(tmp_path):
 def test_svhn_mat_file(tmp_path):
     scipy_io = pytest.importorskip("scipy.io")
     images = random_images((5, 32, 32, 3), 11)
+    # SVHN's y is 1-based: 10 is the digit 0.
     scipy_io.savemat(
-        tmp_path / "test_32x32.mat", {"X": images.transpose(1, 2, 3, 0), "y": np.ones((5, 1))}
+        tmp_path / "test_32x32.mat",
+        {"X": images.transpose(1, 2, 3, 0), "y": np.array([[1], [10], [9], [10], [3]], np.uint8)},
     )
     data = load_dataset("svhn", data_dir=tmp_path, split="test")
     np.testing.assert_array_equal(data.images, images)
+    np.testing.assert_array_equal(data.labels, [1, 0, 9, 0, 3])
+    assert data.class_names == [str(d) for d in range(10)]
     with pytest.raises(DataError, match="train_32x32.mat"):
         load_dataset("svhn", data_dir=tmp_path)
 
@@ -691,6 +695,39 @@ def test_exif_orientation_and_16_bit_png(tmp_path):
     save_image(tmp_path / "deep" / "d.png", deep)
     data = load_dataset("folder", data_dir=tmp_path / "deep", image_size=8, channels=1, cache=False)
     np.testing.assert_array_equal(data.images[0, ..., 0], deep >> 8)  # high byte, not clipped
+
+
+def test_a_folder_of_class_sub_folders_is_labelled_by_them_cached_or_not(tmp_path):
+    root = tmp_path / "classes"
+    images = {f"{name}/{i}.png": random_images((8, 8, 3), 30 + k * 3 + i)
+              for k, name in enumerate(("dog", "cat")) for i in range(2)}
+    images["dog/deeper/2.png"] = random_images((8, 8, 3), 40)
+    for rel, image in images.items():
+        save_image(root / rel, image)
+    (root / "cat" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage")
+    for attempt in ("decoded", "cached"):
+        data, _ = load_tree(root, tmp_path / "cache", image_size=8)
+        assert data.class_names == ["cat", "dog"], attempt
+        # Sorted by path, the broken image left out with its label.
+        np.testing.assert_array_equal(data.labels, [0, 0, 1, 1, 1], err_msg=attempt)
+        np.testing.assert_array_equal(data.images[2], images["dog/0.png"], err_msg=attempt)
+    save_image(root / "top.png", random_images((8, 8, 3), 41))
+    data, _ = load_tree(root, tmp_path / "cache", image_size=8)
+    assert data.labels is None and data.class_names is None  # an image at the top: no classes
+
+
+def test_a_conditional_run_refuses_a_folder_of_one_class_or_an_unlabelled_one(tmp_path):
+    from dcgan_keras.config import resolve_config
+    from dcgan_keras.gans.conditional import run_classes
+
+    save_image(tmp_path / "only" / "a.png", random_images((8, 8, 3), 50))
+    config = resolve_config(overrides={"dataset": "folder", "data_dir": str(tmp_path), "model": "conditional",
+                                       "image_size": 32, "channels": 3})
+    data = load_dataset("folder", data_dir=tmp_path, image_size=32, cache=False)
+    with pytest.raises(ValueError, match="holds one class \\('only'\\).*two or more.*one sub-folder per class"):
+        run_classes(config, data)
+    with pytest.raises(ValueError, match="has no labels.*model='dcgan'"):
+        run_classes(config, load_dataset("synthetic", num=8))
 
 
 def test_folder_errors(tmp_path):

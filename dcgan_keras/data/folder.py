@@ -186,6 +186,11 @@ def load_image_folder(root, kind, image_size, channels, crop_size=None, limit=No
     Returns:
         uint8 (N, image_size, image_size, channels).
     """
+    return load_image_folder_with_paths(root, kind, image_size, channels, crop_size, limit, options)[0]
+
+
+def load_image_folder_with_paths(root, kind, image_size, channels, crop_size=None, limit=None, options=None):
+    """``load_image_folder``'s images, and the relative posix path of each (the readable files, in order)."""
     options = options or {}
     workers = options.get("workers")
     if workers is not None and (
@@ -219,15 +224,16 @@ def load_image_folder(root, kind, image_size, channels, crop_size=None, limit=No
         cache_dir = pathlib.Path(options.get("cache_dir") or cache.default_cache_dir()).expanduser()
         stem, key = cache.cache_stem(root, settings), cache.fingerprint(entries, settings)
         hit = cache.load(cache_dir, stem, key)
-        if hit is not None:
+        # A cache written before it named its skipped files cannot say whose images it holds.
+        if hit is not None and (not hit[1].get("skipped") or "failed" in hit[1]):
             images, meta = hit
             # The skipped files are still skipped: say so again, or the log of a
             # cached run would hide them.
             warn_skipped(meta.get("skipped", 0), len(entries), root, meta.get("example"))
-            return images
-    images, failures = decode_all(
-        root, [entry[0] for entry in entries], image_size, channels, crop_size, workers
-    )
+            failed = set(meta.get("failed", ()))
+            return images, [entry[0] for entry in entries if entry[0] not in failed]
+    relpaths = [entry[0] for entry in entries]
+    images, failures = decode_all(root, relpaths, image_size, channels, crop_size, workers)
     if not len(images):
         path, reason = failures[0]
         raise DataError(
@@ -236,10 +242,13 @@ def load_image_folder(root, kind, image_size, channels, crop_size=None, limit=No
         )
     example = f"{failures[0][0]}: {failures[0][1]}" if failures else None
     warn_skipped(len(failures), len(entries), root, example)
+    failed = [pathlib.Path(path).relative_to(root).as_posix() for path, _ in failures]
     if use_cache:
-        meta = {"source": str(root), "files": len(entries), "skipped": len(failures), "example": example}
+        meta = {"source": str(root), "files": len(entries), "skipped": len(failures), "example": example,
+                "failed": failed}
         cache.save(cache_dir, stem, key, images, meta)
-    return images
+    failed = set(failed)
+    return images, [rel for rel in relpaths if rel not in failed]
 
 
 def _check_crop(value):
@@ -247,9 +256,18 @@ def _check_crop(value):
 
 
 def load_folder(request):
-    """The ``folder`` data set: every image under ``request.data_dir``, default 64x64 RGB."""
+    """The ``folder`` data set: every image under ``request.data_dir``, default 64x64 RGB.
+
+    Images that all sit in sub-folders are labelled by them, as
+    ``keras.utils.image_dataset_from_directory`` reads a folder: one class
+    per sub-folder, the classes in sorted order, a class's images in any
+    depth below it. Images directly in ``data_dir`` leave the folder unlabelled.
+
+    Returns:
+        (images, source, labels or None, class names or None).
+    """
     root = require_dir(request.data_dir, "folder", "image files (" + ", ".join(IMAGE_EXTENSIONS) + ")")
-    images = load_image_folder(
+    images, relpaths = load_image_folder_with_paths(
         root,
         "folder",
         request.image_size,
@@ -258,7 +276,25 @@ def load_folder(request):
         request.limit,
         request.options,
     )
-    return images, str(root)
+    labels, class_names = folder_labels(relpaths)
+    return images, str(root), labels, class_names
+
+
+def folder_labels(relpaths):
+    """(int32 class ids, class names) from each image's first sub-folder, or (None, None) if any sits at the top.
+
+    Example:
+        >>> folder_labels(["cat/1.png", "dog/a/2.png", "cat/3.png"])
+        (array([0, 1, 0], dtype=int32), ['cat', 'dog'])
+        >>> folder_labels(["1.png", "cat/2.png"])
+        (None, None)
+    """
+    parts = [rel.split("/", 1) for rel in relpaths]
+    if not parts or any(len(p) == 1 for p in parts):
+        return None, None
+    class_names = sorted({p[0] for p in parts})
+    index = {name: i for i, name in enumerate(class_names)}
+    return np.array([index[p[0]] for p in parts], np.int32), class_names
 
 
 def find_celeba_dir(data_dir):

@@ -190,6 +190,7 @@ def get_spec(name):
 #: The classes' names of the labelled data sets that name them (index = class id).
 CLASS_NAMES = {
     "mnist": [str(d) for d in range(10)],
+    "svhn": [str(d) for d in range(10)],
     "fashion_mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                       "Ankle boot"],
     "cifar10": ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"],
@@ -197,13 +198,20 @@ CLASS_NAMES = {
 
 
 def _read_images(spec, request):
-    """(array, source, labels or None): a loader returns labels third, where its data set has them."""
+    """(array, source, labels or None, class names or None).
+
+    A loader returns labels third, where its data set has them, and the
+    classes' names fourth where the files name them (a folder's sub-folders);
+    else `CLASS_NAMES` names them.
+    """
     if request.data_dir is None and spec.name in KERAS_DATASETS:
         found = load_from_keras(spec.name, request.split)
     else:
         found = spec.load(request)
-    array, source, *labels = found
-    return array, source, (labels[0] if labels else None)
+    array, source, *rest = found
+    labels = rest[0] if rest else None
+    class_names = rest[1] if len(rest) > 1 else CLASS_NAMES.get(spec.name)
+    return array, source, labels, (class_names if labels is not None else None)
 
 
 def load_dataset(
@@ -230,9 +238,9 @@ def load_dataset(
     Returns:
         An ``ImageDataset``; labelled (``labels``, ``class_names``) where the
         data set's labels were found: mnist, fashion_mnist, kmnist and emnist
-        with their -labels- IDX files, cifar10/100, keras.datasets downloads,
-        an npz with a ``labels`` array. (Not yet: svhn, a folder of class
-        sub-folders.)
+        with their -labels- IDX files, cifar10/100, svhn, keras.datasets
+        downloads, an npz with a ``labels`` array, and a folder whose images
+        sit in one sub-folder per class (the sub-folders' names name them).
 
     Raises:
         DataError: naming the bad name, value or file and what to do.
@@ -260,7 +268,7 @@ def load_dataset(
         image_size = image_size or spec.defaults[0]
         channels = channels or spec.defaults[1]
     request = LoadRequest(spec.name, data_dir, image_size, channels, split, limit, dict(options))
-    array, source, labels = _read_images(spec, request)
+    array, source, labels, class_names = _read_images(spec, request)
     images = as_image_array(array, source, limit)
     if labels is not None:
         labels = labels[: len(images)]
@@ -269,5 +277,4 @@ def load_dataset(
         images = resize_images(to_channels(images, channels), image_size)
     else:
         images = to_channels(resize_images(images, image_size), channels)
-    class_names = CLASS_NAMES.get(spec.name) if labels is not None else None
     return ImageDataset(images, spec.name, source, labels=labels, class_names=class_names)

@@ -9,8 +9,12 @@ from dcgan_keras.data.files import find_file, require_dir
 SVHN_SPLITS = ("train", "test", "extra")
 
 
-def read_svhn_mat(path):
+def read_svhn_mat(path, with_labels=False):
     """Reads the images of an SVHN .mat file: its ``X`` is (32, 32, 3, N), returned as (N, 32, 32, 3).
+
+    With ``with_labels``, also its labels: ``y`` (N, 1) holds the digits 1 to 9,
+    and 10 for the digit 0 (MATLAB's 1-based habit), returned as ids 0 to 9
+    (None where the file has no ``y`` of N labels).
 
     scipy is imported here, not at module level, so the rest of the package
     works without it.
@@ -25,7 +29,7 @@ def read_svhn_mat(path):
     except ImportError as err:
         raise DataError(f"Reading SVHN's MATLAB file {path} needs scipy: pip install scipy") from err
     try:
-        contents = scipy.io.loadmat(path, variable_names=["X"])
+        contents = scipy.io.loadmat(path, variable_names=["X", "y"] if with_labels else ["X"])
     except NotImplementedError as err:
         # scipy reads MATLAB files up to v7; v7.3 files are HDF5 inside.
         raise DataError(
@@ -42,7 +46,13 @@ def read_svhn_mat(path):
         raise DataError(
             f"{path} has no SVHN image array: expected X of shape (32, 32, 3, N), found {shape}."
         )
-    return np.ascontiguousarray(images.transpose(3, 0, 1, 2))
+    images = np.ascontiguousarray(images.transpose(3, 0, 1, 2))
+    if not with_labels:
+        return images
+    labels = contents.get("y")
+    if not isinstance(labels, np.ndarray) or labels.size != len(images):
+        return images, None
+    return images, (labels.reshape(-1).astype(np.int64) % 10).astype(np.int32)
 
 
 def load_svhn(request):
@@ -50,4 +60,5 @@ def load_svhn(request):
     name = f"{request.split}_32x32.mat"
     directory = require_dir(request.data_dir, "svhn", name)
     path = find_file(directory, [name], what=f"SVHN {request.split} file")
-    return read_svhn_mat(path), str(path)
+    images, labels = read_svhn_mat(path, with_labels=True)
+    return images, str(path), labels
