@@ -37,7 +37,7 @@ MARK = re.compile(r"<!-- (readme-test: \S+|not-run: [^>]*\S[^>]*) -->\n$")
 #: The blocks the tests below run.
 RUN = {
     "quickstart", "full-run", "cli", "sample", "export", "saved-model", "onnx", "python-api", "python-api-full",
-    "gan-family",
+    "gan-family", "conditional",
 }
 
 
@@ -113,7 +113,7 @@ def command_line(line):
     if args[1].endswith("train.py"):
         args = [a for a in args if not a.startswith(("--epochs", "--steps_per_epoch"))]
         args += ["--epochs=2"] if "--resume" in args else ["--epochs=1", "--steps_per_epoch=2"]
-        if "--dataset=mnist" in args:
+        if "--dataset=mnist" in args or "--dataset=mnist_conditional" in args:
             args.append("--data_dir=mnist_idx")
     return args
 
@@ -135,12 +135,13 @@ def test_gan_family_snippet(home):
 @pytest.mark.skipif(keras.backend.backend() != "jax", reason="the commands name their backends; run once, in the jax pass")
 def test_command_line_snippets_and_saved_model_inference(home):
     home, env = home
-    for name in ("quickstart", "full-run", "cli", "sample", "export"):
+    for name in ("quickstart", "full-run", "cli", "sample", "export", "conditional"):
         for line in snippets()[name].strip().splitlines():
             run(command_line(line), home, env)
     for artifact in ("runs/first/metrics.png", "runs/mnist/generator.keras",
                      "runs/fashion/checkpoints/epoch_0002.keras", "samples.png", "walk.png", "samples.npz",
-                     "fashion_generator/saved_model.pb", "fashion_generator.onnx"):
+                     "fashion_generator/saved_model.pb", "fashion_generator.onnx", "runs/digits/generator.keras",
+                     "sevens.png"):
         assert os.path.exists(home / artifact), artifact
     # Plain TensorFlow (or ONNX Runtime): no Keras backend is chosen, none of this package is imported.
     plain = {k: v for k, v in env.items() if k not in ("PYTHONPATH", "KERAS_BACKEND")}
