@@ -12,6 +12,7 @@ Example:
     (100, (28, 28, 1))
 """
 
+import json
 import os
 import re
 import zipfile
@@ -220,9 +221,14 @@ class KerasGenerator:
         model: a `DCGAN` or `ConditionalDCGAN`, or a Keras model z -> images
             ([z, labels] -> images).
         source: where it was loaded from, for messages.
+        latent_distribution: the noise it was trained on, where `model`
+            does not say (a GAN does): "normal", "uniform" or None (unknown).
 
     Attributes:
         latent_dim, image_shape, source: as they say.
+        latent_distribution: the noise the generator was trained on
+            ("normal" or "uniform"), where known (a DCGAN, a run's files);
+            None where not (a bare generator file): sampling draws N(0, I).
         num_classes: a conditional generator's classes; None for an
             unconditional one (or where its label layers cannot be read).
         conditional: whether it takes labels.
@@ -232,7 +238,10 @@ class KerasGenerator:
         >>> sevens = KerasGenerator(conditional_gan)(latent_noise(4, 100, seed=0), labels=7)  # doctest: +SKIP
     """
 
-    def __init__(self, model, source=None):
+    def __init__(self, model, source=None, latent_distribution=None):
+        if latent_distribution is None:
+            latent_distribution = getattr(model, "latent_distribution", None)  # a DCGAN knows its own
+        self.latent_distribution = latent_distribution
         self.model = keras_generator(model)
         self.latent_dim = int(self.model.inputs[0].shape[-1])
         self.image_shape = tuple(self.model.output_shape[1:])
@@ -334,6 +343,7 @@ class SavedModelGenerator:
         self.latent_dim = int(z_spec.shape[1])
         self.image_shape = tuple(int(d) for d in image_spec.shape[1:])
         self.conditional = conditional
+        self.latent_distribution = _run_latent_distribution(path)  # a run's generator/ sits beside config.json
         # The export's second signature, [z, label weights] -> images, says the class count.
         self._soft = getattr(loaded, "signatures", {}).get(LABEL_WEIGHTS_SIGNATURE) if conditional else None
         self.num_classes = (
@@ -448,9 +458,21 @@ def _load_keras_file(path):
     except Exception as e:  # Keras raises ValueError, TypeError, KeyError, OSError... for bad files
         raise CheckpointError(f"Could not load {path}: {first_line(e)}") from e
     try:
-        return KerasGenerator(float32_generator(keras_generator(model)), source=path)
+        distribution = getattr(model, "latent_distribution", None) or _run_latent_distribution(path)
+        return KerasGenerator(float32_generator(keras_generator(model)), source=path,
+                              latent_distribution=distribution)
     except ValueError as e:
         raise CheckpointError(f"{path} does not hold a DCGAN or a generator: {e}") from e
+
+
+def _run_latent_distribution(path):
+    """The `latent_distribution` of the run whose directory holds `path` (its config.json), or None."""
+    record = os.path.join(os.path.dirname(os.path.abspath(path)), "config.json")
+    try:
+        with open(record) as f:
+            return json.load(f)["config"].get("latent_distribution", "normal")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # not in a run directory, or a record that says nothing usable
 
 
 def load_generator(path):
@@ -521,7 +543,10 @@ def as_generator(gen):
     if isinstance(gen, (keras.Model, KerasGenerator)):
         # float32_generator: the pixels sample.py gives from the same checkpoint,
         # even for a GAN trained under mixed precision.
-        return gen if isinstance(gen, KerasGenerator) else KerasGenerator(float32_generator(keras_generator(gen)))
+        if isinstance(gen, KerasGenerator):
+            return gen
+        return KerasGenerator(float32_generator(keras_generator(gen)),
+                              latent_distribution=getattr(gen, "latent_distribution", None))
     if not (hasattr(gen, "latent_dim") and callable(gen)):
         raise ValueError(f"Expected a generator, a DCGAN or a Keras model. Received: {type(gen).__name__}")
     return gen

@@ -13,6 +13,7 @@ import sys
 from absl import flags, logging
 
 from dcgan_keras import cli
+from dcgan_keras.config import LATENT_DISTRIBUTIONS  # no Keras: flags are defined before a backend loads
 
 BACKENDS = cli.BACKENDS
 
@@ -35,6 +36,9 @@ def define_flags(fv=FLAGS):
                          lower_bound=2, flag_values=fv)
     flags.DEFINE_enum("interp_method", "slerp", list(cli.INTERPOLATION_METHODS), "Spherical or straight-line interpolation.",
                       flag_values=fv)
+    flags.DEFINE_enum("latent_distribution", None, list(LATENT_DISTRIBUTIONS), "The noise z is drawn "
+                      "from. Default: the one the model was trained on where its files say (a checkpoint, a run "
+                      "directory), else normal.", flag_values=fv)
     flags.DEFINE_integer("label", None, "A conditional model: every image of this class (with --interpolate: the "
                          "class of the walk between two z).", lower_bound=0, flag_values=fv)
     flags.DEFINE_list("labels", None, "A conditional model: these classes, a row each with the same noise in each "
@@ -84,7 +88,20 @@ def _export(sampling, export, gen):
     print(f"Exported the generator of {gen.source} to {path} ({_export_format()}).")
 
 
+def _noise_distribution(gen):
+    """Sets the noise --latent_distribution asks for, warning where the model was trained on another."""
+    asked, trained = FLAGS.latent_distribution, getattr(gen, "latent_distribution", None)
+    if asked is None:
+        return
+    if trained is not None and trained != asked:
+        print(f"warning: {gen.source} was trained on {trained} noise; --latent_distribution={asked} draws "
+              f"z from another distribution, so the images will not look like its training samples.",
+              file=sys.stderr)
+    gen.latent_distribution = asked
+
+
 def _sample(sampling, gen):
+    _noise_distribution(gen)
     if getattr(gen, "conditional", False):
         return _sample_classes(sampling, gen)
     for name in CLASS_FLAGS:
@@ -93,7 +110,8 @@ def _sample(sampling, gen):
                   "generator (trained without labels). Leave it out, or sample a model trained with "
                   "--model=conditional (e.g. the mnist_conditional preset).")
     if FLAGS.interpolate:
-        z = sampling.interpolation_noise(gen.latent_dim, FLAGS.interpolate, FLAGS.seed, FLAGS.interp_method)
+        z = sampling.interpolation_noise(gen.latent_dim, FLAGS.interpolate, FLAGS.seed, FLAGS.interp_method,
+                                         sampling.noise_distribution(gen))
         images = gen(z)
         cols = FLAGS.grid_cols or FLAGS.interpolate
         what = f"a {FLAGS.interp_method} interpolation of {len(images)} images (seeds {FLAGS.seed}, {FLAGS.seed + 1})"
@@ -225,7 +243,7 @@ def _run(keras, cli, export, sampling):
     if FLAGS["export_format"].present and not FLAGS.export:
         _fail("--export_format says how --export writes the generator; give --export=PATH too.")
     if FLAGS.export:
-        names = ("num", "out", "grid_cols", "interpolate", "interp_method", "seed") + CLASS_FLAGS
+        names = ("num", "out", "grid_cols", "interpolate", "interp_method", "seed", "latent_distribution") + CLASS_FLAGS
         sampling_flags = [f"--{name}" for name in names if FLAGS[name].present]
         if sampling_flags:
             _fail(f"--export writes the generator and samples nothing; leave out {', '.join(sampling_flags)} "

@@ -57,7 +57,7 @@ def sample_images(gen, num, seed=None):
     """
     _check_positive(num=num)
     gen = as_generator(gen)
-    return gen(latent_noise(num, gen.latent_dim, seed))
+    return gen(latent_noise(num, gen.latent_dim, seed, noise_distribution(gen)))
 
 
 def _check_positive(**counts):
@@ -93,11 +93,17 @@ def sample_batches(gen, num, seed=None, batch_size=256, labels=None):
     """
     _check_positive(num=num, batch_size=batch_size)
     gen = as_generator(gen)
-    z = latent_noise(num, gen.latent_dim, seed)  # all at once: the seed's stream, whatever the batch size
+    # All at once: the seed's stream, whatever the batch size.
+    z = latent_noise(num, gen.latent_dim, seed, noise_distribution(gen))
     if labels is None:
         return (gen(z[i : i + batch_size]) for i in range(0, num, batch_size))
     labels = np.broadcast_to(np.asarray(labels), (num,))
     return (gen(z[i : i + batch_size], labels=labels[i : i + batch_size]) for i in range(0, num, batch_size))
+
+
+def noise_distribution(gen):
+    """The noise to sample `gen` with: the one it was trained on where known ("uniform"), else "normal"."""
+    return getattr(gen, "latent_distribution", None) or "normal"
 
 
 def class_grid_inputs(latent_dim, classes, columns, seed=None):
@@ -187,7 +193,7 @@ def interpolate(z0, z1, steps, method="slerp"):
     return path.astype("float32")
 
 
-def interpolation_noise(latent_dim, steps, seed=0, method="slerp"):
+def interpolation_noise(latent_dim, steps, seed=0, method="slerp", distribution="normal"):
     """The latent path between seed `seed`'s z and seed `seed + 1`'s.
 
     Each end is `latent_noise(1, latent_dim, s)[0]`, so the first image of an
@@ -198,6 +204,8 @@ def interpolation_noise(latent_dim, steps, seed=0, method="slerp"):
         steps: number of points, >= 2, both ends included.
         seed: the start's noise seed; the end's is `seed + 1`.
         method: "slerp" (the default) or "linear"; see `interpolate`.
+        distribution: the noise of the ends, "normal" or "uniform" (as the
+            generator was trained).
 
     Returns:
         float32 array (steps, latent_dim).
@@ -206,6 +214,6 @@ def interpolation_noise(latent_dim, steps, seed=0, method="slerp"):
         >>> interpolation_noise(100, 8, seed=0).shape
         (8, 100)
     """
-    z0 = latent_noise(1, latent_dim, seed)[0]
-    z1 = latent_noise(1, latent_dim, seed + 1)[0]
+    z0 = latent_noise(1, latent_dim, seed, distribution)[0]
+    z1 = latent_noise(1, latent_dim, seed + 1, distribution)[0]
     return interpolate(z0, z1, steps, method)

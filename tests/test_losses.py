@@ -230,6 +230,44 @@ def test_uniform_latent_vectors_are_in_minus_one_one_in_training_and_sampling():
     assert "latent_distribution" not in small_gan().get_config()  # configs from before read the same
 
 
+@pytest.mark.full  # starts sample.py
+def test_sampling_draws_the_noise_the_model_was_trained_on_and_warns_when_told_otherwise(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from dcgan_keras.generators import load_generator
+    from dcgan_keras.sampling import sample_images
+    from helpers import REPO
+
+    gan = small_gan(latent_distribution="uniform")
+    gan.save(tmp_path / "uniform.keras")
+    gan.generator.save(tmp_path / "generator.keras")  # a bare generator: it cannot say
+    uniform = latent_noise(4, LATENT, seed=0, distribution="uniform")
+    for path, expected in (("uniform.keras", "uniform"), ("generator.keras", None)):
+        assert load_generator(tmp_path / path).latent_distribution == expected, path
+    np.testing.assert_allclose(sample_images(load_generator(tmp_path / "uniform.keras"), 4, seed=0),
+                               gan.generate(z=uniform), atol=1e-6)
+    np.testing.assert_allclose(sample_images(gan, 4, seed=0), gan.generate(z=uniform), atol=1e-6)
+    # A run's generator.keras says it through the run's config.json beside it.
+    (tmp_path / "config.json").write_text(json.dumps({"config": {"latent_distribution": "uniform"}}))
+    assert load_generator(tmp_path / "generator.keras").latent_distribution == "uniform"
+
+    # Told to draw normal noise for it, sample.py does, saying the images will not look trained.
+    proc = subprocess.run(
+        [sys.executable, os.path.join(REPO, "sample.py"), f"--backend={keras.backend.backend()}",
+         f"--checkpoint={tmp_path / 'uniform.keras'}", "--latent_distribution=normal", "--num=4",
+         f"--out={tmp_path / 'normal.npz'}"],
+        env=dict(os.environ, PYTHONPATH=REPO), capture_output=True, text=True, timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "was trained on uniform noise; --latent_distribution=normal" in proc.stderr
+    from dcgan_keras.images import to_uint8
+
+    np.testing.assert_array_equal(np.load(tmp_path / "normal.npz")["images"],
+                                  to_uint8(gan.generate(z=latent_noise(4, LATENT, seed=0))))
+
+
 def test_the_default_architectures_are_unchanged_by_the_new_options():
     keras.utils.set_random_seed(0)
     plain = build_discriminator(image_size=28, filters=(4, 8), seed=0)
