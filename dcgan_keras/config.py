@@ -188,6 +188,12 @@ class Config:
 
 FIELDS = tuple(f.name for f in dataclasses.fields(Config))
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(Config) if f.default is not dataclasses.MISSING}
+#: The keys a model does not read, so refused away from their defaults: a flag
+#: that changes nothing would let a user believe it did.
+_MODEL_KEYS = {
+    "conditional": ("g_architecture", "d_architecture", "spectral_norm", "latent_distribution", "update",
+                    "instance_noise", "instance_noise_steps"),
+}
 
 
 # ---------------------------------------------------------------- checking
@@ -497,10 +503,18 @@ def make_config(values, where="the config"):
             f"instance_noise={values['instance_noise']!r} anneals to 0 over instance_noise_steps GAN steps, "
             "so instance_noise_steps must be set too (e.g. epochs x steps per epoch)"
         )
-    if values.get("model", "dcgan") != "conditional":
+    model = values.get("model", "dcgan")
+    for key in _MODEL_KEYS.get(model, ()):
+        if key in values and values[key] != _DEFAULTS[key]:
+            problems.append(f"{key}={values[key]!r} is not a {model} model's option: only the DCGAN takes it "
+                            f"(leave it at {_DEFAULTS[key]!r}, or train model='dcgan')")
+    if model == "conditional" and values.get("loss") == "wgan_gp":
+        problems.append("loss='wgan_gp' is the DCGAN's: the conditional model's critic has no gradient penalty "
+                        "on labelled interpolates yet (pick least_squares or hinge, or train model='dcgan')")
+    if model != "conditional":
         for key in ("num_classes", "conditioning"):
             if key in values and values[key] != _DEFAULTS[key]:
-                problems.append(f"{key} is a conditional model's, but model is {values.get('model', 'dcgan')!r} "
+                problems.append(f"{key} is a conditional model's, but model is {model!r} "
                                 "(set model='conditional', or leave it out)")
     if values.get("dataset") == "synthetic" and values.get("data_dir"):
         # Accepted, it would be recorded in config.json as if it were read.

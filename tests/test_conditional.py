@@ -333,3 +333,16 @@ def test_the_onnx_file_takes_z_and_int32_labels_and_matches_the_generator(tmp_pa
     labels = np.array([0, 1, 2, 2, 1], "int32")
     (images,) = session.run(["images"], {"z": z, "labels": labels})
     np.testing.assert_allclose(images, gan.generate(z=z, labels=labels), atol=1e-5)
+
+
+def test_options_the_conditional_model_does_not_take_are_refused_not_dropped():
+    from dcgan_keras.config import ConfigError, resolve_config
+
+    for key, value in (("spectral_norm", True), ("g_architecture", "upsample"), ("latent_distribution", "uniform"),
+                       ("update", "simultaneous")):
+        with pytest.raises(ConfigError, match=f"{key}={value!r} is not a conditional model's option"):
+            resolve_config("mnist_conditional", overrides={key: value})
+    with pytest.raises(ConfigError, match="loss='wgan_gp' is the DCGAN's"):
+        resolve_config("mnist_conditional", overrides={"loss": "wgan_gp"})
+    with pytest.raises(ValueError, match="takes no loss with a gradient penalty"):
+        tiny_conditional("concat", compile=False).compile(loss_fn="wgan_gp")

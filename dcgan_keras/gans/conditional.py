@@ -12,6 +12,7 @@ import keras
 from keras import ops
 
 from dcgan_keras import backend as seam
+from dcgan_keras import losses
 from dcgan_keras.gans.base import GAN, check_network, unwrap
 from dcgan_keras.gans.dcgan import (
     METRIC_NAMES,
@@ -129,6 +130,12 @@ class ConditionalDCGAN(GAN):
         Example:
             >>> gan.compile(d_optimizer=keras.optimizers.Adam(3e-4), g_optimizer="adam")  # doctest: +SKIP
         """
+        if losses.get(loss_fn).penalty is not None:
+            # The step has no place for a penalty on [images, labels] interpolates: refused, not dropped.
+            raise ValueError(
+                f"ConditionalDCGAN takes no loss with a gradient penalty (loss_fn={loss_fn!r}): its critic reads "
+                "labels, and the penalty is the DCGAN's. Use 'least_squares' or 'hinge', or DCGAN for WGAN-GP."
+            )
         named = {k: v for k, v in (("d_optimizer", d_optimizer), ("g_optimizer", g_optimizer)) if v is not None}
         super().compile(loss_fn=loss_fn, jit_compile=jit_compile, **named, **kwargs)
 
