@@ -18,86 +18,25 @@ Example:
 """
 
 import copy
-import os
-import sys
 import warnings
 
 import keras
-from keras import ops
 
 from dcgan_keras import backend as seam
 from dcgan_keras import fit_inputs, losses
+# Re-exported: the games and older imports (dcgan_keras.gan) take them from here.
+from dcgan_keras.gans.checks import (  # noqa: F401
+    _frozen_copy,
+    check_network,
+    ends_in_sigmoid,
+    unwrap,
+    user_stacklevel,
+)
+from dcgan_keras.gans.optimizers import OptimizerGroup, loss_scaled, portable  # noqa: F401
 
 #: What a batch may hold, for `fit`'s checks: images; images and class labels;
 #: (input, target) image pairs; two unpaired domains' images.
 INPUT_KINDS = ("images", "images_labels", "pairs", "unpaired")
-
-
-class OptimizerGroup:
-    """What Keras's trainers see as `model.optimizer`: every named optimizer at once.
-
-    The JAX trainer threads `model.optimizer.variables` through its jitted
-    step, and nothing else: handing it every optimizer's variables here is
-    what keeps their slots from being baked in as constants. Callbacks that
-    read `model.optimizer.iterations` (TensorBoard) see GAN steps: the
-    iterations of the GAN's `step_optimizer`.
-
-    Args:
-        gan: the compiled `GAN`.
-    """
-
-    def __init__(self, gan):
-        self.named = {name: getattr(gan, f"{name}_optimizer") for name in gan.optimizer_names}
-        self._targets = {name: gan.trainable_variables_of(name) for name in gan.optimizer_names}
-        self._step = self.named[gan.step_optimizer or gan.optimizer_names[-1]]
-        self._ratios = None  # each rate over the first's, for learning-rate callbacks
-
-    def __getattr__(self, name):
-        # `gan.optimizer.d` for the optimizer named "d", as before the base.
-        named = self.__dict__.get("named", {})
-        if name in named:
-            return named[name]
-        raise AttributeError(name)
-
-    @property
-    def built(self):
-        return all(o.built for o in self.named.values())
-
-    def build(self, _unused_variables=None):
-        for name, optimizer in self.named.items():
-            if not optimizer.built:
-                optimizer.build(self._targets[name])
-
-    @property
-    def variables(self):
-        return [v for optimizer in self.named.values() for v in optimizer.variables]
-
-    @property
-    def iterations(self):
-        return self._step.iterations
-
-    @property
-    def learning_rate(self):
-        """The first optimizer's rate; setting it scales every rate by the same factor.
-
-        What LearningRateScheduler and ReduceLROnPlateau read and write: the
-        group keeps the ratios of its rates (equal by default).
-        """
-        return next(iter(self.named.values())).learning_rate
-
-    @learning_rate.setter
-    def learning_rate(self, value):
-        if self._ratios is None:
-            # Taken once, from the rates as compiled: a schedule through 0
-            # would lose them if they were taken afresh at every change.
-            rates = [float(ops.convert_to_numpy(o.learning_rate)) for o in self.named.values()]
-            self._ratios = [r / rates[0] if rates[0] else 1.0 for r in rates]
-        value = float(ops.convert_to_numpy(value))
-        for optimizer, ratio in zip(self.named.values(), self._ratios):
-            optimizer.learning_rate = value * ratio
-
-    def scale_loss(self, loss):
-        return loss
 
 
 class GAN(keras.Model):
@@ -359,7 +298,7 @@ class GAN(keras.Model):
                 # float16 gradients underflow without loss scaling; Keras's own
                 # compile wraps its one optimizer the same way. The networks'
                 # policies decide: they may be built under it and the GAN not.
-                optimizer = _loss_scaled(optimizer, name)
+                optimizer = loss_scaled(optimizer, name)
             setattr(self, f"{name}_optimizer", optimizer)
         self.loss_fn = loss_fn
         self._check_loss(loss_fn)
@@ -571,95 +510,3 @@ class GAN(keras.Model):
         for key in cls.network_names:
             config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
-
-
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-
-
-def user_stacklevel():
-    """The `stacklevel` that makes a warning raised here point at the user's call, outside the package."""
-    frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
-        frame, level = frame.f_back, level + 1
-    return level
-
-
-def unwrap(data):
-    """A batch as `fit` hands it over, without Keras's one-element tuples.
-
-    `fit(x)` gives a step `x`'s batch, `fit(x, y)` the pair `(x, y)`, and a
-    dataset of tuples its tuples (lists from a torch DataLoader); a tuple
-    given as `x` may come wrapped once more. This strips those wrappers.
-    """
-    while isinstance(data, (tuple, list)) and len(data) == 1:
-        data = data[0]
-    return data
-
-
-def check_network(role, network, owner="The GAN"):
-    """Refuses a network whose input and output shapes cannot be read (the GANs check them).
-
-    Args:
-        role: its name in the GAN ("generator").
-        network: what was passed.
-        owner: the GAN's class name, for the message.
-    """
-    if not isinstance(network, keras.Model):
-        raise ValueError(f"The {role} must be a keras.Model. Received: {type(network).__name__}")
-    try:
-        network.input_shape, network.output_shape
-    except (AttributeError, ValueError) as err:
-        raise ValueError(
-            f"The {role} {network.name!r} has no input and output shapes to check ({err}). {owner} takes "
-            "functional or Sequential models that start with keras.Input(shape); a subclassed model can "
-            "be wrapped as keras.Sequential([keras.Input(shape), model])."
-        ) from err
-
-
-def ends_in_sigmoid(model):
-    """Whether `model`'s last layer is a sigmoid (Dense(1, activation="sigmoid") as keras.io ends D)."""
-    layers = getattr(model, "layers", None)
-    activation = getattr(layers[-1], "activation", None) if layers else None
-    return getattr(activation, "__name__", "") == "sigmoid"  # keras.activations.sigmoid, or a user's
-
-
-def _frozen_copy(network):
-    # The same layers and starting weights; never trained, only assigned to,
-    # so its variables are the model's non-trainable state (JAX threads them
-    # through the jitted step) and are saved with it.
-    copy_ = keras.models.clone_model(network)
-    if [w.shape for w in copy_.weights] != [w.shape for w in network.weights]:
-        raise ValueError(
-            f"ema_momentum: the network {network.name!r} does not clone into the same weights "
-            "(a layer that does not rebuild from its config?); train without ema_momentum."
-        )
-    copy_.set_weights(network.get_weights())
-    copy_.trainable = False
-    return copy_
-
-
-def portable(optimizer_config):
-    """A serialized optimizer that every backend loads as its own.
-
-    Keras's torch optimizers serialize under their backend's module
-    (`keras.src.backend.torch.optimizers.torch_adam`), so a checkpoint saved on
-    torch would load torch's Adam on TensorFlow or JAX, which then fails in
-    the first step. The public class of that name is what each backend builds.
-    Files saved before this fix are mended on load the same way.
-    """
-    if isinstance(optimizer_config, list):
-        return [portable(item) for item in optimizer_config]
-    if not isinstance(optimizer_config, dict):
-        return optimizer_config
-    config = {key: portable(value) for key, value in optimizer_config.items()}
-    module, name = config.get("module"), config.get("class_name")
-    if (isinstance(module, str) and module.startswith("keras.src.backend.") and isinstance(name, str)
-            and isinstance(getattr(keras.optimizers, name, None), type)):
-        config.update(module="keras.optimizers", registered_name=None)
-    return config
-
-
-def _loss_scaled(optimizer, prefix):
-    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-        return optimizer
-    return keras.optimizers.LossScaleOptimizer(optimizer, name=f"{prefix}_loss_scale_optimizer")
