@@ -168,6 +168,8 @@ def _sample_classes(sampling, gen):
         images, cols = gen(z, labels=weights), FLAGS.grid_cols or steps
         what = f"{steps} images from class {start} to class {end} (seed {FLAGS.seed})"
     elif FLAGS.interpolate:
+        if FLAGS.labels:
+            _fail("--interpolate walks between two z within one class: name it with --label, not --labels.")
         label = 0 if FLAGS.label is None else FLAGS.label
         _check_class("--label", label, gen)
         z = sampling.interpolation_noise(gen.latent_dim, FLAGS.interpolate, FLAGS.seed, FLAGS.interp_method)
