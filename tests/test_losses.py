@@ -299,27 +299,28 @@ BLOB = {
     # loss: (options, bound on the mean image's error after training). See test_gan.test_it_learns_a_blob.
     "least_squares": (dict(), 0.15),
     "hinge": (dict(), 0.15),
-    "wgan_gp": (dict(d_steps=5, compile_kwargs={"d_optimizer": keras.optimizers.Adam(1e-3, beta_1=0.0, beta_2=0.9),
-                                                 "g_optimizer": keras.optimizers.Adam(1e-3, beta_1=0.0, beta_2=0.9)}),
+    # WGAN-GP's Adam(beta_1=0, beta_2=0.9) at a blob's rate; 2 critic steps of 3 epochs of 800
+    # images: 5 of 4 of 1200 (the paper's d_steps) learned it as well (0.09-0.10 against
+    # 0.08-0.09, 2 seeds, JAX) in 3x the time, 10 min under load, which kept it out of CI.
+    "wgan_gp": (dict(d_steps=2, images=800, epochs=3,
+                     compile_kwargs={"d_optimizer": keras.optimizers.Adam(2e-3, beta_1=0.0, beta_2=0.9),
+                                     "g_optimizer": keras.optimizers.Adam(2e-3, beta_1=0.0, beta_2=0.9)}),
                 0.15),
 }
 
 
-# wgan_gp's 5 critic steps with a double backward each make it ~3x the others
-# (10 min wall on the shared 2-core machine under load): opt in with -m slow.
-@pytest.mark.parametrize(
-    "loss_fn", [pytest.param(name, marks=pytest.mark.slow) if name == "wgan_gp" else name for name in sorted(BLOB)]
-)
+@pytest.mark.parametrize("loss_fn", sorted(BLOB))
 def test_it_learns_a_blob_with_each_loss(loss_fn):
     options, bound = BLOB[loss_fn]
     options = dict(options)
     compile_kwargs = options.pop("compile_kwargs", None) or {
         "d_optimizer": keras.optimizers.Adam(2e-3, beta_1=0.5), "g_optimizer": keras.optimizers.Adam(2e-3, beta_1=0.5),
     }
-    images, target = blob_images(1200)
+    images, target = blob_images(options.pop("images", 1200))
+    epochs = options.pop("epochs", 4)
     gan = small_gan(loss_fn, seed=1, compile_kwargs=compile_kwargs, **options)
     error_before = np.abs(gan.generate(256, seed=0)[..., 0].mean(0) - target).mean()
-    gan.fit(images, batch_size=32, epochs=4, verbose=0)
+    gan.fit(images, batch_size=32, epochs=epochs, verbose=0)
     error_after = np.abs(gan.generate(256, seed=0)[..., 0].mean(0) - target).mean()
     assert error_before > 0.5
     assert error_after < bound, f"{loss_fn}: mean image error {error_after:.3f} (untrained {error_before:.3f})"
