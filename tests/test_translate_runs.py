@@ -199,3 +199,111 @@ def test_data_that_cannot_train_is_refused_before_anything_is_written(tmp_path, 
     refused(["--dataset=paired_folder"], "paired_folder needs data_dir")
     refused(["--dataset=unpaired_folder", f"--data_dir={empty}", "--l1_weight=10"],
             "l1_weight is read by model 'pix2pix' only")
+
+
+# ----------------------------------------------------------------- sample.py
+
+
+def read_png(path):
+    image = np.asarray(Image.open(path))
+    return image[..., None] if image.ndim == 2 else image
+
+
+def assert_same_pixels(actual, expected):
+    # 8-bit rounding of the same floats computed by two runtimes.
+    assert actual.shape == expected.shape and np.abs(actual.astype(int) - expected.astype(int)).max() <= 1
+
+
+def test_sample_py_translates_with_a_pix2pix_from_each_artifact(runs, tmp_path):
+    from dcgan_keras.images import make_grid, to_uint8
+    from dcgan_keras.translation import load_inputs
+
+    run, cwd = runs("side_by_side")
+    rng = np.random.default_rng(4)
+    for name in ("a", "b", "c"):
+        save_image(str(tmp_path / "inputs" / f"{name}.png"), rng.integers(0, 255, (40, 40, 3), np.uint8))
+    names, images = load_inputs(tmp_path / "inputs", (32, 32, 3))  # resized to the model's 32x32
+    expected = to_uint8(keras.saving.load_model(run.checkpoint_path(1)).translate(images))
+    np.savez(tmp_path / "inputs.npz", images=to_uint8(images))
+
+    for checkpoint, given, out in ((run.path, "inputs", "from_run"),
+                                   (run.generator_keras, "inputs.npz", "from_keras.npz"),
+                                   (run.generator_saved_model, "inputs/b.png", "from_saved_model.png")):
+        proc = run_cli(SAMPLE, f"--checkpoint={checkpoint}", f"--input={tmp_path / given}", f"--out={tmp_path / out}",
+                       cwd=cwd)
+        assert_ok(proc)
+    assert_same_pixels(np.stack([read_png(tmp_path / "from_run" / f"{n}.png") for n in names]), expected)
+    with np.load(tmp_path / "from_keras.npz") as written:
+        assert_same_pixels(written["images"], expected)  # the npz's uint8 pixels read back: the same floats
+    pair = make_grid(np.stack([to_uint8(images[1:2]), expected[1:2]], axis=1).reshape(2, 32, 32, 3), cols=2)
+    assert_same_pixels(read_png(tmp_path / "from_saved_model.png"), pair)  # input | output
+
+
+def test_sample_py_translates_both_ways_with_a_cyclegan(runs, tmp_path):
+    from dcgan_keras.images import to_uint8
+
+    run, cwd = runs("cyclegan")
+    images = np.random.default_rng(5).integers(0, 255, (3, 32, 32, 3), np.uint8)
+    np.savez(tmp_path / "inputs.npz", images=images)
+    gan = keras.saving.load_model(run.checkpoint_path(1))
+    floats = images.astype("float32") / 127.5 - 1
+    for checkpoint, direction in ((run.path, "BtoA"), (run.generator_paths("generator_ab")[1], None)):
+        out = tmp_path / f"{direction or 'saved_model'}.npz"
+        proc = run_cli(SAMPLE, f"--checkpoint={checkpoint}", f"--input={tmp_path / 'inputs.npz'}", f"--out={out}",
+                       *([f"--direction={direction}"] if direction else []), cwd=cwd)
+        assert_ok(proc)
+        with np.load(out) as written:
+            assert_same_pixels(written["images"], to_uint8(gan.translate(floats, direction or "AtoB")))
+    proc = run_cli(SAMPLE, f"--checkpoint={run.path}", "--num=4", cwd=cwd)
+    assert_refused(proc, "is a cyclegan run, which translates images", "--num is for models that sample from noise")
+
+
+class Flags:
+    """What translation.run reads of sample.py's flags: values, and which were given."""
+
+    def __init__(self, **given):
+        defaults = {"checkpoint": None, "input": None, "direction": None, "out": "out.png", "overwrite": False,
+                    "export": None, "export_format": None, "num": 64, "seed": 0, "interpolate": None,
+                    "interp_method": "slerp", "grid_cols": None}
+        self.__dict__.update(defaults, **given)
+        self._given = set(given)
+
+    def __getitem__(self, name):
+        import types
+
+        return types.SimpleNamespace(present=name in self._given)
+
+
+class Refused(Exception):
+    pass
+
+
+def refusal(**given):
+    from dcgan_keras import translation
+
+    def fail(message):
+        raise Refused(message)
+
+    with pytest.raises(Refused) as err:
+        translation.run(Flags(**given), fail)
+    return str(err.value)
+
+
+def test_sample_py_refuses_what_a_translator_cannot_do(runs, tmp_path):
+    from dcgan_keras.config import resolve_config
+    from dcgan_keras.run_model import build_model
+
+    run, _ = runs("side_by_side")
+    gray = tmp_path / "gray.png"
+    save_image(str(gray), np.zeros((32, 32), np.uint8))
+    out = str(tmp_path / "out.png")
+    assert "translates one way" in refusal(checkpoint=run.path, input=str(gray), direction="BtoA", out=out)
+    assert "is grayscale (1 channel), and the translator takes colour (3 channels)" in refusal(
+        checkpoint=run.path, input=str(gray), out=out)
+    assert "--num is for models that sample from noise" in refusal(checkpoint=run.path, input=str(gray), num=4)
+    assert "give --input=PATH" in refusal(checkpoint=run.path)
+    dcgan = str(tmp_path / "dcgan.keras")
+    build_model(resolve_config("synthetic")).save(dcgan)
+    assert "holds a DCGAN that generates images from noise: leave out --input" in refusal(
+        checkpoint=dcgan, input=str(gray), out=out)
+    assert not os.path.exists(out)
