@@ -307,3 +307,16 @@ def test_sample_py_refuses_what_a_translator_cannot_do(runs, tmp_path):
     assert "holds a DCGAN that generates images from noise: leave out --input" in refusal(
         checkpoint=dcgan, input=str(gray), out=out)
     assert not os.path.exists(out)
+
+
+def test_each_list_of_directions_is_the_same():
+    from absl import flags
+
+    from dcgan_keras import config, sample_command, translation
+    from dcgan_keras.data import paired
+    from dcgan_keras.gans import cyclegan
+
+    fv = flags.FlagValues()
+    sample_command.define_flags(fv)
+    assert fv["direction"].parser.enum_values == list(translation.DIRECTIONS)
+    assert translation.DIRECTIONS == config.DIRECTIONS == paired.DIRECTIONS == cyclegan.DIRECTIONS
