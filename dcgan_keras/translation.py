@@ -92,6 +92,8 @@ def load_translator(path, direction=None):
     """
     check_direction(direction)
     path = os.fspath(path).rstrip("/" + os.sep) or os.fspath(path)
+    if os.path.basename(path) == "checkpoints" and os.path.isdir(path):
+        path = os.path.dirname(path) or "."  # a run's checkpoints/ folder: the run's newest checkpoint
     if os.path.isdir(path) and not os.path.isfile(os.path.join(path, "saved_model.pb")):
         path = _in_run_directory(path, direction)
     if os.path.isdir(path):
@@ -336,6 +338,9 @@ def describe(path):
     path = os.fspath(path)
     try:
         if os.path.isdir(path):
+            path = path.rstrip("/" + os.sep) or path
+            if os.path.basename(path) == "checkpoints":  # a run's checkpoints/ folder: the run's config
+                path = os.path.dirname(path) or "."
             with open(os.path.join(path, "config.json")) as f:
                 model = json.load(f)["config"].get("model")
             return model if model in ("pix2pix", "cyclegan") else None

@@ -302,6 +302,7 @@ def test_sample_py_refuses_what_a_translator_cannot_do(runs, tmp_path):
         checkpoint=run.path, input=str(gray), out=out)
     assert "--num is for models that sample from noise" in refusal(checkpoint=run.path, input=str(gray), num=4)
     assert "give --input=PATH" in refusal(checkpoint=run.path)
+    assert "give --input=PATH" in refusal(checkpoint=run.checkpoints_dir)  # a run's checkpoints/ is the run's
     dcgan = str(tmp_path / "dcgan.keras")
     build_model(resolve_config("synthetic")).save(dcgan)
     assert "holds a DCGAN that generates images from noise: leave out --input" in refusal(
