@@ -276,12 +276,16 @@ def exported_network(model):
 
 
 def takes_images(model):
-    """Whether `model` has one input of images (batch, H, W, C): a translator's generator, not a GAN."""
+    """Whether `model` maps one batch of images (batch, H, W, C) to images of the same size: a translator's generator.
+
+    Not a GAN, and not a discriminator (its scores are not images of the input's size).
+    """
     from dcgan_keras.gans import GAN
 
-    if isinstance(model, GAN) or len(getattr(model, "inputs", None) or ()) != 1:
+    if isinstance(model, GAN) or len(getattr(model, "inputs", None) or ()) != 1 or len(model.outputs) != 1:
         return False
-    return len(model.inputs[0].shape) == 4
+    in_shape, out_shape = tuple(model.inputs[0].shape), tuple(model.outputs[0].shape)
+    return len(in_shape) == len(out_shape) == 4 and in_shape[1:3] == out_shape[1:3]
 
 
 def _input_specs(model):

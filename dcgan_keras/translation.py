@@ -155,10 +155,15 @@ def _keras_translator(path, direction):
     elif isinstance(model, keras.Model) and takes_images(model):
         _one_way(path, direction, _own_direction(path))
         generator, source = model, path
-    else:
+    elif _from_noise(model):
         raise TranslationError(
             f"--input translates images, and {path} holds a {name} that generates images from noise: leave out "
             "--input and --direction to sample it, or give --checkpoint a pix2pix or cyclegan run."
+        )
+    else:
+        raise TranslationError(
+            f"{path} holds a {name} that is no translator (it does not map images to images of their size): give "
+            "--checkpoint a pix2pix or cyclegan run, its .keras files or its SavedModels."
         )
     generator = float32_generator(generator)
 
@@ -166,6 +171,15 @@ def _keras_translator(path, direction):
         return in_sample_range(keras.ops.convert_to_numpy(generator(images, training=False)), generator)
 
     return Translator(call, generator.input_shape[1:], generator.output_shape[1:], source)
+
+
+def _from_noise(model):
+    from dcgan_keras.gans import GAN
+
+    if isinstance(model, GAN):
+        return True
+    inputs = getattr(model, "inputs", None) or ()
+    return isinstance(model, keras.Model) and len(inputs) >= 1 and len(inputs[0].shape) == 2  # z (batch, latent_dim)
 
 
 def _saved_model_translator(path, direction):

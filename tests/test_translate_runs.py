@@ -307,6 +307,9 @@ def test_sample_py_refuses_what_a_translator_cannot_do(runs, tmp_path):
     build_model(resolve_config("synthetic")).save(dcgan)
     assert "holds a DCGAN that generates images from noise: leave out --input" in refusal(
         checkpoint=dcgan, input=str(gray), out=out)
+    patches = str(tmp_path / "discriminator.keras")
+    keras.saving.load_model(run.checkpoint_path(1)).discriminator.save(patches)
+    assert "is no translator" in refusal(checkpoint=patches, input=str(gray), out=out)
     assert not os.path.exists(out)
 
 
