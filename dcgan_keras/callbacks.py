@@ -40,7 +40,9 @@ from dcgan_keras.gif import build_gif  # noqa: F401
 from dcgan_keras.tensorboard_logs import TensorBoardLogger, read_tensorboard, truncate_tensorboard  # noqa: F401
 
 LOSSES = ("d_loss", "g_loss")
-_SUMMARY_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "d_acc", "fid")
+_SUMMARY_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "d_acc", "fid",
+                 # Pix2Pix's L1 terms, CycleGAN's losses.
+                 "g_l1_loss", "val_l1", "d_a_loss", "d_b_loss", "g_ab_loss", "g_ba_loss", "cycle_loss")
 
 
 class TrainingDiverged(RuntimeError):

@@ -27,7 +27,10 @@ import typing
 #: Where the presets live: `configs/` beside the package.
 PRESETS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
 
-_IMAGE_SIZES = (28, 32, 64, 128)
+_IMAGE_SIZES = (28, 32, 64, 128, 256)
+#: The noise models' networks (models.py) stop at 128; the translators' (U-Net, PatchGAN) run from 32 to 256.
+_NOISE_IMAGE_SIZES = (28, 32, 64, 128)
+_TRANSLATION_IMAGE_SIZES = (32, 64, 128, 256)
 #: The GAN losses by name (dcgan_keras.losses.LOSSES holds their functions;
 #: tests/test_losses.py checks the two name the same ones).
 LOSSES = ("non_saturating", "minimax", "least_squares", "hinge", "focal", "wgan_gp")
@@ -36,9 +39,15 @@ D_ARCHITECTURES = ("strided", "blocks3x3")
 LATENT_DISTRIBUTIONS = ("normal", "uniform")
 #: The GANs a run trains (`model`): dcgan_keras.gans.MODELS holds their classes
 #: (tests/test_config_family.py checks the two name the same ones).
-MODEL_NAMES = ("dcgan", "conditional")
+MODEL_NAMES = ("dcgan", "conditional", "pix2pix", "cyclegan")
+#: The models that translate images rather than generate them from noise.
+TRANSLATION_MODELS = ("pix2pix", "cyclegan")
 #: How a conditional model feeds the label (dcgan_keras.networks.CONDITIONINGS).
 CONDITIONINGS = ("concat", "projection")
+#: Which side of a pair a Pix2Pix run translates from (dcgan_keras.data.paired.DIRECTIONS).
+DIRECTIONS = ("AtoB", "BtoA")
+#: The adversarial losses a CycleGAN run takes (non_saturating is its "bce").
+CYCLEGAN_LOSSES = ("least_squares", "non_saturating", "focal")
 # The lists of choices live here, in a module that imports no Keras, so that
 # train.py's flags (made from FLAG_HELP below) can use them before the
 # backend is picked; dcgan_keras.distribute imports them. dcgan_keras.gan has
@@ -121,6 +130,26 @@ class Config:
     spectral_norm: bool = False
     # z ~ N(0, I), or uniform in [-1, 1] as one of the write-ups draws it.
     latent_distribution: str = "normal"
+
+    # Translation models (model="pix2pix" or "cyclegan"): the U-Net / ResNet
+    # generators' and PatchGANs' first-block filters (None: the papers' 64),
+    # and the papers' random jitter (resize by 286/256, random crop, mirror).
+    filters: typing.Optional[int] = None
+    jitter: bool = False
+    # The pix2pix/CycleGAN code's linear decay: constant for the first half of
+    # the epochs, then linearly to 0 (dcgan_keras.schedules.LinearDecay).
+    lr_decay: bool = False
+    # Pix2Pix: the L1 term's weight (the paper's 100); which side of a pair is
+    # the input (None: the named set's own, facades BtoA; else AtoB); the
+    # input images' channels (None: `channels`, the targets').
+    l1_weight: float = 100.0
+    direction: typing.Optional[str] = None
+    in_channels: typing.Optional[int] = None
+    # CycleGAN: the paper's cycle weight, identity weight (relative to the
+    # cycle's) and image pool.
+    cycle_weight: float = 10.0
+    identity_weight: float = 0.5
+    pool_size: int = 50
 
     # Optimization: Adam(lr, beta_1=0.5) for both networks and batch 128, as in
     # the DCGAN paper (beta_1=0.9 oscillates there); on MNIST this recipe beats
@@ -248,6 +277,19 @@ def _choice(choices, optional=False):
     return check
 
 
+def _int_choice(choices, optional=False):
+    # As _choice, but a command-line flag of its own is an int (absl's enums are strings).
+    def check(value):
+        if value is None and optional:
+            return None
+        if not _is_int(value) or value not in choices:
+            return f"one of {', '.join(map(repr, choices))}{' or None' if optional else ''}"
+        return None
+
+    check.kind, check.bounds = int, (min(choices), max(choices))
+    return check
+
+
 def _filters(value):
     if value is None:
         return None
@@ -295,8 +337,8 @@ _CHECKS = {
     "dataset": _string(),
     "data_dir": _string(optional=True),
     "data_options": _dict,
-    "image_size": _choice(_IMAGE_SIZES),
-    "channels": _choice((1, 3)),
+    "image_size": _int_choice(_IMAGE_SIZES),
+    "channels": _int_choice((1, 3)),
     "limit": _int(1, optional=True),
     "model": _choice(MODEL_NAMES),
     "num_classes": _int(2, optional=True),
@@ -312,6 +354,15 @@ _CHECKS = {
     "d_architecture": _choice(D_ARCHITECTURES),
     "spectral_norm": _bool(),
     "latent_distribution": _choice(LATENT_DISTRIBUTIONS),
+    "filters": _int(1, optional=True),
+    "jitter": _bool(),
+    "lr_decay": _bool(),
+    "l1_weight": _float(0.0, _INF, high_open=True),
+    "direction": _choice(DIRECTIONS, optional=True),
+    "in_channels": _int_choice((1, 3), optional=True),
+    "cycle_weight": _float(0.0, _INF, high_open=True),
+    "identity_weight": _float(0.0, _INF, high_open=True),
+    "pool_size": _int(0),
     "loss": _choice(LOSSES),
     "beta_2": _float(0.0, 1.0, high_open=True),
     "weight_decay": _float(0.0, _INF, high_open=True),
@@ -352,8 +403,25 @@ FLAG_HELP = {
     "data_dir": "Where the data set's files are (overrides the preset).",
     "epochs": "Epochs in all (with --resume: train on to this many).",
     "batch_size": "Real images per step.",
-    "model": "The GAN: dcgan (unconditional), or conditional (class-conditional DCGAN: trains on a labelled "
-             "data set's images and labels, samples a class on request).",
+    "image_size": "Side of the (square) images trained on: 28, 32, 64 or 128 (dcgan, conditional); 32 to 256 "
+                  "(pix2pix, cyclegan).",
+    "channels": "Channels of the images: 1 (grayscale) or 3 (RGB); a pix2pix run's targets.",
+    "num_samples": "Images of each epoch's sample grid (pix2pix: held-out pairs, one a row; cyclegan: images of "
+                   "each domain).",
+    "model": "The GAN: dcgan (unconditional), conditional (class-conditional DCGAN: trains on a labelled "
+             "data set's images and labels, samples a class on request), pix2pix (paired image-to-image "
+             "translation) or cyclegan (unpaired translation between two domains).",
+    "filters": "pix2pix and cyclegan: the generator's and discriminator's first-block filters (the papers' 64).",
+    "jitter": "pix2pix and cyclegan: the papers' random jitter (resize by 286/256, random crop back, mirror).",
+    "lr_decay": "pix2pix and cyclegan: learning rate constant for the first half of --epochs, then linearly to 0 "
+                "(the papers' schedule; fixed when the run starts).",
+    "l1_weight": "pix2pix: weight of the L1 term in G's loss (the paper's 100).",
+    "direction": "pix2pix: AtoB (the left / A/ image is the input) or BtoA (default: the data set's own, facades "
+                 "BtoA, else AtoB).",
+    "in_channels": "pix2pix: channels of the input images, 1 or 3 (default --channels, the targets').",
+    "cycle_weight": "cyclegan: weight of the cycle-consistency loss (the paper's 10; 0: off).",
+    "identity_weight": "cyclegan: weight of the identity loss, relative to --cycle_weight (the paper's 0.5; 0: off).",
+    "pool_size": "cyclegan: past fakes each discriminator's image pool keeps (the paper's 50; 0: no pool).",
     "num_classes": "A conditional model's number of classes (default: the data set's).",
     "conditioning": "How a conditional model feeds the label: concat (one-hot joined to z and stacked on D's "
                     "input, keras.io) or projection (embeddings; Miyato and Koyama).",
@@ -516,6 +584,7 @@ def make_config(values, where="the config"):
             if key in values and values[key] != _DEFAULTS[key]:
                 problems.append(f"{key} is a conditional model's, but model is {model!r} "
                                 "(set model='conditional', or leave it out)")
+    problems += _model_key_problems(values)
     if values.get("dataset") == "synthetic" and values.get("data_dir"):
         # Accepted, it would be recorded in config.json as if it were read.
         problems.append(f"dataset 'synthetic' draws its images and reads no files, so data_dir must be "
@@ -525,7 +594,7 @@ def make_config(values, where="the config"):
     # Ints where floats are expected: 1 and 1.0 are the same config, and
     # config.json comparisons must agree.
     for key in ("dropout", "bn_momentum", "lr", "d_lr", "g_lr", "beta_1", "beta_2", "weight_decay", "label_smoothing",
-                "instance_noise"):
+                "instance_noise", "l1_weight", "cycle_weight", "identity_weight"):
         if values.get(key) is not None:
             values[key] = float(values[key])
     for key, value in values.items():
@@ -535,6 +604,48 @@ def make_config(values, where="the config"):
     values["data_options"] = dict(values["data_options"])
     _default_shape_from_dataset(values)
     return Config(**values)
+
+
+#: The keys only some models read, by the models that read them: any other
+#: model refuses them set, since it would ignore them.
+_MODEL_KEYS = {
+    **{key: TRANSLATION_MODELS for key in ("filters", "jitter", "lr_decay")},
+    **{key: ("pix2pix",) for key in ("l1_weight", "direction", "in_channels")},
+    **{key: ("cyclegan",) for key in ("cycle_weight", "identity_weight", "pool_size")},
+    # The noise models' networks and game, which the translators' U-Net,
+    # ResNet and PatchGAN (the papers' own, sized by `filters`) do not take.
+    **{key: ("dcgan", "conditional") for key in (
+        "latent_dim", "g_filters", "d_filters", "kernel_size", "dropout", "d_batch_norm", "bn_momentum",
+        "g_architecture", "d_architecture", "spectral_norm", "latent_distribution", "d_steps", "update",
+        "label_smoothing", "instance_noise", "instance_noise_steps", "ema", "fid_every")},
+}
+
+
+def _model_key_problems(values):
+    """What `values` sets that its model does not read, and the image sizes and losses it cannot train."""
+    model = values.get("model", "dcgan")
+    if model not in MODEL_NAMES:
+        return []  # its own check names it
+    problems = []
+    for key, models in _MODEL_KEYS.items():
+        if model not in models and key in values and values[key] != _DEFAULTS[key]:
+            problems.append(f"{key} is read by model {' and '.join(map(repr, models))} only, but model is "
+                            f"{model!r} (leave {key} out)")
+    size = values.get("image_size")
+    if model in TRANSLATION_MODELS and size is None:
+        problems.append(f"model {model!r} needs image_size ({', '.join(map(str, _TRANSLATION_IMAGE_SIZES))}; the "
+                        "papers' 256)")
+    sizes = _TRANSLATION_IMAGE_SIZES if model in TRANSLATION_MODELS else _NOISE_IMAGE_SIZES
+    if size in _IMAGE_SIZES and size not in sizes:
+        problems.append(f"model {model!r} trains at image_size {', '.join(map(str, sizes))}, got {size!r}")
+    loss = values.get("loss", _DEFAULTS["loss"])
+    if model == "cyclegan" and loss in LOSSES and loss not in CYCLEGAN_LOSSES:
+        problems.append(f"model 'cyclegan' takes loss {', '.join(map(repr, CYCLEGAN_LOSSES))} (least_squares is "
+                        f"the paper's), got {loss!r}")
+    if model == "pix2pix" and loss == "wgan_gp":
+        problems.append("model 'pix2pix' takes no gradient penalty: loss='wgan_gp' would train without it; use "
+                        "non_saturating (the paper's) or least_squares")
+    return problems
 
 
 def _default_shape_from_dataset(values):

@@ -46,6 +46,8 @@ from dcgan_keras.generators import LABEL_WEIGHTS_SIGNATURE, float32_generator, k
 
 SIGNATURE = "serving_default"
 INPUT_NAME = "z"
+#: A translator's (Pix2Pix, CycleGAN) one input: images (batch, H, W, C) in [-1, 1].
+IMAGE_INPUT_NAME = "image"
 OUTPUT_NAME = "images"
 # The check after export: the SavedModel against the Keras generator. Same
 # weights, same float32 ops; what differs is the backends' kernels.
@@ -254,7 +256,7 @@ def _served_model(generator):
     A keras.io-style sigmoid generator's [0, 1] is rescaled to [-1, 1], the
     range every export promises and `sample.py` reads.
     """
-    model = float32_generator(keras_generator(generator))
+    model = float32_generator(exported_network(generator))
     if output_range(model) != (0.0, 1.0):
         return model
     images = keras.layers.Rescaling(2.0, offset=-1.0, dtype="float32", name="to_minus_one_one")(model.output)
@@ -262,15 +264,40 @@ def _served_model(generator):
     return keras.Model(inputs, images, name=model.name)
 
 
+def exported_network(model):
+    """The network an export serves: a translator's generator (images -> images) as it is, else `keras_generator`'s.
+
+    Args:
+        model: a GAN, a `KerasGenerator`, or a Keras model z -> images or images -> images.
+    """
+    if isinstance(model, keras.Model) and takes_images(model):
+        return model
+    return keras_generator(model)
+
+
+def takes_images(model):
+    """Whether `model` maps one batch of images (batch, H, W, C) to images of the same size: a translator's generator.
+
+    Not a GAN, and not a discriminator (its scores are not images of the input's size).
+    """
+    from dcgan_keras.gans import GAN
+
+    if isinstance(model, GAN) or len(getattr(model, "inputs", None) or ()) != 1 or len(model.outputs) != 1:
+        return False
+    in_shape, out_shape = tuple(model.inputs[0].shape), tuple(model.outputs[0].shape)
+    return len(in_shape) == len(out_shape) == 4 and in_shape[1:3] == out_shape[1:3]
+
+
 def _input_specs(model):
     """[(name, shape without the batch axis, dtype)] of the model's inputs: the serving signature's.
 
     A DCGAN generator's is [("z", (latent_dim,), "float32")]; a conditional
-    one's adds ("labels", (), "int32").
+    one's adds ("labels", (), "int32"); a translator's is [("image", (H, W, C), "float32")].
     """
     if len(model.inputs) == 1:
         tensor = model.inputs[0]
-        return [(INPUT_NAME, tuple(int(d) for d in tensor.shape[1:]), "float32")]
+        name = IMAGE_INPUT_NAME if len(tensor.shape) == 4 else INPUT_NAME
+        return [(name, tuple(int(d) for d in tensor.shape[1:]), "float32")]
     return [
         (tensor.name, tuple(int(d) for d in tensor.shape[1:]), keras.backend.standardize_dtype(tensor.dtype))
         for tensor in model.inputs
@@ -281,7 +308,9 @@ def _probe(model):
     """Fixed inputs the export is checked on: {input name: 4 rows}; float inputs N(0, 1), int inputs 0, 1, 0, 1."""
     probe = {}
     for i, (name, shape, dtype) in enumerate(_input_specs(model)):
-        if dtype.startswith("float"):
+        if dtype.startswith("float") and len(shape) == 3:  # images, in [-1, 1]
+            probe[name] = np.random.default_rng(i).uniform(-1.0, 1.0, (4,) + shape).astype("float32")
+        elif dtype.startswith("float"):
             noise = np.random.default_rng(i).standard_normal((4,) + shape) if i else latent_noise(4, shape[0], seed=0)
             probe[name] = noise.astype("float32")
         else:
@@ -617,7 +646,7 @@ def _main(argv=None):
     if keras.backend.backend() != "tensorflow":
         parser.error(f"needs KERAS_BACKEND=tensorflow (Keras is running on {keras.backend.backend()})")
     # Importing this module imported dcgan_keras, which registers DCGAN for load_model.
-    model = keras_generator(keras.saving.load_model(args.generator, compile=False))
+    model = exported_network(keras.saving.load_model(args.generator, compile=False))
     _write_saved_model(model, args.out)
     if args.probe:
         with np.load(args.probe) as probe:

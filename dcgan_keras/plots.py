@@ -28,6 +28,11 @@ PANELS = (
     ("losses", [("d_loss", "D loss"), ("g_loss", "G loss")]),
     ("discriminator outputs", [("d_real", "D(x)"), ("d_fake", "D(G(z))")]),
     ("FID (lower is better)", [("fid", "FID")]),
+    # Pix2Pix: its L1 term on the training batches, and on the held-out pairs.
+    ("L1 |target - G(input)|", [("g_l1_loss", "train"), ("val_l1", "validation")]),
+    # CycleGAN: its four adversarial terms and the two that hold the translation together.
+    ("CycleGAN losses", [("d_a_loss", "D_A"), ("d_b_loss", "D_B"), ("g_ab_loss", "G (A to B)"),
+                         ("g_ba_loss", "F (B to A)"), ("cycle_loss", "cycle"), ("identity_loss", "identity")]),
 )
 
 

@@ -25,7 +25,7 @@ from dcgan_keras.config import ConfigError
 from dcgan_keras.distribute import precision
 from dcgan_keras.gans import MODELS
 from dcgan_keras.generators import float32_config
-from dcgan_keras.rundir import RunDirError
+from dcgan_keras.rundir import GENERATOR_NAMES, RunDirError
 
 
 def build_model(config, data=None):
@@ -192,11 +192,7 @@ def _inner_optimizer(optimizer):
 def plain_generator(gan, config):
     """The trained generator (its moving average, where kept), as a float32 model on one device.
 
-    Mixed precision and a data-parallel layout serve training; the exported
-    generator computes in float32 on whatever device loads it, with the same
-    (float32) weights. The generator is the one the model exports
-    (`GAN.exported_generators`), rebuilt from its own config outside any
-    distribution scope.
+    For a model that exports one generator; `plain_generators` gives each of several.
 
     Args:
         gan: the trained `GAN`.
@@ -205,12 +201,42 @@ def plain_generator(gan, config):
     Example:
         >>> generator = plain_generator(gan, config)  # doctest: +SKIP
     """
-    exported = gan.exported_generators()
+    exported = plain_generators(gan, config)
     if len(exported) != 1:
-        raise NotImplementedError(f"{type(gan).__name__} exports {len(exported)} generators; runs export one.")
-    (trained,) = exported.values()
+        raise ValueError(
+            f"{type(gan).__name__} exports {len(exported)} generators ({', '.join(exported)}): use plain_generators."
+        )
+    return next(iter(exported.values()))
+
+
+def plain_generators(gan, config):
+    """{name: the trained generator as a float32 model on one device}, for each generator the model exports.
+
+    Mixed precision and a data-parallel layout serve training; an exported
+    generator computes in float32 on whatever device loads it, with the same
+    (float32) weights. The generators are the ones the model exports
+    (`GAN.exported_generators`: a DCGAN's "generator", its moving average
+    where kept; a CycleGAN's "generator_ab" and "generator_ba"), each rebuilt
+    from its own config outside any distribution scope.
+
+    Args:
+        gan: the trained `GAN`.
+        config: the run's `Config` (its precision and distribution).
+
+    Example:
+        >>> sorted(plain_generators(cyclegan, config))  # doctest: +SKIP
+        ['generator_ab', 'generator_ba']
+    """
+    exported = gan.exported_generators()
+    unknown = sorted(set(exported) - set(GENERATOR_NAMES))
+    if unknown:
+        raise ValueError(f"{type(gan).__name__} exports {', '.join(unknown)}; a run writes {', '.join(GENERATOR_NAMES)}.")
     if config.distribute == "none" and config.mixed_precision == "float32":
-        return trained
+        return dict(exported)
+    return {name: _float32_copy(trained) for name, trained in exported.items()}
+
+
+def _float32_copy(trained):
     with precision("float32"):
         generator = trained.__class__.from_config(float32_config(trained.get_config()))
     for source, target in zip(trained.variables, generator.variables):

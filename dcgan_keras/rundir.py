@@ -11,6 +11,8 @@
       diverged.txt             only if a loss became NaN/inf: what happened
       generator.keras          at the end: the generator alone
       generator/               at the end: the generator as a TensorFlow SavedModel
+                               (a CycleGAN's two: generator_ab.keras, generator_ab/,
+                               generator_ba.keras, generator_ba/; see GENERATOR_NAMES)
       .lock                    flock()ed by the process training here (its pid)
 
 Every file is written to a temporary name in its own directory and renamed
@@ -37,6 +39,10 @@ try:
 except ImportError:  # Windows
     fcntl = None
 
+#: The names a finished run writes its generators under (`GAN.exported_generators`' keys):
+#: NAME.keras and the SavedModel NAME/ each. One generator is "generator"; a
+#: CycleGAN's are "generator_ab" (A -> B) and "generator_ba" (B -> A).
+GENERATOR_NAMES = ("generator", "generator_ab", "generator_ba")
 _CHECKPOINT = re.compile(r"^epoch_(\d{4,})\.keras$")
 _SAMPLE = re.compile(r"^epoch_(\d{4,})\.png$")
 # Our temporaries: ".tmp-<pid>-<name>" (keeps the extension Keras insists
@@ -177,6 +183,12 @@ class RunDir:
         self.generator_keras = join("generator.keras")
         self.generator_saved_model = join("generator")
         self.lock_file = join(".lock")
+
+    def generator_paths(self, name="generator"):
+        """(NAME.keras, the SavedModel folder NAME/) of the exported generator `name` (one of GENERATOR_NAMES)."""
+        if name not in GENERATOR_NAMES:
+            raise ValueError(f"A run exports generators named {', '.join(GENERATOR_NAMES)}; got {name!r}.")
+        return os.path.join(self.path, f"{name}.keras"), os.path.join(self.path, name)
 
     # ------------------------------------------------------------ layout
 

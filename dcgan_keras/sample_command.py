@@ -55,6 +55,11 @@ def define_flags(fv=FLAGS):
                       flag_values=fv)
     flags.DEFINE_boolean("overwrite", False, "Let --out replace an existing .png or .npz, or --export an earlier "
                          "export.", flag_values=fv)
+    flags.DEFINE_string("input", None, "Translate instead of sampling, with a pix2pix or cyclegan --checkpoint: an "
+                        "image, a folder of images or an .npz of images; --out gets a folder of PNGs (the same "
+                        "names), an .npz, or a .png of input|output pairs.", flag_values=fv)
+    flags.DEFINE_enum("direction", None, ["AtoB", "BtoA"], "With --input, which way a CycleGAN translates "
+                      "(default AtoB).", flag_values=fv)
     flags.mark_flag_as_required("checkpoint", flag_values=fv)
 
 
@@ -241,6 +246,11 @@ def main(argv):
 def _run(keras, cli, export, sampling):
     # The modules come from main, which imports them once KERAS_BACKEND is settled.
     cli.warnings_as_lines()
+    from dcgan_keras import translation
+
+    if FLAGS.input is not None or FLAGS.direction is not None or translation.describe(FLAGS.checkpoint):
+        print(f"Keras backend: {keras.backend.backend()}")
+        return translation.run(FLAGS, _fail)  # a Pix2Pix or CycleGAN: dcgan_keras.translation
 
     if FLAGS["export_format"].present and not FLAGS.export:
         _fail("--export_format says how --export writes the generator; give --export=PATH too.")

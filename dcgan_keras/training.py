@@ -48,7 +48,7 @@ from dcgan_keras.config import (
 from dcgan_keras.data import DataError
 from dcgan_keras.distribute import data_parallel, precision
 from dcgan_keras.rundir import RunDirError
-from dcgan_keras.run_model import build_model, build_or_load_model, model_class, plain_generator  # noqa: F401 - build_model's home before
+from dcgan_keras.run_model import build_model, build_or_load_model, model_class, plain_generator, plain_generators  # noqa: F401 - build_model's home before
 
 #: The errors a user can fix: the command line prints them without a traceback.
 USER_ERRORS = (ConfigError, RunDirError, DataError)
@@ -174,7 +174,9 @@ def _train(config, run, record, recorded, resume, callbacks, verbose, say, backe
                 say(line)
 
             if initial_epoch < config.epochs:
-                monitor, run_cbs = _callbacks(config, run, noise, fid, say, progress_bar=verbose != 0)
+                monitor, run_cbs = _callbacks(
+                    config, run, noise, fid, say, progress_bar=verbose != 0, game=gan.run_callbacks(data)
+                )
                 gan.fit(
                     batches,
                     epochs=config.epochs,
@@ -188,7 +190,7 @@ def _train(config, run, record, recorded, resume, callbacks, verbose, say, backe
             else:
                 say(f"The run already has {initial_epoch} epochs of {config.epochs}; nothing to train.")
 
-    _write_artifacts(plain_generator(gan, config), run, say)
+    _write_artifacts(plain_generators(gan, config), run, say)
     return gan
 
 
@@ -252,12 +254,18 @@ def _data_identity(data, gan=None):
     the ids as names where the data set names none, for sample.py and users.
     Hashing is ~1 s per GB, against minutes to decode a folder of that size.
     """
-    images = np.ascontiguousarray(data.images)
+    # Pairs and two domains hash every array, one after the other (`identity_arrays`).
+    arrays = data.identity_arrays() if hasattr(data, "identity_arrays") else {"images": data.images}
+    digest = hashlib.sha256()
+    for array in arrays.values():
+        digest.update(memoryview(np.ascontiguousarray(array)).cast("B"))
     identity = {
-        "images": len(images),
-        "shape": list(images.shape[1:]),
-        "sha256": hashlib.sha256(memoryview(images).cast("B")).hexdigest(),
+        "images": len(data),
+        "shape": list(data.image_shape),
+        "sha256": digest.hexdigest(),
     }
+    if len(arrays) > 1:
+        identity["arrays"] = {name: list(array.shape) for name, array in arrays.items()}
     if getattr(gan, "inputs", None) == "images_labels":
         names = list(data.class_names or [])
         identity["class_names"] = names + [str(i) for i in range(len(names), gan.num_classes)]
@@ -446,8 +454,11 @@ def _compute_description(config, devices, processes):
 # ------------------------------------------------------------------- callbacks
 
 
-def _callbacks(config, run, noise, fid, say, progress_bar=True):
-    """The run's callbacks, in the order the module doc of dcgan_keras.callbacks explains."""
+def _callbacks(config, run, noise, fid, say, progress_bar=True, game=()):
+    """The run's callbacks, in the order the module doc of dcgan_keras.callbacks explains.
+
+    `game`: the model's own (`GAN.run_callbacks`), run before metrics.csv is written.
+    """
     monitor = run_callbacks.DivergenceMonitor()
     grids = run_callbacks.SampleGrids(
         noise, run, cols=config.grid_cols, frame_ms=config.gif_frame_ms, guard=monitor
@@ -459,6 +470,7 @@ def _callbacks(config, run, noise, fid, say, progress_bar=True):
         *([fid] if fid is not None else []),
         run_callbacks.EpochTimer(config.batch_size),
         grids,
+        *game,
         run_callbacks.MetricsCSV(run.metrics_csv),
         run_callbacks.MetricsPlot(run.metrics_csv, run.metrics_png),
         tensorboard_logs.TensorBoardLogger(run.tensorboard_dir, grids=grids),
@@ -511,21 +523,32 @@ def _report_divergence(run, monitor):
 # ------------------------------------------------------------------- artifacts
 
 
-def _write_artifacts(generator, run, say):
-    """generator.keras, and the generator/ SavedModel (written aside, checked, then renamed)."""
+def _write_artifacts(generators, run, say):
+    """NAME.keras and the NAME/ SavedModel (written aside, checked, then renamed) of each exported generator.
+
+    `generators`: {name: model} (`plain_generators`; one "generator" for most
+    models, a CycleGAN's "generator_ab" and "generator_ba"), or one model.
+    """
+    if not isinstance(generators, dict):
+        generators = {"generator": generators}
+    for name, generator in generators.items():
+        _write_generator(generator, *run.generator_paths(name), say)
+
+
+def _write_generator(generator, keras_path, saved_model, say):
     from dcgan_keras.export import TensorFlowNotInstalledError, export_saved_model
 
-    with rundir.writing(run.generator_keras) as tmp:
+    with rundir.writing(keras_path) as tmp:
         generator.save(tmp)
-    # An earlier export (a resumed run's) no longer matches generator.keras: it
+    # An earlier export (a resumed run's) no longer matches the .keras file: it
     # goes now, so that a failed or skipped export leaves none rather than a stale one.
-    shutil.rmtree(run.generator_saved_model, ignore_errors=True)
+    shutil.rmtree(saved_model, ignore_errors=True)
     try:
-        export_saved_model(generator, run.generator_saved_model)
+        export_saved_model(generator, saved_model)
     except TensorFlowNotInstalledError as e:
-        # The training is done and generator.keras holds it: skipping the
+        # The training is done and the .keras file holds it: skipping the
         # SavedModel loses nothing that cannot be made later.
-        say(f"Wrote {run.generator_keras}; no SavedModel: {e} "
-            f"(python sample.py --checkpoint={run.generator_keras} --export={run.generator_saved_model})")
+        say(f"Wrote {keras_path}; no SavedModel: {e} "
+            f"(python sample.py --checkpoint={keras_path} --export={saved_model})")
         return
-    say(f"Wrote {run.generator_keras} and the SavedModel {run.generator_saved_model}{os.sep}")
+    say(f"Wrote {keras_path} and the SavedModel {saved_model}{os.sep}")

@@ -55,6 +55,7 @@ FULL_TIER_FILES = (
     "test_train_distribute.py",
     "test_distribute.py",
     "test_export.py",
+    "test_translate_runs.py",
 )
 
 

@@ -46,3 +46,52 @@ def test_the_wgan_gp_preset_has_the_papers_recipe():
 def test_bad_values_are_refused_naming_the_key(overrides, message):
     with pytest.raises(ConfigError, match=message):
         resolve_config("synthetic", overrides=overrides)
+
+
+# ------------------------------------------------------- the translation models
+
+
+def test_the_config_names_the_models_the_family_has():
+    from dcgan_keras.gans import MODELS
+
+    assert set(config_module.MODEL_NAMES) == set(MODELS)
+
+
+def test_the_translation_keys_reach_the_models():
+    from dcgan_keras.config import make_config
+    from dcgan_keras.gans import CycleGAN, Pix2Pix
+
+    gan = Pix2Pix.from_run_config(make_config({
+        "model": "pix2pix", "image_size": 32, "channels": 3, "in_channels": 1, "filters": 4, "l1_weight": 10,
+        "loss": "least_squares"}))
+    assert (gan.input_image_shape, gan.image_shape, gan.l1_weight) == ((32, 32, 1), (32, 32, 3), 10.0)
+    assert gan.generator.get_layer("down0_conv").filters == 4 and gan.gan_loss.name == "least_squares"
+
+    class Data:  # 8 examples: 4 steps of 2 an epoch
+        name = "data"
+
+        def __len__(self):
+            return 8
+
+    gan = CycleGAN.from_run_config(make_config({
+        "model": "cyclegan", "image_size": 32, "channels": 1, "filters": 4, "cycle_weight": 5, "identity_weight": 0,
+        "pool_size": 3, "lr_decay": True, "epochs": 4, "batch_size": 2, "loss": "focal"}), Data())
+    assert (gan.cycle_weight, gan.identity_weight, gan.pool_size, gan.shape_a) == (5.0, 0.0, 3, (32, 32, 1))
+    schedule = gan.g_ab_optimizer._learning_rate
+    assert (schedule.total_steps, schedule.decay_start) == (16, 8)  # constant for half the epochs, then to 0
+    assert set(gan.optimizers) == {"g_ab", "g_ba", "d_a", "d_b"}
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"model": "dcgan", "pool_size": 3}, "pool_size is read by model 'cyclegan' only"),
+    ({"model": "pix2pix", "image_size": 32, "latent_dim": 5}, "latent_dim is read by model 'dcgan' and"),
+    ({"model": "cyclegan", "image_size": 32, "loss": "hinge"}, "model 'cyclegan' takes loss"),
+    ({"model": "pix2pix"}, "model 'pix2pix' needs image_size"),
+    ({"model": "dcgan", "image_size": 256}, "model 'dcgan' trains at image_size 28, 32, 64, 128"),
+    ({"model": "pix2pix", "image_size": 32, "direction": "AtoC"}, "direction must be one of 'AtoB', 'BtoA'"),
+])
+def test_keys_of_another_model_and_sizes_it_cannot_train_are_refused(overrides, message):
+    from dcgan_keras.config import make_config
+
+    with pytest.raises(ConfigError, match=message):
+        make_config(overrides)

@@ -473,7 +473,15 @@ def test_every_config_flag_reaches_the_config(tmp_path, capfd, monkeypatch):
         "weight_decay": 0.01, "g_architecture": "upsample", "d_architecture": "blocks3x3", "spectral_norm": True,
         "latent_distribution": "uniform", "instance_noise": 0.1, "instance_noise_steps": 100,
     }
-    assert set(values) == {spec.name for spec in flag_specs()}, "give each config flag a value to check"
+    # The keys of one model each, checked in a run of that model (the others refuse them).
+    by_model = {
+        "conditional": {"num_classes": 12, "conditioning": "projection", "image_size": 32, "channels": 3},
+        "pix2pix": {"filters": 8, "jitter": True, "lr_decay": True, "l1_weight": 10.0, "direction": "BtoA",
+                    "in_channels": 1, "image_size": 64, "num_samples": 4},
+        "cyclegan": {"cycle_weight": 5.0, "identity_weight": 0.0, "pool_size": 3},
+    }
+    named = set(values) | {"model"} | {name for keys in by_model.values() for name in keys}
+    assert named == {spec.name for spec in flag_specs()}, "give each config flag a value to check"
     given = []
     monkeypatch.setattr(training, "train", lambda config, workdir, **kwargs: given.append(config))
     flags = [f"--{name}={value}" for name, value in values.items()]
@@ -481,6 +489,14 @@ def test_every_config_flag_reaches_the_config(tmp_path, capfd, monkeypatch):
     config = given[0]
     assert {name: getattr(config, name) for name in values if name != "update"} == {
         name: value for name, value in values.items() if name != "update"}
+    for model, keys in by_model.items():
+        given.clear()
+        size = [] if "image_size" in keys else ["--image_size=32"]
+        flags = [f"--{name}={value}" for name, value in keys.items()]
+        proc = train_in_process("--dataset=synthetic" if model == "conditional" else "--dataset=paired_folder",
+                                f"--model={model}", *size, *flags, f"--workdir={tmp_path / 'run'}", capfd=capfd)
+        assert proc.returncode == 0, proc.stderr
+        assert given[0].model == model and {name: getattr(given[0], name) for name in keys} == keys
     given.clear()
     train_in_process("--dataset=synthetic", "--update=simultaneous", f"--workdir={tmp_path / 'run'}", capfd=capfd)
     assert given[0].update == "simultaneous"  # not the default, which the first run could not tell apart

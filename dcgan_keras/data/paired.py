@@ -94,6 +94,10 @@ class PairedDataset:
     def __len__(self):
         return len(self.inputs)
 
+    def identity_arrays(self):
+        """{name: array} of what a run trains on, for its record (config.json hashes them)."""
+        return {"inputs": self.inputs, "targets": self.targets}
+
     def batches(self, batch_size, seed=0, shuffle=True, drop_remainder=True, epoch=0, jitter=False,
                 max_batches=None):
         """(input, target) float batches in [-1, 1] for `Pix2Pix.fit`, as `PairBatches`.
@@ -247,6 +251,14 @@ def load_paired_dataset(name="paired_folder", data_dir=None, image_size=256, dir
                                  limit, workers)
     inputs, targets = (a, b) if direction == "AtoB" else (b, a)
     return PairedDataset(inputs, targets, name, str(root), direction)
+
+
+def has_split(root, split):
+    """Whether the paired folder `root` holds the split `split`: `<split>/`, or `A/<split>/` and `B/<split>/`."""
+    root = pathlib.Path(root)
+    if (root / "A").is_dir() and (root / "B").is_dir():
+        return (root / "A" / split).is_dir() and (root / "B" / split).is_dir()
+    return (root / split).is_dir()
 
 
 def download(name, cache_dir=None):

@@ -72,6 +72,10 @@ class UnpairedDataset:
         """Images of an epoch: the larger domain's."""
         return max(len(self.train_a), len(self.train_b))
 
+    def identity_arrays(self):
+        """{name: array} of what a run trains on, for its record (config.json hashes them)."""
+        return {"train_a": self.train_a, "train_b": self.train_b}
+
     def batches(self, batch_size, seed=0, shuffle=True, epoch=0, max_batches=None, jitter=False):
         """(images_a, images_b) float batches in [-1, 1] for `CycleGAN.fit`, as `UnpairedBatches`."""
         return UnpairedBatches(self.train_a, self.train_b, batch_size, seed=seed, shuffle=shuffle, epoch=epoch,

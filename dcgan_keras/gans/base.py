@@ -234,6 +234,18 @@ class GAN(keras.Model):
             raise NotImplementedError(f"{type(self).__name__} trains on {self.inputs}: define run_batches.")
         return data.batches(**kwargs)
 
+    def run_callbacks(self, data):
+        """Callbacks of this game that a run adds before its metrics are written (e.g. a validation metric).
+
+        Each may add its values to the epoch's logs, which metrics.csv then
+        records. The base adds none.
+
+        Args:
+            data: the run's data set (`load_run_data`'s).
+        """
+        del data
+        return []
+
     def extra_config(self):
         """The subclass's constructor arguments besides its networks, seed and ema_momentum."""
         return {}

@@ -339,6 +339,87 @@ class CycleGAN(GAN):
     def exported_generators(self):
         return {"generator_ab": self.generator_ab, "generator_ba": self.generator_ba}
 
+    # ----------------------------------------------------------- train.py runs
+
+    @classmethod
+    def from_run_config(cls, config, data=None):
+        """The compiled CycleGAN a train.py config describes (`model="cyclegan"`).
+
+        The paper's networks: two `build_resnet_generator`s (6 residual blocks
+        up to 128 px, 9 above) and two 70x70 PatchGANs with instance
+        normalization (`build_image_patch_discriminator`), with
+        `config.filters` (None: 64); four Adams at the config's rates
+        (`lr_decay`: the paper's schedule); `config.loss` least_squares (the
+        paper's), non_saturating (the TensorFlow tutorial's BCE) or focal.
+
+        Args:
+            config: a checked `dcgan_keras.config.Config`.
+            data: the run's `UnpairedDataset` (needed with `lr_decay`).
+
+        Example:
+            >>> from dcgan_keras.config import make_config
+            >>> config = make_config({"model": "cyclegan", "image_size": 32, "channels": 3, "filters": 4})
+            >>> CycleGAN.from_run_config(config).shape_a
+            (32, 32, 3)
+        """
+        from dcgan_keras.gans.run_config import run_adams, run_filters
+        from dcgan_keras.networks import build_image_patch_discriminator, build_resnet_generator
+
+        size, channels, filters = config.image_size, config.channels, run_filters(config)
+        generators = [build_resnet_generator(size, channels, filters=filters, name=f"generator_{d}")
+                      for d in ("ab", "ba")]
+        discriminators = [
+            build_image_patch_discriminator(size, channels, filters=filters, norm="instance",
+                                            seed=config.seed + 100 * k, name=f"discriminator_{d}")
+            for k, d in enumerate("ab")
+        ]
+        gan = cls(*generators, *discriminators, cycle_weight=config.cycle_weight,
+                  identity_weight=config.identity_weight, pool_size=config.pool_size, seed=config.seed)
+        gan.compile(**run_adams(config, gan.optimizer_names, data), loss_fn=RUN_LOSSES[config.loss],
+                    jit_compile=config.jit_compile)
+        return gan
+
+    @classmethod
+    def load_run_data(cls, config):
+        """The run's two domains (`dcgan_keras.data.load_unpaired`), test images included where present.
+
+        `config.dataset` is "unpaired_folder" (`data_dir` in the CycleGAN
+        layout: trainA/, trainB/, and optionally testA/, testB/, whose images
+        the sample grid shows) or a named set (horse2zebra, ...: downloaded
+        with `keras.utils.get_file` when `data_dir` is None).
+
+        Raises:
+            DataError: a missing or empty domain folder, an unknown name, a bad option.
+        """
+        from dcgan_keras.data import DataError, load_unpaired
+
+        if config.dataset == "unpaired_folder":
+            if config.data_dir is None:
+                raise DataError("unpaired_folder needs data_dir=<a folder holding trainA/ and trainB/ (and testA/, "
+                                "testB/)>: pass --data_dir.")
+            name = None
+        else:
+            name = config.dataset
+        data = load_unpaired(name=name, data_dir=config.data_dir, image_size=config.image_size,
+                             channels=config.channels, limit=config.limit, **config.data_options)
+        data.run_options = {"jitter": config.jitter}
+        return data
+
+    def run_identity(self, config=None, data=None):
+        del data
+        if config is not None:
+            return {"image shape": (config.image_size, config.image_size, config.channels)}
+        return {"image shape": self.shape_a}
+
+    def run_batches(self, data, drop_remainder=True, **kwargs):
+        """(images_a, images_b) batches (always full ones), jittered as the run's config says."""
+        del drop_remainder  # every step takes a full batch of each domain
+        return data.batches(**kwargs, **getattr(data, "run_options", {}))
+
+
+#: A run config's `loss` -> CycleGAN's own loss names (non_saturating is binary cross-entropy).
+RUN_LOSSES = {"least_squares": "least_squares", "non_saturating": "bce", "focal": "focal"}
+
 
 def _l1(x, y):
     return ops.mean(ops.abs(ops.cast(x, "float32") - ops.cast(y, "float32")))

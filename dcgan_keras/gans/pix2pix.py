@@ -225,6 +225,8 @@ class Pix2Pix(GAN):
         """
         if data is None:
             raise ValueError("Pix2Pix's sample grid shows held-out pairs: grid_inputs needs `data`.")
+        if getattr(data, "held_out", None) is not None:  # a run's data set (`load_run_data`)
+            data = data.held_out
         sources, targets = _pair_arrays(data)
         count = min(num, len(sources))
         take = np.sort(np.random.default_rng(seed).choice(len(sources), count, replace=False))
@@ -242,6 +244,126 @@ class Pix2Pix(GAN):
 
     def exported_generators(self):
         return {"generator": self.generator}
+
+    # ----------------------------------------------------------- train.py runs
+
+    @classmethod
+    def from_run_config(cls, config, data=None):
+        """The compiled Pix2Pix a train.py config describes (`model="pix2pix"`).
+
+        The paper's networks: `build_unet_generator` and the 70x70
+        `build_patch_discriminator`, at `config.image_size` with
+        `config.filters` (None: 64), from `in_channels` (None: `channels`) to
+        `channels`; Adam at the config's rates (`lr_decay`: the paper's schedule).
+
+        Args:
+            config: a checked `dcgan_keras.config.Config`.
+            data: the run's `PairedDataset` (needed with `lr_decay`, to count an epoch's steps).
+
+        Example:
+            >>> from dcgan_keras.config import make_config
+            >>> config = make_config({"model": "pix2pix", "image_size": 32, "channels": 3, "filters": 4})
+            >>> Pix2Pix.from_run_config(config).image_shape
+            (32, 32, 3)
+        """
+        from dcgan_keras.gans.run_config import run_adams, run_filters
+        from dcgan_keras.networks import build_patch_discriminator, build_unet_generator
+
+        in_channels, out_channels = run_channels(config)
+        size, filters = config.image_size, run_filters(config)
+        generator = build_unet_generator(size, in_channels, out_channels, filters=filters, seed=config.seed,
+                                         name="generator")
+        discriminator = build_patch_discriminator(size, in_channels, out_channels, filters=filters,
+                                                  seed=config.seed, name="discriminator")
+        gan = cls(generator=generator, discriminator=discriminator, l1_weight=config.l1_weight, seed=config.seed)
+        gan.compile(**run_adams(config, ("d", "g"), data), loss_fn=config.loss, jit_compile=config.jit_compile)
+        return gan
+
+    @classmethod
+    def load_run_data(cls, config):
+        """The run's training pairs (`dcgan_keras.data.paired.load_paired_dataset`), with its held-out ones.
+
+        `config.dataset` is a named pix2pix set (facades, cityscapes, ...:
+        downloaded with `keras.utils.get_file` when `data_dir` is None) or
+        "paired_folder" (`data_dir`: side-by-side images, or A/ and B/).
+        The `val/` split, where the folder has one, becomes `data.held_out`:
+        the sample grid's pairs and `val_l1`'s (`run_callbacks`).
+
+        Raises:
+            DataError: as `load_paired_dataset` (an image that is not two
+                halves, A/ and B/ names that do not pair, ...), or an unknown
+                `data_options` key.
+        """
+        from dcgan_keras.data import DataError
+        from dcgan_keras.data.paired import has_split, load_paired_dataset
+
+        unknown = sorted(set(config.data_options) - {"cache_dir", "workers"})
+        if unknown:
+            raise DataError(f"Paired data sets take the data_options cache_dir and workers, not {', '.join(unknown)}.")
+        in_channels, out_channels = run_channels(config)
+
+        def load(split, data_dir):
+            return load_paired_dataset(
+                config.dataset, data_dir=data_dir, image_size=config.image_size, direction=config.direction,
+                split=split, in_channels=in_channels, out_channels=out_channels, limit=config.limit,
+                **config.data_options,
+            )
+
+        data = load("train", config.data_dir)
+        data.held_out = load("val", data.source) if has_split(data.source, "val") else None
+        data.run_options = {"jitter": config.jitter}
+        return data
+
+    def run_identity(self, config=None, data=None):
+        del data
+        if config is not None:
+            in_channels, out_channels = run_channels(config)
+            size = config.image_size
+            return {"input shape": (size, size, in_channels), "image shape": (size, size, out_channels)}
+        return {"input shape": self.input_image_shape, "image shape": self.image_shape}
+
+    def run_batches(self, data, **kwargs):
+        """(input, target) batches of the run's pairs, jittered as its config says (`load_run_data`)."""
+        return data.batches(**kwargs, **getattr(data, "run_options", {}))
+
+    def run_callbacks(self, data):
+        """`ValidationL1` on the held-out pairs, where the data set has them."""
+        held_out = getattr(data, "held_out", None)
+        return [] if held_out is None else [ValidationL1(held_out)]
+
+
+def run_channels(config):
+    """(input channels, target channels) of a Pix2Pix run config."""
+    return (config.channels if config.in_channels is None else config.in_channels), config.channels
+
+
+class ValidationL1(keras.callbacks.Callback):
+    """Adds `val_l1` to each epoch's logs: mean |target - G(input)| over held-out pairs.
+
+    In [-1, 1] units, as `g_l1_loss`; G translates in inference mode
+    (`Pix2Pix.translate`'s default). Before `MetricsCSV` in a run's
+    callbacks, so that metrics.csv records it.
+
+    Args:
+        pairs: a `PairedDataset` (uint8) or (inputs, targets) arrays.
+        batch_size: pairs per generator call.
+    """
+
+    def __init__(self, pairs, batch_size=32):
+        super().__init__()
+        self.inputs, self.targets = _pair_arrays(pairs)
+        self.batch_size = batch_size
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None:
+            return
+        total, count = 0.0, 0
+        for i in range(0, len(self.inputs), self.batch_size):
+            targets = _as_floats(self.targets[i : i + self.batch_size])
+            outputs = self.model.translate(_as_floats(self.inputs[i : i + self.batch_size]), batch_size=self.batch_size)
+            total += float(np.abs(outputs - targets).sum(dtype="float64"))
+            count += targets.size
+        logs["val_l1"] = total / max(count, 1)
 
 
 @contextlib.contextmanager

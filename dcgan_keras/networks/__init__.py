@@ -5,11 +5,12 @@ from dcgan_keras.networks.conditional import (
     build_conditional_discriminator,
     build_conditional_generator,
 )
-from dcgan_keras.networks.patchgan import build_patch_discriminator
+from dcgan_keras.networks.patchgan import build_image_patch_discriminator, build_patch_discriminator
 from dcgan_keras.networks.resnet import build_resnet_generator
 from dcgan_keras.networks.unet import build_unet_generator
 
 __all__ = [
-    "CONDITIONINGS", "build_conditional_discriminator", "build_conditional_generator", "build_patch_discriminator",
+    "CONDITIONINGS", "build_conditional_discriminator", "build_conditional_generator", "build_image_patch_discriminator",
+    "build_patch_discriminator",
     "build_resnet_generator", "build_unet_generator",
 ]

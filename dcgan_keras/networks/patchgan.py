@@ -62,15 +62,52 @@ def build_patch_discriminator(
     check_norm(norm)
     if isinstance(downsamples, bool) or not isinstance(downsamples, int) or not 1 <= downsamples <= 4:
         raise ValueError(f"`downsamples` must be an int from 1 to 4. Received: downsamples={downsamples!r}")
+    image = keras.Input((image_size, image_size, in_channels), name="image")
+    target = keras.Input((image_size, image_size, out_channels), name="target")
+    x = layers.Concatenate(name="pair")([image, target])
+    logits = _patch_logits(x, filters, norm, downsamples, max_filters, seed)
+    return keras.Model({"image": image, "target": target}, logits, name=name)
+
+
+def build_image_patch_discriminator(
+    image_size=256, channels=3, filters=64, norm="instance", downsamples=3, max_filters=None, seed=None,
+    name="image_patch_discriminator",
+):
+    """The 70x70 PatchGAN on single images, as CycleGAN's discriminators judge each domain.
+
+    The same blocks as `build_patch_discriminator`, on one image input
+    "image" (no pair), with instance normalization by default (CycleGAN's).
+
+    Args:
+        image_size: side of the square images, a power of two from 32 to 256.
+        channels: channels of the images judged.
+        filters, norm, downsamples, max_filters, seed, name: as `build_patch_discriminator`.
+
+    Returns:
+        A functional `keras.Model` returning float32 logits (batch, image_size / 2**downsamples - 2, ..., 1).
+
+    Example:
+        >>> build_image_patch_discriminator(256).output_shape
+        (None, 30, 30, 1)
+    """
+    check_size(image_size)
+    check_channels(channels, "channels")
+    check_channels(filters, "filters")
+    check_norm(norm)
+    if isinstance(downsamples, bool) or not isinstance(downsamples, int) or not 1 <= downsamples <= 4:
+        raise ValueError(f"`downsamples` must be an int from 1 to 4. Received: downsamples={downsamples!r}")
+    image = keras.Input((image_size, image_size, channels), name="image")
+    return keras.Model(image, _patch_logits(image, filters, norm, downsamples, max_filters, seed), name=name)
+
+
+def _patch_logits(x, filters, norm, downsamples, max_filters, seed):
+    """The PatchGAN's blocks on `x`: C64-C128-C256 of stride 2, the stride-1 C512, the logits."""
     max_filters = filters * 8 if max_filters is None else max_filters
     seeds = iter(range(seed, seed + 100)) if seed is not None else None
 
     def init():
         return weight_init(None if seeds is None else next(seeds))
 
-    image = keras.Input((image_size, image_size, in_channels), name="image")
-    target = keras.Input((image_size, image_size, out_channels), name="target")
-    x = layers.Concatenate(name="pair")([image, target])
     for block in range(downsamples + 1):
         n = min(filters * 2**block, max_filters)
         last = block == downsamples  # the stride-1 C512
@@ -85,5 +122,4 @@ def build_patch_discriminator(
         x = layers.LeakyReLU(0.2, name=f"block{block}_lrelu")(x)
     x = layers.ZeroPadding2D(1, name="logits_pad")(x)
     # Logits in float32 even under mixed precision: the losses need the range.
-    logits = layers.Conv2D(1, 4, padding="valid", kernel_initializer=init(), dtype="float32", name="logits")(x)
-    return keras.Model({"image": image, "target": target}, logits, name=name)
+    return layers.Conv2D(1, 4, padding="valid", kernel_initializer=init(), dtype="float32", name="logits")(x)

@@ -1,0 +1,326 @@
+"""train.py and sample.py for the translators: Pix2Pix and CycleGAN runs from the command line (issues 27, 28).
+
+One tiny run per layout (32x32, 4 filters, 3 steps), shared by the tests
+that read its run directory or translate with it; the refusals run in-process
+and stop before any model is built.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from dcgan_keras.callbacks import read_metrics
+from dcgan_keras.rundir import RunDir
+from helpers import REPO
+
+BACKEND = keras.backend.backend()
+TRAIN = os.path.join(REPO, "train.py")
+SAMPLE = os.path.join(REPO, "sample.py")
+TINY = ["--image_size=32", "--filters=4", "--batch_size=2", "--epochs=1", "--steps_per_epoch=3", "--num_samples=2"]
+
+
+def cli_env():
+    env = dict(os.environ, PYTHONPATH=REPO, PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="3")
+    env.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(REPO, ".pytest_cache", "jax-compile"))
+    env.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.1")
+    return env
+
+
+def run_cli(script, *args, cwd, timeout=400):
+    return subprocess.run([sys.executable, script, f"--backend={BACKEND}", *args], cwd=cwd, env=cli_env(),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def assert_ok(proc):
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+
+
+def assert_refused(proc, *phrases):
+    """Exit 2 with one `error:` line saying `phrases`, no traceback."""
+    assert proc.returncode == 2, f"exit {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+    assert "Traceback" not in proc.stderr, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, proc.stderr
+    for phrase in phrases:
+        assert phrase in errors[0], errors[0]
+
+
+def train_in_process(*args, capfd):
+    """`python train.py --backend=B ARGS` run here (for refusals, which stop before a model is built)."""
+    import types
+
+    import train
+
+    train.FLAGS.unparse_flags()
+    with pytest.raises(SystemExit) as exit_info:
+        train.run(["train.py", f"--backend={BACKEND}", *args])
+    out, err = capfd.readouterr()
+    return types.SimpleNamespace(returncode=exit_info.value.code or 0, stdout=out, stderr=err)
+
+
+def save_image(path, pixels):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    Image.fromarray(pixels).save(path)
+
+
+# ------------------------------------------------------------------ the data
+
+
+def make_side_by_side(root, counts=(("train", 6), ("val", 2)), size=40):
+    rng = np.random.default_rng(1)
+    for split, n in counts:
+        for i in range(n):
+            save_image(os.path.join(root, split, f"{i:03d}.png"), rng.integers(0, 255, (size, 2 * size, 3), np.uint8))
+    return root
+
+
+def make_ab(root, n=6, size=40):
+    """A/ grayscale, B/ RGB, paired by name (no splits: the folder is the training set)."""
+    rng = np.random.default_rng(2)
+    for i in range(n):
+        save_image(os.path.join(root, "A", f"p{i}.png"), rng.integers(0, 255, (size, size), np.uint8))
+        save_image(os.path.join(root, "B", f"p{i}.jpg"), rng.integers(0, 255, (size, size, 3), np.uint8))
+    return root
+
+
+def make_unpaired(root, counts=(("trainA", 6), ("trainB", 4), ("testA", 2), ("testB", 2))):
+    rng = np.random.default_rng(3)
+    for sub, n in counts:
+        for i in range(n):
+            save_image(os.path.join(root, sub, f"{i}.png"), rng.integers(0, 255, (36, 40, 3), np.uint8))
+    return root
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """{name: (RunDir, cwd)}, trained on first use and shared by the module's tests."""
+    cwd = tmp_path_factory.mktemp("translate")
+    made = {}
+
+    def get(name):
+        if name not in made:
+            if name == "side_by_side":
+                data, args = make_side_by_side(str(cwd / "data_sbs")), ["--dataset=paired_folder"]
+            elif name == "ab":
+                data, args = make_ab(str(cwd / "data_ab")), ["--dataset=paired_folder", "--in_channels=1", "--jitter"]
+            else:
+                data, args = make_unpaired(str(cwd / "data_unpaired")), [
+                    "--dataset=unpaired_folder", "--pool_size=2", "--lr_decay"]
+            proc = run_cli(TRAIN, *args, f"--data_dir={data}", *TINY, f"--workdir={name}", cwd=cwd)
+            assert_ok(proc)
+            made[name] = (RunDir(str(cwd / name)), cwd)
+        return made[name]
+
+    return get
+
+
+def assert_run_directory(run, generators, columns):
+    """Every artifact of a one-epoch run, each readable."""
+    record = json.load(open(run.config_json))
+    assert record["backend"] == BACKEND and record["data"]["sha256"] and len(record["data"]["arrays"]) == 2
+    assert [e for e, _ in run.checkpoints()] == [1]
+    assert [e for e, _ in run.samples()] == [1]
+    assert Image.open(run.gif).n_frames == 1
+    assert os.path.isfile(run.fixed_noise) and os.path.isfile(run.metrics_png)
+    assert os.listdir(run.tensorboard_dir)
+    metrics = read_metrics(run.metrics_csv)
+    for column in columns:
+        assert np.isfinite(metrics[column]).all(), column
+    for name in generators:
+        keras_file, saved_model = run.generator_paths(name)
+        assert os.path.isfile(keras_file), keras_file
+        assert os.path.isfile(os.path.join(saved_model, "saved_model.pb")), saved_model
+    assert run.temporaries() == []
+    return record
+
+
+def test_a_pix2pix_run_on_side_by_side_pairs_writes_the_whole_run_directory(runs):
+    run, _ = runs("side_by_side")
+    record = assert_run_directory(run, ["generator"], ["d_loss", "g_gan_loss", "g_l1_loss", "val_l1"])
+    assert record["config"]["model"] == "pix2pix" and record["data"]["arrays"]["inputs"] == [6, 32, 32, 3]
+    # The grid: two validation pairs, input | target | output a row.
+    assert Image.open(run.sample_path(1)).size == (3 * 34 + 2, 2 * 34 + 2)
+    gan = keras.saving.load_model(run.checkpoint_path(1))
+    generator = keras.saving.load_model(run.generator_keras)
+    images = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 3)).astype("float32")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(generator(images)), gan.translate(images), atol=1e-5)
+
+
+def test_a_pix2pix_run_on_a_and_b_folders_writes_the_whole_run_directory(runs):
+    run, _ = runs("ab")
+    record = assert_run_directory(run, ["generator"], ["d_loss", "g_l1_loss"])
+    assert record["data"]["arrays"] == {"inputs": [6, 32, 32, 1], "targets": [6, 32, 32, 3]}
+    assert "val_l1" not in read_metrics(run.metrics_csv)  # no val/ split: no held-out pairs to score
+    assert keras.saving.load_model(run.generator_keras).input_shape == (None, 32, 32, 1)
+
+
+def test_a_cyclegan_run_writes_the_whole_run_directory_with_both_generators(runs):
+    run, _ = runs("cyclegan")
+    record = assert_run_directory(run, ["generator_ab", "generator_ba"],
+                                  ["d_a_loss", "d_b_loss", "g_ab_loss", "g_ba_loss", "cycle_loss", "identity_loss"])
+    assert record["config"]["model"] == "cyclegan" and record["data"]["arrays"]["train_b"] == [4, 32, 32, 3]
+    assert not os.path.exists(run.generator_keras)  # two generators, each under its own name
+    # The grid: two test images of each domain, a, G(a), F(G(a)), b, F(b), G(F(b)) a row.
+    assert Image.open(run.sample_path(1)).size == (6 * 34 + 2, 2 * 34 + 2)
+    gan = keras.saving.load_model(run.checkpoint_path(1))
+    assert gan.pool_a.pool_size == 2 and int(keras.ops.convert_to_numpy(gan.pool_a.count)) > 0  # the pool was saved
+    images = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 3)).astype("float32")
+    for name, direction in (("generator_ab", "AtoB"), ("generator_ba", "BtoA")):
+        exported = keras.saving.load_model(run.generator_paths(name)[0])
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(exported(images)), gan.translate(images, direction),
+                                   atol=1e-5)
+
+
+# ---------------------------------------------------------------- refusals
+
+
+def test_data_that_cannot_train_is_refused_before_anything_is_written(tmp_path, capfd):
+    def refused(args, *phrases):
+        workdir = tmp_path / "run"
+        proc = train_in_process(*args, *TINY, f"--workdir={workdir}", capfd=capfd)
+        assert_refused(proc, *phrases)
+        assert not workdir.exists()
+
+    odd = tmp_path / "odd"
+    save_image(str(odd / "train" / "0.png"), np.zeros((40, 70, 3), np.uint8))
+    refused(["--dataset=paired_folder", f"--data_dir={odd}"], "two square halves", "0.png is 70x40")
+    ab = make_ab(str(tmp_path / "ab"), n=2)
+    os.rename(os.path.join(ab, "B", "p1.jpg"), os.path.join(ab, "B", "q1.jpg"))
+    refused(["--dataset=paired_folder", f"--data_dir={ab}"], "must pair by name", "p1", "q1")
+    empty = make_unpaired(str(tmp_path / "empty"), counts=(("trainB", 2),))
+    os.makedirs(os.path.join(empty, "trainA"))
+    refused(["--dataset=unpaired_folder", f"--data_dir={empty}"], "No image files", "trainA")
+    refused(["--dataset=paired_folder"], "paired_folder needs data_dir")
+    refused(["--dataset=unpaired_folder", f"--data_dir={empty}", "--l1_weight=10"],
+            "l1_weight is read by model 'pix2pix' only")
+
+
+# ----------------------------------------------------------------- sample.py
+
+
+def read_png(path):
+    image = np.asarray(Image.open(path))
+    return image[..., None] if image.ndim == 2 else image
+
+
+def assert_same_pixels(actual, expected):
+    # 8-bit rounding of the same floats computed by two runtimes.
+    assert actual.shape == expected.shape and np.abs(actual.astype(int) - expected.astype(int)).max() <= 1
+
+
+def test_sample_py_translates_with_a_pix2pix_from_each_artifact(runs, tmp_path):
+    from dcgan_keras.images import make_grid, to_uint8
+    from dcgan_keras.translation import load_inputs
+
+    run, cwd = runs("side_by_side")
+    rng = np.random.default_rng(4)
+    for name in ("a", "b", "c"):
+        save_image(str(tmp_path / "inputs" / f"{name}.png"), rng.integers(0, 255, (40, 40, 3), np.uint8))
+    names, images = load_inputs(tmp_path / "inputs", (32, 32, 3))  # resized to the model's 32x32
+    expected = to_uint8(keras.saving.load_model(run.checkpoint_path(1)).translate(images))
+    np.savez(tmp_path / "inputs.npz", images=to_uint8(images))
+
+    for checkpoint, given, out in ((run.path, "inputs", "from_run"),
+                                   (run.generator_keras, "inputs.npz", "from_keras.npz"),
+                                   (run.generator_saved_model, "inputs/b.png", "from_saved_model.png")):
+        proc = run_cli(SAMPLE, f"--checkpoint={checkpoint}", f"--input={tmp_path / given}", f"--out={tmp_path / out}",
+                       cwd=cwd)
+        assert_ok(proc)
+    assert_same_pixels(np.stack([read_png(tmp_path / "from_run" / f"{n}.png") for n in names]), expected)
+    with np.load(tmp_path / "from_keras.npz") as written:
+        assert_same_pixels(written["images"], expected)  # the npz's uint8 pixels read back: the same floats
+    pair = make_grid(np.stack([to_uint8(images[1:2]), expected[1:2]], axis=1).reshape(2, 32, 32, 3), cols=2)
+    assert_same_pixels(read_png(tmp_path / "from_saved_model.png"), pair)  # input | output
+
+
+def test_sample_py_translates_both_ways_with_a_cyclegan(runs, tmp_path):
+    from dcgan_keras.images import to_uint8
+
+    run, cwd = runs("cyclegan")
+    images = np.random.default_rng(5).integers(0, 255, (3, 32, 32, 3), np.uint8)
+    np.savez(tmp_path / "inputs.npz", images=images)
+    gan = keras.saving.load_model(run.checkpoint_path(1))
+    floats = images.astype("float32") / 127.5 - 1
+    for checkpoint, direction in ((run.path, "BtoA"), (run.generator_paths("generator_ab")[1], None)):
+        out = tmp_path / f"{direction or 'saved_model'}.npz"
+        proc = run_cli(SAMPLE, f"--checkpoint={checkpoint}", f"--input={tmp_path / 'inputs.npz'}", f"--out={out}",
+                       *([f"--direction={direction}"] if direction else []), cwd=cwd)
+        assert_ok(proc)
+        with np.load(out) as written:
+            assert_same_pixels(written["images"], to_uint8(gan.translate(floats, direction or "AtoB")))
+    proc = run_cli(SAMPLE, f"--checkpoint={run.path}", "--num=4", cwd=cwd)
+    assert_refused(proc, "is a cyclegan run, which translates images", "--num is for models that sample from noise")
+
+
+class Flags:
+    """What translation.run reads of sample.py's flags: values, and which were given."""
+
+    def __init__(self, **given):
+        defaults = {"checkpoint": None, "input": None, "direction": None, "out": "out.png", "overwrite": False,
+                    "export": None, "export_format": None, "num": 64, "seed": 0, "interpolate": None,
+                    "interp_method": "slerp", "grid_cols": None}
+        self.__dict__.update(defaults, **given)
+        self._given = set(given)
+
+    def __getitem__(self, name):
+        import types
+
+        return types.SimpleNamespace(present=name in self._given)
+
+
+class Refused(Exception):
+    pass
+
+
+def refusal(**given):
+    from dcgan_keras import translation
+
+    def fail(message):
+        raise Refused(message)
+
+    with pytest.raises(Refused) as err:
+        translation.run(Flags(**given), fail)
+    return str(err.value)
+
+
+def test_sample_py_refuses_what_a_translator_cannot_do(runs, tmp_path):
+    from dcgan_keras.config import resolve_config
+    from dcgan_keras.run_model import build_model
+
+    run, _ = runs("side_by_side")
+    gray = tmp_path / "gray.png"
+    save_image(str(gray), np.zeros((32, 32), np.uint8))
+    out = str(tmp_path / "out.png")
+    assert "translates one way" in refusal(checkpoint=run.path, input=str(gray), direction="BtoA", out=out)
+    assert "is grayscale (1 channel), and the translator takes colour (3 channels)" in refusal(
+        checkpoint=run.path, input=str(gray), out=out)
+    assert "--num is for models that sample from noise" in refusal(checkpoint=run.path, input=str(gray), num=4)
+    assert "give --input=PATH" in refusal(checkpoint=run.path)
+    assert "give --input=PATH" in refusal(checkpoint=run.checkpoints_dir)  # a run's checkpoints/ is the run's
+    dcgan = str(tmp_path / "dcgan.keras")
+    build_model(resolve_config("synthetic")).save(dcgan)
+    assert "holds a DCGAN that generates images from noise: leave out --input" in refusal(
+        checkpoint=dcgan, input=str(gray), out=out)
+    patches = str(tmp_path / "discriminator.keras")
+    keras.saving.load_model(run.checkpoint_path(1)).discriminator.save(patches)
+    assert "is no translator" in refusal(checkpoint=patches, input=str(gray), out=out)
+    assert not os.path.exists(out)
+
+
+def test_each_list_of_directions_is_the_same():
+    from absl import flags
+
+    from dcgan_keras import config, sample_command, translation
+    from dcgan_keras.data import paired
+    from dcgan_keras.gans import cyclegan
+
+    fv = flags.FlagValues()
+    sample_command.define_flags(fv)
+    assert fv["direction"].parser.enum_values == list(translation.DIRECTIONS)
+    assert translation.DIRECTIONS == config.DIRECTIONS == paired.DIRECTIONS == cyclegan.DIRECTIONS
