@@ -217,12 +217,6 @@ class Config:
 
 FIELDS = tuple(f.name for f in dataclasses.fields(Config))
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(Config) if f.default is not dataclasses.MISSING}
-#: The keys a model does not read, so refused away from their defaults: a flag
-#: that changes nothing would let a user believe it did.
-_MODEL_KEYS = {
-    "conditional": ("g_architecture", "d_architecture", "spectral_norm", "latent_distribution", "update",
-                    "instance_noise", "instance_noise_steps"),
-}
 
 
 # ---------------------------------------------------------------- checking
@@ -571,19 +565,6 @@ def make_config(values, where="the config"):
             f"instance_noise={values['instance_noise']!r} anneals to 0 over instance_noise_steps GAN steps, "
             "so instance_noise_steps must be set too (e.g. epochs x steps per epoch)"
         )
-    model = values.get("model", "dcgan")
-    for key in _MODEL_KEYS.get(model, ()):
-        if key in values and values[key] != _DEFAULTS[key]:
-            problems.append(f"{key}={values[key]!r} is not a {model} model's option: only the DCGAN takes it "
-                            f"(leave it at {_DEFAULTS[key]!r}, or train model='dcgan')")
-    if model == "conditional" and values.get("loss") == "wgan_gp":
-        problems.append("loss='wgan_gp' is the DCGAN's: the conditional model's critic has no gradient penalty "
-                        "on labelled interpolates yet (pick least_squares or hinge, or train model='dcgan')")
-    if model != "conditional":
-        for key in ("num_classes", "conditioning"):
-            if key in values and values[key] != _DEFAULTS[key]:
-                problems.append(f"{key} is a conditional model's, but model is {model!r} "
-                                "(set model='conditional', or leave it out)")
     problems += _model_key_problems(values)
     if values.get("dataset") == "synthetic" and values.get("data_dir"):
         # Accepted, it would be recorded in config.json as if it were read.
@@ -612,12 +593,16 @@ _MODEL_KEYS = {
     **{key: TRANSLATION_MODELS for key in ("filters", "jitter", "lr_decay")},
     **{key: ("pix2pix",) for key in ("l1_weight", "direction", "in_channels")},
     **{key: ("cyclegan",) for key in ("cycle_weight", "identity_weight", "pool_size")},
+    **{key: ("conditional",) for key in ("num_classes", "conditioning")},
     # The noise models' networks and game, which the translators' U-Net,
     # ResNet and PatchGAN (the papers' own, sized by `filters`) do not take.
     **{key: ("dcgan", "conditional") for key in (
         "latent_dim", "g_filters", "d_filters", "kernel_size", "dropout", "d_batch_norm", "bn_momentum",
-        "g_architecture", "d_architecture", "spectral_norm", "latent_distribution", "d_steps", "update",
-        "label_smoothing", "instance_noise", "instance_noise_steps", "ema", "fid_every")},
+        "d_steps", "label_smoothing", "ema", "fid_every")},
+    # The DCGAN's options that the conditional step and networks do not take (yet).
+    **{key: ("dcgan",) for key in (
+        "g_architecture", "d_architecture", "spectral_norm", "latent_distribution", "update", "instance_noise",
+        "instance_noise_steps")},
 }
 
 
@@ -642,6 +627,9 @@ def _model_key_problems(values):
     if model == "cyclegan" and loss in LOSSES and loss not in CYCLEGAN_LOSSES:
         problems.append(f"model 'cyclegan' takes loss {', '.join(map(repr, CYCLEGAN_LOSSES))} (least_squares is "
                         f"the paper's), got {loss!r}")
+    if model == "conditional" and loss == "wgan_gp":
+        problems.append("loss='wgan_gp' is the DCGAN's: the conditional model's critic has no gradient penalty "
+                        "on labelled interpolates yet (pick least_squares or hinge, or train model='dcgan')")
     if model == "pix2pix" and loss == "wgan_gp":
         problems.append("model 'pix2pix' takes no gradient penalty: loss='wgan_gp' would train without it; use "
                         "non_saturating (the paper's) or least_squares")

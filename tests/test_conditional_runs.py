@@ -189,7 +189,7 @@ def test_bad_conditional_runs_exit_2_before_writing(mnist_dir, tmp_path, capfd):
         "b": (["--dataset=mnist_conditional", f"--data_dir={mnist_dir}", "--num_classes=5"],
               ("num_classes=5", "run up to 9")),
         "c": (["--dataset=mnist", f"--data_dir={mnist_dir}", "--conditioning=projection"],
-              ("conditioning is a conditional model's",)),
+              ("conditioning is read by model 'conditional' only, but model is 'dcgan'",)),
     }
     for name, (flags, phrases) in cases.items():
         proc = train_in_process(*flags, f"--workdir={tmp_path / name}", capfd=capfd)
