@@ -5,6 +5,7 @@
     python bench/quality_worker.py tf_tutorial ...   (TensorFlow backend only)
     python bench/quality_worker.py conditional ...   (the mnist_conditional preset)
     python bench/quality_worker.py kerasio_cgan ...  (keras.io's Conditional GAN, any backend)
+    python bench/quality_worker.py rescore --samples_npz=S --classifier=P --out=J ...  (kept samples, another judge)
 
 Every job writes one JSON object to --out. The GAN jobs train, then score
 --num_samples generated images against the 10k MNIST test images: FID and KID
@@ -250,6 +251,16 @@ def job_kerasio_cgan(args):
     return result
 
 
+def job_rescore(args):
+    """Scores the samples a conditional job kept (--samples_npz) with the judge --classifier."""
+    with np.load(args.samples_npz) as kept:
+        images, labels = kept["images"].astype("float32") / 127.5 - 1.0, kept["labels"]
+    result = score(images, args.mnist_dir, args.classifier, labels)
+    result["judge"] = weights_fingerprint(metrics.load_mnist_classifier(args.classifier))
+    result["samples_npz"] = os.path.basename(args.samples_npz)
+    return result
+
+
 def job_tf_tutorial(args):
     """https://www.tensorflow.org/tutorials/generative/dcgan, for E epochs, then scored."""
     if keras.backend.backend() != "tensorflow":
@@ -274,7 +285,7 @@ def job_tf_tutorial(args):
 
 
 JOBS = {"classifier": job_classifier, "keras": job_keras, "tf_tutorial": job_tf_tutorial,
-        "conditional": job_keras, "kerasio_cgan": job_kerasio_cgan}
+        "conditional": job_keras, "kerasio_cgan": job_kerasio_cgan, "rescore": job_rescore}
 
 
 def main(argv=None):
