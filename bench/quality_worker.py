@@ -6,6 +6,7 @@
     python bench/quality_worker.py conditional ...   (the mnist_conditional preset)
     python bench/quality_worker.py kerasio_cgan ...  (keras.io's Conditional GAN, any backend)
     python bench/quality_worker.py rescore --samples_npz=S --classifier=P --out=J ...  (kept samples, another judge)
+    python bench/quality_worker.py checkpoint --checkpoint=RUN/checkpoints/E.keras ...  (a stopped run's epoch)
 
 Every job writes one JSON object to --out. The GAN jobs train, then score
 --num_samples generated images against the 10k MNIST test images: FID and KID
@@ -261,6 +262,25 @@ def job_rescore(args):
     return result
 
 
+def job_checkpoint(args):
+    """Scores a conditional run's checkpoint (--checkpoint, a .keras file of one epoch) as the job would.
+
+    For a run stopped before its last epoch: the same noise and labels as the
+    conditional job, from the generator that `dcgan_keras.sampling.load_generator`
+    samples (the moving average where the run keeps one).
+    """
+    from dcgan_keras.sampling import load_generator
+
+    gen = load_generator(args.checkpoint)
+    z = latent_noise(args.num_samples, gen.latent_dim, seed=EVAL_SEED + args.seed)
+    labels = eval_labels(args.num_samples)
+    images = np.concatenate([gen(z[i:i + 500], labels=labels[i:i + 500]) for i in range(0, len(z), 500)])
+    keep_samples(args.samples_npz, images, labels)
+    result = score(images, args.mnist_dir, args.classifier, labels)
+    result["checkpoint"] = os.path.relpath(args.checkpoint, REPO)
+    return result
+
+
 def job_tf_tutorial(args):
     """https://www.tensorflow.org/tutorials/generative/dcgan, for E epochs, then scored."""
     if keras.backend.backend() != "tensorflow":
@@ -285,7 +305,8 @@ def job_tf_tutorial(args):
 
 
 JOBS = {"classifier": job_classifier, "keras": job_keras, "tf_tutorial": job_tf_tutorial,
-        "conditional": job_keras, "kerasio_cgan": job_kerasio_cgan, "rescore": job_rescore}
+        "conditional": job_keras, "kerasio_cgan": job_kerasio_cgan, "rescore": job_rescore,
+        "checkpoint": job_checkpoint}
 
 
 def main(argv=None):
@@ -300,6 +321,7 @@ def main(argv=None):
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--num_samples", type=int, default=10000)
     parser.add_argument("--workdir", default=None, help="run dir of the keras job")
+    parser.add_argument("--checkpoint", default=None, help="checkpoint job: a conditional run's .keras checkpoint")
     parser.add_argument("--overrides", default=None, help="JSON dict of config overrides (keras job)")
     parser.add_argument("--samples_npz", default=None,
                         help="conditional jobs: keep the scored images and labels here (uint8), to score again")
