@@ -18,6 +18,15 @@ with class coverage >= 0.98 (no mode collapse).
 4. A table of median and min-max over seeds per backend and recipe; the
    generated part of bench/QUALITY.md is rewritten (text outside its markers
    is kept).
+5. Issue 26, the conditional benchmark (--recipes=conditional,kerasio_cgan):
+   `conditional` trains the `mnist_conditional` preset as step 2 does, and
+   `kerasio_cgan` keras.io's Conditional GAN (bench/quality_kerasio_cgan.py,
+   any backend); both ask for the classes in turn and are scored as above
+   plus the label accuracy (how often the classifier reads the asked class).
+   Their own generated section, "(e5_lall_n10000, conditional)", judges
+   label accuracy and coverage >= 0.98 and median FID against the `mnist`
+   preset's on the same backend and judge. The scored samples are kept in
+   bench/cache/quality/samples/ (quality_worker.py rescore: another judge).
 
 Each job's result is a JSON file in bench/results/quality/ (committed: a new
 checkout has no bench/cache/) and is skipped on the next call (--rerun to redo
@@ -32,6 +41,9 @@ left out of the report by name, since FIDs on different judges do not compare.
     python bench/quality.py --report_only --epochs=1
     python bench/quality.py --backends=tensorflow --recipes=keras --tag=lr1e-4 \\
         --overrides='{"lr": 1e-4}'            # a candidate change of the preset
+    python bench/quality.py --backends=jax --recipes=conditional,kerasio_cgan --seeds=0,1,2 --epochs=5
+    python bench/quality.py --backends=jax --recipes=conditional --tag=projection \
+        --overrides='{"conditioning": "projection"}' --seeds=0 --epochs=5
 """
 
 import argparse
