@@ -18,6 +18,15 @@ with class coverage >= 0.98 (no mode collapse).
 4. A table of median and min-max over seeds per backend and recipe; the
    generated part of bench/QUALITY.md is rewritten (text outside its markers
    is kept).
+5. Issue 26, the conditional benchmark (--recipes=conditional,kerasio_cgan):
+   `conditional` trains the `mnist_conditional` preset as step 2 does, and
+   `kerasio_cgan` keras.io's Conditional GAN (bench/quality_kerasio_cgan.py,
+   any backend); both ask for the classes in turn and are scored as above
+   plus the label accuracy (how often the classifier reads the asked class).
+   Their own generated section, "(e5_lall_n10000, conditional)", judges
+   label accuracy and coverage >= 0.98 and median FID against the `mnist`
+   preset's on the same backend and judge. The scored samples are kept in
+   bench/cache/quality/samples/ (quality_worker.py rescore: another judge).
 
 Each job's result is a JSON file in bench/results/quality/ (committed: a new
 checkout has no bench/cache/) and is skipped on the next call (--rerun to redo
@@ -32,6 +41,9 @@ left out of the report by name, since FIDs on different judges do not compare.
     python bench/quality.py --report_only --epochs=1
     python bench/quality.py --backends=tensorflow --recipes=keras --tag=lr1e-4 \\
         --overrides='{"lr": 1e-4}'            # a candidate change of the preset
+    python bench/quality.py --backends=jax --recipes=conditional,kerasio_cgan --seeds=0,1,2 --epochs=5
+    python bench/quality.py --backends=jax --recipes=conditional --tag=projection \
+        --overrides='{"conditioning": "projection"}' --seeds=0 --epochs=5
 """
 
 import argparse
@@ -50,8 +62,13 @@ BENCH = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH)
 WORKER = os.path.join(BENCH, "quality_worker.py")
 BACKENDS = ("tensorflow", "jax", "torch")
-RECIPES = ("keras", "tf_tutorial")
+RECIPES = ("keras", "tf_tutorial", "conditional", "kerasio_cgan")
+# The recipes of the conditional benchmark (issue 26), reported in their own section.
+CONDITIONAL_RECIPES = ("conditional", "kerasio_cgan")
+# The recipes that train a preset through dcgan_keras.training.train (--overrides/--tag apply).
+PRESET_RECIPES = ("keras", "conditional")
 COVERAGE_GOAL = 0.98
+LABEL_ACCURACY_GOAL = 0.98
 BEGIN = "<!-- quality.py: generated, begin -->"
 END = "<!-- quality.py: generated, end -->"
 
@@ -61,16 +78,18 @@ def parse_args(argv=None):
     p.add_argument("--mnist_dir", default=os.path.normpath(os.path.join(REPO, "..", "shared", "data", "mnist")),
                    help="MNIST IDX files (default: ../shared/data/mnist from the repo root)")
     p.add_argument("--backends", default="tensorflow,jax,torch")
-    p.add_argument("--recipes", default="keras,tf_tutorial",
-                   help="keras (the mnist preset) and/or tf_tutorial (TensorFlow backend only)")
+    p.add_argument("--recipes", default=None,
+                   help="keras (the mnist preset), tf_tutorial (TensorFlow backend only), conditional "
+                        "(the mnist_conditional preset), kerasio_cgan (keras.io's Conditional GAN); default "
+                        "keras,tf_tutorial, or with --report_only every section")
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--limit", type=int, default=None, help="train on the first N train images only")
     p.add_argument("--num_samples", type=int, default=10000)
     p.add_argument("--classifier_epochs", type=int, default=3)
     p.add_argument("--overrides", default=None,
-                   help="JSON dict of config overrides for the keras recipe (needs --tag)")
-    p.add_argument("--tag", default=None, help="names a variant of the keras recipe, e.g. lr1e-4")
+                   help="JSON dict of config overrides for the preset recipes, keras and conditional (needs --tag)")
+    p.add_argument("--tag", default=None, help="names a variant of the preset recipes, e.g. lr1e-4")
     p.add_argument("--cache_dir", default=os.path.join(BENCH, "cache"),
                    help="classifier weights, logs and run directories (not committed)")
     p.add_argument("--results_dir", default=os.path.join(BENCH, "results", "quality"),
@@ -82,6 +101,8 @@ def parse_args(argv=None):
     p.add_argument("--job_timeout", type=int, default=3600, help="seconds per job")
     args = p.parse_args(argv)
     args.backends = [b for b in args.backends.split(",") if b]
+    if args.recipes is None:
+        args.recipes = ",".join(RECIPES) if args.report_only else "keras,tf_tutorial"
     args.recipes = [r for r in args.recipes.split(",") if r]
     args.seeds = [int(s) for s in args.seeds.split(",") if s]
     for b in args.backends:
@@ -116,8 +137,13 @@ def settings_key(epochs, limit, num_samples):
     return f"e{epochs}_l{limit or 'all'}_n{num_samples}"
 
 
+def recipe_label(recipe, args):
+    """The recipe's name in results and tables: a tagged preset variant is `<recipe>+<tag>`."""
+    return f"{recipe}+{args.tag}" if (recipe in PRESET_RECIPES and args.tag) else recipe
+
+
 def job_name(backend, recipe, seed, args):
-    label = recipe if not (recipe == "keras" and args.tag) else f"keras+{args.tag}"
+    label = recipe_label(recipe, args)
     return f"{backend}_{label}_{settings_key(args.epochs, args.limit, args.num_samples)}_s{seed}"
 
 
@@ -188,7 +214,9 @@ def run_jobs(args, paths, classifier):
                  "--seed", str(seed), "--epochs", str(args.epochs), "--num_samples", str(args.num_samples)]
         if args.limit:
             extra += ["--limit", str(args.limit)]
-        if recipe == "keras":
+        if recipe in CONDITIONAL_RECIPES:
+            extra += ["--samples_npz", os.path.join(paths.root, "samples", name + ".npz")]
+        if recipe in PRESET_RECIPES or recipe == "kerasio_cgan":
             extra += ["--workdir", os.path.join(paths.runs, name)]
             if args.overrides:
                 extra += ["--overrides", args.overrides]
@@ -199,13 +227,14 @@ def run_jobs(args, paths, classifier):
             continue
         with open(out) as f:
             r = json.load(f)
-        r.update(name=name, recipe=recipe if not (recipe == "keras" and args.tag) else f"keras+{args.tag}",
+        r.update(name=name, recipe=recipe_label(recipe, args),
                  seed=seed, epochs=args.epochs, limit=args.limit, num_samples=args.num_samples,
-                 overrides=json.loads(args.overrides) if (recipe == "keras" and args.overrides) else None,
+                 overrides=json.loads(args.overrides) if (recipe in PRESET_RECIPES and args.overrides) else None,
                  job_seconds=seconds, finished=now(), judge=classifier.get("weights_sha256"))
         with open(out, "w") as f:
             json.dump(r, f, indent=1)
-        say(f"[{i + 1}/{len(jobs)}] {name}: FID {r['fid']:.2f}  coverage {r['coverage']:.3f}  "
+        accuracy = f"  label accuracy {r['label_accuracy']:.4f}" if "label_accuracy" in r else ""
+        say(f"[{i + 1}/{len(jobs)}] {name}: FID {r['fid']:.2f}  coverage {r['coverage']:.3f}{accuracy}  "
             f"({seconds:.0f}s, train {r['train_seconds']:.0f}s)")
 
 
@@ -228,7 +257,14 @@ def load_results(paths, args, classifier):
 
 
 def _recipe_order(recipe):
+    if recipe.split("+")[0] in CONDITIONAL_RECIPES:
+        return (3 if recipe == "conditional" else 5 if recipe == "kerasio_cgan" else 4, recipe)
     return (0 if recipe == "keras" else 2 if recipe == "tf_tutorial" else 1, recipe)
+
+
+def is_conditional(recipe):
+    """Whether a result's recipe (maybe a tagged variant) belongs to the conditional benchmark."""
+    return recipe.split("+")[0] in CONDITIONAL_RECIPES
 
 
 def _short_device(result):
@@ -252,7 +288,13 @@ def summarize(results):
         ips = [r["images_per_epoch"] / s for r, s in zip(rs, epoch_s)]
         batch = rs[0]["config"]["batch_size"]
         steps = rs[0]["epochs"] * -(-rs[0]["images_per_epoch"] // batch)  # the tutorial keeps a short batch
+        accs = [r["label_accuracy"] for r in rs if "label_accuracy" in r]
+        if len(accs) == len(rs):
+            extra = dict(accs=accs, label_accuracy=statistics.median(accs), label_accuracy_min=min(accs))
+        else:
+            extra = {}
         rows.append(dict(
+            **extra,
             backend=backend, recipe=recipe, device=_short_device(rs[0]), seeds=[r["seed"] for r in rs], fids=fids, steps=steps, batch=batch,
             fid=statistics.median(fids), fid_min=min(fids), fid_max=max(fids),
             kid=statistics.median(kids), coverage=statistics.median(covs), coverage_min=min(covs),
@@ -307,6 +349,104 @@ def paired_controls(results):
         raw = r["raw_generator"]
         lines.append(f"| {r['backend']} | {r['recipe']} | {r['seed']} | {r['fid']:.1f} / {raw['fid']:.1f} | "
                      f"{r['coverage']:.3f} / {raw['coverage']:.3f} |")
+    return "\n".join(lines)
+
+
+def conditional_verdicts(rows, unconditional_rows):
+    """Issue 26, point 5, per conditional row: label accuracy and coverage >= 0.98, FID vs the `mnist` preset."""
+    out = []
+    for row in rows:
+        baseline = next((u for u in unconditional_rows
+                         if u["backend"] == row["backend"] and u["recipe"] == "keras"), None)
+        accurate = row["label_accuracy"] >= LABEL_ACCURACY_GOAL
+        covered = row["coverage"] >= COVERAGE_GOAL
+        text = (f"median label accuracy {row['label_accuracy']:.4f} {'>=' if accurate else '<'} {LABEL_ACCURACY_GOAL} "
+                f"(min {row['label_accuracy_min']:.4f}); median coverage {row['coverage']:.3f} "
+                f"{'>=' if covered else '<'} {COVERAGE_GOAL} (min {row['coverage_min']:.3f}); ")
+        if baseline is None:
+            text += "no `mnist` preset result on this backend, judge and settings to compare FID with"
+            ok = None if accurate and covered else False
+        else:
+            no_worse = row["fid"] <= baseline["fid"]
+            text += (f"median FID {row['fid']:.1f} {'<=' if no_worse else '>'} the `mnist` preset's "
+                     f"{baseline['fid']:.1f} ({len(baseline['seeds'])} seed(s))")
+            ok = accurate and covered and no_worse
+        if len(row["seeds"]) < 3:
+            text += f"; {len(row['seeds'])} seed(s) of the 3 asked"
+        out.append((row, ok, text))
+    return out
+
+
+def conditional_table(rows):
+    head = ("| backend | device | recipe | steps x batch | seeds | label accuracy median (min) | per seed "
+            "| FID median | FID per seed | KID median | coverage median (min) | s/epoch | img/s |")
+    lines = [head, "|" + "---|" * 13]
+    for r in rows:
+        lines.append(
+            f"| {r['backend']} | {r['device']} | {r['recipe']} | {r['steps']} x {r['batch']} | {len(r['seeds'])} | "
+            f"{r['label_accuracy']:.4f} ({r['label_accuracy_min']:.4f}) | {', '.join(f'{x:.4f}' for x in r['accs'])} | "
+            f"{r['fid']:.2f} | {', '.join(f'{x:.1f}' for x in r['fids'])} | {r['kid']:.3g} | "
+            f"{r['coverage']:.3f} ({r['coverage_min']:.3f}) | {r['epoch_seconds']:.0f} | {r['images_per_sec']:.0f} |")
+    return "\n".join(lines)
+
+
+def conditional_controls(results):
+    """The conditional results with a raw-generator control, as a table, or ""."""
+    rows = sorted((r for r in results if r.get("raw_generator")),
+                  key=lambda r: (BACKENDS.index(r["backend"]), r["recipe"], r["seed"]))
+    if not rows:
+        return ""
+    lines = ["| backend | recipe | seed | label accuracy: average / raw | FID: average / raw "
+             "| coverage: average / raw |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        raw = r["raw_generator"]
+        lines.append(f"| {r['backend']} | {r['recipe']} | {r['seed']} | {r['label_accuracy']:.4f} / "
+                     f"{raw['label_accuracy']:.4f} | {r['fid']:.1f} / {raw['fid']:.1f} | "
+                     f"{r['coverage']:.3f} / {raw['coverage']:.3f} |")
+    return "\n".join(lines)
+
+
+def conditional_settings(args):
+    return f"{settings_key(args.epochs, args.limit, args.num_samples)}, conditional"
+
+
+def conditional_markdown(args, rows, results, unconditional_rows, classifier):
+    train_images = f"the first {args.limit} of the 60000 train images" if args.limit else "all 60000 train images"
+    floor = classifier.get("fid_train_vs_test", {}).get(str(args.num_samples))
+    overrides = {r["recipe"]: r["overrides"] for r in results if r.get("overrides")}
+    lines = [
+        BEGIN,
+        f"## Conditional results: {args.epochs} epoch(s), {train_images}, {args.num_samples} samples "
+        f"({conditional_settings(args)})",
+        "",
+        f"- Date of this report: {now()}; results finished "
+        f"{min(r['finished'] for r in results)} .. {max(r['finished'] for r in results)}.",
+        f"- Machine of this report: {machine()}; load average now {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
+        "(shared: timings are indicative only).",
+        f"- Versions: {versions()}.",
+        f"- Judge: `dcgan_keras.metrics` MNIST classifier ({args.classifier_epochs} epochs on the train split), "
+        f"test accuracy {classifier['test_accuracy']:.4f}, weights fingerprint {classifier['weights_sha256'][:12]}"
+        + (f"; FID floor (N={args.num_samples} real train images vs test): {floor:.2f}." if floor is not None else "."),
+        "- Label accuracy: the classes asked for in turn (0, 1, ..., 9, 0, ...: N/10 of each), the fraction of "
+        "samples whose predicted class is the asked one. Coverage and FID as in the unconditional tables.",
+        f"- Recipes: {', '.join(sorted({r['recipe'] for r in results}, key=_recipe_order))}."
+        + (f" Overrides: {json.dumps(overrides)}." if overrides else ""),
+        "",
+        conditional_table(rows),
+        "",
+        "Goal (issue 26, point 5): median label accuracy >= 0.98, coverage >= 0.98, median FID no worse than the "
+        "unconditional `mnist` preset's (same backend, judge and settings):",
+        "",
+    ]
+    for row, ok, text in conditional_verdicts(rows, unconditional_rows):
+        mark = "n/a" if ok is None else ("PASS" if ok else "FAIL")
+        lines.append(f"- {row['backend']} / {row['recipe']}: **{mark}**: {text}")
+    paired = conditional_controls(results)
+    if paired:
+        lines += ["", "The moving average of G (`ema`) against the same run's raw generator, same noise and labels:",
+                  "", paired]
+    lines += ["", "Last call: `python bench/quality.py " + " ".join(sys.argv[1:]) + "`; "
+              "per-run logs in `bench/cache/quality/logs/`, scored samples in `bench/cache/quality/samples/`.", END]
     return "\n".join(lines)
 
 
@@ -415,22 +555,40 @@ def main(argv=None):
     classifier = ensure_classifier(args, paths, run=not args.report_only)
     if not args.report_only:
         run_jobs(args, paths, classifier)
-    results = load_results(paths, args, classifier)
-    if not results:
+    all_results = load_results(paths, args, classifier)
+    if not all_results:
         raise SystemExit("No results for these settings yet.")
+    results = [r for r in all_results if not is_conditional(r["recipe"])]
+    conditional = [r for r in all_results if is_conditional(r["recipe"])]
+    # The section of each benchmark asked for (both with --report_only) is printed and rewritten.
+    asked = set(args.recipes)
     rows = summarize(results)
     print()
     print(f"MNIST classifier test accuracy: {classifier['test_accuracy']:.4f}" if classifier else "")
-    print(table(rows))
-    for row, ok, text in verdicts(rows):
-        print(f"{row['backend']} / {row['recipe']}: {'n/a' if ok is None else 'PASS' if ok else 'FAIL'}: {text}")
-    paired = paired_controls(results)
-    if paired:
-        print("\n" + paired)
-    if not args.no_md and classifier:
-        write_md(args.out_md, markdown(args, rows, results, classifier),
-                 settings_key(args.epochs, args.limit, args.num_samples))
-        print(f"\nwrote {args.out_md}")
+    if results and asked - set(CONDITIONAL_RECIPES):
+        print(table(rows))
+        for row, ok, text in verdicts(rows):
+            print(f"{row['backend']} / {row['recipe']}: {'n/a' if ok is None else 'PASS' if ok else 'FAIL'}: {text}")
+        paired = paired_controls(results)
+        if paired:
+            print("\n" + paired)
+        if not args.no_md and classifier:
+            write_md(args.out_md, markdown(args, rows, results, classifier),
+                     settings_key(args.epochs, args.limit, args.num_samples))
+            print(f"\nwrote {args.out_md}")
+    if conditional and asked & set(CONDITIONAL_RECIPES):
+        crows = summarize(conditional)
+        print()
+        print(conditional_table(crows))
+        for row, ok, text in conditional_verdicts(crows, rows):
+            print(f"{row['backend']} / {row['recipe']}: {'n/a' if ok is None else 'PASS' if ok else 'FAIL'}: {text}")
+        paired = conditional_controls(conditional)
+        if paired:
+            print("\n" + paired)
+        if not args.no_md and classifier:
+            write_md(args.out_md, conditional_markdown(args, crows, conditional, rows, classifier),
+                     conditional_settings(args))
+            print(f"\nwrote {args.out_md}")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from dcgan_keras.metrics import (
     fid,
     frechet_distance,
     kid,
+    label_accuracy,
     load_mnist_classifier,
     polynomial_mmd,
     train_mnist_classifier,
@@ -214,6 +215,21 @@ def test_class_coverage():
     assert class_coverage(two_classes) == pytest.approx(math.log(2) / math.log(10))
     with pytest.raises(ValueError, match="num_classes"):
         class_coverage(np.ones(10))
+
+
+def test_label_accuracy():
+    asked = np.arange(20) % 10  # every class twice
+    read = asked.copy()
+    read[[3, 13, 7]] = [0, 5, 2]  # both 3s misread, one 7 of two
+    accuracy, per_class = label_accuracy(np.eye(10)[read] * 5.0, asked)  # logits: argmax only
+    assert accuracy == pytest.approx(17 / 20)
+    assert per_class[3] == 0.0 and per_class[7] == 0.5 and per_class[0] == 1.0
+    _, only_some = label_accuracy(np.eye(10)[[1, 1]], np.array([1, 2]))
+    assert only_some[1] == 1.0 and only_some[2] == 0.0 and math.isnan(only_some[0])
+    with pytest.raises(ValueError, match="labels"):
+        label_accuracy(np.eye(10)[[1, 2]], np.array([1]))
+    with pytest.raises(ValueError, match=r"\[0, 10\)"):
+        label_accuracy(np.eye(10)[[1, 2]], np.array([1, 10]))
 
 
 # --- extraction -------------------------------------------------------------------

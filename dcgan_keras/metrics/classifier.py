@@ -255,6 +255,43 @@ def class_coverage(probs):
     return float(-(p * np.log(p)).sum() / np.log(num_classes))
 
 
+def label_accuracy(probs, labels):
+    """How often the classifier reads the class a conditional generator was asked for.
+
+    Args:
+        probs: (N, num_classes) predicted probabilities of the generated
+            images (or logits: only the argmax is used).
+        labels: (N,) int class ids that were asked for, one per image.
+
+    Returns:
+        `(accuracy, per_class)`: the fraction of images whose predicted
+        class is the asked one (a float in [0, 1]), and that fraction for
+        each class asked for (a list of num_classes floats; NaN where a class
+        was never asked for).
+
+    Example:
+        >>> labels = np.arange(1000) % 10
+        >>> label_accuracy(clf.predict(gan.generate(labels=labels)), labels)  # doctest: +SKIP
+    """
+    probs = np.asarray(keras.ops.convert_to_numpy(probs))
+    labels = np.asarray(labels)
+    if probs.ndim != 2 or probs.shape[1] < 2 or len(probs) == 0:
+        raise ValueError(f"probs must have shape (N, num_classes) with N >= 1, num_classes >= 2, got {probs.shape}.")
+    if labels.shape != (len(probs),) or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"labels must be {len(probs)} int class ids, shape ({len(probs)},); got {labels.dtype} {labels.shape}.")
+    num_classes = probs.shape[1]
+    if labels.min() < 0 or labels.max() >= num_classes:
+        raise ValueError(f"labels must lie in [0, {num_classes}); got {labels.min()}..{labels.max()}.")
+    if not np.isfinite(probs.astype(np.float32)).all():
+        raise ValueError("probs holds NaN or infinite values (were the images NaN, from a diverged generator?).")
+    hit = probs.argmax(axis=1) == labels
+    asked = np.bincount(labels, minlength=num_classes)
+    right = np.bincount(labels, weights=hit, minlength=num_classes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_class = np.where(asked > 0, right / np.maximum(asked, 1), np.nan)
+    return float(hit.mean()), [float(x) for x in per_class]
+
+
 def _check_path(path):
     path = Path(path)
     if not (path.name.endswith(".weights.h5") or path.name.endswith(".keras")):
