@@ -1,6 +1,6 @@
 """The conditional DCGAN through train.py and sample.py, on the backend under test.
 
-A run of the mnist_conditional preset (three steps) writes the whole run
+A run of the mnist_conditional preset (two epochs of three steps) writes the whole run
 directory with one class per row; sample.py asks it for classes from the
 run directory, its generator.keras and its SavedModel, with the same images
 from each; the SavedModel is served by plain TensorFlow; the checkpoint
@@ -36,12 +36,6 @@ BACKEND = keras.backend.backend()
 SAMPLE = os.path.join(REPO, "sample.py")
 SHARED_MNIST = os.path.join(os.path.dirname(REPO), "shared", "data", "mnist")
 DIGITS = [str(d) for d in range(10)]
-# A tiny conditional model on MNIST for the kill-and-resume runs.
-TINY = """
-def get_config():
-    return {"dataset": "mnist", "model": "conditional", "limit": 256, "latent_dim": 8, "g_filters": (16, 8, 4),
-            "d_filters": (4, 8), "batch_size": 16, "epochs": 2, "num_samples": 20}
-"""
 
 
 @pytest.fixture(scope="module")
@@ -55,12 +49,15 @@ def mnist_dir(tmp_path_factory):
     return str(folder)
 
 
+# The issue's command, at batch 16 and for two epochs: the killed run's reference too.
+FLAGS = ["--dataset=mnist_conditional", "--epochs=2", "--steps_per_epoch=3", "--batch_size=16"]
+
+
 @pytest.fixture(scope="module")
 def conditional_run(mnist_dir, tmp_path_factory):
-    """The issue's command (batch 16 for speed): one epoch of three steps of mnist_conditional."""
+    """Two epochs of three steps of mnist_conditional, uninterrupted."""
     cwd = tmp_path_factory.mktemp("conditional")
-    proc = train_cli("--dataset=mnist_conditional", f"--data_dir={mnist_dir}", "--epochs=1", "--steps_per_epoch=3",
-                     "--batch_size=16", "--workdir=run", cwd=cwd)
+    proc = train_cli(*FLAGS, f"--data_dir={mnist_dir}", "--workdir=run", cwd=cwd)
     assert_ok(proc)
     return RunDir(os.path.join(cwd, "run"))
 
@@ -75,7 +72,7 @@ def test_a_run_writes_the_whole_run_directory_with_a_class_per_row(conditional_r
     record = json.load(open(run.config_json))
     assert record["config"]["model"] == "conditional" and record["config"]["conditioning"] == "concat"
     assert record["data"]["class_names"] == DIGITS
-    assert [e for e, _ in run.checkpoints()] == [1] and [e for e, _ in run.samples()] == [1]
+    assert [e for e, _ in run.checkpoints()] == [1, 2] and [e for e, _ in run.samples()] == [1, 2]
     assert np.isfinite(read_metrics(run.metrics_csv)["d_loss"]).all()
     assert os.path.isfile(run.gif) and os.path.isfile(run.metrics_png)
     # 80 samples: ten rows (a digit each) of eight, the same z down each column.
@@ -83,8 +80,8 @@ def test_a_run_writes_the_whole_run_directory_with_a_class_per_row(conditional_r
     z, labels = noise[:, :-1], noise[:, -1]
     np.testing.assert_array_equal(labels, np.repeat(np.arange(10), 8))
     np.testing.assert_array_equal(z, np.tile(z[:8], (10, 1)))
-    assert Image.open(run.sample_path(1)).size == (8 * 30 + 2, 10 * 30 + 2)
-    gan = keras.saving.load_model(run.checkpoint_path(1))
+    assert Image.open(run.sample_path(2)).size == (8 * 30 + 2, 10 * 30 + 2)
+    gan = keras.saving.load_model(run.checkpoint_path(2))
     assert type(gan).__name__ == "ConditionalDCGAN" and gan.num_classes == 10
     assert os.path.isfile(os.path.join(run.generator_saved_model, "saved_model.pb"))
     assert run.temporaries() == []
@@ -151,7 +148,7 @@ def test_plain_tensorflow_serves_the_saved_model_and_the_checkpoint_moves_to_ano
         "import keras, numpy as np\n"
         "import dcgan_keras  # registers the GAN classes, as a user's script does\n"
         f"inputs = np.load({str(tmp_path / 'inputs.npz')!r})\n"
-        f"gan = keras.saving.load_model({run.checkpoint_path(1)!r})\n"
+        f"gan = keras.saving.load_model({run.checkpoint_path(2)!r})\n"
         "out = gan.generate(z=inputs['z'], labels=inputs['labels'])\n"
         f"np.save({str(tmp_path / 'moved.npy')!r}, out)\n"
         "gan.fit((np.zeros((16, 28, 28, 1), 'float32'), np.arange(16) % 10), batch_size=16, verbose=0)\n"
@@ -159,18 +156,14 @@ def test_plain_tensorflow_serves_the_saved_model_and_the_checkpoint_moves_to_ano
     proc = subprocess.run([sys.executable, "-c", moved], env=dict(os.environ, KERAS_BACKEND=other, PYTHONPATH=REPO),
                           cwd=tmp_path, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    gan = keras.saving.load_model(run.checkpoint_path(1))
+    gan = keras.saving.load_model(run.checkpoint_path(2))
     np.testing.assert_allclose(np.load(tmp_path / "moved.npy"), gan.generate(z=z, labels=labels), atol=1e-5)
 
 
-def test_a_killed_conditional_run_resumes_to_the_uninterrupted_result(mnist_dir, tmp_path):
-    config = tmp_path / "tiny_conditional.py"
-    config.write_text(TINY)
-    flags = [f"--config={config}", f"--data_dir={mnist_dir}", "--epochs=2", "--steps_per_epoch=3"]
-    assert_ok(train_cli(*flags, "--workdir=ref", cwd=tmp_path))
-    reference = RunDir(tmp_path / "ref")
+def test_a_killed_conditional_run_resumes_to_the_uninterrupted_result(conditional_run, mnist_dir, tmp_path):
+    reference = conditional_run
     run = RunDir(tmp_path / "killed")
-    signal_in_epoch_2(run, tmp_path, signal.SIGKILL, args=flags)
+    signal_in_epoch_2(run, tmp_path, signal.SIGKILL, args=FLAGS + [f"--data_dir={mnist_dir}"])
     assert [e for e, _ in run.checkpoints()] == [1]
     resumed = subprocess.run([sys.executable, TRAIN, "--resume", f"--workdir={run.path}"], cwd=tmp_path,
                              env=cli_env(), capture_output=True, text=True, timeout=240)
@@ -178,7 +171,7 @@ def test_a_killed_conditional_run_resumes_to_the_uninterrupted_result(mnist_dir,
     expected, got = read_metrics(reference.metrics_csv), read_metrics(run.metrics_csv)
     for column in ("d_loss", "g_loss", "d_real", "d_fake"):
         np.testing.assert_allclose(got[column], expected[column], rtol=1e-5, err_msg=column)
-    z, labels = class_grid_inputs(8, range(10), 1, seed=0)
+    z, labels = class_grid_inputs(100, range(10), 1, seed=0)
     np.testing.assert_allclose(load_generator(run.generator_keras)(z, labels=labels),
                                load_generator(reference.generator_keras)(z, labels=labels), atol=1e-5)
 
