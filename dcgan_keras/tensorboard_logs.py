@@ -6,6 +6,7 @@ here: a JAX- or torch-only install trains without logs.
 
 import math
 import os
+import re
 import warnings
 
 import keras
@@ -142,9 +143,15 @@ def truncate_tensorboard(log_dir, last_epoch):
 def _event_files(log_dir):
     if not os.path.isdir(log_dir):
         return []
-    # Not a temporary of truncate_tensorboard's (".tmp-...tfevents...").
-    names = (n for n in sorted(os.listdir(log_dir)) if "tfevents" in n and not n.startswith("."))
+    # Not a temporary of truncate_tensorboard's (".tmp-...tfevents..."). In the order they were
+    # written: by their numbers (events.out.tfevents.<second>.<host>.<pid>.<count>), not as text,
+    # where a resume in the same second as the run's start sorted count 11 before count 9.
+    names = sorted((n for n in os.listdir(log_dir) if "tfevents" in n and not n.startswith(".")), key=_natural_key)
     return [os.path.join(log_dir, n) for n in names]
+
+
+def _natural_key(name):
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", name)]
 
 
 def _read_events(path):

@@ -92,11 +92,10 @@ def test_sample_py_asks_for_classes_with_the_same_images_from_every_artifact(con
     # calls behind them are compared on every artifact below, in floats.
     run = conditional_run
     sources = {"run": run.path, "keras": run.generator_keras, "saved_model": run.generator_saved_model}
-    assert_ok(sample_cli(f"--checkpoint={run.path}", "--num=20", f"--out={tmp_path}/grid.npz", cwd=tmp_path))
+    assert_ok(sample_cli(f"--checkpoint={run.path}", "--labels=0,3,7", "--num=6", f"--out={tmp_path}/grid.npz",
+                         cwd=tmp_path))
     assert_ok(sample_cli(f"--checkpoint={run.generator_keras}", "--label=7", "--num=5", f"--out={tmp_path}/seven.npz",
                          cwd=tmp_path))
-    assert_ok(sample_cli(f"--checkpoint={run.generator_saved_model}", "--labels=0,3,7", "--num=6",
-                         f"--out={tmp_path}/rows.png", cwd=tmp_path))
     morph = sample_cli(f"--checkpoint={run.generator_saved_model}", "--interpolate_classes=1,5", "--interpolate=4",
                        f"--out={tmp_path}/morph.npz", cwd=tmp_path)
     assert_ok(morph)
@@ -104,13 +103,12 @@ def test_sample_py_asks_for_classes_with_the_same_images_from_every_artifact(con
 
     generators = {name: load_generator(source) for name, source in sources.items()}
     grid = np.load(tmp_path / "grid.npz")
-    z, labels = class_grid_inputs(100, range(10), 2, seed=0)  # ten classes x two: --num=20
+    z, labels = class_grid_inputs(100, [0, 3, 7], 2, seed=0)  # a row for each class, two columns: --num=6
     np.testing.assert_array_equal(grid["labels"], labels)
     np.testing.assert_array_equal(grid["images"], to_uint8(generators["saved_model"](z, labels=labels)))
     sevens = np.load(tmp_path / "seven.npz")
     np.testing.assert_array_equal(sevens["labels"], [7] * 5)
     np.testing.assert_array_equal(sevens["images"], to_uint8(generators["run"](latent_noise(5, 100, 0), labels=7)))
-    assert Image.open(tmp_path / "rows.png").size == (2 * 30 + 2, 3 * 30 + 2)  # three classes, a row each
     weights = class_interpolation_weights(10, 1, 5, 4)
     np.testing.assert_array_equal(np.load(tmp_path / "morph.npz")["images"],
                                   to_uint8(generators["keras"](latent_noise(1, 100, 0).repeat(4, 0), labels=weights)))

@@ -118,6 +118,10 @@ def command_line(line):
     return args
 
 
+# The snippets name no backend: a user runs them on whichever is set. Once, in the jax pass, as the
+# command lines below: each trains the real networks (a minute a backend on CI's 2 cores), and the
+# library calls they make are tested on every backend elsewhere (test_gan, test_data).
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="backend-neutral snippets: run once, in the jax pass")
 def test_python_api_snippet(home):
     home, env = home
     for name in ("python-api", "python-api-full"):
