@@ -18,6 +18,7 @@ from PIL import Image
 from dcgan_keras.callbacks import read_metrics
 from dcgan_keras.rundir import RunDir
 from helpers import REPO
+from test_train_cli import assert_ok, assert_refused, train_in_process
 
 BACKEND = keras.backend.backend()
 TRAIN = os.path.join(REPO, "train.py")
@@ -35,33 +36,6 @@ def cli_env():
 def run_cli(script, *args, cwd, timeout=400):
     return subprocess.run([sys.executable, script, f"--backend={BACKEND}", *args], cwd=cwd, env=cli_env(),
                           capture_output=True, text=True, timeout=timeout)
-
-
-def assert_ok(proc):
-    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
-
-
-def assert_refused(proc, *phrases):
-    """Exit 2 with one `error:` line saying `phrases`, no traceback."""
-    assert proc.returncode == 2, f"exit {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
-    assert "Traceback" not in proc.stderr, proc.stderr
-    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1, proc.stderr
-    for phrase in phrases:
-        assert phrase in errors[0], errors[0]
-
-
-def train_in_process(*args, capfd):
-    """`python train.py --backend=B ARGS` run here (for refusals, which stop before a model is built)."""
-    import types
-
-    import train
-
-    train.FLAGS.unparse_flags()
-    with pytest.raises(SystemExit) as exit_info:
-        train.run(["train.py", f"--backend={BACKEND}", *args])
-    out, err = capfd.readouterr()
-    return types.SimpleNamespace(returncode=exit_info.value.code or 0, stdout=out, stderr=err)
 
 
 def save_image(path, pixels):
