@@ -59,9 +59,7 @@ def build_patch_discriminator(
     check_channels(in_channels, "in_channels")
     check_channels(out_channels, "out_channels")
     check_channels(filters, "filters")
-    check_norm(norm)
-    if isinstance(downsamples, bool) or not isinstance(downsamples, int) or not 1 <= downsamples <= 4:
-        raise ValueError(f"`downsamples` must be an int from 1 to 4. Received: downsamples={downsamples!r}")
+    _check_blocks(norm, downsamples)
     image = keras.Input((image_size, image_size, in_channels), name="image")
     target = keras.Input((image_size, image_size, out_channels), name="target")
     x = layers.Concatenate(name="pair")([image, target])
@@ -93,11 +91,16 @@ def build_image_patch_discriminator(
     check_size(image_size)
     check_channels(channels, "channels")
     check_channels(filters, "filters")
+    _check_blocks(norm, downsamples)
+    image = keras.Input((image_size, image_size, channels), name="image")
+    return keras.Model(image, _patch_logits(image, filters, norm, downsamples, max_filters, seed), name=name)
+
+
+def _check_blocks(norm, downsamples):
+    """Refuses a norm or a block count the PatchGAN's blocks (`_patch_logits`) cannot build."""
     check_norm(norm)
     if isinstance(downsamples, bool) or not isinstance(downsamples, int) or not 1 <= downsamples <= 4:
         raise ValueError(f"`downsamples` must be an int from 1 to 4. Received: downsamples={downsamples!r}")
-    image = keras.Input((image_size, image_size, channels), name="image")
-    return keras.Model(image, _patch_logits(image, filters, norm, downsamples, max_filters, seed), name=name)
 
 
 def _patch_logits(x, filters, norm, downsamples, max_filters, seed):
