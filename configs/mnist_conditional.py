@@ -6,8 +6,8 @@ config.py's default, keras.io's concatenation). The sample grid shows one
 digit per row, the same noise in each column.
 Without --data_dir the images and labels come from keras.datasets.
 
-    python train.py --dataset=mnist_conditional
-    python sample.py --workdir=runs/mnist_conditional --label=7
+    python train.py --dataset=mnist_conditional --workdir=runs/digits
+    python sample.py --checkpoint=runs/digits --label=7 --num=8 --out=sevens.png
 """
 
 

@@ -3,6 +3,21 @@ import os
 # Keep TensorFlow's C++ logging out of test output.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+# pytest-xdist runs N test processes (all_backends.sh: -n 2), and each
+# backend would start a thread per core in each of them, in the subprocesses
+# too: on CI's 2 cores, 2 workers of 2 threads spent a third of the torch
+# pass spinning against each other (quick tier 156 s, 103 s at one thread a
+# worker). Each worker gets its share of the cores. Set before any backend loads.
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+if _WORKERS:
+    _THREADS = str(max(1, (os.cpu_count() or 1) // _WORKERS))
+    for _name in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+        os.environ.setdefault(_name, _THREADS)
+    if _THREADS == "1" and "multi_thread_eigen" not in os.environ.get("XLA_FLAGS", ""):
+        # XLA's CPU runtime (JAX, and TensorFlow's jit_compile): its own pool, one thread.
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
+                                   " intra_op_parallelism_threads=1").strip()
+
 # XLA's CPU compiler takes seconds per train step, and the tests build the
 # same tiny models again and again, in this process and in the subprocesses
 # it starts (which inherit the environment): a persistent cache compiles each
@@ -59,11 +74,23 @@ FULL_TIER_FILES = (
 )
 
 
+# Tests marked `one_backend` check what does not depend on the backend of the
+# process running them (they start all three in subprocesses, or check flags
+# before any backend loads): they run in this backend's pass only, the
+# shortest of the three.
+ONE_BACKEND_PASS = "torch"
+
+
 def pytest_collection_modifyitems(config, items):
+    import keras
     import pytest
 
+    backend = keras.backend.backend()
+    skip = pytest.mark.skip(reason=f"backend-neutral: runs once, in the {ONE_BACKEND_PASS} pass")
     for item in items:
         if item.path.name in FULL_TIER_FILES:
             item.add_marker(pytest.mark.full)
+        if backend != ONE_BACKEND_PASS and item.get_closest_marker("one_backend"):
+            item.add_marker(skip)
     rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))

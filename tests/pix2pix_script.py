@@ -1,9 +1,5 @@
-"""Run by tests/test_pix2pix.py under one backend (KERAS_BACKEND) in a subprocess.
+"""The tests' tiny Pix2Pix, and its learning run in a subprocess of tests/test_pix2pix.py.
 
-  step WORKDIR: load the shared initial weights into a tiny Pix2Pix (dropout
-      off), take one training step on the shared pair batch, save the
-      weights (<backend>.npz) and the model (<backend>.keras).
-  load WORKDIR: load every other backend's .keras and translate the shared inputs.
   learn WORKDIR: train on WORKDIR/shapes.npz (train and val pairs, uint8) and
       report the validation L1 before and after (test_it_learns_to_fill_outlines).
 Prints one JSON line.
@@ -21,8 +17,6 @@ from dcgan_keras import Pix2Pix  # noqa: E402
 from dcgan_keras.data.paired import PairedDataset  # noqa: E402
 from dcgan_keras.networks import build_patch_discriminator, build_unet_generator  # noqa: E402
 
-BACKENDS = ("tensorflow", "jax", "torch")
-
 
 def tiny_pix2pix(dropout=0.0, filters=4, norm="batch", seed=0, compile=True):
     """A 32x32 Pix2Pix, 1 channel in, 1 out, a few thousand weights."""
@@ -33,27 +27,6 @@ def tiny_pix2pix(dropout=0.0, filters=4, norm="batch", seed=0, compile=True):
     if compile:
         gan.compile(**({"jit_compile": False} if keras.backend.backend() == "tensorflow" else {}))
     return gan
-
-
-def step(workdir, backend):
-    shared = np.load(os.path.join(workdir, "shared.npz"))
-    gan = tiny_pix2pix()
-    gan.load_weights(os.path.join(workdir, "initial.weights.h5"))
-    x, y = shared["inputs"], shared["targets"]
-    logs = gan.fit(x, y, batch_size=len(x), epochs=1, shuffle=False, verbose=0).history
-    weights = {v.path: keras.ops.convert_to_numpy(v) for v in gan.weights}
-    np.savez(os.path.join(workdir, f"{backend}.npz"), outputs=gan.translate(x), **weights)
-    gan.save(os.path.join(workdir, f"{backend}.keras"))
-    return {name: values[0] for name, values in logs.items()}
-
-
-def load(workdir, backend):
-    shared = np.load(os.path.join(workdir, "shared.npz"))
-    for other in BACKENDS:
-        if other != backend:
-            gan = keras.saving.load_model(os.path.join(workdir, f"{other}.keras"))
-            np.save(os.path.join(workdir, f"{other}-on-{backend}.npy"), gan.translate(shared["inputs"]))
-    return {}
 
 
 def learn(workdir, backend):
@@ -75,4 +48,4 @@ def learn(workdir, backend):
 
 if __name__ == "__main__":
     mode, workdir = sys.argv[1], sys.argv[2]
-    print(json.dumps({"step": step, "load": load, "learn": learn}[mode](workdir, keras.backend.backend())))
+    print(json.dumps({"learn": learn}[mode](workdir, keras.backend.backend())))

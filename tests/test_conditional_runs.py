@@ -28,7 +28,7 @@ from dcgan_keras.rundir import RunDir
 from dcgan_keras.images import to_uint8
 from dcgan_keras.sampling import class_grid_inputs, class_interpolation_weights, latent_noise
 from helpers import BACKENDS, REPO, snapshot, write_idx
-from test_train_cli import TRAIN, assert_ok, assert_refused, cli_env, signal_in_epoch_2, train_cli, train_in_process
+from test_train_cli import WITHOUT_EXPORT, assert_ok, assert_refused, cli_env, signal_in_epoch_2, train_cli, train_in_process
 
 pytestmark = pytest.mark.full  # subprocesses of train.py and sample.py: not in the quick tier
 
@@ -163,7 +163,7 @@ def test_a_killed_conditional_run_resumes_to_the_uninterrupted_result(conditiona
     run = RunDir(tmp_path / "killed")
     signal_in_epoch_2(run, tmp_path, signal.SIGKILL, args=FLAGS + [f"--data_dir={mnist_dir}"])
     assert [e for e, _ in run.checkpoints()] == [1]
-    resumed = subprocess.run([sys.executable, TRAIN, "--resume", f"--workdir={run.path}"], cwd=tmp_path,
+    resumed = subprocess.run([sys.executable, WITHOUT_EXPORT, "--resume", f"--workdir={run.path}"], cwd=tmp_path,
                              env=cli_env(), capture_output=True, text=True, timeout=240)
     assert_ok(resumed)
     expected, got = read_metrics(reference.metrics_csv), read_metrics(run.metrics_csv)

@@ -21,7 +21,7 @@ from dcgan_keras.data.paired import URL, PairedDataset, load_paired_dataset
 from dcgan_keras.networks import build_patch_discriminator, build_unet_generator
 from dcgan_keras.networks.patchgan import patch_receptive_field
 from dcgan_keras.networks.unet import unet_filters
-from tests.helpers import BACKENDS, REPO, changed, numpy_weights, run_backend
+from tests.helpers import REPO, changed, numpy_weights
 from tests.pix2pix_script import tiny_pix2pix
 
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pix2pix_script.py")
@@ -244,36 +244,6 @@ def test_it_learns_to_fill_outlines(tmp_path):
     assert result["iterations"] == [256, 256]
     assert result["untrained"] > 0.8 and 0.25 < result["background"] < 0.4, result
     assert result["trained"] < 0.15, result
-
-
-# -------------------------------------------------------- across backends
-
-
-@pytest.mark.skipif(keras.backend.backend() != "tensorflow",
-                    reason="runs all three backends in subprocesses; once per suite run is enough")
-def test_one_step_matches_across_backends_and_checkpoints_move(tmp_path):
-    gan = tiny_pix2pix()
-    gan.save_weights(str(tmp_path / "initial.weights.h5"))
-    x, y = _pairs(n=4, seed=5)
-    np.savez(tmp_path / "shared.npz", inputs=x, targets=y)
-    results = {b: run_backend(b, SCRIPT, "step", tmp_path, timeout=600) for b in BACKENDS}
-    reference = np.load(tmp_path / "tensorflow.npz")
-    for b in BACKENDS[1:]:
-        for name in Pix2Pix.metric_names:
-            np.testing.assert_allclose(results[b][name], results["tensorflow"][name], rtol=1e-4, atol=1e-6,
-                                       err_msg=f"{b} {name}")
-        other = np.load(tmp_path / f"{b}.npz")
-        assert set(other.files) == set(reference.files)
-        for name in reference.files:
-            np.testing.assert_allclose(other[name], reference[name], rtol=1e-4, atol=1e-5, err_msg=f"{b}: {name}")
-    for b in BACKENDS:
-        run_backend(b, SCRIPT, "load", tmp_path, timeout=600)
-    for saver in BACKENDS:
-        own = np.load(tmp_path / f"{saver}.npz")["outputs"]
-        for loader in BACKENDS:
-            if loader != saver:
-                np.testing.assert_allclose(np.load(tmp_path / f"{saver}-on-{loader}.npy"), own, atol=1e-5,
-                                           err_msg=f"{saver} -> {loader}")
 
 
 # ---------------------------------------------------------------------- data

@@ -335,6 +335,7 @@ BAD_INPUT = {
 
 
 @pytest.mark.full  # starts sample.py: not in the quick tier
+@pytest.mark.one_backend  # sample.py's checks of its flags and paths, before and around a load; not the backend's
 @pytest.mark.parametrize("case", sorted(BAD_INPUT))
 def test_sample_py_bad_input_exits_2_with_one_message(case, artifacts, tmp_path):
     flags, message = BAD_INPUT[case]

@@ -49,9 +49,15 @@ def cli_env():
     return env
 
 
-def train_cli(*args, cwd, timeout=240):
+# train.py with the SavedModel export replaced by an empty folder: for runs
+# that are not about the export, which on JAX and torch costs a TensorFlow
+# subprocess (~14 s here).
+WITHOUT_EXPORT = os.path.join(REPO, "tests", "train_without_export.py")
+
+
+def train_cli(*args, cwd, timeout=240, export=True):
     return subprocess.run(
-        [sys.executable, TRAIN, f"--backend={BACKEND}", *args],
+        [sys.executable, TRAIN if export else WITHOUT_EXPORT, f"--backend={BACKEND}", *args],
         cwd=cwd, env=cli_env(), capture_output=True, text=True, timeout=timeout,
     )
 
@@ -210,7 +216,7 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(reference_run, tmp_pat
     # The config comes from the run's config.json, and the backend from there too, over
     # KERAS_BACKEND (cli_env names another): flags may be left out.
     resumed = subprocess.run(
-        [sys.executable, TRAIN, "--resume", f"--workdir={run.path}"],
+        [sys.executable, WITHOUT_EXPORT, "--resume", f"--workdir={run.path}"],
         cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=240,
     )
     assert_ok(resumed)
@@ -552,7 +558,7 @@ def test_without_workdir_a_run_lands_in_runs_dataset_backend_time(tmp_path, capf
 def test_the_package_warnings_print_as_one_warning_line(tmp_path):
     # As errors print one `error:` line: not Python's file:line and source echo.
     proc = train_cli("--dataset=synthetic", "--epochs=1", "--steps_per_epoch=1", "--mixed_precision=mixed_float16",
-                     f"--workdir={tmp_path / 'run'}", cwd=tmp_path)
+                     f"--workdir={tmp_path / 'run'}", cwd=tmp_path, export=False)
     assert_ok(proc)
     warned = [line for line in proc.stderr.splitlines() if "mixed_float16 on a CPU" in line]
     assert warned == [warned[0]] and warned[0].startswith("warning: mixed_float16 on a CPU computes slower"), proc.stderr

@@ -10,11 +10,15 @@ import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# Keras picks its backend at import: the one train.py is about to be asked for.
-for arg in sys.argv[1:]:
-    if arg.startswith("--backend="):
-        os.environ["KERAS_BACKEND"] = arg.split("=", 1)[1]
 sys.path.insert(0, REPO)
+from dcgan_keras.train_command import run_backend  # noqa: E402  (imports no Keras)
+
+# Keras picks its backend at import: the one train.py is about to pick, from
+# --backend or, for a --resume without it, from the run's config.json.
+flags = dict(arg[2:].split("=", 1) for arg in sys.argv[1:] if arg.startswith("--") and "=" in arg)
+backend = flags.get("backend") or ("--resume" in sys.argv and run_backend(flags.get("workdir", "")))
+if backend:
+    os.environ["KERAS_BACKEND"] = backend
 from dcgan_keras import export  # noqa: E402  (imports Keras, starts no device)
 
 
