@@ -150,6 +150,7 @@ class Config:
     cycle_weight: float = 10.0
     identity_weight: float = 0.5
     pool_size: int = 50
+    residual_blocks: typing.Optional[int] = None  # None: the paper's (6 up to 128 px, 9 above)
 
     # Optimization: Adam(lr, beta_1=0.5) for both networks and batch 128, as in
     # the DCGAN paper (beta_1=0.9 oscillates there); on MNIST this recipe beats
@@ -357,6 +358,7 @@ _CHECKS = {
     "cycle_weight": _float(0.0, _INF, high_open=True),
     "identity_weight": _float(0.0, _INF, high_open=True),
     "pool_size": _int(0),
+    "residual_blocks": _int(0, optional=True),
     "loss": _choice(LOSSES),
     "beta_2": _float(0.0, 1.0, high_open=True),
     "weight_decay": _float(0.0, _INF, high_open=True),
@@ -416,6 +418,8 @@ FLAG_HELP = {
     "cycle_weight": "cyclegan: weight of the cycle-consistency loss (the paper's 10; 0: off).",
     "identity_weight": "cyclegan: weight of the identity loss, relative to --cycle_weight (the paper's 0.5; 0: off).",
     "pool_size": "cyclegan: past fakes each discriminator's image pool keeps (the paper's 50; 0: no pool).",
+    "residual_blocks": "cyclegan: residual blocks of each ResNet generator (default: the paper's 6 up to 128 px, "
+                       "9 above; pytorch-CycleGAN-and-pix2pix's resnet_6blocks / resnet_9blocks).",
     "num_classes": "A conditional model's number of classes (default: the data set's).",
     "conditioning": "How a conditional model feeds the label: concat (one-hot joined to z and stacked on D's "
                     "input, keras.io) or projection (embeddings; Miyato and Koyama).",
@@ -592,7 +596,7 @@ def make_config(values, where="the config"):
 _MODEL_KEYS = {
     **{key: TRANSLATION_MODELS for key in ("filters", "jitter", "lr_decay")},
     **{key: ("pix2pix",) for key in ("l1_weight", "direction", "in_channels")},
-    **{key: ("cyclegan",) for key in ("cycle_weight", "identity_weight", "pool_size")},
+    **{key: ("cyclegan",) for key in ("cycle_weight", "identity_weight", "pool_size", "residual_blocks")},
     **{key: ("conditional",) for key in ("num_classes", "conditioning")},
     # The noise models' networks and game, which the translators' U-Net,
     # ResNet and PatchGAN (the papers' own, sized by `filters`) do not take.

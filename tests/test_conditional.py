@@ -4,7 +4,7 @@ A tiny 28x28x1 model over three classes, for each way of feeding the label
 ("concat", "projection"): fit moves both networks and both optimizers, G
 listens to the label, integer and one-hot labels train alike, a `.keras`
 file resumes exactly, bad labels are refused before any step, and one step
-matches across TensorFlow, JAX and torch (run from the tensorflow pass).
+matches across TensorFlow, JAX and torch (tests/test_cross_backend.py).
 """
 
 import os

@@ -75,8 +75,11 @@ def test_the_translation_keys_reach_the_models():
 
     gan = CycleGAN.from_run_config(make_config({
         "model": "cyclegan", "image_size": 32, "channels": 1, "filters": 4, "cycle_weight": 5, "identity_weight": 0,
-        "pool_size": 3, "lr_decay": True, "epochs": 4, "batch_size": 2, "loss": "focal"}), Data())
+        "pool_size": 3, "lr_decay": True, "epochs": 4, "batch_size": 2, "loss": "focal", "residual_blocks": 2}),
+        Data())
     assert (gan.cycle_weight, gan.identity_weight, gan.pool_size, gan.shape_a) == (5.0, 0.0, 3, (32, 32, 1))
+    adds = [layer for layer in gan.generator_ab.layers if isinstance(layer, keras.layers.Add)]
+    assert len(adds) == 2  # one skip connection a residual block
     schedule = gan.g_ab_optimizer._learning_rate
     assert (schedule.total_steps, schedule.decay_start) == (16, 8)  # constant for half the epochs, then to 0
     assert set(gan.optimizers) == {"g_ab", "g_ba", "d_a", "d_b"}
@@ -84,6 +87,7 @@ def test_the_translation_keys_reach_the_models():
 
 @pytest.mark.parametrize("overrides, message", [
     ({"model": "dcgan", "pool_size": 3}, "pool_size is read by model 'cyclegan' only"),
+    ({"model": "pix2pix", "image_size": 32, "residual_blocks": 2}, "residual_blocks is read by model 'cyclegan' only"),
     ({"model": "pix2pix", "image_size": 32, "latent_dim": 5}, "latent_dim is read by model 'dcgan' and"),
     ({"model": "cyclegan", "image_size": 32, "loss": "hinge"}, "model 'cyclegan' takes loss"),
     ({"model": "pix2pix"}, "model 'pix2pix' needs image_size"),

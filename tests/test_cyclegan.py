@@ -220,6 +220,7 @@ def one_torch_thread():
     torch.set_num_threads(threads)
 
 
+@pytest.mark.full  # trains for seconds to learn a known answer: the full tier's
 def test_it_learns_to_invert_shapes_from_unpaired_examples(one_torch_thread):
     # Domain A: light shapes on dark; domain B: the colour inverse of *other* shapes.
     # The true translation is x -> -x; identity maps (what the cycle loss alone

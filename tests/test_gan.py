@@ -169,6 +169,7 @@ def test_simultaneous_update_learns_and_refuses_several_d_steps():
         tiny_gan(update="alternating")
 
 
+@pytest.mark.full  # trains for seconds to learn a known answer: the full tier's
 def test_it_learns_a_blob():
     # Mean absolute error between the mean generated image and the data mean,
     # over pixels in [-1, 1]: ~0.8 untrained (tanh of small values is ~0 on a

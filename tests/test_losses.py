@@ -290,6 +290,7 @@ BLOB = {
 }
 
 
+@pytest.mark.full  # trains for seconds to learn a known answer: the full tier's
 @pytest.mark.parametrize("loss_fn", sorted(BLOB))
 def test_it_learns_a_blob_with_each_loss(loss_fn):
     options, bound = BLOB[loss_fn]

@@ -225,6 +225,7 @@ def test_fit_refuses_images_that_are_not_pairs():
 # ------------------------------------------------------------------ learning
 
 
+@pytest.mark.full  # trains for seconds to learn a known answer: the full tier's
 def test_it_learns_to_fill_outlines(tmp_path):
     # Outline of a disc or rectangle -> the filled shape, at 32x32. The
     # untrained network's validation L1 is about 1 (its outputs near 0,

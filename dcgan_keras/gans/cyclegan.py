@@ -346,7 +346,7 @@ class CycleGAN(GAN):
         """The compiled CycleGAN a train.py config describes (`model="cyclegan"`).
 
         The paper's networks: two `build_resnet_generator`s (6 residual blocks
-        up to 128 px, 9 above) and two 70x70 PatchGANs with instance
+        up to 128 px, 9 above, or `config.residual_blocks`) and two 70x70 PatchGANs with instance
         normalization (`build_image_patch_discriminator`), with
         `config.filters` (None: 64); four Adams at the config's rates
         (`lr_decay`: the paper's schedule); `config.loss` least_squares (the
@@ -366,7 +366,8 @@ class CycleGAN(GAN):
         from dcgan_keras.networks import build_image_patch_discriminator, build_resnet_generator
 
         size, channels, filters = config.image_size, config.channels, run_filters(config)
-        generators = [build_resnet_generator(size, channels, filters=filters, name=f"generator_{d}")
+        generators = [build_resnet_generator(size, channels, residual_blocks=config.residual_blocks, filters=filters,
+                                             name=f"generator_{d}")
                       for d in ("ab", "ba")]
         discriminators = [
             build_image_patch_discriminator(size, channels, filters=filters, norm="instance",
