@@ -14,9 +14,9 @@ if _WORKERS:
     for _name in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
         os.environ.setdefault(_name, _THREADS)
     if _THREADS == "1" and "multi_thread_eigen" not in os.environ.get("XLA_FLAGS", ""):
-        # XLA's CPU runtime (JAX, and TensorFlow's jit_compile): its own pool, one thread.
-        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
-                                   " intra_op_parallelism_threads=1").strip()
+        # XLA's CPU runtime (JAX, and TensorFlow's jit_compile): its ops on one thread. (Not JAX's FAQ's
+        # bare `intra_op_parallelism_threads=1`: XLA stops reading XLA_FLAGS at a word without --.)
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
 
 # XLA's CPU compiler takes seconds per train step, and the tests build the
 # same tiny models again and again, in this process and in the subprocesses

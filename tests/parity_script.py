@@ -58,17 +58,22 @@ def dcgan_step(folder, backend):
     return _first(logs)
 
 
+def _saved_by_the_others(folder, backend):
+    """(other backend, its model loaded here), for each other backend's `<backend>.keras` in `folder`."""
+    for other in BACKENDS:
+        if other != backend:
+            yield other, keras.saving.load_model(os.path.join(folder, f"{other}.keras"))
+
+
 def dcgan_load(folder, backend):
     shared = np.load(os.path.join(folder, "shared.npz"))
     out = {}
-    for other in BACKENDS:
-        if other != backend:
-            gan = keras.saving.load_model(os.path.join(folder, f"{other}.keras"))
-            np.save(os.path.join(folder, f"{other}-on-{backend}.npy"), gan.generate(z=shared["z"]))
-            # ... and trains on from it, with its optimizers' state.
-            logs = gan.fit(shared["real"], batch_size=len(shared["real"]), epochs=1, verbose=0).history
-            out[other] = {"d_loss": logs["d_loss"][0], "optimizer": type(gan.d_optimizer).__module__,
-                          "steps": int(keras.ops.convert_to_numpy(gan.d_optimizer.iterations))}
+    for other, gan in _saved_by_the_others(folder, backend):
+        np.save(os.path.join(folder, f"{other}-on-{backend}.npy"), gan.generate(z=shared["z"]))
+        # ... and trains on from it, with its optimizers' state.
+        logs = gan.fit(shared["real"], batch_size=len(shared["real"]), epochs=1, verbose=0).history
+        out[other] = {"d_loss": logs["d_loss"][0], "optimizer": type(gan.d_optimizer).__module__,
+                      "steps": int(keras.ops.convert_to_numpy(gan.d_optimizer.iterations))}
     return out
 
 
@@ -105,10 +110,8 @@ def pix2pix_step(folder, backend):
 
 def pix2pix_load(folder, backend):
     shared = np.load(os.path.join(folder, "shared.npz"))
-    for other in BACKENDS:
-        if other != backend:
-            gan = keras.saving.load_model(os.path.join(folder, f"{other}.keras"))
-            np.save(os.path.join(folder, f"{other}-on-{backend}.npy"), gan.translate(shared["inputs"]))
+    for other, gan in _saved_by_the_others(folder, backend):
+        np.save(os.path.join(folder, f"{other}-on-{backend}.npy"), gan.translate(shared["inputs"]))
     return {}
 
 
@@ -127,12 +130,10 @@ def cyclegan_step(folder, backend):
 def cyclegan_load(folder, backend):
     shared = np.load(os.path.join(folder, "shared.npz"))
     out = {}
-    for other in BACKENDS:
-        if other != backend:
-            gan = keras.saving.load_model(os.path.join(folder, f"{other}.keras"))
-            logs = gan.fit((shared["a"], shared["b"]), batch_size=len(shared["a"]), epochs=1, verbose=0).history
-            out[other] = {"losses": _first(logs), "iterations": {
-                name: int(keras.ops.convert_to_numpy(o.iterations)) for name, o in gan.optimizers.items()}}
+    for other, gan in _saved_by_the_others(folder, backend):
+        logs = gan.fit((shared["a"], shared["b"]), batch_size=len(shared["a"]), epochs=1, verbose=0).history
+        out[other] = {"losses": _first(logs), "iterations": {
+            name: int(keras.ops.convert_to_numpy(o.iterations)) for name, o in gan.optimizers.items()}}
     return out
 
 
