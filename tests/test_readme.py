@@ -118,10 +118,11 @@ def command_line(line):
     return args
 
 
-# The snippets name no backend: a user runs them on whichever is set. Once, in the jax pass, as the
-# command lines below: each trains the real networks (a minute a backend on CI's 2 cores), and the
-# library calls they make are tested on every backend elsewhere (test_gan, test_data).
-@pytest.mark.skipif(keras.backend.backend() != "jax", reason="backend-neutral snippets: run once, in the jax pass")
+# The snippets name no backend: a user runs them on whichever is set. Once (conftest.py's
+# ONE_BACKEND_PASS, torch: no XLA compile of the real networks, which took JAX's pass minutes on a
+# cold cache), as the command lines below: each trains the real networks, and the library calls
+# they make are tested on every backend elsewhere (test_gan, test_data).
+@pytest.mark.one_backend
 def test_python_api_snippet(home):
     home, env = home
     for name in ("python-api", "python-api-full"):
@@ -136,7 +137,7 @@ def test_gan_family_snippet(home):
     run([sys.executable, "-c", snippets()["gan-family"]], home / "family", dict(env, KERAS_BACKEND=keras.backend.backend()))
 
 
-@pytest.mark.skipif(keras.backend.backend() != "jax", reason="the commands name their backends; run once, in the jax pass")
+@pytest.mark.one_backend  # the commands name their backends where they need one
 def test_command_line_snippets_and_saved_model_inference(home):
     home, env = home
     for name in ("quickstart", "full-run", "cli", "sample", "export", "conditional"):
