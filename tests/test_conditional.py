@@ -262,6 +262,7 @@ def test_fit_on_a_labelled_data_set_and_refusals_of_unlabelled_or_out_of_range_b
 # -------------------------------------------------------------------- export
 
 
+@pytest.mark.full  # a TensorFlow subprocess (the export on JAX and torch, plain serving): not in the quick tier
 def test_the_saved_model_takes_z_and_int32_labels_and_matches_the_generator(tmp_path):
     pytest.importorskip("tensorflow")
     from dcgan_keras import export

@@ -210,6 +210,7 @@ def test_a_keras_outside_the_tested_range_warns_once_and_falls_back(monkeypatch)
     assert not fast.keras_in_tested_range("3.14.9")
 
 
+@pytest.mark.full  # fresh processes: not in the quick tier
 def test_the_environment_switch_turns_it_off():
     code = "from dcgan_keras.backend import fast; print(fast.enabled())"
     env = dict(os.environ, KERAS_BACKEND=BACKEND, PYTHONPATH=REPO)
@@ -221,6 +222,7 @@ def test_the_environment_switch_turns_it_off():
     assert outputs == ["False", "True"]
 
 
+@pytest.mark.full  # fresh processes: not in the quick tier
 def test_a_new_generator_keras_file_loads_where_dcgan_keras_was_never_imported(tmp_path):
     generator = build_generator(latent_dim=8, image_size=28, channels=1, filters=(8, 8, 4))
     assert not any(type(layer).__module__.startswith("dcgan_keras") for layer in generator.layers)
