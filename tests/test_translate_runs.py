@@ -111,9 +111,10 @@ def assert_run_directory(run, generators, columns, exported=True):
         assert np.isfinite(metrics[column]).all(), column
     for name in generators:
         keras_file, saved_model = run.generator_paths(name)
-        assert os.path.isdir(saved_model), saved_model
         assert os.path.isfile(keras_file), keras_file
-        assert os.path.isfile(os.path.join(saved_model, "saved_model.pb")) or not exported, saved_model
+        assert os.path.isdir(saved_model), saved_model
+        if exported:
+            assert os.path.isfile(os.path.join(saved_model, "saved_model.pb")), saved_model
     assert run.temporaries() == []
     return record
 

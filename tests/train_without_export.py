@@ -11,15 +11,7 @@ import sys
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 sys.path.insert(0, REPO)
-from dcgan_keras.train_command import run_backend  # noqa: E402  (imports no Keras)
-
-# Keras picks its backend at import: the one train.py is about to pick, from
-# --backend or, for a --resume without it, from the run's config.json.
-flags = dict(arg[2:].split("=", 1) for arg in sys.argv[1:] if arg.startswith("--") and "=" in arg)
-backend = flags.get("backend") or ("--resume" in sys.argv and run_backend(flags.get("workdir", "")))
-if backend:
-    os.environ["KERAS_BACKEND"] = backend
-from dcgan_keras import export  # noqa: E402  (imports Keras, starts no device)
+from dcgan_keras import train_command  # noqa: E402  (imports no Keras)
 
 
 def _no_export(generator, export_dir, overwrite=False, timeout=None):
@@ -27,6 +19,17 @@ def _no_export(generator, export_dir, overwrite=False, timeout=None):
     return export_dir
 
 
-export.export_saved_model = _no_export
+_train = train_command._train
+
+
+def _train_without_export(backend):
+    # train.py has picked the backend (--backend, a resumed run's, $KERAS_BACKEND) and imported Keras.
+    from dcgan_keras import export
+
+    export.export_saved_model = _no_export
+    return _train(backend)
+
+
+train_command._train = _train_without_export
 sys.argv[0] = os.path.join(REPO, "train.py")
 runpy.run_path(sys.argv[0], run_name="__main__")
