@@ -40,23 +40,50 @@ os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
 
 
-# The test files that take longest (tens of seconds to two minutes of
-# subprocesses and compiles, in some pass), slowest first. pytest-xdist's
-# loadfile hands each worker whole files, by default the files with the most
-# tests first: these few-but-slow files came last, and one worker ran them
-# alone after the other had finished. Sent first (all_backends.sh passes
-# --no-loadscope-reorder), the short files fill in around them.
-SLOWEST_FIRST = (
-    "test_readme.py",
-    "test_conditional_runs.py",
-    "test_cross_backend.py",
-    "test_train_cli.py",
-    "test_sampling.py",
-    "test_train_distribute.py",
-    "test_distribute.py",
-    "test_gan.py",
-    "test_export.py",
-)
+# pytest-xdist's loadfile hands each worker whole files in the order given
+# (all_backends.sh passes --no-loadscope-reorder; by default the files with the
+# most tests go first, and the few-but-slow ones came last, for one worker to
+# run alone). Longest first, by each backend's measured seconds a file
+# (file_seconds.json), balances the two workers: a pass ends when its longer
+# worker does. Files not measured yet go first: a slow one must not come last.
+# `RECORD_FILE_SECONDS=1 bash tests/all_backends.sh` measures them again.
+FILE_SECONDS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "file_seconds.json")
+_seconds = {}  # {file name: seconds} of this session's reports
+
+
+def _measured_seconds(backend):
+    import json
+
+    try:
+        with open(FILE_SECONDS) as f:
+            return json.load(f).get(backend, {})
+    except (OSError, ValueError):
+        return {}
+
+
+def pytest_runtest_logreport(report):
+    name = os.path.basename(report.nodeid.split("::")[0])
+    _seconds[name] = _seconds.get(name, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # In the xdist controller (or a run without xdist), which sees every worker's reports.
+    if not os.environ.get("RECORD_FILE_SECONDS") or hasattr(session.config, "workerinput") or not _seconds:
+        return
+    import json
+
+    import keras
+
+    try:
+        with open(FILE_SECONDS) as f:
+            table = json.load(f)
+    except (OSError, ValueError):
+        table = {}
+    table.setdefault(keras.backend.backend(), {}).update({name: round(t, 1) for name, t in _seconds.items()})
+    with open(FILE_SECONDS + ".tmp", "w") as f:
+        json.dump({b: dict(sorted(files.items())) for b, files in sorted(table.items())}, f, indent=1)
+        f.write("\n")
+    os.replace(FILE_SECONDS + ".tmp", FILE_SECONDS)
 
 
 # The quick tier (`bash tests/all_backends.sh --quick`, i.e. `-m "not slow and
@@ -92,5 +119,5 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.full)
         if backend != ONE_BACKEND_PASS and item.get_closest_marker("one_backend"):
             item.add_marker(skip)
-    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+    seconds = _measured_seconds(backend)
+    items.sort(key=lambda item: -seconds.get(item.path.name, float("inf")))
