@@ -188,6 +188,7 @@ def test_bad_conditional_runs_exit_2_before_writing(mnist_dir, tmp_path, capfd):
     assert not any(os.path.exists(tmp_path / name) for name in cases)
 
 
+@pytest.mark.one_backend  # sample.py's checks of the asked classes against the checkpoint's
 def test_sample_py_refuses_classes_it_cannot_give(conditional_run, tmp_path):
     run = conditional_run
     before = snapshot(run.path)

@@ -316,6 +316,7 @@ def test_a_diverged_run_stops_and_keeps_its_last_good_checkpoint(tmp_path, capfd
         assert np.isfinite(keras.ops.convert_to_numpy(v)).all()
 
 
+@pytest.mark.one_backend  # refused while the flags are parsed, before a backend loads
 def test_bad_flag_values_exit_2_before_anything_loads(tmp_path):
     for args, phrase in (
         (["--dataset=synthetic", "--epochs=abc"], "epochs"),
@@ -555,6 +556,7 @@ def test_without_workdir_a_run_lands_in_runs_dataset_backend_time(tmp_path, capf
     assert [epoch for epoch, _ in RunDir(tmp_path / "runs" / name).checkpoints()] == [1]
 
 
+@pytest.mark.one_backend  # the package's warning hook, whatever backend warns through it
 def test_the_package_warnings_print_as_one_warning_line(tmp_path):
     # As errors print one `error:` line: not Python's file:line and source echo.
     proc = train_cli("--dataset=synthetic", "--epochs=1", "--steps_per_epoch=1", "--mixed_precision=mixed_float16",
