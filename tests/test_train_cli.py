@@ -121,7 +121,7 @@ def signal_in_epoch_2(run, cwd, signum, args=QUICK):
             deadline = time.time() + 180
             # The summary line comes after epoch 1's checkpoint; epoch 2 starts right after it.
             for line in proc.stdout:
-                if "epoch 1/2  d_loss" in line or time.time() > deadline:
+                if "epoch 1/2  " in line or time.time() > deadline:
                     break
             assert os.path.isfile(run.checkpoint_path(1)), "epoch 1 never finished"
             time.sleep(0.6)

@@ -1,12 +1,15 @@
 """train.py and sample.py for the translators: Pix2Pix and CycleGAN runs from the command line (issues 27, 28).
 
-One tiny run per layout (32x32, 4 filters, 3 steps), shared by the tests
-that read its run directory or translate with it; the refusals run in-process
-and stop before any model is built.
+One tiny run per layout (32x32, 4 filters, two epochs of 3 steps), shared by
+the tests that read its run directory, translate with it, serve its
+SavedModels with plain TensorFlow, or kill a run of the same flags and resume
+it to the same result; the refusals run in-process and stop before any model
+is built.
 """
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -18,12 +21,18 @@ from PIL import Image
 from dcgan_keras.callbacks import read_metrics
 from dcgan_keras.rundir import RunDir
 from helpers import REPO
-from test_train_cli import WITHOUT_EXPORT, assert_ok, assert_refused, train_in_process
+from test_train_cli import WITHOUT_EXPORT, assert_ok, assert_refused, signal_in_epoch_2, train_in_process
 
 BACKEND = keras.backend.backend()
 TRAIN = os.path.join(REPO, "train.py")
 SAMPLE = os.path.join(REPO, "sample.py")
-TINY = ["--image_size=32", "--filters=4", "--batch_size=2", "--epochs=1", "--steps_per_epoch=3", "--num_samples=2"]
+EPOCHS = 2  # two: a run killed in the second resumes from the first's checkpoint
+TINY = ["--image_size=32", "--filters=4", "--batch_size=2", f"--epochs={EPOCHS}", "--steps_per_epoch=3",
+        "--num_samples=2"]
+COLUMNS = {
+    "side_by_side": ["d_loss", "g_gan_loss", "g_l1_loss", "d_real", "d_fake", "val_l1"],
+    "cyclegan": ["d_a_loss", "d_b_loss", "g_ab_loss", "g_ba_loss", "cycle_loss", "identity_loss"],
+}
 
 
 def cli_env():
@@ -79,31 +88,38 @@ def runs(tmp_path_factory):
 
     def get(name):
         if name not in made:
-            if name == "side_by_side":
-                data, args = make_side_by_side(str(cwd / "data_sbs")), ["--dataset=paired_folder"]
-            elif name == "ab":
-                data, args = make_ab(str(cwd / "data_ab")), ["--dataset=paired_folder", "--in_channels=1", "--jitter"]
-            else:
-                # One residual block, not six: TensorFlow traced the six-block step for 70 s.
-                data, args = make_unpaired(str(cwd / "data_unpaired")), [
-                    "--dataset=unpaired_folder", "--pool_size=2", "--lr_decay", "--residual_blocks=1"]
+            flags = get.flags[name] = layout_flags(name, cwd)
             # The A/B run's test reads no SavedModel: on JAX and torch it would cost a TensorFlow subprocess.
             script = WITHOUT_EXPORT if name == "ab" else TRAIN
-            proc = run_cli(script, *args, f"--data_dir={data}", *TINY, f"--workdir={name}", cwd=cwd)
+            proc = run_cli(script, *flags, f"--workdir={name}", cwd=cwd)
             assert_ok(proc)
             made[name] = (RunDir(str(cwd / name)), cwd)
         return made[name]
 
+    get.flags = {}  # {name: the run's flags but --workdir}, for a run of the same to be killed
     return get
 
 
+def layout_flags(name, cwd):
+    """The flags of the run `name`, its data made under `cwd`."""
+    if name == "side_by_side":
+        data, args = make_side_by_side(str(cwd / "data_sbs")), ["--dataset=paired_folder"]
+    elif name == "ab":
+        data, args = make_ab(str(cwd / "data_ab")), ["--dataset=paired_folder", "--in_channels=1", "--jitter"]
+    else:
+        # One residual block, not six: TensorFlow traced the six-block step for 70 s.
+        data, args = make_unpaired(str(cwd / "data_unpaired")), [
+            "--dataset=unpaired_folder", "--pool_size=2", "--lr_decay", "--residual_blocks=1"]
+    return [*args, f"--data_dir={data}", *TINY]
+
+
 def assert_run_directory(run, generators, columns, exported=True):
-    """Every artifact of a one-epoch run, each readable."""
+    """Every artifact of a two-epoch run, each readable."""
     record = json.load(open(run.config_json))
     assert record["backend"] == BACKEND and record["data"]["sha256"] and len(record["data"]["arrays"]) == 2
-    assert [e for e, _ in run.checkpoints()] == [1]
-    assert [e for e, _ in run.samples()] == [1]
-    assert Image.open(run.gif).n_frames == 1
+    assert [e for e, _ in run.checkpoints()] == [1, 2]
+    assert [e for e, _ in run.samples()] == [1, 2]
+    assert Image.open(run.gif).n_frames == 2
     assert os.path.isfile(run.fixed_noise) and os.path.isfile(run.metrics_png)
     assert os.listdir(run.tensorboard_dir)
     metrics = read_metrics(run.metrics_csv)
@@ -121,11 +137,11 @@ def assert_run_directory(run, generators, columns, exported=True):
 
 def test_a_pix2pix_run_on_side_by_side_pairs_writes_the_whole_run_directory(runs):
     run, _ = runs("side_by_side")
-    record = assert_run_directory(run, ["generator"], ["d_loss", "g_gan_loss", "g_l1_loss", "val_l1"])
+    record = assert_run_directory(run, ["generator"], COLUMNS["side_by_side"])
     assert record["config"]["model"] == "pix2pix" and record["data"]["arrays"]["inputs"] == [6, 32, 32, 3]
     # The grid: two validation pairs, input | target | output a row.
     assert Image.open(run.sample_path(1)).size == (3 * 34 + 2, 2 * 34 + 2)
-    gan = keras.saving.load_model(run.checkpoint_path(1))
+    gan = keras.saving.load_model(run.checkpoint_path(EPOCHS))
     generator = keras.saving.load_model(run.generator_keras)
     images = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 3)).astype("float32")
     np.testing.assert_allclose(keras.ops.convert_to_numpy(generator(images)), gan.translate(images), atol=1e-5)
@@ -141,20 +157,75 @@ def test_a_pix2pix_run_on_a_and_b_folders_writes_the_whole_run_directory(runs):
 
 def test_a_cyclegan_run_writes_the_whole_run_directory_with_both_generators(runs):
     run, _ = runs("cyclegan")
-    record = assert_run_directory(run, ["generator_ab", "generator_ba"],
-                                  ["d_a_loss", "d_b_loss", "g_ab_loss", "g_ba_loss", "cycle_loss", "identity_loss"])
+    record = assert_run_directory(run, ["generator_ab", "generator_ba"], COLUMNS["cyclegan"])
     assert record["config"]["model"] == "cyclegan" and record["data"]["arrays"]["train_b"] == [4, 32, 32, 3]
     assert record["config"]["residual_blocks"] == 1
     assert not os.path.exists(run.generator_keras)  # two generators, each under its own name
     # The grid: two test images of each domain, a, G(a), F(G(a)), b, F(b), G(F(b)) a row.
     assert Image.open(run.sample_path(1)).size == (6 * 34 + 2, 2 * 34 + 2)
-    gan = keras.saving.load_model(run.checkpoint_path(1))
+    gan = keras.saving.load_model(run.checkpoint_path(EPOCHS))
     assert gan.pool_a.pool_size == 2 and int(keras.ops.convert_to_numpy(gan.pool_a.count)) > 0  # the pool was saved
     images = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 3)).astype("float32")
     for name, direction in (("generator_ab", "AtoB"), ("generator_ba", "BtoA")):
         exported = keras.saving.load_model(run.generator_paths(name)[0])
         np.testing.assert_allclose(keras.ops.convert_to_numpy(exported(images)), gan.translate(images, direction),
                                    atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["side_by_side", "cyclegan"], ids=["pix2pix", "cyclegan"])
+def test_a_killed_translator_run_resumes_to_the_uninterrupted_result(runs, name, tmp_path):
+    reference, cwd = runs(name)
+    run = RunDir(tmp_path / "killed")
+    killed = signal_in_epoch_2(run, cwd, signal.SIGKILL, args=runs.flags[name])
+    assert killed.returncode == -signal.SIGKILL and [e for e, _ in run.checkpoints()] == [1]
+    resumed = subprocess.run([sys.executable, WITHOUT_EXPORT, "--resume", f"--workdir={run.path}"], cwd=cwd,
+                             env=cli_env(), capture_output=True, text=True, timeout=400)
+    assert_ok(resumed)
+    expected, got = read_metrics(reference.metrics_csv), read_metrics(run.metrics_csv)
+    for column in COLUMNS[name]:
+        np.testing.assert_allclose(got[column], expected[column], rtol=1e-5, atol=1e-7, err_msg=column)
+    want, have = (keras.saving.load_model(r.checkpoint_path(EPOCHS)) for r in (reference, run))
+    images = np.random.default_rng(6).uniform(-1, 1, (2, 32, 32, 3)).astype("float32")
+    for direction in (["AtoB", "BtoA"] if name == "cyclegan" else ["AtoB"]):
+        np.testing.assert_allclose(have.translate(images, direction), want.translate(images, direction), atol=1e-5)
+    if name == "cyclegan":  # the pools went through the kill: the same fakes in the same slots
+        for pool in ("pool_a", "pool_b"):
+            for variable in ("images", "count"):
+                np.testing.assert_allclose(*(keras.ops.convert_to_numpy(getattr(getattr(gan, pool), variable))
+                                             for gan in (have, want)), atol=1e-6, err_msg=f"{pool}.{variable}")
+
+
+# What a serving job runs: TensorFlow alone, dcgan_keras never imported (nor on the path).
+PLAIN_TF = """
+import json, sys
+import numpy as np
+import tensorflow as tf
+
+images = np.load(sys.argv[1])
+out = {}
+for path in sys.argv[2:]:
+    serve = tf.saved_model.load(path).signatures["serving_default"]
+    out[path] = serve(image=tf.constant(images))["images"].numpy()
+np.savez(sys.argv[1] + ".out.npz", *out.values())
+assert not [m for m in sys.modules if m.startswith("dcgan_keras")]
+"""
+
+
+def test_plain_tensorflow_serves_each_translators_saved_model(runs, tmp_path):
+    pix2pix, _ = runs("side_by_side")
+    cyclegan, _ = runs("cyclegan")
+    exports = [pix2pix.generator_paths("generator"), cyclegan.generator_paths("generator_ab"),
+               cyclegan.generator_paths("generator_ba")]
+    images = np.random.default_rng(7).uniform(-1, 1, (3, 32, 32, 3)).astype("float32")
+    np.save(tmp_path / "images.npy", images)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "KERAS_BACKEND")}
+    subprocess.run([sys.executable, "-c", PLAIN_TF, str(tmp_path / "images.npy"), *(s for _, s in exports)],
+                   env=dict(env, TF_CPP_MIN_LOG_LEVEL="3"), cwd=tmp_path, check=True, timeout=300)
+    served = np.load(tmp_path / "images.npy.out.npz")
+    for i, (keras_file, saved_model) in enumerate(exports):
+        generator = keras.saving.load_model(keras_file)
+        np.testing.assert_allclose(served[f"arr_{i}"], keras.ops.convert_to_numpy(generator(images)), atol=1e-5,
+                                   err_msg=saved_model)
 
 
 # ---------------------------------------------------------------- refusals
@@ -203,7 +274,7 @@ def test_sample_py_translates_with_a_pix2pix_from_each_artifact(runs, tmp_path):
     for name in ("a", "b", "c"):
         save_image(str(tmp_path / "inputs" / f"{name}.png"), rng.integers(0, 255, (40, 40, 3), np.uint8))
     names, images = load_inputs(tmp_path / "inputs", (32, 32, 3))  # resized to the model's 32x32
-    expected = to_uint8(keras.saving.load_model(run.checkpoint_path(1)).translate(images))
+    expected = to_uint8(keras.saving.load_model(run.checkpoint_path(EPOCHS)).translate(images))
     np.savez(tmp_path / "inputs.npz", images=to_uint8(images))
 
     for checkpoint, given, out in ((run.path, "inputs", "from_run"),
@@ -225,7 +296,7 @@ def test_sample_py_translates_both_ways_with_a_cyclegan(runs, tmp_path):
     run, cwd = runs("cyclegan")
     images = np.random.default_rng(5).integers(0, 255, (3, 32, 32, 3), np.uint8)
     np.savez(tmp_path / "inputs.npz", images=images)
-    gan = keras.saving.load_model(run.checkpoint_path(1))
+    gan = keras.saving.load_model(run.checkpoint_path(EPOCHS))
     floats = images.astype("float32") / 127.5 - 1
     for checkpoint, direction in ((run.path, "BtoA"), (run.generator_paths("generator_ab")[1], None)):
         out = tmp_path / f"{direction or 'saved_model'}.npz"
@@ -288,7 +359,7 @@ def test_sample_py_refuses_what_a_translator_cannot_do(runs, tmp_path):
     assert "holds a DCGAN that generates images from noise: leave out --input" in refusal(
         checkpoint=dcgan, input=str(gray), out=out)
     patches = str(tmp_path / "discriminator.keras")
-    keras.saving.load_model(run.checkpoint_path(1)).discriminator.save(patches)
+    keras.saving.load_model(run.checkpoint_path(EPOCHS)).discriminator.save(patches)
     assert "is no translator" in refusal(checkpoint=patches, input=str(gray), out=out)
     assert not os.path.exists(out)
 
