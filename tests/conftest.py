@@ -32,6 +32,13 @@ os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "-1")
 # CPU fast math stays off). JAX and TensorFlow's XLA both read XLA_FLAGS.
 if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip()
+# XLA's CPU fusion emitters (on by default in jaxlib 0.10) took a tiny GAN's
+# train_step 1.2-1.7 s to compile, the older emitters 0.5-0.9 s: test_gan.py
+# on a cold cache, as on CI, 95 s -> 55 s. Most of the JAX pass is such
+# compiles (docs/testing.md has its times). jax and tensorflow-cpu are pinned:
+# an XLA without this flag would refuse to start, naming it; drop it here then.
+if "xla_cpu_use_fusion_emitters" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_use_fusion_emitters=false").strip()
 
 # On a GPU, JAX takes 75% of its memory at start-up, and TensorFlow all of it:
 # the second of several test workers (pytest-xdist) then runs out. Allocate
