@@ -58,12 +58,13 @@ FILE_SECONDS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "file_se
 _seconds = {}  # {file name: seconds} of this session's reports
 
 
-def _measured_seconds(backend):
+def _table():
+    """file_seconds.json: {backend: {file name: seconds}}, or {} where it is missing or unreadable."""
     import json
 
     try:
         with open(FILE_SECONDS) as f:
-            return json.load(f).get(backend, {})
+            return json.load(f)
     except (OSError, ValueError):
         return {}
 
@@ -74,18 +75,17 @@ def pytest_runtest_logreport(report):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    # In the xdist controller (or a run without xdist), which sees every worker's reports.
-    if not os.environ.get("RECORD_FILE_SECONDS") or hasattr(session.config, "workerinput") or not _seconds:
+    # In the xdist controller (or a run without xdist), which sees every worker's reports; only
+    # a whole passing run of the full suite: a -k, a tier or a failure would record parts of files.
+    option = session.config.option
+    if (not os.environ.get("RECORD_FILE_SECONDS") or hasattr(session.config, "workerinput") or not _seconds
+            or exitstatus != 0 or option.keyword or option.markexpr != "not slow"):
         return
     import json
 
     import keras
 
-    try:
-        with open(FILE_SECONDS) as f:
-            table = json.load(f)
-    except (OSError, ValueError):
-        table = {}
+    table = _table()
     table.setdefault(keras.backend.backend(), {}).update({name: round(t, 1) for name, t in _seconds.items()})
     with open(FILE_SECONDS + ".tmp", "w") as f:
         json.dump({b: dict(sorted(files.items())) for b, files in sorted(table.items())}, f, indent=1)
@@ -109,9 +109,9 @@ FULL_TIER_FILES = (
 
 
 # Tests marked `one_backend` check what does not depend on the backend of the
-# process running them (they start all three in subprocesses, or check flags
-# before any backend loads): they run in this backend's pass only, the
-# shortest of the three.
+# process running them (they start all three in subprocesses, check flags
+# before any backend loads, or check what sample.py asks of a checkpoint):
+# they run in this backend's pass only.
 ONE_BACKEND_PASS = "torch"
 
 
@@ -126,5 +126,5 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.full)
         if backend != ONE_BACKEND_PASS and item.get_closest_marker("one_backend"):
             item.add_marker(skip)
-    seconds = _measured_seconds(backend)
+    seconds = _table().get(backend, {})
     items.sort(key=lambda item: -seconds.get(item.path.name, float("inf")))

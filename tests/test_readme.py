@@ -1,14 +1,14 @@
 """Every code block of README.md and docs/*.md runs, or says why not, so none can rot.
 
 A block marked `<!-- readme-test: NAME -->` runs here, as a user would run it,
-from a fresh directory, with one change each: training commands get
-`--epochs=1 --steps_per_epoch=2` (a resume, `--epochs=2`; only a resume exports its SavedModel,
-the one the snippets read), `--dataset=mnist`
-gets a `--data_dir` of IDX files, and keras.datasets finds Fashion-MNIST in
-its cache instead of downloading it (KERAS_HOME holds the real MNIST files
-under Fashion-MNIST's names: the same IDX format, parsed by the same Keras
-code; where ../shared/data/mnist is not beside the checkout, as in a fresh CI
-clone, IDX files of random images written here). A block marked
+from a fresh directory, shortened: training commands get `--epochs=1
+--steps_per_epoch=2` (a resume, `--epochs=2`), and only a resume exports its
+SavedModel (the one the snippets read); `--dataset=mnist` gets a `--data_dir`
+of IDX files, and keras.datasets finds Fashion-MNIST in its cache instead of
+downloading it (KERAS_HOME holds the real MNIST files under Fashion-MNIST's
+names: the same IDX format, parsed by the same Keras code; where
+../shared/data/mnist is not beside the checkout, as in a fresh CI clone, IDX
+files of random images written here). A block marked
 `<!-- not-run: REASON -->` needs the network, a GPU, or installs or serves.
 """
 
@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 
 from helpers import REPO, write_idx
+from test_train_cli import WITHOUT_EXPORT
 
 MNIST = os.path.join(os.path.dirname(REPO), "shared", "data", "mnist")
 FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
@@ -93,10 +94,10 @@ def home(tmp_path_factory):
             write_idx(datasets / f"{name}-labels-idx1-ubyte.gz", rng.integers(0, 10, count), gz=True)
     # The quickstart's --dataset=mnist reads IDX files here instead of downloading mnist.npz.
     shutil.copytree(datasets, home / "mnist_idx")
+    # With conftest.py's XLA flags for the tests' tiny models: they slow the real
+    # networks' steps 2-3x, but the JAX commands here run two steps after a
+    # compile that they shorten (19 s a run instead of 24-28 s).
     env = dict(os.environ, KERAS_HOME=str(home / "keras_home"), PYTHONPATH=REPO)
-    # Without the XLA flag conftest.py sets for the tests' tiny models: these
-    # snippets train the real ones, whose steps it slows down 2-3x.
-    env["XLA_FLAGS"] = re.sub(r"--xla_backend_optimization_level=\S+", "", env.get("XLA_FLAGS", "")).strip()
     return home, env
 
 
@@ -106,17 +107,13 @@ def run(args, home, env, timeout=600):
     return proc
 
 
-# train.py with the SavedModel export left out (tests/train_without_export.py; test_train_cli
-# exports on every backend): on JAX and torch each export is a TensorFlow subprocess.
-WITHOUT_EXPORT = os.path.join(REPO, "tests", "train_without_export.py")
-
-
 def command_line(line):
     """A README shell line as argv, shortened as the module docstring says.
 
     A training command exports its SavedModel only when it resumes: the
     snippets sample and export from the resumed run's, and the other runs'
-    would be written and never read.
+    would be written and never read (on JAX and torch each export is a
+    TensorFlow subprocess; test_train_cli exports on every backend).
     """
     args = shlex.split(line.split("#")[0])
     assert args[0] == "python", line
