@@ -564,14 +564,16 @@ def export_onnx(generator, path, overwrite=False):
     on torch, through `keras.Model.export(format="onnx")`. requirements.txt
     installs the TensorFlow and torch ones; jax2onnx is left to the user (it
     brings flax, optax and orbax). The input is named `z` (a conditional
-    generator's also `labels`, int32 (batch,)), with a dynamic batch, and the
+    generator's also `labels`, int32 (batch,); a translator's `image`,
+    float32 (batch, H, W, C) in [-1, 1]), with a dynamic batch, and the
     output `images`, as in the SavedModel. Where ONNX Runtime
-    is installed (requirements.txt has it), the file is run on fixed noise
+    is installed (requirements.txt has it), the file is run on fixed inputs
     before it takes its name and must match the Keras generator within
     `VERIFY_ATOL`.
 
     Args:
-        generator: a Keras generator model, a `DCGAN` or a `KerasGenerator`.
+        generator: a Keras generator model, a `DCGAN` or a `KerasGenerator`,
+            or a translator's generator (images -> images).
         path: the `.onnx` file to write (written as `path.export.tmp-PID`, renamed).
         overwrite: replace `path` if it exists.
 
@@ -607,7 +609,9 @@ def export_onnx(generator, path, overwrite=False):
                              verbose=False)
         except Exception as e:  # converters raise anything; the cause stays chained
             raise ExportError(f"ONNX export on the {backend} backend failed: {e}") from e
-        probe = _probe(model) if len(specs) > 1 else latent_noise(4, int(model.input_shape[-1]), seed=0)
+        # A translator's probe is images; a DCGAN generator's the noise every export is checked on.
+        probe = _probe(model) if len(specs) > 1 or takes_images(model) else latent_noise(
+            4, int(model.input_shape[-1]), seed=0)
         served = None
         try:
             _name_onnx_output(tmp, model.output_shape[1:])

@@ -30,7 +30,7 @@ from PIL import Image, ImageOps
 from dcgan_keras import rundir
 from dcgan_keras.cli import first_line
 from dcgan_keras.data.folder import IMAGE_EXTENSIONS
-from dcgan_keras.export import takes_images
+from dcgan_keras.export import ExportError, takes_images
 from dcgan_keras.generators import float32_generator
 from dcgan_keras.images import make_grid, save_png, to_uint8
 from dcgan_keras.models import in_sample_range
@@ -404,7 +404,7 @@ def run(flag_values, fail):
             raise TranslationError(f"{translator.source} outputs NaN or infinite values: is it a checkpoint of a "
                                    "diverged run? Translate with an earlier one.")
         write_translations(images, outputs, names, fv.out, fv.overwrite)
-    except (TranslationError, ValueError, OSError) as err:
+    except (TranslationError, ExportError, ValueError, OSError) as err:
         fail(str(err))
     print(f"Translated {len(images)} image(s) with {translator.source} into {fv.out}.")
 
@@ -412,9 +412,12 @@ def run(flag_values, fail):
 def _export(fv):
     from dcgan_keras import export
 
-    if fv["export_format"].present and fv.export_format != "saved_model":
-        raise TranslationError("A translator exports as a SavedModel only (its ONNX export is not written yet).")
-    export.check_export_path(fv.export, fv.overwrite)
+    # As sample.py's for a DCGAN: --export_format, else onnx for a path ending in .onnx.
+    fmt = fv.export_format or ("onnx" if fv.export.lower().endswith(".onnx") else "saved_model")
+    if fmt == "onnx":
+        export.check_onnx_path(fv.export, fv.overwrite)
+    else:
+        export.check_export_path(fv.export, fv.overwrite)
     path = fv.checkpoint.rstrip("/" + os.sep)
     if os.path.isdir(path) and not os.path.isfile(os.path.join(path, "saved_model.pb")):
         path = _in_run_directory(path, fv.direction)
@@ -430,6 +433,7 @@ def _export(fv):
     else:
         _one_way(path, fv.direction, _own_direction(path))
         generator = model
-    written = export.export_saved_model(generator, fv.export, overwrite=fv.overwrite)
+    write = export.export_onnx if fmt == "onnx" else export.export_saved_model
+    written = write(generator, fv.export, overwrite=fv.overwrite)
     print(f"Exported the generator of {path}{' (' + fv.direction + ')' if fv.direction else ''} to {written} "
-          "(saved_model).")
+          f"({fmt}).")

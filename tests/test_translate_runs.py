@@ -370,6 +370,33 @@ def test_sample_py_refuses_what_a_translator_cannot_do(runs, tmp_path):
     assert not os.path.exists(out)
 
 
+def test_each_translator_exports_an_onnx_file_that_onnx_runtime_serves(runs, tmp_path):
+    from dcgan_keras import export, translation
+
+    pix2pix, _ = runs("side_by_side")
+    cyclegan, _ = runs("cyclegan")
+    if not export.onnx_converter_installed():  # JAX's: requirements.txt leaves out jax2onnx
+        package = export.ONNX_CONVERTERS[BACKEND][1]
+        assert f"pip install {package}" in refusal(checkpoint=pix2pix.path, export=str(tmp_path / "p.onnx"))
+        assert not os.listdir(tmp_path)
+        return
+    import onnxruntime
+
+    images = np.random.default_rng(8).uniform(-1, 1, (3, 32, 32, 3)).astype("float32")
+    # As sample.py's flags: a path ending in .onnx, or --export_format=onnx.
+    cases = [(pix2pix.path, None, "pix2pix.onnx", None, pix2pix.generator_keras),
+             (cyclegan.path, "BtoA", "cyclegan_ba", "onnx", cyclegan.generator_paths("generator_ba")[0])]
+    for checkpoint, direction, out, fmt, keras_file in cases:
+        given = {"checkpoint": checkpoint, "export": str(tmp_path / out), **({"direction": direction} if direction else {}),
+                 **({"export_format": fmt} if fmt else {})}
+        translation.run(Flags(**given), pytest.fail)
+        session = onnxruntime.InferenceSession(str(tmp_path / out), providers=["CPUExecutionProvider"])
+        assert [i.name for i in session.get_inputs()] == ["image"] and [o.name for o in session.get_outputs()] == ["images"]
+        served = session.run(["images"], {"image": images})[0]
+        expected = keras.ops.convert_to_numpy(keras.saving.load_model(keras_file)(images))
+        np.testing.assert_allclose(served, expected, atol=1e-5, err_msg=out)
+
+
 def test_each_list_of_directions_is_the_same():
     from absl import flags
 
