@@ -1,9 +1,11 @@
 """Export of the generator for inference without this package: SavedModel and ONNX.
 
 The SavedModel's `serving_default` signature takes `z`, float32
-(batch, latent_dim), and returns {"images": float32 (batch, H, W, C) in
-[-1, 1]}; plain `tf.saved_model.load` serves it, no Keras needed. An ONNX
-file has the same input and output names, on every backend.
+(batch, latent_dim) (a conditional generator's also `labels`; a translator's
+`image`, float32 (batch, H, W, C) in [-1, 1], instead), and returns
+{"images": float32 (batch, H, W, C) in [-1, 1]}; plain `tf.saved_model.load`
+serves it, no Keras needed. An ONNX file has the same input and output
+names, on every backend.
 
 Only TensorFlow writes SavedModels. On the TensorFlow backend the generator
 is exported in-process. On JAX and torch it is saved to a temporary `.keras`
@@ -338,7 +340,7 @@ def _check_reproduces(model, probe, served, what):
     if not diff <= VERIFY_ATOL:
         raise ExportError(
             f"The exported {what} does not reproduce the generator: max abs difference "
-            f"{diff:.3g} on fixed noise (allowed {VERIFY_ATOL})."
+            f"{diff:.3g} on fixed inputs (allowed {VERIFY_ATOL})."
         )
 
 

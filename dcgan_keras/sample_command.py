@@ -58,8 +58,8 @@ def define_flags(fv=FLAGS):
     flags.DEFINE_string("input", None, "Translate instead of sampling, with a pix2pix or cyclegan --checkpoint: an "
                         "image, a folder of images or an .npz of images; --out gets a folder of PNGs (the same "
                         "names), an .npz, or a .png of input|output pairs.", flag_values=fv)
-    flags.DEFINE_enum("direction", None, ["AtoB", "BtoA"], "With --input, which way a CycleGAN translates "
-                      "(default AtoB).", flag_values=fv)
+    flags.DEFINE_enum("direction", None, ["AtoB", "BtoA"], "With --input, which way a CycleGAN translates; "
+                      "with --export, which of its generators is written (default AtoB).", flag_values=fv)
     flags.mark_flag_as_required("checkpoint", flag_values=fv)
 
 
@@ -250,7 +250,12 @@ def _run(keras, cli, export, sampling):
 
     if FLAGS.input is not None or FLAGS.direction is not None or translation.describe(FLAGS.checkpoint):
         print(f"Keras backend: {keras.backend.backend()}")
-        return translation.run(FLAGS, _fail)  # a Pix2Pix or CycleGAN: dcgan_keras.translation
+        try:
+            return translation.run(FLAGS, _fail)  # a Pix2Pix or CycleGAN: dcgan_keras.translation
+        except KeyboardInterrupt:
+            # As below: every write is to a temporary renamed at the end, and removed on the way out.
+            print(f"error: {cli.stop_reason()}; nothing was written.", file=sys.stderr)
+            sys.exit(cli.stopped_exit_code())
 
     if FLAGS["export_format"].present and not FLAGS.export:
         _fail("--export_format says how --export writes the generator; give --export=PATH too.")

@@ -388,11 +388,15 @@ def run(flag_values, fail):
         what = f"{fv.checkpoint} is a {kind} run, which translates images" if kind else "--input translates images"
         fail(f"{what}: {', '.join(noise_flags)} {'is' if len(noise_flags) == 1 else 'are'} for models that sample "
              f"from noise; leave {'it' if len(noise_flags) == 1 else 'them'} out.")
+    if fv["export_format"].present and not fv.export:
+        fail("--export_format says how --export writes the generator; give --export=PATH too.")
     if fv.input is None and not fv.export:
         fail(f"{fv.checkpoint} holds a {kind or 'translator'}, which translates images: give --input=PATH (an "
              "image, a folder of images or an .npz) and --out.")
     if fv.input is not None and fv.export:
         fail("--export writes the generator and translates nothing; leave out --input (translate in a second command).")
+    if fv.export and fv["out"].present:
+        fail("--export writes the generator and translates nothing; leave out --out (translate in a second command).")
     try:
         if fv.export:
             return _export(fv)
@@ -418,12 +422,18 @@ def _export(fv):
         export.check_onnx_path(fv.export, fv.overwrite)
     else:
         export.check_export_path(fv.export, fv.overwrite)
-    path = fv.checkpoint.rstrip("/" + os.sep)
+    path = fv.checkpoint.rstrip("/" + os.sep) or fv.checkpoint
+    if os.path.basename(path) == "checkpoints" and os.path.isdir(path):
+        path = os.path.dirname(path) or "."  # a run's checkpoints/ folder: the run's newest checkpoint
     if os.path.isdir(path) and not os.path.isfile(os.path.join(path, "saved_model.pb")):
         path = _in_run_directory(path, fv.direction)
     if not path.endswith(".keras"):
         raise TranslationError(f"{path} is already a SavedModel, and --export writes one from a .keras file.")
-    model = keras.saving.load_model(path, compile=False)
+    try:
+        model = keras.saving.load_model(path, compile=False)
+    except Exception as err:  # Keras raises many types for bad files
+        raise TranslationError(f"{path} does not load as a Keras model ({first_line(err)}): is the file "
+                               "damaged? Export from another checkpoint.") from err
     name = type(model).__name__
     if name == "CycleGAN":
         generator = model.generator_ab if (fv.direction or "AtoB") == "AtoB" else model.generator_ba

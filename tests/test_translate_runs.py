@@ -315,6 +315,38 @@ def test_sample_py_translates_both_ways_with_a_cyclegan(runs, tmp_path):
     assert_refused(proc, "is a cyclegan run, which translates images", "--num is for models that sample from noise")
 
 
+@pytest.mark.one_backend  # sample.py's signal handling around translation.run, whatever the backend
+def test_sigterm_while_translating_leaves_nothing_half_written(runs, tmp_path):
+    import time
+
+    run, cwd = runs("side_by_side")
+    np.savez(tmp_path / "many.npz", images=np.random.default_rng(9).integers(0, 255, (4000, 32, 32, 3), np.uint8))
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, SAMPLE, f"--backend={BACKEND}", f"--checkpoint={run.generator_keras}",
+         f"--input={tmp_path / 'many.npz'}", f"--out={out}"],
+        cwd=tmp_path, env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.time() + 180
+        # Stopped once it is writing: PNGs in its temporary folder.
+        while time.time() < deadline and proc.poll() is None:
+            partial = [tmp_path / n for n in os.listdir(tmp_path) if ".tmp-" in n]
+            if partial and len(os.listdir(partial[0])) > 10:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, proc.stderr.read()
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 143, stderr
+    assert "Traceback" not in stderr and "error: stopped by SIGTERM; nothing was written." in stderr, stderr
+    assert sorted(os.listdir(tmp_path)) == ["many.npz"]
+
+
 class Flags:
     """What translation.run reads of sample.py's flags: values, and which were given."""
 
@@ -367,7 +399,12 @@ def test_sample_py_refuses_what_a_translator_cannot_do(runs, tmp_path):
     patches = str(tmp_path / "discriminator.keras")
     keras.saving.load_model(run.checkpoint_path(EPOCHS)).discriminator.save(patches)
     assert "is no translator" in refusal(checkpoint=patches, input=str(gray), out=out)
-    assert not os.path.exists(out)
+    assert "give --export=PATH too" in refusal(checkpoint=run.path, export_format="onnx")
+    assert "leave out --out" in refusal(checkpoint=run.path, export=str(tmp_path / "g.onnx"), out=out)
+    damaged = tmp_path / "damaged.keras"
+    damaged.write_bytes(b"not a zip")
+    assert "does not load as a Keras model" in refusal(checkpoint=str(damaged), export=str(tmp_path / "g"))
+    assert not os.path.exists(out) and not os.path.exists(tmp_path / "g.onnx") and not os.path.exists(tmp_path / "g")
 
 
 def test_each_translator_exports_an_onnx_file_that_onnx_runtime_serves(runs, tmp_path):
@@ -395,6 +432,26 @@ def test_each_translator_exports_an_onnx_file_that_onnx_runtime_serves(runs, tmp
         served = session.run(["images"], {"image": images})[0]
         expected = keras.ops.convert_to_numpy(keras.saving.load_model(keras_file)(images))
         np.testing.assert_allclose(served, expected, atol=1e-5, err_msg=out)
+    assert sorted(os.listdir(tmp_path)) == ["cyclegan_ba", "pix2pix.onnx"]  # no temporaries left
+
+
+def test_a_translator_export_that_fails_is_one_message_leaving_nothing(runs, tmp_path, monkeypatch):
+    from dcgan_keras import export
+
+    run, _ = runs("side_by_side")
+    # An ONNX file that does not reproduce the generator (where ONNX can be written here), else
+    # a SavedModel that does not: each export runs the file it wrote before it takes its name.
+    if export.onnx_converter_installed():
+        monkeypatch.setattr(export, "_run_onnx", lambda path, inputs: np.zeros((4, 32, 32, 3), "float32"))
+        out = tmp_path / "p.onnx"
+    else:
+        def differs(model, probe, served, what):
+            raise export.ExportError(f"The exported {what} does not reproduce the generator")
+
+        monkeypatch.setattr(export, "_check_reproduces", differs)
+        out = tmp_path / "p"
+    assert "does not reproduce the generator" in refusal(checkpoint=run.path, export=str(out))
+    assert os.listdir(tmp_path) == []
 
 
 def test_each_list_of_directions_is_the_same():
