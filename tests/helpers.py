@@ -4,10 +4,12 @@ import gzip
 import json
 import os
 import re
+import signal
 import site
 import struct
 import subprocess
 import sys
+import time
 
 import keras
 import numpy as np
@@ -127,3 +129,27 @@ def write_idx(path, array, gz=False):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(gzip.compress(raw) if gz else raw)
     return path
+
+
+def sigterm_while_writing(args, env, cwd, folder):
+    """Runs `args`, sends SIGTERM once a `*.tmp-*` folder in `folder` holds over ten files: (exit code, stderr).
+
+    For the tests that a signal mid-write leaves nothing half written (each
+    output is written to a temporary renamed at the end).
+    """
+    proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 180
+        while time.time() < deadline and proc.poll() is None:
+            partial = [os.path.join(folder, n) for n in os.listdir(folder) if ".tmp-" in n]
+            if partial and len(os.listdir(partial[0])) > 10:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, proc.stderr.read()
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, stderr

@@ -32,7 +32,7 @@ from dcgan_keras.sampling import (
     sample_images,
     write_output,
 )
-from helpers import LATENT, TF_LOG_LINE
+from helpers import LATENT, TF_LOG_LINE, sigterm_while_writing
 from sample_artifacts import run_sample
 
 BACKEND = keras.backend.backend()
@@ -410,32 +410,10 @@ def test_nan_images_are_not_written_and_savedmodels_without_tensorflow_say_so(tm
 
 @pytest.mark.full  # starts sample.py: not in the quick tier
 def test_sigterm_during_sampling_leaves_nothing_half_written(artifacts, tmp_path):
-    import signal
-    import subprocess
-    import time
-
-    out = tmp_path / "many"
     env = dict(os.environ, PYTHONPATH=sample_artifacts.REPO, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND=BACKEND)
-    proc = subprocess.Popen(
+    code, stderr = sigterm_while_writing(
         [sys.executable, os.path.join(sample_artifacts.REPO, "sample.py"), f"--checkpoint={artifacts.gan_file}",
-         "--num=1000000", f"--out={out}/"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
-    try:
-        deadline = time.time() + 180
-        # Stopped once it is writing: PNGs in its temporary directory.
-        while time.time() < deadline and proc.poll() is None:
-            partial = [tmp_path / n for n in os.listdir(tmp_path) if ".tmp-" in n]
-            if partial and len(os.listdir(partial[0])) > 10:
-                break
-            time.sleep(0.1)
-        assert proc.poll() is None, proc.stderr.read()
-        proc.send_signal(signal.SIGTERM)
-        _, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 143, stderr
+         "--num=1000000", f"--out={tmp_path / 'many'}/"], env, tmp_path, tmp_path)
+    assert code == 143, stderr
     assert "Traceback" not in stderr and "error: stopped by SIGTERM; nothing was written." in stderr, stderr
     assert os.listdir(tmp_path) == []

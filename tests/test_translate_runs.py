@@ -20,7 +20,7 @@ from PIL import Image
 
 from dcgan_keras.callbacks import read_metrics
 from dcgan_keras.rundir import RunDir
-from helpers import REPO
+from helpers import REPO, sigterm_while_writing
 from test_train_cli import WITHOUT_EXPORT, assert_ok, assert_refused, signal_in_epoch_2, train_in_process
 
 BACKEND = keras.backend.backend()
@@ -317,32 +317,12 @@ def test_sample_py_translates_both_ways_with_a_cyclegan(runs, tmp_path):
 
 @pytest.mark.one_backend  # sample.py's signal handling around translation.run, whatever the backend
 def test_sigterm_while_translating_leaves_nothing_half_written(runs, tmp_path):
-    import time
-
-    run, cwd = runs("side_by_side")
+    run, _ = runs("side_by_side")
     np.savez(tmp_path / "many.npz", images=np.random.default_rng(9).integers(0, 255, (4000, 32, 32, 3), np.uint8))
-    out = tmp_path / "out"
-    proc = subprocess.Popen(
+    code, stderr = sigterm_while_writing(
         [sys.executable, SAMPLE, f"--backend={BACKEND}", f"--checkpoint={run.generator_keras}",
-         f"--input={tmp_path / 'many.npz'}", f"--out={out}"],
-        cwd=tmp_path, env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
-    try:
-        deadline = time.time() + 180
-        # Stopped once it is writing: PNGs in its temporary folder.
-        while time.time() < deadline and proc.poll() is None:
-            partial = [tmp_path / n for n in os.listdir(tmp_path) if ".tmp-" in n]
-            if partial and len(os.listdir(partial[0])) > 10:
-                break
-            time.sleep(0.05)
-        assert proc.poll() is None, proc.stderr.read()
-        proc.send_signal(signal.SIGTERM)
-        _, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 143, stderr
+         f"--input={tmp_path / 'many.npz'}", f"--out={tmp_path / 'out'}"], cli_env(), tmp_path, tmp_path)
+    assert code == 143, stderr
     assert "Traceback" not in stderr and "error: stopped by SIGTERM; nothing was written." in stderr, stderr
     assert sorted(os.listdir(tmp_path)) == ["many.npz"]
 
