@@ -22,11 +22,9 @@ from dcgan_keras import training
 from dcgan_keras.callbacks import read_metrics
 from dcgan_keras.config import ConfigError, resolve_config
 from dcgan_keras.rundir import RunDir
-from helpers import REPO
-from test_train_cli import LOSS_COLUMNS, assert_ok, assert_refused, cli_env, train_in_process
+from test_train_cli import LOSS_COLUMNS, WITHOUT_EXPORT, assert_ok, assert_refused, cli_env, train_in_process
 
 BACKEND = keras.backend.backend()
-TRAIN = os.path.join(REPO, "tests", "train_without_export.py")
 QUICK = {"steps_per_epoch": 2, "epochs": 1, "data_options": {"num": 64}}
 QUICK_FLAGS = ["--dataset=synthetic", "--steps_per_epoch=2"]
 needs_distribution = pytest.mark.skipif(BACKEND == "torch", reason="torch has no data-parallel path")
@@ -46,7 +44,7 @@ def no_export(monkeypatch):
 
 def train_cli(*args, cwd, env=None, timeout=300):
     return subprocess.run(
-        [sys.executable, TRAIN, f"--backend={BACKEND}", *args],
+        [sys.executable, WITHOUT_EXPORT, f"--backend={BACKEND}", *args],
         cwd=cwd, env=env or cli_env(), capture_output=True, text=True, timeout=timeout,
     )
 
@@ -182,7 +180,7 @@ def test_two_jax_processes_compute_what_one_process_on_two_devices_does(tmp_path
     address = f"--coordinator_address=localhost:{free_port()}"
     procs = [
         subprocess.Popen(
-            [sys.executable, TRAIN, f"--backend={BACKEND}", *common, address, "--num_processes=2",
+            [sys.executable, WITHOUT_EXPORT, f"--backend={BACKEND}", *common, address, "--num_processes=2",
              f"--process_id={i}", f"--workdir={tmp_path / 'two'}"],
             cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
