@@ -172,6 +172,18 @@ def out_of_memory(err):
     )
 
 
+def export_format(path, asked=None):
+    """sample.py's --export format: `asked` (--export_format), else "onnx" for a path ending in .onnx, else "saved_model".
+
+    A path named .onnx that became a SavedModel directory would surprise anyone.
+
+    Example:
+        >>> export_format("generator.onnx"), export_format("generator"), export_format("g.onnx", "saved_model")
+        ('onnx', 'saved_model', 'saved_model')
+    """
+    return asked or ("onnx" if path.lower().endswith(".onnx") else "saved_model")
+
+
 def first_line(error):
     """An error's message in one line: its first (Keras and TensorFlow append whole arrays), or its type.
 

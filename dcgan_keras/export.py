@@ -611,9 +611,7 @@ def export_onnx(generator, path, overwrite=False):
                              verbose=False)
         except Exception as e:  # converters raise anything; the cause stays chained
             raise ExportError(f"ONNX export on the {backend} backend failed: {e}") from e
-        # A translator's probe is images; a DCGAN generator's the noise every export is checked on.
-        probe = _probe(model) if len(specs) > 1 or takes_images(model) else latent_noise(
-            4, int(model.input_shape[-1]), seed=0)
+        probe = _probe(model)
         served = None
         try:
             _name_onnx_output(tmp, model.output_shape[1:])

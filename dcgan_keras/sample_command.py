@@ -76,10 +76,7 @@ def parse_flags(argv):
 
 
 def _export_format():
-    # A path named .onnx that became a SavedModel directory would surprise anyone.
-    if FLAGS.export_format:
-        return FLAGS.export_format
-    return "onnx" if FLAGS.export.lower().endswith(".onnx") else "saved_model"
+    return cli.export_format(FLAGS.export, FLAGS.export_format)
 
 
 def _export(sampling, export, gen):
@@ -243,6 +240,12 @@ def main(argv):
         _run(keras, cli, export, sampling)
 
 
+def _stopped(cli):
+    # Every write is to a temporary renamed at the end, and removed on the way out.
+    print(f"error: {cli.stop_reason()}; nothing was written.", file=sys.stderr)
+    sys.exit(cli.stopped_exit_code())
+
+
 def _run(keras, cli, export, sampling):
     # The modules come from main, which imports them once KERAS_BACKEND is settled.
     cli.warnings_as_lines()
@@ -253,9 +256,7 @@ def _run(keras, cli, export, sampling):
         try:
             return translation.run(FLAGS, _fail)  # a Pix2Pix or CycleGAN: dcgan_keras.translation
         except KeyboardInterrupt:
-            # As below: every write is to a temporary renamed at the end, and removed on the way out.
-            print(f"error: {cli.stop_reason()}; nothing was written.", file=sys.stderr)
-            sys.exit(cli.stopped_exit_code())
+            _stopped(cli)
 
     if FLAGS["export_format"].present and not FLAGS.export:
         _fail("--export_format says how --export writes the generator; give --export=PATH too.")
@@ -285,9 +286,7 @@ def _run(keras, cli, export, sampling):
     except (sampling.CheckpointError, sampling.OutputPathError, export.ExportError, OSError) as e:
         _fail(str(e))
     except KeyboardInterrupt:
-        # Every write is to a temporary renamed at the end, and removed on the way out.
-        print(f"error: {cli.stop_reason()}; nothing was written.", file=sys.stderr)
-        sys.exit(cli.stopped_exit_code())
+        _stopped(cli)
     except Exception as e:
         if not cli.out_of_memory(e):
             raise

@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from dcgan_keras import rundir
-from dcgan_keras.cli import first_line
+from dcgan_keras.cli import export_format, first_line
 from dcgan_keras.data.folder import IMAGE_EXTENSIONS
 from dcgan_keras.export import ExportError, takes_images
 from dcgan_keras.generators import float32_generator
@@ -91,9 +91,7 @@ def load_translator(path, direction=None):
             generates from noise, a damaged file), or `direction` does not fit it.
     """
     check_direction(direction)
-    path = os.fspath(path).rstrip("/" + os.sep) or os.fspath(path)
-    if os.path.basename(path) == "checkpoints" and os.path.isdir(path):
-        path = os.path.dirname(path) or "."  # a run's checkpoints/ folder: the run's newest checkpoint
+    path = _run_of_checkpoints_folder(path)
     if os.path.isdir(path) and not os.path.isfile(os.path.join(path, "saved_model.pb")):
         path = _in_run_directory(path, direction)
     if os.path.isdir(path):
@@ -101,6 +99,14 @@ def load_translator(path, direction=None):
     if not path.endswith(".keras"):
         raise TranslationError(f"{path} is not a translator: expected a run directory, a .keras file or a SavedModel.")
     return _keras_translator(path, direction)
+
+
+def _run_of_checkpoints_folder(path):
+    """`path` without a trailing slash; a run's checkpoints/ folder stands for its run directory."""
+    path = os.fspath(path).rstrip("/" + os.sep) or os.fspath(path)
+    if os.path.basename(path) == "checkpoints" and os.path.isdir(path):
+        path = os.path.dirname(path) or "."
+    return path
 
 
 def _in_run_directory(path, direction):
@@ -352,9 +358,7 @@ def describe(path):
     path = os.fspath(path)
     try:
         if os.path.isdir(path):
-            path = path.rstrip("/" + os.sep) or path
-            if os.path.basename(path) == "checkpoints":  # a run's checkpoints/ folder: the run's config
-                path = os.path.dirname(path) or "."
+            path = _run_of_checkpoints_folder(path)
             with open(os.path.join(path, "config.json")) as f:
                 model = json.load(f)["config"].get("model")
             return model if model in ("pix2pix", "cyclegan") else None
@@ -416,15 +420,12 @@ def run(flag_values, fail):
 def _export(fv):
     from dcgan_keras import export
 
-    # As sample.py's for a DCGAN: --export_format, else onnx for a path ending in .onnx.
-    fmt = fv.export_format or ("onnx" if fv.export.lower().endswith(".onnx") else "saved_model")
+    fmt = export_format(fv.export, fv.export_format)
     if fmt == "onnx":
         export.check_onnx_path(fv.export, fv.overwrite)
     else:
         export.check_export_path(fv.export, fv.overwrite)
-    path = fv.checkpoint.rstrip("/" + os.sep) or fv.checkpoint
-    if os.path.basename(path) == "checkpoints" and os.path.isdir(path):
-        path = os.path.dirname(path) or "."  # a run's checkpoints/ folder: the run's newest checkpoint
+    path = _run_of_checkpoints_folder(fv.checkpoint)
     if os.path.isdir(path) and not os.path.isfile(os.path.join(path, "saved_model.pb")):
         path = _in_run_directory(path, fv.direction)
     if not path.endswith(".keras"):
