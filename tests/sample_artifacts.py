@@ -53,6 +53,42 @@ def run_sample(*args, backend=None, timeout=300):
     )
 
 
+def sample_in_process(*args, capfd, monkeypatch):
+    """`python sample.py ARGS` run in this process: its exit code, stdout and stderr.
+
+    For refusals, which spare a process start (5-10 s) each; sample.py itself
+    runs as a process in the tests that write images. Its flags get a flag
+    set of their own (train.py's are this process's global ones), and what
+    sample.py changes for the whole process (the backend's and TensorFlow's
+    log level's environment variables, the warning format) is put back.
+    """
+    import types
+    import warnings
+
+    from absl import flags
+
+    from dcgan_keras import sample_command
+
+    fv = flags.FlagValues()
+    sample_command.define_flags(fv)
+    flags.DEFINE_integer("verbosity", 0, "absl's logging flag, which sample.py reads", flag_values=fv)
+    monkeypatch.setattr(sample_command, "FLAGS", fv)
+    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)
+    for name in ("KERAS_BACKEND", "TF_CPP_MIN_LOG_LEVEL"):
+        if name in os.environ:
+            monkeypatch.setenv(name, os.environ[name])
+        else:
+            monkeypatch.delenv(name, raising=False)
+    capfd.readouterr()
+    code = 0
+    try:
+        sample_command.main(sample_command.parse_flags(["sample.py", *map(str, args)]))
+    except SystemExit as exit_info:
+        code = exit_info.code or 0
+    out, err = capfd.readouterr()
+    return types.SimpleNamespace(returncode=code, stdout=out, stderr=err)
+
+
 def vivid_gan(seed):
     """A tiny DCGAN whose generator makes varied images in inference mode.
 

@@ -28,6 +28,7 @@ from dcgan_keras.rundir import RunDir
 from dcgan_keras.images import to_uint8
 from dcgan_keras.sampling import class_grid_inputs, class_interpolation_weights, latent_noise
 from helpers import BACKENDS, REPO, snapshot, write_idx
+from sample_artifacts import sample_in_process
 from test_train_cli import WITHOUT_EXPORT, assert_ok, assert_refused, cli_env, signal_in_epoch_2, train_cli, train_in_process
 
 pytestmark = pytest.mark.full  # subprocesses of train.py and sample.py: not in the quick tier
@@ -87,17 +88,19 @@ def test_a_run_writes_the_whole_run_directory_with_a_class_per_row(conditional_r
     assert run.temporaries() == []
 
 
-def test_sample_py_asks_for_classes_with_the_same_images_from_every_artifact(conditional_run, tmp_path):
-    # One sample.py start per flag, each from another artifact (5-10 s a start); the library
-    # calls behind them are compared on every artifact below, in floats.
+def test_sample_py_asks_for_classes_with_the_same_images_from_every_artifact(conditional_run, tmp_path, capfd,
+                                                                            monkeypatch):
+    # One flag from each artifact: sample.py as a process once (5-10 s a start), its main in this
+    # process for the others; the library calls behind them are compared on every artifact below,
+    # in floats.
     run = conditional_run
     sources = {"run": run.path, "keras": run.generator_keras, "saved_model": run.generator_saved_model}
     assert_ok(sample_cli(f"--checkpoint={run.path}", "--labels=0,3,7", "--num=6", f"--out={tmp_path}/grid.npz",
                          cwd=tmp_path))
-    assert_ok(sample_cli(f"--checkpoint={run.generator_keras}", "--label=7", "--num=5", f"--out={tmp_path}/seven.npz",
-                         cwd=tmp_path))
-    morph = sample_cli(f"--checkpoint={run.generator_saved_model}", "--interpolate_classes=1,5", "--interpolate=4",
-                       f"--out={tmp_path}/morph.npz", cwd=tmp_path)
+    assert_ok(sample_in_process(f"--checkpoint={run.generator_keras}", "--label=7", "--num=5",
+                                f"--out={tmp_path}/seven.npz", capfd=capfd, monkeypatch=monkeypatch))
+    morph = sample_in_process(f"--checkpoint={run.generator_saved_model}", "--interpolate_classes=1,5",
+                              "--interpolate=4", f"--out={tmp_path}/morph.npz", capfd=capfd, monkeypatch=monkeypatch)
     assert_ok(morph)
     assert "4 images from class 1 to class 5" in morph.stdout
 
@@ -188,18 +191,19 @@ def test_bad_conditional_runs_exit_2_before_writing(mnist_dir, tmp_path, capfd):
     assert not any(os.path.exists(tmp_path / name) for name in cases)
 
 
-@pytest.mark.one_backend  # sample.py's checks of the asked classes against the checkpoint's
-def test_sample_py_refuses_classes_it_cannot_give(conditional_run, tmp_path):
+def test_sample_py_refuses_classes_it_cannot_give(conditional_run, tmp_path, capfd, monkeypatch):
     run = conditional_run
     before = snapshot(run.path)
-    assert_refused(sample_cli(f"--checkpoint={run.path}", "--label=10", f"--out={tmp_path}/x.png", cwd=tmp_path),
-                   "--label=10 is not a class", "0 to 9")
+
+    def sample(*args):
+        return sample_in_process(*args, f"--out={tmp_path}/x.png", capfd=capfd, monkeypatch=monkeypatch)
+
+    assert_refused(sample(f"--checkpoint={run.path}", "--label=10"), "--label=10 is not a class", "0 to 9")
     dcgan = tmp_path / "dcgan.keras"
     from dcgan_keras.config import resolve_config
     from dcgan_keras.run_model import build_model
 
     build_model(resolve_config("synthetic")).save(dcgan)
-    assert_refused(sample_cli(f"--checkpoint={dcgan}", "--label=1", f"--out={tmp_path}/x.png", cwd=tmp_path),
-                   "--label asks a conditional model", "unconditional")
+    assert_refused(sample(f"--checkpoint={dcgan}", "--label=1"), "--label asks a conditional model", "unconditional")
     assert not os.path.exists(tmp_path / "x.png")
     assert snapshot(run.path) == before
