@@ -8,7 +8,9 @@ of IDX files, and keras.datasets finds Fashion-MNIST in its cache instead of
 downloading it (KERAS_HOME holds the real MNIST files under Fashion-MNIST's
 names: the same IDX format, parsed by the same Keras code; where
 ../shared/data/mnist is not beside the checkout, as in a fresh CI clone, IDX
-files of random images written here). A block marked
+files of random images written here). A sample.py line on this process's
+backend runs sample.py's main here, with the line's arguments (the tests of
+sample.py itself start it as a process). A block marked
 `<!-- not-run: REASON -->` needs the network, a GPU, or installs or serves.
 """
 
@@ -25,6 +27,7 @@ import numpy as np
 import pytest
 
 from helpers import REPO, write_idx
+from sample_artifacts import sample_in_process
 from test_train_cli import WITHOUT_EXPORT
 
 MNIST = os.path.join(os.path.dirname(REPO), "shared", "data", "mnist")
@@ -148,11 +151,19 @@ def test_gan_family_snippet(home):
 
 
 @pytest.mark.one_backend  # the commands name their backends where they need one
-def test_command_line_snippets_and_saved_model_inference(home):
+def test_command_line_snippets_and_saved_model_inference(home, capfd, monkeypatch):
     home, env = home
+    monkeypatch.chdir(home)
     for name in ("quickstart", "full-run", "cli", "sample", "export", "conditional"):
         for line in snippets()[name].strip().splitlines():
-            run(command_line(line), home, env)
+            args = command_line(line)
+            backend = [a.split("=", 1)[1] for a in args if a.startswith("--backend=")]
+            if args[1].endswith("sample.py") and backend in ([], [keras.backend.backend()]):
+                # sample.py on this process's backend: its main, here (a process start is 5-10 s).
+                proc = sample_in_process(*args[2:], capfd=capfd, monkeypatch=monkeypatch)
+                assert proc.returncode == 0, f"{line} failed:\n{proc.stderr[-3000:]}"
+            else:
+                run(args, home, env)
     for artifact in ("runs/first/metrics.png", "runs/mnist/generator.keras",
                      "runs/fashion/checkpoints/epoch_0002.keras", "samples.png", "walk.png", "samples.npz",
                      "fashion_generator/saved_model.pb", "fashion_generator.onnx", "runs/digits/generator.keras",
