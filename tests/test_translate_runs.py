@@ -309,9 +309,11 @@ def test_sample_py_translates_both_ways_with_a_cyclegan(runs, tmp_path):
     inputs = str(tmp_path / "inputs.npz")
     assert_ok(run_cli(SAMPLE, f"--checkpoint={run.path}", f"--input={inputs}", f"--out={tmp_path / 'BtoA.npz'}",
                       "--direction=BtoA", cwd=cwd))
+    # Each generator's own files translate the one way they go: no --direction.
     translate(checkpoint=run.generator_paths("generator_ab")[1], input=inputs, out=str(tmp_path / "AtoB.npz"))
-    for direction in ("BtoA", "AtoB"):
-        with np.load(tmp_path / f"{direction}.npz") as written:
+    translate(checkpoint=run.generator_paths("generator_ba")[0], input=inputs, out=str(tmp_path / "BtoA_keras.npz"))
+    for out, direction in (("BtoA", "BtoA"), ("AtoB", "AtoB"), ("BtoA_keras", "BtoA")):
+        with np.load(tmp_path / f"{out}.npz") as written:
             assert_same_pixels(written["images"], to_uint8(gan.translate(floats, direction)))
     assert "is a cyclegan run, which translates images" in refusal(checkpoint=run.path, num=4)
 
