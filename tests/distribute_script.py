@@ -5,8 +5,9 @@
   two WORKDIR: two devices (JAX host devices / TF logical CPUs); from the same
       initial weights, takes a step; also resumes the one-device checkpoint.
   resume WORKDIR: one device again, resuming the two-device checkpoint.
+`one` and `two` also take a Pix2Pix step from the same initial weights.
 Prints one JSON line of losses and what jit_compile="auto" resolved to; writes
-weights to WORKDIR/<mode>.npz.
+weights to WORKDIR/<mode>.npz (a Pix2Pix's to pix2pix_<mode>.npz).
 """
 
 import contextlib
@@ -29,7 +30,8 @@ if keras.backend.backend() == "tensorflow":
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * devices)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dcgan_keras import DCGAN, build_discriminator, build_generator  # noqa: E402
+from dcgan_keras import DCGAN, Pix2Pix, build_discriminator, build_generator  # noqa: E402
+from dcgan_keras.networks import build_patch_discriminator, build_unet_generator  # noqa: E402
 from dcgan_keras.distribute import data_parallel  # noqa: E402
 from helpers import random_images  # noqa: E402
 
@@ -57,6 +59,26 @@ def step(gan):
     return {k: float(v[-1]) for k, v in logs.items()}
 
 
+# A Pix2Pix too: a game of the base other than DCGAN's, with image pairs for a batch.
+# Instance norm on TensorFlow, for the reason above (per image: the same on any replica).
+PAIRS = tuple(np.random.default_rng(4).uniform(-1, 1, (4, 32, 32, 1)).astype("float32") for _ in range(2))
+
+
+def build_pix2pix():
+    keras.utils.set_random_seed(0)
+    norm = "batch" if BATCH_NORM else "instance"
+    generator = build_unet_generator(32, 1, 1, filters=4, norm=norm, dropout=0.0, seed=0)
+    discriminator = build_patch_discriminator(32, 1, 1, filters=4, norm=norm, seed=1)
+    gan = Pix2Pix(generator=generator, discriminator=discriminator, seed=0)
+    gan.compile(jit_compile=JIT_COMPILE)
+    return gan
+
+
+def pix2pix_step(gan):
+    logs = gan.fit(*PAIRS, batch_size=4, epochs=1, shuffle=False, verbose=0).history
+    return {k: float(v[-1]) for k, v in logs.items()}
+
+
 def weights(gan):
     return {v.path: keras.ops.convert_to_numpy(v) for v in gan.weights}
 
@@ -75,6 +97,10 @@ with scope:
         np.savez(path("one.npz"), **weights(gan))
         gan.save(path("one.keras"))
         result["step2"] = step(gan)
+        pix2pix = build_pix2pix()
+        pix2pix.save_weights(path("pix2pix_initial.weights.h5"))
+        result["pix2pix_step1"] = pix2pix_step(pix2pix)
+        np.savez(path("pix2pix_one.npz"), **weights(pix2pix))
     elif mode == "two":
         gan = build()
         gan.load_weights(path("initial.weights.h5"))
@@ -82,6 +108,10 @@ with scope:
         np.savez(path("two.npz"), **weights(gan))
         gan.save(path("two.keras"))
         result["resumed_one"] = step(keras.saving.load_model(path("one.keras")))
+        pix2pix = build_pix2pix()
+        pix2pix.load_weights(path("pix2pix_initial.weights.h5"))
+        result["pix2pix_step1"] = pix2pix_step(pix2pix)
+        np.savez(path("pix2pix_two.npz"), **weights(pix2pix))
     else:
         result["resumed_two"] = step(keras.saving.load_model(path("two.keras")))
     result["auto_jit_compile"] = bool(build(jit_compile="auto").jit_compile)

@@ -42,6 +42,19 @@ def test_two_devices_match_one_device_with_the_same_global_batch(runs):
 
 
 @needs_distribution
+def test_a_pix2pix_step_on_two_devices_matches_one_device(runs):
+    workdir, results = runs
+    one, two = results["one"]["pix2pix_step1"], results["two"]["pix2pix_step1"]
+    assert sorted(one) == sorted(two) and "g_l1_loss" in one
+    for name in one:
+        np.testing.assert_allclose(two[name], one[name], rtol=1e-4, err_msg=name)
+    one, two = np.load(workdir / "pix2pix_one.npz"), np.load(workdir / "pix2pix_two.npz")
+    assert set(one.files) == set(two.files)
+    for name in one.files:
+        np.testing.assert_allclose(two[name], one[name], rtol=1e-4, atol=1e-6, err_msg=name)
+
+
+@needs_distribution
 def test_checkpoints_move_between_one_and_two_devices(runs):
     _, results = runs
     # Both continuations start from the state after one step: the same second step.
@@ -90,6 +103,46 @@ def test_mixed_precision_trains_with_finite_losses_and_float32_weights(policy, t
     assert keras.backend.standardize_dtype(fake.dtype) == "float32"
     loaded = keras.saving.load_model(str(tmp_path / "gan.keras"))
     assert {str(v.dtype) for v in loaded.weights} == {"float32"}
+
+
+# The translators' presets at a tiny size: a U-Net and PatchGAN, a ResNet generator of one block.
+TRANSLATORS = {
+    "pix2pix": ("facades", dict(lr_decay=False)),
+    "cyclegan": ("horse2zebra", dict(residual_blocks=1, pool_size=2, lr_decay=False)),
+}
+
+
+@pytest.mark.parametrize("model", sorted(TRANSLATORS))
+def test_a_translator_trains_in_mixed_bfloat16_and_exports_a_float32_generator(model, tmp_path):
+    from dcgan_keras.config import resolve_config
+    from dcgan_keras.run_model import build_model, plain_generators
+
+    preset, overrides = TRANSLATORS[model]
+    config = resolve_config(preset, overrides=dict(image_size=32, filters=4, batch_size=2,
+                                                   mixed_precision="mixed_bfloat16", **overrides))
+    rng = np.random.default_rng(0)
+    a, b = (rng.uniform(-1, 1, (4, 32, 32, 3)).astype("float32") for _ in range(2))
+    with precision(config.mixed_precision):
+        gan = build_model(config)
+        history = gan.fit(a, b, batch_size=2, epochs=1, verbose=0).history if model == "pix2pix" else gan.fit(
+            (a, b), batch_size=2, epochs=1, verbose=0).history
+        gan.save(str(tmp_path / "gan.keras"))
+    for name, values in history.items():
+        assert np.isfinite(values).all(), name
+    assert {str(v.dtype) for v in gan.weights if "float" in str(v.dtype)} == {"float32"}
+    layers = [layer for network in gan.networks.values() for layer in network._flatten_layers()]
+    assert "mixed_bfloat16" in {layer.dtype_policy.name for layer in layers}  # computed in bfloat16
+    images = gan.translate(a[:2])
+    assert images.dtype == np.float32 and np.isfinite(images).all() and np.abs(images).max() <= 1
+    # What a run writes: each generator in float32, the same weights, close to the bfloat16 outputs.
+    for name, generator in plain_generators(gan, config).items():
+        assert {layer.dtype_policy.name for layer in generator._flatten_layers()} == {"float32"}, name
+        direction = "BtoA" if name == "generator_ba" else "AtoB"
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(generator(a[:2])),
+                                   gan.translate(a[:2], **({"direction": direction} if model == "cyclegan" else {})),
+                                   atol=0.1, err_msg=name)
+    loaded = keras.saving.load_model(str(tmp_path / "gan.keras"))
+    assert {str(v.dtype) for v in loaded.weights if "float" in str(v.dtype)} == {"float32"}
 
 
 def test_unknown_precision_is_refused():
