@@ -42,7 +42,7 @@ MARK = re.compile(r"<!-- (readme-test: \S+|not-run: [^>]*\S[^>]*) -->\n$")
 #: The blocks the tests below run.
 RUN = {
     "quickstart", "full-run", "cli", "sample", "export", "saved-model", "onnx", "python-api", "python-api-full",
-    "gan-family", "conditional",
+    "gan-family", "conditional", "translator",
 }
 
 
@@ -148,6 +148,17 @@ def test_gan_family_snippet(home):
     home, env = home
     os.makedirs(home / "family", exist_ok=True)
     run([sys.executable, "-c", snippets()["gan-family"]], home / "family", dict(env, KERAS_BACKEND=keras.backend.backend()))
+
+
+# Once, on torch: its calls are tested on every backend in test_cyclegan and test_translate_runs
+# (whose ONNX test checks JAX's message naming jax2onnx, which requirements.txt leaves out).
+@pytest.mark.one_backend
+def test_translator_snippet(home):
+    home, env = home
+    os.makedirs(home / "translator", exist_ok=True)
+    proc = run([sys.executable, "-c", snippets()["translator"]], home / "translator",
+               dict(env, KERAS_BACKEND=keras.backend.backend()))
+    assert float(proc.stdout.split()[-1]) < 1e-4, proc.stdout  # what the block prints: the ONNX file's difference
 
 
 @pytest.mark.one_backend  # the commands name their backends where they need one
