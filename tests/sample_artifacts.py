@@ -57,15 +57,17 @@ def sample_in_process(*args, capfd, monkeypatch):
     """`python sample.py ARGS` run in this process: its exit code, stdout and stderr.
 
     For refusals, which spare a process start (5-10 s) each; sample.py itself
-    runs as a process in the tests that write images. Its flags get a flag
-    set of their own (train.py's are this process's global ones), and what
-    sample.py changes for the whole process (the backend's and TensorFlow's
-    log level's environment variables, the warning format) is put back.
+    runs as a process in the tests that write images. Its flags are defined
+    in a flag set of their own: absl's global one holds train.py's (tests run
+    train.py's main in-process too), whose names overlap. What sample.py
+    changes for the whole process (the backend's and TensorFlow's log level's
+    environment variables, the warning format, absl's log verbosity) is put
+    back.
     """
     import types
     import warnings
 
-    from absl import flags
+    from absl import flags, logging
 
     from dcgan_keras import sample_command
 
@@ -75,16 +77,19 @@ def sample_in_process(*args, capfd, monkeypatch):
     monkeypatch.setattr(sample_command, "FLAGS", fv)
     monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)
     for name in ("KERAS_BACKEND", "TF_CPP_MIN_LOG_LEVEL"):
-        if name in os.environ:
-            monkeypatch.setenv(name, os.environ[name])
-        else:
-            monkeypatch.delenv(name, raising=False)
+        # Set first in either case: monkeypatch restores only what it changed.
+        monkeypatch.setenv(name, os.environ.get(name, ""))
+        if not os.environ[name]:
+            monkeypatch.delenv(name)
+    verbosity = logging.get_verbosity()
     capfd.readouterr()
     code = 0
     try:
         sample_command.main(sample_command.parse_flags(["sample.py", *map(str, args)]))
     except SystemExit as exit_info:
         code = exit_info.code or 0
+    finally:
+        logging.set_verbosity(verbosity)
     out, err = capfd.readouterr()
     return types.SimpleNamespace(returncode=code, stdout=out, stderr=err)
 

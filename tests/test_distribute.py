@@ -113,7 +113,7 @@ TRANSLATORS = {
 
 
 @pytest.mark.parametrize("model", sorted(TRANSLATORS))
-def test_a_translator_trains_in_mixed_bfloat16_and_exports_a_float32_generator(model, tmp_path):
+def test_a_translator_trains_in_mixed_bfloat16_and_writes_float32_generators(model, tmp_path):
     from dcgan_keras.config import resolve_config
     from dcgan_keras.run_model import build_model, plain_generators
 

@@ -336,7 +336,8 @@ BAD_INPUT = {
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUT))
 def test_sample_py_bad_input_exits_2_with_one_message(case, artifacts, tmp_path, capfd, monkeypatch):
-    # sample.py's main in this process (a missing checkpoint's refusal below is a process of its own).
+    # sample.py's main in this process; test_a_missing_checkpoint_is_told_before_a_backend_loads
+    # starts it as a process, refused.
     flags, message = BAD_INPUT[case]
     flags = [f.format(tmp=tmp_path) for f in flags]
     (tmp_path / "samples.png").write_bytes(b"mine")

@@ -22,6 +22,7 @@ from PIL import Image
 from dcgan_keras.callbacks import read_metrics
 from dcgan_keras.rundir import RunDir
 from helpers import REPO, sigterm_while_writing
+from sample_artifacts import sample_in_process
 from test_train_cli import WITHOUT_EXPORT, assert_ok, assert_refused, signal_in_epoch_2, train_in_process
 
 BACKEND = keras.backend.backend()
@@ -298,7 +299,7 @@ def test_sample_py_translates_with_a_pix2pix_from_each_artifact(runs, tmp_path):
     assert_same_pixels(read_png(tmp_path / "from_saved_model.png"), pair)  # input | output
 
 
-def test_sample_py_translates_both_ways_with_a_cyclegan(runs, tmp_path):
+def test_sample_py_translates_both_ways_with_a_cyclegan(runs, tmp_path, capfd, monkeypatch):
     from dcgan_keras.images import to_uint8
 
     run, cwd = runs("cyclegan")
@@ -315,7 +316,9 @@ def test_sample_py_translates_both_ways_with_a_cyclegan(runs, tmp_path):
     for out, direction in (("BtoA", "BtoA"), ("AtoB", "AtoB"), ("BtoA_keras", "BtoA")):
         with np.load(tmp_path / f"{out}.npz") as written:
             assert_same_pixels(written["images"], to_uint8(gan.translate(floats, direction)))
-    assert "is a cyclegan run, which translates images" in refusal(checkpoint=run.path, num=4)
+    # sample.py's own routing: a translator's run without --input or --direction is still a translator's.
+    refused = sample_in_process(f"--checkpoint={run.path}", "--num=4", capfd=capfd, monkeypatch=monkeypatch)
+    assert_refused(refused, "is a cyclegan run, which translates images", "--num is for models that sample from noise")
 
 
 @pytest.mark.one_backend  # sample.py's signal handling around translation.run, whatever the backend
