@@ -215,7 +215,7 @@ def _with_keras_layers(model):
     return stock
 
 
-def _fit_timer():
+def _fit_timer(metric="d_loss"):
     import keras
 
     class FitTimer(keras.callbacks.Callback):
@@ -233,7 +233,7 @@ def _fit_timer():
 
         def on_train_batch_end(self, batch, logs=None):
             if batch == self.params["steps"] - 1:
-                keras.ops.convert_to_numpy(logs["d_loss"])  # waits for the device
+                keras.ops.convert_to_numpy(logs[metric])  # waits for the device
                 self.elapsed = time.perf_counter() - self.start
 
     return FitTimer()
