@@ -103,6 +103,37 @@ def test_fit_moves_all_four_networks_and_each_optimizer_counts_its_updates():
     assert iterations(gan)["d_b"] == 2
 
 
+def test_one_backward_pass_of_the_sum_gives_each_generator_its_own_losss_gradient(monkeypatch):
+    from dcgan_keras import backend as seam
+
+    def per_generator(loss_fn, targets):
+        # What the step did before: each generator's own loss, one backward pass each.
+        def losses():
+            _, aux = loss_fn()
+            adv_ab, adv_ba, cycle, identity = aux[2:]
+            return (adv_ab + cycle + identity, adv_ba + cycle + identity), aux
+
+        (loss_ab, loss_ba), aux = seam.minimize_each(losses, targets)
+        return loss_ab + loss_ba - aux[4] - aux[5], aux
+
+    weights = {}
+    for way in ("together", "per_generator"):
+        if way == "per_generator":
+            monkeypatch.setattr(seam, "minimize_together", per_generator)
+        # SGD: the update is the gradient itself (Adam's first step would hide its scale).
+        gan = tiny_cyclegan(pool_size=0, optimizers={name: keras.optimizers.SGD(0.1) for name in OPTIMIZERS})
+        gan.fit(domains(4), batch_size=4, epochs=1, verbose=0, shuffle=False)
+        weights[way] = numpy_weights(gan.generator_ab.trainable_variables + gan.generator_ba.trainable_variables)
+    for together, apart in zip(weights["together"], weights["per_generator"]):
+        np.testing.assert_allclose(together, apart, rtol=1e-5, atol=1e-6)
+    # Optimizers that scale the loss each scale their own: one backward pass each, as before.
+    scaled = {name: keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(2e-4, beta_1=0.5))
+              for name in ("g_ab", "g_ba")}
+    gan = tiny_cyclegan(pool_size=0, optimizers=scaled)
+    logs = gan.fit(domains(4), batch_size=4, epochs=1, verbose=0, shuffle=False).history
+    assert all(np.isfinite(v[-1]) for v in logs.values()) and iterations(gan)["g_ab"] == 1
+
+
 def test_identity_and_cycle_losses_are_off_at_zero():
     gan = tiny_cyclegan(cycle_weight=0.0, pool_size=0)
     logs = gan.fit(domains(), batch_size=4, epochs=1, verbose=0, shuffle=False).history

@@ -9,6 +9,13 @@ Per backend, only how gradients are taken and applied:
   one loss per `(variables, optimizer)` target; each loss's gradient with
   respect to its target's variables, all from that one forward pass and
   before any update is applied (the TensorFlow tutorial's simultaneous step).
+- `minimize_together(loss_fn, targets)`: `loss_fn()` returns `(loss, aux)`;
+  one gradient of that loss, each `(variables, optimizer)` target applying
+  its own variables' part. For losses that add up without reaching each
+  other's variables (a CycleGAN's two generators: each one's gradient of the
+  sum is its own loss's), one backward pass instead of `minimize_each`'s
+  one per loss. Optimizers that scale the loss (LossScaleOptimizer) each
+  scale their own: then it runs as `minimize_each` with the loss for each.
 - `record(fn, variables)`: runs `fn()` and keeps what backpropagating from its
   outputs to `variables` needs; returns `(outputs, recorded)`.
   `recorded.minimize(loss_fn, optimizer)` later applies the gradient of
@@ -116,6 +123,19 @@ enable_compile_cache = _impl.enable_compile_cache
 input_gradient = _impl.input_gradient  # d sum(fn(x)) / dx, differentiable again (WGAN-GP)
 minimize = _impl.minimize
 minimize_each = _impl.minimize_each
+
+
+def minimize_together(loss_fn, targets):
+    if any(isinstance(optimizer, keras.optimizers.LossScaleOptimizer) for _, optimizer in targets):
+        def each():
+            loss, aux = loss_fn()
+            return (loss,) * len(targets), aux
+
+        losses, aux = minimize_each(each, targets)
+        return losses[0], aux
+    return _impl.minimize_together(loss_fn, targets)
+
+
 normal_noise = _impl.normal_noise
 record = _impl.record
 seed_state_scope = _impl.seed_state_scope
@@ -132,6 +152,7 @@ __all__ = [
     "input_gradient",
     "minimize",
     "minimize_each",
+    "minimize_together",
     "move_average",
     "normal_noise",
     "record",

@@ -75,6 +75,19 @@ def minimize_each(loss_fn, targets):
     return losses, aux
 
 
+def minimize_together(loss_fn, targets):
+    parent = _train_step_scope()
+    variables = [v for target_variables, _ in targets for v in target_variables]
+    loss_of, written = _traced(parent, lambda: (lambda loss, aux: (loss, (loss, aux)))(*loss_fn()), variables)
+    grads, ((loss, aux), new_values) = jax.grad(loss_of, has_aux=True)([v.value for v in variables])
+    _assign(written, new_values)
+    start = 0
+    for target_variables, opt in targets:
+        _apply(opt, grads[start:start + len(target_variables)], target_variables)
+        start += len(target_variables)
+    return loss, aux
+
+
 def record(fn, variables):
     parent = _train_step_scope()
     forward, written = _traced(parent, lambda: (fn(), None), variables)

@@ -27,6 +27,22 @@ def minimize_each(loss_fn, targets):
     return losses, aux
 
 
+def minimize_together(loss_fn, targets):
+    variables = [v for target_variables, _ in targets for v in target_variables]
+    with tf.GradientTape() as tape:
+        loss, aux = loss_fn()
+        scaled_loss = _replica_share(loss)
+    _apply_split(tape.gradient(scaled_loss, variables), targets)
+    return loss, aux
+
+
+def _apply_split(grads, targets):
+    start = 0
+    for variables, optimizer in targets:
+        optimizer.apply(grads[start:start + len(variables)], variables)
+        start += len(variables)
+
+
 def record(fn, variables):
     # The tape stops recording when `fn` returns and resumes in `minimize`:
     # what runs in between (D's update) stays off it.

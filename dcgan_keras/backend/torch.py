@@ -27,6 +27,16 @@ def minimize_each(loss_fn, targets):
     return losses, aux
 
 
+def minimize_together(loss_fn, targets):
+    loss, aux = loss_fn()
+    grads = _gradients(loss, [v for variables, _ in targets for v in variables])
+    start = 0
+    for variables, opt in targets:
+        _apply(opt, grads[start:start + len(variables)], variables)
+        start += len(variables)
+    return loss, aux
+
+
 def record(fn, variables):
     # Autograd keeps the graph of `fn` alive until `minimize` backpropagates
     # through it; updates applied in between (D's) do not touch its tensors.

@@ -4,7 +4,7 @@ A subclass states its game: the networks it trains (`network_names`), the
 optimizers and which networks each updates (`optimizer_targets`), its metrics
 (`metric_names`), what a batch holds (`inputs`), and `train_batch`, the body
 of one step written with the seam (`seam.minimize`, `seam.minimize_each`,
-`seam.record`). The base owns the rest: optimizers compiled by name and
+`seam.minimize_together`, `seam.record`). The base owns the rest: optimizers compiled by name and
 threaded through JAX's stateless step, metric trackers, the RNG seed state,
 an exponential moving average of one network, `.keras` save/load (every
 optimizer and seed), `get_config`/`from_config`, and `fit`'s checks.

@@ -8,7 +8,10 @@ in pytorch-CycleGAN-and-pix2pix's order:
    against D_B, plus the cycle loss cycle_weight * (|F(G(a)) - a| + |G(F(b)) - b|),
    plus the identity loss identity_weight * cycle_weight * (|G(b) - b| + |F(a) - a|);
    F's the same against D_A. (Each generator's gradient is that of the sum
-   of everything: the other's adversarial term does not depend on it.)
+   of everything: the other's adversarial term does not depend on it. So one
+   backward pass of the sum serves both, `seam.minimize_together`: a
+   backward pass per generator cost 0.80-0.91 of a hand-written loop's
+   speed, bench/translator_throughput.py.)
 2. Each discriminator on real images of its domain against the newest fakes
    mixed with earlier ones from its image pool (`pool_size` > 0), its loss
    halved as in the paper.
@@ -231,8 +234,8 @@ class CycleGAN(GAN):
     def train_batch(self, batch):
         """One step on (real_a, real_b): both generators, then D_A and D_B; returns the six metrics."""
         real_a, real_b = batch
-        (_, _), (fake_a, fake_b, adv_ab, adv_ba, cycle, identity) = seam.minimize_each(
-            lambda: self._generator_losses(real_a, real_b),
+        _, (fake_a, fake_b, adv_ab, adv_ba, cycle, identity) = seam.minimize_together(
+            lambda: self._generator_loss(real_a, real_b),
             [(self.generator_ab.trainable_variables, self.g_ab_optimizer),
              (self.generator_ba.trainable_variables, self.g_ba_optimizer)],
         )
@@ -249,7 +252,7 @@ class CycleGAN(GAN):
         return {"d_a_loss": d_a_loss, "d_b_loss": d_b_loss, "g_ab_loss": adv_ab, "g_ba_loss": adv_ba,
                 "cycle_loss": cycle, "identity_loss": identity}
 
-    def _generator_losses(self, real_a, real_b):
+    def _generator_loss(self, real_a, real_b):
         fake_b = seam.forward(self.generator_ab, real_a, training=True)
         fake_a = seam.forward(self.generator_ba, real_b, training=True)
         adv_ab = self.gan_loss.generator(seam.forward(self.discriminator_b, fake_b, training=True))
@@ -263,9 +266,8 @@ class CycleGAN(GAN):
             same_b = seam.forward(self.generator_ab, real_b, training=True)
             same_a = seam.forward(self.generator_ba, real_a, training=True)
             identity = self.identity_weight * self.cycle_weight * (_l1(same_b, real_b) + _l1(same_a, real_a))
-        shared = cycle + identity
         fakes = (ops.stop_gradient(fake_a), ops.stop_gradient(fake_b))
-        return (adv_ab + shared, adv_ba + shared), fakes + (adv_ab, adv_ba, cycle, identity)
+        return adv_ab + adv_ba + cycle + identity, fakes + (adv_ab, adv_ba, cycle, identity)
 
     def _discriminator_loss(self, discriminator, real, fake):
         def loss():
