@@ -114,8 +114,11 @@ def adam():
 # ------------------------------------------------------------------ ours
 
 
-def _per_generator(loss_fn, targets):
-    """CycleGAN's step before `seam.minimize_together`: one backward pass per generator's own loss."""
+def per_generator(loss_fn, targets):
+    """CycleGAN's step before `seam.minimize_together`: one backward pass per generator's own loss.
+
+    A stand-in for `seam.minimize_together` (tests/test_cyclegan.py compares the two).
+    """
     from dcgan_keras import backend as seam
 
     def losses():
@@ -156,7 +159,7 @@ class Ours:
 
         from dcgan_keras import backend as seam
 
-        patch = mock.patch.object(seam, "minimize_together", _per_generator) if self.per_generator else (
+        patch = mock.patch.object(seam, "minimize_together", per_generator) if self.per_generator else (
             contextlib.nullcontext())
         with patch:  # on TF and JAX the step keeps what it was traced with; on torch each call reads it
             return self._run(steps)

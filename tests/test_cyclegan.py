@@ -104,17 +104,8 @@ def test_fit_moves_all_four_networks_and_each_optimizer_counts_its_updates():
 
 
 def test_one_backward_pass_of_the_sum_gives_each_generator_its_own_losss_gradient(monkeypatch):
+    from bench.translator_throughput import per_generator  # the step as it was: a pass per generator's loss
     from dcgan_keras import backend as seam
-
-    def per_generator(loss_fn, targets):
-        # What the step did before: each generator's own loss, one backward pass each.
-        def losses():
-            _, aux = loss_fn()
-            adv_ab, adv_ba, cycle, identity = aux[2:]
-            return (adv_ab + cycle + identity, adv_ba + cycle + identity), aux
-
-        (loss_ab, loss_ba), aux = seam.minimize_each(losses, targets)
-        return loss_ab + loss_ba - aux[4] - aux[5], aux
 
     weights = {}
     for way in ("together", "per_generator"):
