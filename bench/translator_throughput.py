@@ -12,11 +12,10 @@ dcgan_keras.networks) with Adam(2e-4, beta_1=0.5), and the same algorithm:
   cyclegan  both generators from one loss pass (adversarial least squares +
             cycle + identity), then D_A and D_B on the new fakes (no image pool:
             `pool_size=0` on our side too, since the references keep none).
-            The loops take one backward pass of the sum of the two generators'
-            losses: each generator's gradient of the sum is its own loss's (the
-            other's adversarial term does not reach it), as a hand-written loop
-            would. Ours takes one per generator (the seam's `minimize_each`,
-            which does not assume that): the ratio shows what that costs.
+            One backward pass of the sum of the two generators' losses (shared
+            terms once): each generator's gradient of the sum is its own loss's
+            (the other's adversarial term does not reach it), as a hand-written
+            loop takes it and as ours does (`seam.minimize_together`).
 
 The loops, one per backend:
   tensorflow  tf.function over GradientTapes (XLA where compile() would use it:

@@ -11,17 +11,19 @@ Per backend, only how gradients are taken and applied:
   before any update is applied (the TensorFlow tutorial's simultaneous step).
 - `minimize_together(loss_fn, targets)`: `loss_fn()` returns `(loss, aux)`;
   one gradient of that loss, each `(variables, optimizer)` target applying
-  its own variables' part. For losses that add up without reaching each
-  other's variables (a CycleGAN's two generators: each one's gradient of the
-  sum is its own loss's), one backward pass instead of `minimize_each`'s
-  one per loss. Optimizers that scale the loss (LossScaleOptimizer) each
-  scale their own: then it runs as `minimize_each` with the loss for each.
+  its own variables' part: one backward pass instead of `minimize_each`'s
+  one per loss. For a loss whose gradient with respect to each target's
+  variables is that target's own loss's: a CycleGAN's two generators, whose
+  summed loss counts the terms they share (cycle, identity) once and each
+  adversarial term once (it reaches one generator only). Optimizers that
+  scale the loss (a LossScaleOptimizer, a `loss_scale_factor`) scale it their
+  own way: then it runs as `minimize_each` with the loss for each.
 - `record(fn, variables)`: runs `fn()` and keeps what backpropagating from its
   outputs to `variables` needs; returns `(outputs, recorded)`.
   `recorded.minimize(loss_fn, optimizer)` later applies the gradient of
   `loss_fn(outputs)` through that same pass. This is how G's update reuses the
   G(z) that D's update saw instead of running G twice.
-  (On torch all three apply a plain `keras.optimizers.Adam`'s update through
+  (On torch all four apply a plain `keras.optimizers.Adam`'s update through
   `torch_adam`: Keras's arithmetic, bit for bit, without its per-call host work.)
 - `train_step(model, *args)`: adapts `DCGAN.gan_step(data)` to what the
   backend's trainer calls: `train_step(data)` on TensorFlow and torch, the
@@ -126,7 +128,8 @@ minimize_each = _impl.minimize_each
 
 
 def minimize_together(loss_fn, targets):
-    if any(isinstance(optimizer, keras.optimizers.LossScaleOptimizer) for _, optimizer in targets):
+    if any(isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+           or getattr(optimizer, "loss_scale_factor", None) is not None for _, optimizer in targets):
         def each():
             loss, aux = loss_fn()
             return (loss,) * len(targets), aux

@@ -10,8 +10,8 @@ in pytorch-CycleGAN-and-pix2pix's order:
    F's the same against D_A. (Each generator's gradient is that of the sum
    of everything: the other's adversarial term does not depend on it. So one
    backward pass of the sum serves both, `seam.minimize_together`: a
-   backward pass per generator cost 0.80-0.91 of a hand-written loop's
-   speed, bench/translator_throughput.py.)
+   backward pass per generator ran at 0.88-0.98 of a hand-written loop's
+   speed, one at 0.94-1.04: bench/RESULTS.md, "Translators".)
 2. Each discriminator on real images of its domain against the newest fakes
    mixed with earlier ones from its image pool (`pool_size` > 0), its loss
    halved as in the paper.
