@@ -184,6 +184,12 @@ def export_format(path, asked=None):
     return asked or ("onnx" if path.lower().endswith(".onnx") else "saved_model")
 
 
+def refuse_export_format_alone(flag_values, fail):
+    """sample.py's refusal of --export_format without --export (the DCGAN's and the translators' alike)."""
+    if flag_values["export_format"].present and not flag_values.export:
+        fail("--export_format says how --export writes the generator; give --export=PATH too.")
+
+
 def first_line(error):
     """An error's message in one line: its first (Keras and TensorFlow append whole arrays), or its type.
 

@@ -258,8 +258,7 @@ def _run(keras, cli, export, sampling):
         except KeyboardInterrupt:
             _stopped(cli)
 
-    if FLAGS["export_format"].present and not FLAGS.export:
-        _fail("--export_format says how --export writes the generator; give --export=PATH too.")
+    cli.refuse_export_format_alone(FLAGS, _fail)
     if FLAGS.export:
         names = ("num", "out", "grid_cols", "interpolate", "interp_method", "seed", "latent_distribution") + CLASS_FLAGS
         sampling_flags = [f"--{name}" for name in names if FLAGS[name].present]

@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from dcgan_keras import rundir
-from dcgan_keras.cli import export_format, first_line
+from dcgan_keras.cli import export_format, first_line, refuse_export_format_alone
 from dcgan_keras.data.folder import IMAGE_EXTENSIONS
 from dcgan_keras.export import ExportError, takes_images
 from dcgan_keras.generators import float32_generator
@@ -91,9 +91,7 @@ def load_translator(path, direction=None):
             generates from noise, a damaged file), or `direction` does not fit it.
     """
     check_direction(direction)
-    path = _run_of_checkpoints_folder(path)
-    if os.path.isdir(path) and not os.path.isfile(os.path.join(path, "saved_model.pb")):
-        path = _in_run_directory(path, direction)
+    path = _file_of(path, direction)
     if os.path.isdir(path):
         return _saved_model_translator(path, direction)
     if not path.endswith(".keras"):
@@ -106,6 +104,14 @@ def _run_of_checkpoints_folder(path):
     path = os.fspath(path).rstrip("/" + os.sep) or os.fspath(path)
     if os.path.basename(path) == "checkpoints" and os.path.isdir(path):
         path = os.path.dirname(path) or "."
+    return path
+
+
+def _file_of(path, direction):
+    """What `path` names to load: itself, or a run directory's (or its checkpoints/ folder's) file or SavedModel."""
+    path = _run_of_checkpoints_folder(path)
+    if os.path.isdir(path) and not os.path.isfile(os.path.join(path, "saved_model.pb")):
+        path = _in_run_directory(path, direction)
     return path
 
 
@@ -392,8 +398,7 @@ def run(flag_values, fail):
         what = f"{fv.checkpoint} is a {kind} run, which translates images" if kind else "--input translates images"
         fail(f"{what}: {', '.join(noise_flags)} {'is' if len(noise_flags) == 1 else 'are'} for models that sample "
              f"from noise; leave {'it' if len(noise_flags) == 1 else 'them'} out.")
-    if fv["export_format"].present and not fv.export:
-        fail("--export_format says how --export writes the generator; give --export=PATH too.")
+    refuse_export_format_alone(fv, fail)
     if fv.input is None and not fv.export:
         fail(f"{fv.checkpoint} holds a {kind or 'translator'}, which translates images: give --input=PATH (an "
              "image, a folder of images or an .npz) and --out.")
@@ -425,9 +430,7 @@ def _export(fv):
         export.check_onnx_path(fv.export, fv.overwrite)
     else:
         export.check_export_path(fv.export, fv.overwrite)
-    path = _run_of_checkpoints_folder(fv.checkpoint)
-    if os.path.isdir(path) and not os.path.isfile(os.path.join(path, "saved_model.pb")):
-        path = _in_run_directory(path, fv.direction)
+    path = _file_of(fv.checkpoint, fv.direction)
     if not path.endswith(".keras"):
         raise TranslationError(f"{path} is already a SavedModel, and --export writes one from a .keras file.")
     try:

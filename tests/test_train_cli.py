@@ -575,16 +575,18 @@ def test_a_signal_mid_epoch_stops_within_two_steps_saying_what_was_kept(tmp_path
     )
 
     def steps_of_the_epoch(out):
-        # The bar's steps after the summary line of the epoch before.
-        text = out.decode(errors="replace")
-        return [int(k) for k in STEP.findall(text.split(f"epoch {epoch - 1}/{epoch}  ")[-1] if epoch > 1 else text)]
+        # The bar's steps after the summary line of the epoch before (none before that line).
+        text, before = out.decode(errors="replace"), f"epoch {epoch - 1}/{epoch}  "
+        if epoch > 1:
+            text = text.split(before)[-1] if before in text else ""
+        return [int(k) for k in STEP.findall(text)]
 
     try:
         os.set_blocking(proc.stdout.fileno(), False)
         out, at_signal, deadline = b"", None, time.time() + 180
         while proc.poll() is None and time.time() < deadline:
             out += proc.stdout.read() or b""
-            steps = steps_of_the_epoch(out) if epoch == 1 or f"epoch {epoch - 1}/{epoch}  ".encode() in out else []
+            steps = steps_of_the_epoch(out)
             if at_signal is None and steps and max(steps) >= 5:
                 at_signal, signalled = max(steps), time.monotonic()
                 proc.send_signal(signum)

@@ -78,7 +78,12 @@ def minimize_each(loss_fn, targets):
 def minimize_together(loss_fn, targets):
     parent = _train_step_scope()
     variables = [v for target_variables, _ in targets for v in target_variables]
-    loss_of, written = _traced(parent, lambda: (lambda loss, aux: (loss, (loss, aux)))(*loss_fn()), variables)
+
+    def loss_and_outputs():
+        loss, aux = loss_fn()
+        return loss, (loss, aux)
+
+    loss_of, written = _traced(parent, loss_and_outputs, variables)
     grads, ((loss, aux), new_values) = jax.grad(loss_of, has_aux=True)([v.value for v in variables])
     _assign(written, new_values)
     start = 0
