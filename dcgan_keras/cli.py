@@ -106,7 +106,9 @@ def quiet_tensorflow_logs(environ=None):
     (bench/RESULTS.md, "remapper failed") but reads as a crash: hence level 3,
     errors included. Real failures still raise Python exceptions. Call it
     before TensorFlow is imported; docs/troubleshooting.md says how to see
-    the lines again.
+    the lines again. In this process (no `environ` given) the level also
+    holds for the lines TensorFlow prints while it is imported, which
+    TensorFlow itself does not filter (dcgan_keras.tf_logs).
 
     Example:
         >>> env = {}
@@ -117,6 +119,10 @@ def quiet_tensorflow_logs(environ=None):
         {'TF_CPP_MIN_LOG_LEVEL': '0'}
     """
     (os.environ if environ is None else environ).setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if environ is None:
+        from dcgan_keras import tf_logs
+
+        tf_logs.filter_import()
 
 
 def missing_checkpoint(path):

@@ -3,11 +3,12 @@
 import dataclasses
 import errno
 import signal
+import sys
 
 import pytest
 from absl import flags
 
-from dcgan_keras import cli, config, train_command, training
+from dcgan_keras import cli, config, tf_logs, train_command, training
 from dcgan_keras.export import ExportError
 from dcgan_keras.rundir import RunDir
 
@@ -117,3 +118,48 @@ def test_sample_py_choices_are_the_librarys():
     assert fv["interp_method"].parser.enum_values == list(sampling.INTERPOLATION_METHODS)
     assert fv["backend"].parser.enum_values == list(cli.BACKENDS)
     assert fv["export_format"].parser.enum_values == list(cli.EXPORT_FORMATS)
+
+
+ONEDNN = b"I0000 00:00:1796597403.847641    6334 port.cc:153] oneDNN custom operations are on. You may see ..."
+BEFORE_INIT = b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+
+
+@pytest.mark.parametrize("level, kept", [
+    (3, [b"F0000 00:00:17.5 1 a.cc:1] fatal", b"Traceback (most recent call last):"]),
+    (2, [b"E0000 00:00:17.5 1 a.cc:1] error", b"F0000 00:00:17.5 1 a.cc:1] fatal", b"Traceback (most recent call last):"]),
+    (0, [BEFORE_INIT, ONEDNN, b"W1206 22:51:03.1 1 b.cc:2] warn", b"E0000 00:00:17.5 1 a.cc:1] error",
+         b"F0000 00:00:17.5 1 a.cc:1] fatal", b"Traceback (most recent call last):"]),
+])
+def test_tensorflows_log_lines_are_kept_from_their_level_up(level, kept):
+    lines = [BEFORE_INIT, ONEDNN, b"W1206 22:51:03.1 1 b.cc:2] warn", b"E0000 00:00:17.5 1 a.cc:1] error",
+             b"F0000 00:00:17.5 1 a.cc:1] fatal", b"Traceback (most recent call last):"]
+    assert [line for line in lines if tf_logs.keeps(line, level)] == kept
+    assert tf_logs.min_log_level({"TF_CPP_MIN_LOG_LEVEL": str(level)}) == level
+
+
+def test_the_first_import_of_tensorflow_drops_its_start_up_lines_and_nothing_else(tmp_path, monkeypatch, capfd):
+    # What TensorFlow's import writes to fd 2 on a CPU where oneDNN is on by default, beside what must pass.
+    start_up = BEFORE_INIT + b"\n" + ONEDNN + b"\n"
+    (tmp_path / "fake_tensorflow.py").write_text(
+        "import os, sys\n"
+        f"os.write(2, {start_up!r})\n"
+        "os.write(2, b'I0000 00:00:17.1 9 cpu_feature_guard.cc:227] This TensorFlow binary is optimized\\n'"
+        " b'To enable the following instructions: AVX2 FMA, rebuild TensorFlow\\n')\n"
+        "print('a Python warning', file=sys.stderr)\n"
+        "os.write(2, b'E0000 00:00:17.2 9 a.cc:1] an error line\\nno newline at the end')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr("sys.meta_path", list(sys.meta_path))
+    tf_logs.filter_import({"TF_CPP_MIN_LOG_LEVEL": "3"}, module="fake_tensorflow")
+    tf_logs.filter_import({"TF_CPP_MIN_LOG_LEVEL": "3"}, module="fake_tensorflow")  # once is enough
+    assert sum(isinstance(f, tf_logs._Finder) for f in sys.meta_path) == 1
+    try:
+        import fake_tensorflow
+    finally:
+        sys.modules.pop("fake_tensorflow", None)
+    assert capfd.readouterr().err == "a Python warning\nno newline at the end"
+    assert not any(isinstance(f, tf_logs._Finder) for f in sys.meta_path)
+    assert not isinstance(fake_tensorflow.__loader__, tf_logs._Loader)  # leaves no trace on the module
+    # The user's level wins: at 0 nothing is filtered, and nothing is installed.
+    tf_logs.filter_import({"TF_CPP_MIN_LOG_LEVEL": "0"}, module="fake_tensorflow")
+    assert not any(isinstance(f, tf_logs._Finder) for f in sys.meta_path)
