@@ -34,10 +34,14 @@ def _state(optimizer, variables):
     return [np.array(v) for v in [*variables, *optimizer.variables]]
 
 
-def test_the_fast_update_is_keras_adam_bit_for_bit_step_after_step():
+@pytest.mark.parametrize("per_variable", [True, False], ids=["per_variable", "foreach"])
+def test_the_fast_update_is_keras_adam_bit_for_bit_step_after_step(per_variable, monkeypatch):
     import torch
 
     from dcgan_keras.backend.fast import torch_adam
+
+    # Each way of running the update (a CPU's, a GPU's), here on this device.
+    monkeypatch.setattr(torch_adam, "PER_VARIABLE_DEVICES", ("cpu", "cuda", "mps") if per_variable else ())
 
     ours, theirs = _variables(0), _variables(0)
     opt_ours = keras.optimizers.Adam(3e-3, beta_1=0.5, beta_2=0.99, epsilon=1e-6)
