@@ -204,3 +204,45 @@ class TorchReference:
         if self.device.type == "cuda":
             torch.cuda.synchronize()
         return value
+
+
+class TorchWGANReference(TorchReference):
+    """keras.io's WGAN-GP step (bench/refs_tf.py, "wgan") as a hand-written torch loop.
+
+    `d_steps` critic updates, each on a fresh G(z) computed under no_grad (the
+    critic's update needs no graph of G), mean(D(fake)) - mean(D(real)) plus
+    10 times the gradient penalty (torch.autograd.grad with create_graph at the
+    interpolates, then one backward through both); then G, D frozen, on
+    -mean(D(G(z))) with fresh noise. Adam(1e-4, betas=(0, 0.9), eps=1e-7).
+    """
+
+    def __init__(self, preset, d_steps=5, seed=0):
+        super().__init__(preset, "seq1_nograd", seed=seed)
+        self.d_steps = d_steps
+        self.algorithm = "wgan"
+        self.optG = torch.optim.Adam(self.netG.parameters(), lr=1e-4, betas=(0.0, 0.9), eps=1e-7)
+        self.optD = torch.optim.Adam(self.netD.parameters(), lr=1e-4, betas=(0.0, 0.9), eps=1e-7)
+
+    def step(self, real):
+        b = real.shape[0]
+        for _ in range(self.d_steps):
+            self.netD.zero_grad(set_to_none=True)
+            with torch.no_grad():
+                fake = self.G(self._noise(b))
+            d_cost = self.D(fake).mean() - self.D(real).mean()
+            alpha = torch.rand(b, 1, 1, 1, device=self.device)
+            interpolated = (real + alpha * (fake - real)).requires_grad_(True)
+            (grads,) = torch.autograd.grad(self.D(interpolated).sum(), interpolated, create_graph=True)
+            norm = grads.square().sum(dim=(1, 2, 3)).sqrt()
+            d_loss = d_cost + 10.0 * ((norm - 1.0) ** 2).mean()
+            d_loss.backward()
+            self.optD.step()
+        self.netG.zero_grad(set_to_none=True)
+        for p in self.netD.parameters():
+            p.requires_grad_(False)
+        g_loss = -self.D(self.G(self._noise(b))).mean()
+        g_loss.backward()
+        self.optG.step()
+        for p in self.netD.parameters():
+            p.requires_grad_(True)
+        return d_loss, g_loss

@@ -21,6 +21,11 @@ For each backend, in its own subprocess (KERAS_BACKEND is fixed per process):
               with --torch_compile also torch_seq1_compile (torch.compile'd modules) and
               keras_compile (compile(jit_compile=True), i.e. torch.compile of the train step)
 
+--presets=wgan_gp (issue 29): the tf_tutorial networks trained with loss_fn="wgan_gp"
+(5 critic updates with the gradient penalty, then one G update): keras and keras_off
+against keras.io's WGAN-GP train_step written by hand, tf_kerasio / tf_kerasio_xla
+(TensorFlow) and torch_kerasio (torch); algorithm "wgan" (no FLOP count).
+
 The algorithms (see bench/flops.py): simul computes G(z) once and updates both
 nets from one forward pass (the TF tutorial); seq1 computes G(z) once, updates
 D, then G through the updated D (pytorch/examples, and DCGAN.gan_step); seq2
@@ -50,6 +55,7 @@ Usage:
   python bench/throughput.py --mixed_precision=bfloat16   # mixed_bfloat16, no loss scaling
   python bench/throughput.py --data_parallel         # adds keras_dp: fit over all visible devices
   python bench/throughput.py --torch_compile --compile_timeout=300
+  python bench/throughput.py --presets=wgan_gp --backends=tensorflow,torch   # issue 29's WGAN-GP step
 
 On a GPU, each backend takes the first GPU (TensorFlow, JAX and torch all
 see it); the device is printed with the results, and the GFLOP/s column can
@@ -71,14 +77,20 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
-PRESETS = {"tf_tutorial": dict(batch=256, shape=(28, 28, 1)), "dcgan64": dict(batch=64, shape=(64, 64, 3))}
+PRESETS = {
+    "tf_tutorial": dict(batch=256, shape=(28, 28, 1)),
+    "dcgan64": dict(batch=64, shape=(64, 64, 3)),
+    # Not run by default: the tf_tutorial networks trained with loss_fn="wgan_gp" (5 critic steps).
+    "wgan_gp": dict(batch=64, shape=(28, 28, 1), networks="tf_tutorial", loss="wgan_gp"),
+}
+DEFAULT_PRESETS = ("tf_tutorial", "dcgan64")
 BACKENDS = ("tensorflow", "jax", "torch")
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--backends", default=",".join(BACKENDS))
-    p.add_argument("--presets", default=",".join(PRESETS))
+    p.add_argument("--presets", default=",".join(DEFAULT_PRESETS), help=f"of {', '.join(PRESETS)}")
     p.add_argument("--batch", type=int, default=None, help="override the preset's batch size")
     p.add_argument("--reps", type=int, default=5, help="timed turns per variant")
     p.add_argument("--turn_seconds", type=float, default=3.0, help="target length of one turn")
@@ -116,7 +128,7 @@ class KerasVariant:
 
     def __init__(self, preset, batch, jit_compile="auto", mixed_precision="", steps_per_execution=1,
                  update="sequential", data_parallel=False, run_callbacks=None, stock_layers=False,
-                 keras_calls=False, fast_path=True, user_networks=False):
+                 keras_calls=False, fast_path=True, user_networks=False, loss=None):
         import contextlib
 
         import keras
@@ -126,7 +138,7 @@ class KerasVariant:
 
         self.batch, self.spe, self.fast_path = batch, steps_per_execution, fast_path
         self.run_callbacks = run_callbacks or (lambda: [])
-        self.algorithm = "simul" if update == "simultaneous" else "seq1"
+        self.algorithm = "wgan" if loss == "wgan_gp" else "simul" if update == "simultaneous" else "seq1"
         # Over all visible devices, as train.py --distribute=data_parallel runs it.
         self._scope = data_parallel_scope if data_parallel else contextlib.nullcontext
         with self._scope():
@@ -145,7 +157,7 @@ class KerasVariant:
             if mixed_precision == "float16":
                 opts = {k: keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(2e-4, beta_1=0.5))
                         for k in ("d_optimizer", "g_optimizer")}
-            gan.compile(jit_compile=jit_compile, steps_per_execution=steps_per_execution, **opts)
+            gan.compile(jit_compile=jit_compile, steps_per_execution=steps_per_execution, loss_fn=loss, **opts)
         self.gan = gan
         self.jit_compile = gan.jit_compile
         self._arrays = {}
@@ -278,6 +290,9 @@ def make_variants(backend, preset, batch, args):
     """{name: zero-argument constructor} for this backend."""
     mp = args.mixed_precision
     out = {}
+    if PRESETS[preset].get("loss") == "wgan_gp":
+        out = wgan_gp_variants(backend, batch)
+        return {k: v for k, v in out.items() if k in set(args.variants.split(","))} if args.variants else out
     keras_kw = dict(mixed_precision=mp, steps_per_execution=args.steps_per_execution)
     out["keras"] = lambda: KerasVariant(preset, batch, "auto", **keras_kw)
     out["keras_simul"] = lambda: KerasVariant(preset, batch, "auto", update="simultaneous", **keras_kw)
@@ -339,6 +354,31 @@ def make_variants(backend, preset, batch, args):
     if args.variants:
         keep = set(args.variants.split(","))
         out = {k: v for k, v in out.items() if k in keep}
+    return out
+
+
+def wgan_gp_variants(backend, batch):
+    """Issue 29's WGAN-GP step: ours (DCGAN, loss_fn="wgan_gp", its 5 critic steps and optimizers) against
+    keras.io's train_step written by hand in TensorFlow (bench/refs_tf.py, "wgan") and in torch
+    (bench/refs_torch.py, TorchWGANReference). keras.io computes G(z) once more per step than ours, which
+    reuses the last critic step's G(z) for G's update (as every sequential step of ours does)."""
+    networks = PRESETS["wgan_gp"]["networks"]
+    out = {"keras": lambda: KerasVariant(networks, batch, "auto", loss="wgan_gp"),
+           "keras_off": lambda: KerasVariant(networks, batch, "auto", loss="wgan_gp", fast_path=False)}
+    if backend == "tensorflow":
+        from dcgan_keras import build_discriminator, build_generator
+        from refs_tf import TFReference
+
+        def tf_ref(xla):
+            g, d = build_generator(preset=networks), build_discriminator(preset=networks, seed=0)
+            return RefVariant(TFReference(g, d, "wgan", jit_compile=xla), "wgan")
+
+        out["tf_kerasio"] = lambda: tf_ref(False)
+        out["tf_kerasio_xla"] = lambda: tf_ref(True)
+    elif backend == "torch":
+        from refs_torch import TorchWGANReference
+
+        out["torch_kerasio"] = lambda: RefVariant(TorchWGANReference(networks), "wgan")
     return out
 
 
@@ -405,7 +445,7 @@ def run_worker(args):
         shape = PRESETS[preset]["shape"]
         rng = np.random.default_rng(0)
         batches = [rng.uniform(-1, 1, (batch,) + shape).astype("float32") for _ in range(4)]
-        flops = preset_flops(preset)
+        flops = preset_flops(PRESETS[preset].get("networks", preset))
         variants, info = {}, {}
         for name, make in make_variants(backend, preset, batch, args).items():
             t0 = time.perf_counter()
@@ -449,9 +489,9 @@ def run_worker(args):
         for name in variants:
             samples = info[name]["samples"]
             med = statistics.median(samples)
-            step_flops = flops["step"][info[name]["algorithm"]]
+            step_flops = flops["step"].get(info[name]["algorithm"])  # none counted for wgan
             info[name].update(images_per_s=med, spread=[min(samples), max(samples)],
-                              gflops_per_s=med * step_flops / 1e9, steps_per_turn=steps)
+                              gflops_per_s=med * step_flops / 1e9 if step_flops else None, steps_per_turn=steps)
             if isinstance(variants[name], KerasVariant):
                 info[name]["jit_compile"] = variants[name].jit_compile
         result["presets"][preset] = {"batch": batch, "flops": flops, "variants": info,
@@ -489,8 +529,9 @@ def print_table(results):
                 ratio = f"{v['images_per_s'] / best_ips:.2f}" if best_ips else "-"
                 same_ratio = f"{v['images_per_s'] / variants[same]['images_per_s']:.2f} ({same})" if same else "-"
                 lo, hi = v["spread"]
+                gflops = "-" if v["gflops_per_s"] is None else f"{v['gflops_per_s']:.1f}"
                 print(f"{r['backend']:<11}{preset:<12}{name:<20}{v['algorithm']:<6}{v['images_per_s']:>8.1f}"
-                      f"{f'{lo:.0f}-{hi:.0f}':>16}{v['gflops_per_s']:>9.1f}{ratio:>12}  {same_ratio}")
+                      f"{f'{lo:.0f}-{hi:.0f}':>16}{gflops:>9}{ratio:>12}  {same_ratio}")
         print(f"  device: {r['device']}; versions: {r['versions']}")
 
 
