@@ -97,7 +97,10 @@ class _Forwarder:
     def _forward(self, line, dropped, end=b"\n"):
         if (dropped and line.startswith(_CONTINUED)) or not keeps(line, self.level):
             return True
-        os.write(self.stderr, line + end)
+        try:
+            os.write(self.stderr, line + end)
+        except OSError:  # stderr closed: go on reading, or the importing thread would block on a full pipe
+            pass
         return False
 
 
@@ -119,22 +122,31 @@ class _Loader:
                 self.loader.exec_module(module)
         finally:
             module.__loader__ = module.__spec__.loader = self.loader
+            _uninstall()
 
 
 class _Finder:
-    """Finds `module` once, with the finders after it, and wraps its loader in _Loader."""
+    """Finds `module` with the finders after it, and wraps its loader in _Loader."""
 
     def __init__(self, level, module):
-        self.level, self.module = level, module
+        self.level, self.module, self.searching = level, module, False
 
     def find_spec(self, name, path=None, target=None):
-        if name != self.module:
+        if name != self.module or self.searching:
             return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(name)
+        # Not removed from sys.meta_path here: the import system is iterating over it.
+        self.searching = True
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            self.searching = False
         if spec is not None and spec.loader is not None:
             spec.loader = _Loader(spec.loader, self.level)
         return spec
+
+
+def _uninstall():
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _Finder)]
 
 
 def filter_import(environ=None, module="tensorflow"):
