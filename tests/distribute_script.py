@@ -5,9 +5,9 @@
   two WORKDIR: two devices (JAX host devices / TF logical CPUs); from the same
       initial weights, takes a step; also resumes the one-device checkpoint.
   resume WORKDIR: one device again, resuming the two-device checkpoint.
-`one` and `two` also take a Pix2Pix step from the same initial weights.
+`one` and `two` also take a Pix2Pix and a CycleGAN step from the same initial weights.
 Prints one JSON line of losses and what jit_compile="auto" resolved to; writes
-weights to WORKDIR/<mode>.npz (a Pix2Pix's to pix2pix_<mode>.npz).
+weights to WORKDIR/<mode>.npz (a Pix2Pix's to pix2pix_<mode>.npz, a CycleGAN's to cyclegan_<mode>.npz).
 """
 
 import contextlib
@@ -30,7 +30,7 @@ if keras.backend.backend() == "tensorflow":
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * devices)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dcgan_keras import DCGAN, Pix2Pix, build_discriminator, build_generator  # noqa: E402
+from dcgan_keras import DCGAN, CycleGAN, Pix2Pix, build_discriminator, build_generator  # noqa: E402
 from dcgan_keras.networks import build_patch_discriminator, build_unet_generator  # noqa: E402
 from dcgan_keras.distribute import data_parallel  # noqa: E402
 from helpers import random_images  # noqa: E402
@@ -79,6 +79,35 @@ def pix2pix_step(gan):
     return {k: float(v[-1]) for k, v in logs.items()}
 
 
+# And a CycleGAN: four networks, four optimizers, one backward pass for both generators
+# (seam.minimize_together). Instance norm (per image) in G; no image pool (its draws are random).
+UNPAIRED = tuple(np.random.default_rng(5).uniform(-1, 1, (4, 16, 16, 1)).astype("float32") for _ in range(2))
+
+
+def build_cyclegan():
+    keras.utils.set_random_seed(0)
+    layers = keras.layers
+
+    def generator(name):
+        return keras.Sequential([keras.Input((16, 16, 1)), layers.Conv2D(4, 3, padding="same", use_bias=False),
+                                 layers.GroupNormalization(groups=-1), layers.LeakyReLU(0.2),
+                                 layers.Conv2D(1, 3, padding="same", activation="tanh")], name=name)
+
+    def discriminator(name):
+        return keras.Sequential([keras.Input((16, 16, 1)), layers.Conv2D(4, 4, strides=2, padding="same"),
+                                 layers.LeakyReLU(0.2), layers.Conv2D(1, 3, padding="same")], name=name)
+
+    gan = CycleGAN(generator("g_ab"), generator("g_ba"), discriminator("d_a"), discriminator("d_b"),
+                   pool_size=0, seed=0)
+    gan.compile(jit_compile=JIT_COMPILE)
+    return gan
+
+
+def cyclegan_step(gan):
+    logs = gan.fit(UNPAIRED, batch_size=4, epochs=1, shuffle=False, verbose=0).history
+    return {k: float(v[-1]) for k, v in logs.items()}
+
+
 def weights(gan):
     return {v.path: keras.ops.convert_to_numpy(v) for v in gan.weights}
 
@@ -101,6 +130,10 @@ with scope:
         pix2pix.save_weights(path("pix2pix_initial.weights.h5"))
         result["pix2pix_step1"] = pix2pix_step(pix2pix)
         np.savez(path("pix2pix_one.npz"), **weights(pix2pix))
+        cyclegan = build_cyclegan()
+        cyclegan.save_weights(path("cyclegan_initial.weights.h5"))
+        result["cyclegan_step1"] = cyclegan_step(cyclegan)
+        np.savez(path("cyclegan_one.npz"), **weights(cyclegan))
     elif mode == "two":
         gan = build()
         gan.load_weights(path("initial.weights.h5"))
@@ -112,6 +145,10 @@ with scope:
         pix2pix.load_weights(path("pix2pix_initial.weights.h5"))
         result["pix2pix_step1"] = pix2pix_step(pix2pix)
         np.savez(path("pix2pix_two.npz"), **weights(pix2pix))
+        cyclegan = build_cyclegan()
+        cyclegan.load_weights(path("cyclegan_initial.weights.h5"))
+        result["cyclegan_step1"] = cyclegan_step(cyclegan)
+        np.savez(path("cyclegan_two.npz"), **weights(cyclegan))
     else:
         result["resumed_two"] = step(keras.saving.load_model(path("two.keras")))
     result["auto_jit_compile"] = bool(build(jit_compile="auto").jit_compile)

@@ -42,14 +42,15 @@ def test_two_devices_match_one_device_with_the_same_global_batch(runs):
 
 
 @needs_distribution
-def test_a_pix2pix_step_on_two_devices_matches_one_device(runs):
+@pytest.mark.parametrize("model, metric", [("pix2pix", "g_l1_loss"), ("cyclegan", "cycle_loss")])
+def test_a_translator_step_on_two_devices_matches_one_device(runs, model, metric):
     workdir, results = runs
-    one, two = results["one"]["pix2pix_step1"], results["two"]["pix2pix_step1"]
-    assert sorted(one) == sorted(two) and "g_l1_loss" in one
+    one, two = results["one"][f"{model}_step1"], results["two"][f"{model}_step1"]
+    assert sorted(one) == sorted(two) and metric in one
     for name in one:
         np.testing.assert_allclose(two[name], one[name], rtol=1e-4, err_msg=name)
-    one, two = np.load(workdir / "pix2pix_one.npz"), np.load(workdir / "pix2pix_two.npz")
-    assert set(one.files) == set(two.files)
+    one, two = np.load(workdir / f"{model}_one.npz"), np.load(workdir / f"{model}_two.npz")
+    assert set(one.files) == set(two.files) and len(one.files) > 8
     for name in one.files:
         np.testing.assert_allclose(two[name], one[name], rtol=1e-4, atol=1e-6, err_msg=name)
 
