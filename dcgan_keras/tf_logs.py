@@ -15,7 +15,6 @@ import importlib.util
 import os
 import re
 import sys
-import threading
 
 # absl's prefix: severity letter, MMDD, time, thread id, file:line].
 _LOG_LINE = re.compile(rb"^([IWEF])\d{4} \d\d:\d\d:[\d.]+ +\d+ [^\]\s]+:\d+\] ")
@@ -61,51 +60,83 @@ def keeps(line, level):
     return match is None or _SEVERITY[match.group(1)] >= level
 
 
-class _Forwarder:
-    """Points fd 2 at a pipe while it runs, and copies to the real stderr the lines `keeps` keeps."""
+def copy_kept_lines(source, sink, level):
+    """Copies each line of the binary stream `source` that `keeps` keeps to `sink`, as it comes.
+
+    Args:
+        source, sink: binary file objects; `sink` is flushed after each line.
+        level: the TF_CPP_MIN_LOG_LEVEL to filter by.
+    """
+    dropped = False
+    for line in source:
+        body = line.rstrip(b"\n")
+        # cpu_feature_guard's second line has no prefix of its own: it goes with the first.
+        dropped = (dropped and body.startswith(_CONTINUED)) or not keeps(body, level)
+        if not dropped:
+            try:
+                sink.write(line)
+                sink.flush()
+            except OSError:  # stderr gone: go on reading, or the writer would block on a full pipe
+                pass
+
+
+class _Filter:
+    """Points fd 2 at a pipe while it runs; a child process copies to the real stderr what `keeps` keeps.
+
+    A process, not a thread: TensorFlow's import may abort (a CPU without the
+    instructions it was built for logs a fatal line first) or write while it
+    holds the GIL, and a thread of this process would then lose the lines or
+    never drain the pipe. The child reads on to the end and exits; `__exit__`
+    waits for it briefly, so that later lines come after these.
+    """
 
     def __init__(self, level):
-        self.level = level
+        self.level, self.child, self.stderr = level, None, None
 
     def __enter__(self):
-        sys.stderr.flush()
-        self.stderr = os.dup(2)
-        read, write = os.pipe()
-        os.dup2(write, 2)
-        os.close(write)
-        self.thread = threading.Thread(target=self._copy, args=(read,), daemon=True)
-        self.thread.start()
+        import subprocess
+
+        try:
+            if sys.stderr is not None:
+                sys.stderr.flush()
+            self.stderr = os.dup(2)
+            read, write = os.pipe()
+            try:
+                # This file as a script, isolated (-I -S): the standard library only, a fast start.
+                self.child = subprocess.Popen([sys.executable, "-I", "-S", os.path.abspath(__file__), str(self.level)],
+                                              stdin=read, stdout=self.stderr, stderr=subprocess.DEVNULL)
+                os.dup2(write, 2)
+            finally:
+                os.close(read)
+                os.close(write)
+        except (OSError, ValueError):  # no stderr to read (closed), no process to start: not filtered
+            self._restore()
         return self
 
     def __exit__(self, *exc):
-        sys.stderr.flush()
-        os.dup2(self.stderr, 2)  # closes the pipe's last write end: _copy reads its end and returns
-        self.thread.join()
-        os.close(self.stderr)
+        if sys.stderr is not None:
+            try:
+                sys.stderr.flush()
+            except (OSError, ValueError):
+                pass
+        self._restore()
         return False
 
-    def _copy(self, read):
-        pending, dropped = b"", False
-        with os.fdopen(read, "rb", buffering=0) as pipe:
-            while chunk := pipe.read(65536):
-                *lines, pending = (pending + chunk).split(b"\n")
-                for line in lines:
-                    dropped = self._forward(line, dropped)
-        if pending:
-            self._forward(pending, dropped, end=b"")
-
-    def _forward(self, line, dropped, end=b"\n"):
-        if (dropped and line.startswith(_CONTINUED)) or not keeps(line, self.level):
-            return True
-        try:
-            os.write(self.stderr, line + end)
-        except OSError:  # stderr closed: go on reading, or the importing thread would block on a full pipe
-            pass
-        return False
+    def _restore(self):
+        if self.stderr is not None:
+            os.dup2(self.stderr, 2)  # the pipe's last write end here: the child reads to its end
+            os.close(self.stderr)
+            self.stderr = None
+        if self.child is not None:
+            try:
+                self.child.wait(timeout=5)
+            except Exception:  # a process started meanwhile holds the pipe open: let the child finish alone
+                pass
+            self.child = None
 
 
 class _Loader:
-    """The real loader of `tensorflow`, its module run under a _Forwarder."""
+    """The real loader of `tensorflow`, its module run under a _Filter."""
 
     def __init__(self, loader, level):
         self.loader, self.level = loader, level
@@ -118,7 +149,7 @@ class _Loader:
 
     def exec_module(self, module):
         try:
-            with _Forwarder(self.level):
+            with _Filter(self.level):
                 self.loader.exec_module(module)
         finally:
             module.__loader__ = module.__spec__.loader = self.loader
@@ -155,7 +186,9 @@ def filter_import(environ=None, module="tensorflow"):
     Call it before anything imports TensorFlow; it does nothing where that has
     happened, where the level shows every line, or where it was called before.
     The first `import tensorflow` (by Keras, tf.data or ours) then runs with
-    stderr read through a pipe; nothing is imported here.
+    stderr read through a pipe by a small child process (about 20 ms to
+    start); nothing is imported here. Where TensorFlow is not installed the
+    finder stays in `sys.meta_path`, answering None.
 
     Args:
         environ: where to read TF_CPP_MIN_LOG_LEVEL; os.environ by default.
@@ -170,3 +203,7 @@ def filter_import(environ=None, module="tensorflow"):
     if level <= 0 or module in sys.modules or any(isinstance(f, _Finder) for f in sys.meta_path):
         return
     sys.meta_path.insert(0, _Finder(level, module))
+
+
+if __name__ == "__main__":  # the child of _Filter: stdin is the pipe, stdout the real stderr
+    copy_kept_lines(sys.stdin.buffer, sys.stdout.buffer, int(sys.argv[1]))

@@ -2,6 +2,7 @@
 
 import dataclasses
 import errno
+import os
 import signal
 import sys
 
@@ -137,17 +138,22 @@ def test_tensorflows_log_lines_are_kept_from_their_level_up(level, kept):
     assert tf_logs.min_log_level({"TF_CPP_MIN_LOG_LEVEL": str(level)}) == level
 
 
-def test_the_first_import_of_tensorflow_drops_its_start_up_lines_and_nothing_else(tmp_path, monkeypatch, capfd):
+def _fake_tensorflow(tmp_path, name, raises=False):
     # What TensorFlow's import writes to fd 2 on a CPU where oneDNN is on by default, beside what must pass.
     start_up = BEFORE_INIT + b"\n" + ONEDNN + b"\n"
-    (tmp_path / "fake_tensorflow.py").write_text(
+    (tmp_path / f"{name}.py").write_text(
         "import os, sys\n"
         f"os.write(2, {start_up!r})\n"
+        "os.write(2, b'a line of its own\\n')\n"
         "os.write(2, b'I0000 00:00:17.1 9 cpu_feature_guard.cc:227] This TensorFlow binary is optimized\\n'"
         " b'To enable the following instructions: AVX2 FMA, rebuild TensorFlow\\n')\n"
-        "print('a Python warning', file=sys.stderr)\n"
         "os.write(2, b'E0000 00:00:17.2 9 a.cc:1] an error line\\nno newline at the end')\n"
+        + ("raise ImportError('broken build')\n" if raises else "")
     )
+
+
+def test_the_first_import_of_tensorflow_drops_its_start_up_lines_and_nothing_else(tmp_path, monkeypatch, capfd):
+    _fake_tensorflow(tmp_path, "fake_tensorflow")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr("sys.meta_path", list(sys.meta_path))
     tf_logs.filter_import({"TF_CPP_MIN_LOG_LEVEL": "3"}, module="fake_tensorflow")
@@ -157,9 +163,27 @@ def test_the_first_import_of_tensorflow_drops_its_start_up_lines_and_nothing_els
         import fake_tensorflow
     finally:
         sys.modules.pop("fake_tensorflow", None)
-    assert capfd.readouterr().err == "a Python warning\nno newline at the end"
+    assert capfd.readouterr().err == "a line of its own\nno newline at the end"
     assert not any(isinstance(f, tf_logs._Finder) for f in sys.meta_path)
-    assert not isinstance(fake_tensorflow.__loader__, tf_logs._Loader)  # leaves no trace on the module
+    # It leaves no trace on the module.
+    assert not isinstance(fake_tensorflow.__loader__, tf_logs._Loader)
+    assert fake_tensorflow.__spec__.loader is fake_tensorflow.__loader__
     # The user's level wins: at 0 nothing is filtered, and nothing is installed.
     tf_logs.filter_import({"TF_CPP_MIN_LOG_LEVEL": "0"}, module="fake_tensorflow")
+    assert not any(isinstance(f, tf_logs._Finder) for f in sys.meta_path)
+
+
+def test_an_import_that_fails_keeps_its_error_and_stderr(tmp_path, monkeypatch, capfd):
+    _fake_tensorflow(tmp_path, "broken_tensorflow", raises=True)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr("sys.meta_path", list(sys.meta_path))
+    tf_logs.filter_import({"TF_CPP_MIN_LOG_LEVEL": "1"}, module="broken_tensorflow")
+    with pytest.raises(ImportError, match="broken build"):
+        import broken_tensorflow  # noqa: F401
+    sys.modules.pop("broken_tensorflow", None)
+    # Level 1 drops INFO lines only; the rest of stderr reaches it, and stderr is itself again.
+    assert capfd.readouterr().err == (BEFORE_INIT.decode() + "\na line of its own\nE0000 00:00:17.2 9 a.cc:1] an error line"
+                                      "\nno newline at the end")
+    os.write(2, b"after\n")
+    assert capfd.readouterr().err == "after\n"
     assert not any(isinstance(f, tf_logs._Finder) for f in sys.meta_path)

@@ -16,7 +16,7 @@ from tests.helpers import numpy_weights, random_images, tiny_gan
 
 pytestmark = pytest.mark.skipif(keras.backend.backend() != "torch", reason="the fast Adam update is torch's")
 
-SHAPES = [(3, 4), (4,), (5, 5, 2, 3), (1,)]
+SHAPES = [(3, 4), (4,), (5, 5, 2, 3), (1,), ()]
 
 
 def _variables(seed):
