@@ -225,8 +225,11 @@ def run_worker(args):
 
     backend = keras.backend.backend()
     judge = Judge(args.classifier, args.mnist_dir)
-    train = pad(mnist_images(args.mnist_dir, "train"))
-    test = pad(mnist_images(args.mnist_dir, "test", limit=args.num_eval))
+    def scaled(images):  # uint8 -> [-1, 1]
+        return np.asarray(images, "float32") / 127.5 - 1.0
+
+    train = pad(scaled(mnist_images(args.mnist_dir, "train")))
+    test = pad(scaled(mnist_images(args.mnist_dir, "test", limit=args.num_eval)))
     labels = read_labels(args.mnist_dir, "test")[: len(test)]
     os.makedirs(args.out_dir, exist_ok=True)
     for model in args.models.split(","):
