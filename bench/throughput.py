@@ -291,8 +291,7 @@ def make_variants(backend, preset, batch, args):
     mp = args.mixed_precision
     out = {}
     if PRESETS[preset].get("loss") == "wgan_gp":
-        out = wgan_gp_variants(backend, batch)
-        return {k: v for k, v in out.items() if k in set(args.variants.split(","))} if args.variants else out
+        return _kept(wgan_gp_variants(backend, batch), args)
     keras_kw = dict(mixed_precision=mp, steps_per_execution=args.steps_per_execution)
     out["keras"] = lambda: KerasVariant(preset, batch, "auto", **keras_kw)
     out["keras_simul"] = lambda: KerasVariant(preset, batch, "auto", update="simultaneous", **keras_kw)
@@ -351,10 +350,15 @@ def make_variants(backend, preset, batch, args):
             out["torch_seq1_compile"] = lambda: RefVariant(
                 TorchReference(preset, "seq1_nograd", compile_modules=True, mixed_precision=mp), "seq1")
             out["keras_compile"] = lambda: KerasVariant(preset, batch, True, **keras_kw)
-    if args.variants:
-        keep = set(args.variants.split(","))
-        out = {k: v for k, v in out.items() if k in keep}
-    return out
+    return _kept(out, args)
+
+
+def _kept(variants, args):
+    """The variants that --variants names (all where it is empty)."""
+    if not args.variants:
+        return variants
+    keep = set(args.variants.split(","))
+    return {k: v for k, v in variants.items() if k in keep}
 
 
 def wgan_gp_variants(backend, batch):

@@ -220,16 +220,14 @@ def cyclegan_job(args, seed, train, test, labels, judge):
 
 def run_worker(args):
     import keras
-    import numpy as np
     from quality_worker import mnist_images, read_labels
+
+    from dcgan_keras import metrics
 
     backend = keras.backend.backend()
     judge = Judge(args.classifier, args.mnist_dir)
-    def scaled(images):  # uint8 -> [-1, 1]
-        return np.asarray(images, "float32") / 127.5 - 1.0
-
-    train = pad(scaled(mnist_images(args.mnist_dir, "train")))
-    test = pad(scaled(mnist_images(args.mnist_dir, "test", limit=args.num_eval)))
+    train = pad(metrics.to_model_range(mnist_images(args.mnist_dir, "train")))
+    test = pad(metrics.to_model_range(mnist_images(args.mnist_dir, "test", limit=args.num_eval)))
     labels = read_labels(args.mnist_dir, "test")[: len(test)]
     os.makedirs(args.out_dir, exist_ok=True)
     for model in args.models.split(","):
