@@ -484,14 +484,14 @@ def run_worker(args):
         ratio = info["ours"]["images_per_s"] / info["loop"]["images_per_s"]
         result["models"][model] = {"variants": info, "ratio": ratio, "steps_per_turn": steps,
                                    "jit_compile": ours.gan.jit_compile}
-        print(f"[{backend} {model}] ours {info['ours']['images_per_s']:.1f} img/s, loop "
-              f"{info['loop']['images_per_s']:.1f} img/s: ratio {ratio:.3f} ({steps} steps a turn, "
+        print(f"[{backend} {model}] ours {info['ours']['images_per_s']:.3g} img/s, loop "
+              f"{info['loop']['images_per_s']:.3g} img/s: ratio {ratio:.3f} ({steps} steps a turn, "
               f"{args.reps} turns)", flush=True)
         if "ours_each" in info:
             each = info["ours_each"]["images_per_s"] / info["loop"]["images_per_s"]
             result["models"][model]["ratio_each"] = each
             print(f"[{backend} {model}] ours_each (a backward pass per generator) "
-                  f"{info['ours_each']['images_per_s']:.1f} img/s: ratio {each:.3f}", flush=True)
+                  f"{info['ours_each']['images_per_s']:.3g} img/s: ratio {each:.3f}", flush=True)
         print(f"[{backend} {model}] first step, ours: {_rounded(first['ours'])}", flush=True)
         print(f"[{backend} {model}] first step, loop: {_rounded(first['loop'])}", flush=True)
     with open(args.worker_out, "w") as f:
@@ -527,8 +527,8 @@ def main():
     for r in results:
         for model, m in r["models"].items():
             each = f"{m['ratio_each']:.3f}" if "ratio_each" in m else "-"
-            print(f"{r['backend']:<11} {model:<9} {m['variants']['ours']['images_per_s']:>10.1f}  "
-                  f"{m['variants']['loop']['images_per_s']:>10.1f}  {m['ratio']:.3f}  {each:>18}  {r['device']}")
+            print(f"{r['backend']:<11} {model:<9} {m['variants']['ours']['images_per_s']:>10.3g}  "
+                  f"{m['variants']['loop']['images_per_s']:>10.3g}  {m['ratio']:.3f}  {each:>18}  {r['device']}")
     if args.out:
         with open(args.out, "w") as f:
             json.dump(results, f, indent=1)
