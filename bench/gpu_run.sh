@@ -7,6 +7,10 @@
 #   bash bench/gpu_run.sh callbacks    # train.py's per-step callbacks, async-safe vs syncing every step
 #   bash bench/gpu_run.sh cli          # train.py / resume / sample.py and the model tests on the GPU
 #   bash bench/gpu_run.sh torch_layers # torch: dcgan_keras.layers and direct layer calls against Keras's own, a profile, host time
+#   bash bench/gpu_run.sh family jax   # (or torch) Pix2Pix and CycleGAN against hand-written loops, 64x64 and 256x256, and WGAN-GP
+# The family's quality goes through `quality` with its own arguments, e.g.
+#   bash bench/gpu_run.sh quality --recipes=conditional,kerasio_cgan               # issue 26
+#   bash bench/gpu_run.sh quality --seeds=0 --tag=hinge --overrides='{"loss": "hinge"}'  # issue 29
 # That machine has JAX and torch with CUDA but no TensorFlow (its CUDA build is
 # ~2 GB, over what can be carried there), and no network: Keras and its two
 # missing pure dependencies come as wheels in .whl/, MNIST and the cached
@@ -95,6 +99,15 @@ torch_layers)
   # the last turn's (the fit variant's data transfers and logs are Keras's).
   say "syncs"; timeout 40 $PY bench/torch_host_overhead.py --sync_debug --steps=5 2>&1 | grep -v "^[WI]0000" | tail -40
   ;;
-*) echo "usage: bash bench/gpu_run.sh throughput|quality|round2|callbacks|cli|torch_layers"; exit 2 ;;
+family)
+  # Issues 27-29 on the GPU, one backend a call (JAX or torch; no TensorFlow there): the
+  # translators' `fit` against hand-written loops at 64x64 and at the papers' 256x256 batch 1
+  # (bench/translator_throughput.py), then the WGAN-GP step (bench/throughput.py).
+  b=${2:?usage: bash bench/gpu_run.sh family jax|torch}
+  say "translators $b, 64x64"; timeout 150 $PY bench/translator_throughput.py --backends=$b --reps=5 --out=$OUT/tr64_$b.json 2>&1 | grep -v "^[WI]0000" | tail -4
+  say "translators $b, 256x256 batch 1"; timeout 240 $PY bench/translator_throughput.py --backends=$b --size=256 --batch=1 --filters=64 --residual_blocks=9 --reps=3 --out=$OUT/tr256_$b.json 2>&1 | grep -v "^[WI]0000" | tail -4
+  say "wgan_gp $b"; timeout 150 $PY bench/throughput.py --backends=$b --presets=wgan_gp --reps=5 --turn_seconds=1.0 --max_steps=500 --out=$OUT/tp_wgan_$b.json 2>&1 | grep -v "^[WI]0000" | tail -6; pkill -f "throughput.py --worker"
+  ;;
+*) echo "usage: bash bench/gpu_run.sh throughput|quality|round2|callbacks|cli|torch_layers|family"; exit 2 ;;
 esac
 say done
