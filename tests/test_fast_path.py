@@ -84,6 +84,8 @@ def _tutorial_networks(width=16):
 
 # The presets' optimizer: Adam(2e-4, beta_1=0.5) with Keras's epsilon 1e-7.
 ADAM = dict(learning_rate=2e-4, beta_1=0.5, beta_2=0.999, epsilon=1e-7)
+# Adam's epsilon as its first update sees it: Keras adds it to sqrt(v), before the bias correction.
+FIRST_STEP_EPSILON = ADAM["epsilon"] / np.sqrt(1 - ADAM["beta_2"])
 
 
 def _one_step(make_networks, shape, enabled, update="sequential"):
@@ -116,12 +118,12 @@ def _one_step(make_networks, shape, enabled, update="sequential"):
 def _adam_first_update(start, gradient):
     """Keras's Adam at step 1, in float64: m = (1-b1) g, v = (1-b2) g^2, lr_t = lr sqrt(1-b2) / (1-b1)."""
     g = gradient.astype("float64")
-    return start - ADAM["learning_rate"] * g / (np.abs(g) + ADAM["epsilon"] / np.sqrt(1 - ADAM["beta_2"]))
+    return start - ADAM["learning_rate"] * g / (np.abs(g) + FIRST_STEP_EPSILON)
 
 
 def _adam_gain(gradient):
     """|d(new weight) / d(gradient)| of that first update: lr e / (|g| + e)^2, e = epsilon / sqrt(1-b2)."""
-    e = ADAM["epsilon"] / np.sqrt(1 - ADAM["beta_2"])
+    e = FIRST_STEP_EPSILON
     return ADAM["learning_rate"] * e / (np.abs(gradient.astype("float64")) + e) ** 2
 
 
