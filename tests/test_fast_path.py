@@ -6,6 +6,7 @@ user's own plain-Keras networks take the fast kernels; a generator saved
 from the package's networks loads in a process that never imports it.
 """
 
+import functools
 import os
 import subprocess
 import sys
@@ -15,7 +16,10 @@ import keras
 import numpy as np
 import pytest
 
-from dcgan_keras import DCGAN, build_discriminator, build_generator
+from dcgan_keras import DCGAN, ConditionalDCGAN, CycleGAN, Pix2Pix, build_discriminator, build_generator
+from dcgan_keras.networks.patchgan import build_image_patch_discriminator, build_patch_discriminator
+from dcgan_keras.networks.resnet import build_resnet_generator
+from dcgan_keras.networks.unet import build_unet_generator
 from dcgan_keras import backend as seam
 from dcgan_keras.backend import fast
 
@@ -89,18 +93,30 @@ FIRST_STEP_EPSILON = ADAM["epsilon"] / np.sqrt(1 - ADAM["beta_2"])
 
 
 def _one_step(make_networks, shape, enabled, update="sequential"):
-    """One `fit` step; returns (history, [(weight, (start, gradient) or None) per gan.weights], gan)."""
+    """One `fit` step of a DCGAN; returns (history, [(weight, (start, gradient) or None) per gan.weights], gan)."""
+
+    def make_gan():
+        generator, discriminator = make_networks()
+        gan = DCGAN(discriminator, generator, latent_dim=8, seed=0, ema_momentum=0.9, update=update)
+        gan.compile(**{f"{n}_optimizer": keras.optimizers.Adam(**ADAM) for n in "dg"}, **NO_XLA)
+        return gan
+
+    x = np.random.default_rng(0).uniform(-1, 1, (8,) + shape).astype("float32")
+    return _one_fit(make_gan, (x,), enabled)
+
+
+NO_XLA = {"jit_compile": False} if BACKEND == "tensorflow" else {}
+
+
+def _one_fit(make_gan, data, enabled):
+    """One `fit` step of `make_gan()` on `data` (batch 8), as `_one_step` returns it."""
     previous = fast._user_enabled
     fast.set_enabled(enabled)
     try:
         keras.utils.set_random_seed(0)
-        generator, discriminator = make_networks()
-        gan = DCGAN(discriminator, generator, latent_dim=8, seed=0, ema_momentum=0.9, update=update)
-        adam = {f"{n}_optimizer": keras.optimizers.Adam(**ADAM) for n in "dg"}
-        gan.compile(**adam, **({"jit_compile": False} if BACKEND == "tensorflow" else {}))
+        gan = make_gan()
         start = {id(v): keras.ops.convert_to_numpy(v) for v in gan.trainable_variables}
-        x = np.random.default_rng(0).uniform(-1, 1, (8,) + shape).astype("float32")
-        history = gan.fit(x, batch_size=8, epochs=1, verbose=0, shuffle=False).history
+        history = gan.fit(*data, batch_size=8, epochs=1, verbose=0, shuffle=False).history
         # Each trained weight's own gradient, read back from Adam's first moment: after one
         # update from zero it holds (1 - beta_1) * g exactly (a product with 0.5).
         trained = {}
@@ -183,9 +199,15 @@ def _fast_kernels_in_plan(model):
         from dcgan_keras.backend.fast import torch_forward
 
         plan = torch_forward._chain_plan(model)
+        if plan is torch_forward._NO_PLAN:
+            plan = torch_forward._graph_plan(model)
         assert plan is not torch_forward._NO_PLAN and plan is not None
-        layers = [layer for layer, _ in plan[1]]
-        return {layer.name: isinstance(step[0], __import__("functools").partial) for layer, step in zip(layers, plan[3])}
+        # A chain's plan lists its layers; a graph's, its nodes after the steps.
+        layers = [node.operation for node in plan[5]] if len(plan) == 6 else [layer for layer, _ in plan[1]]
+        return {
+            layer.name: step is not None and isinstance(step[0], functools.partial)
+            for layer, step in zip(layers, plan[3])
+        }
     from dcgan_keras.backend.fast import jax_forward
 
     steps = jax_forward.plan(model)
@@ -193,15 +215,86 @@ def _fast_kernels_in_plan(model):
     return {layer.name: op is not None for layer, op in steps}
 
 
+def _convolutions(*models):
+    return {
+        layer.name for model in models for layer in model.layers
+        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose))
+    }
+
+
+@needs_fast_path
+@pytest.mark.parametrize("conditioning", ["concat", "projection"])
+def test_the_conditional_networks_take_the_fast_kernels_and_a_step_gives_the_same_numbers(conditioning):
+    # Two inputs (z or images, and labels) and, with projection, a branch: not a chain, so the
+    # plan walks the graph, each convolution a fast kernel, the label's layers Keras's own calls.
+    def make_gan():
+        generator = build_generator(
+            latent_dim=8, num_classes=3, conditioning=conditioning, filters=(16, 16, 16), embedding_dim=4)
+        discriminator = build_discriminator(num_classes=3, conditioning=conditioning, filters=(16, 16), seed=0)
+        gan = ConditionalDCGAN(discriminator, generator, seed=0, ema_momentum=0.9)
+        gan.compile(**{f"{n}_optimizer": keras.optimizers.Adam(**ADAM) for n in "dg"}, **NO_XLA)
+        return gan
+
+    rng = np.random.default_rng(0)
+    data = (rng.uniform(-1, 1, (8, 28, 28, 1)).astype("float32"), np.arange(8, dtype="int32") % 3)
+    kernels = _assert_planned_and_the_same_step(make_gan, data, convolutions=5)
+    assert not kernels["label_one_hot"]
+
+
+def _assert_planned_and_the_same_step(make_gan, data, convolutions=None):
+    """Every convolution of `make_gan()`'s networks is a fast kernel in the plan, and one step
+    on `data` gives the same numbers on and off; returns {layer name: planned as a kernel}."""
+    networks = make_gan().networks.values()
+    kernels = {}
+    for network in networks:
+        kernels.update(_fast_kernels_in_plan(network))
+    names = _convolutions(*networks)
+    assert names and all(kernels[name] for name in names), kernels
+    assert convolutions is None or len(names) == convolutions, names
+    _assert_same_step(_one_fit(make_gan, data, True), _one_fit(make_gan, data, False))
+    return kernels
+
+
+@needs_fast_path
+def test_pix2pixs_unet_and_pair_patchgan_take_the_fast_kernels_and_a_step_gives_the_same_numbers():
+    # The U-Net's skip connections (Concatenate) and the PatchGAN's two inputs, with BatchNorm
+    # and seeded dropout: a graph whose convolutions, BatchNorm and dropout are fast kernels.
+    def make_gan():
+        generator = build_unet_generator(32, 1, 1, filters=16, dropout=0.5, dropout_blocks=1, seed=0)
+        discriminator = build_patch_discriminator(32, 1, 1, filters=16, downsamples=1, seed=0)
+        gan = Pix2Pix(generator, discriminator, seed=0)
+        gan.compile(**{f"{n}_optimizer": keras.optimizers.Adam(**ADAM) for n in "dg"}, **NO_XLA)
+        return gan
+
+    rng = np.random.default_rng(0)
+    data = tuple(rng.uniform(-1, 1, (8, 32, 32, 1)).astype("float32") for _ in "xy")
+    _assert_planned_and_the_same_step(make_gan, data)
+
+
+@needs_fast_path
+def test_cyclegans_resnet_generators_and_patchgans_take_the_fast_kernels_and_a_step_gives_the_same_numbers():
+    # Residual blocks (an Add of two branches), reflection padding and instance normalization:
+    # a graph whose convolutions are fast kernels and whose other layers are Keras's own calls.
+    def make_gan():
+        networks = [build_resnet_generator(32, 1, residual_blocks=1, filters=16, name=n) for n in ("g_ab", "g_ba")]
+        networks += [
+            build_image_patch_discriminator(32, 1, filters=16, downsamples=1, seed=0, name=n) for n in ("d_a", "d_b")
+        ]
+        gan = CycleGAN(*networks, pool_size=0, seed=0)
+        gan.compile(optimizers={name: keras.optimizers.Adam(**ADAM) for name in gan.optimizer_names}, **NO_XLA)
+        return gan
+
+    rng = np.random.default_rng(0)
+    data = tuple(rng.uniform(-1, 1, (8, 32, 32, 1)).astype("float32") for _ in "ab")
+    _assert_planned_and_the_same_step(make_gan, data)
+
+
 @needs_fast_path
 def test_a_users_plain_keras_sequential_networks_take_the_fast_kernels_and_give_the_same_numbers():
     generator, discriminator = _tutorial_networks()
     generator(np.zeros((2, 8), "float32"))
     kernels = {**_fast_kernels_in_plan(generator), **_fast_kernels_in_plan(discriminator)}
-    convolutions = [
-        layer for model in (generator, discriminator) for layer in model.layers
-        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose))
-    ]
+    convolutions = _convolutions(generator, discriminator)
     if BACKEND == "torch":
         # Every layer of both networks, the convolutions, BatchNorm and Dropout included.
         assert all(kernels.values()), kernels
@@ -209,7 +302,7 @@ def test_a_users_plain_keras_sequential_networks_take_the_fast_kernels_and_give_
         # JAX: the convolutions (jax_layers then takes the strided ones with
         # 16 or more channels, where phases pay), every other layer its own call.
         for name, planned in kernels.items():
-            assert planned == (name in {layer.name for layer in convolutions}), name
+            assert planned == (name in convolutions), name
     on = _one_step(_tutorial_networks, (28, 28, 1), True)
     off = _one_step(_tutorial_networks, (28, 28, 1), False)
     _assert_same_step(on, off)

@@ -81,6 +81,28 @@ def test_direct_layer_calls_give_keras_call_results(preset, policy):
         _assert_seam_matches_keras(discriminator, images, tolerance)
 
 
+@pytest.mark.parametrize("policy", ["float32", "mixed_float16", "mixed_bfloat16"])
+@pytest.mark.parametrize("conditioning", ["concat", "projection"])
+def test_the_conditional_networks_walked_node_by_node_give_keras_call_results(conditioning, policy):
+    # Two inputs: the graph plan, its direct nodes called as in a chain (with the same casts and
+    # autocast scopes under mixed precision), the label's layers through their own `__call__`.
+    from dcgan_keras.backend.fast.torch_forward import _NO_PLAN, _graph_plan
+
+    tolerance = (1e-4, 1e-4) if policy == "float32" else None
+    with precision(policy):
+        classes = dict(num_classes=3, conditioning=conditioning)
+        generator = build_generator(
+            latent_dim=8, image_size=28, channels=1, filters=(8, 8, 4), embedding_dim=4, **classes)
+        discriminator = build_discriminator(image_size=28, channels=1, filters=(4, 8), seed=3, **classes)
+        labels = keras.ops.convert_to_tensor([0, 2, 1, 2], "int32")
+        z = keras.random.normal((4, 8), seed=1)
+        images = generator([z, labels], training=False)
+        for model in (generator, discriminator):
+            assert _graph_plan(model) is not _NO_PLAN, model.name
+        _assert_seam_matches_keras(generator, [z, labels], tolerance)
+        _assert_seam_matches_keras(discriminator, [images, labels], tolerance)
+
+
 def _keras_io_discriminator():
     # keras.io's DCGAN example builds its networks as Sequential models.
     layers = keras.layers
@@ -145,22 +167,32 @@ def test_a_dense_layer_given_lora_after_its_plan_runs_through_its_own_call():
     assert not np.allclose(_seam_and_keras(model, x)[0], seam_out)
 
 
-def test_other_networks_fall_back_to_keras_and_give_its_results():
+def test_other_networks_walk_their_graph_or_fall_back_to_keras_and_give_its_results(monkeypatch):
     from dcgan_keras import backend as seam
-    from dcgan_keras.backend.fast.torch_forward import _NO_PLAN, _chain_plan
+    from dcgan_keras.backend.fast import torch_layers
+    from dcgan_keras.backend.fast.torch_forward import _NO_PLAN, _chain_plan, _graph_plan
 
-    inputs = keras.Input((6,))
+    inputs, labels = keras.Input((6,)), keras.Input((), dtype="int32")
     hidden = keras.layers.Dense(6)(inputs)
-    branching = keras.Model(inputs, keras.layers.Add()([inputs, hidden]))
+    code = keras.layers.CategoryEncoding(6, output_mode="one_hot")(labels)
+    # Two inputs and a branch: the Dense direct, CategoryEncoding and Add through their `__call__`.
+    branching = keras.Model([inputs, labels], keras.layers.Add()([keras.layers.Add()([inputs, hidden]), code]))
     noisy = keras.Sequential([keras.Input((6,)), keras.layers.Dense(6), keras.layers.GaussianNoise(0.1, seed=0)])
     unbuilt = keras.Sequential([keras.layers.Dense(6)])  # no input shape yet: no graph to read
     x = keras.random.normal((3, 6), seed=0)
-    for model, plan in ((branching, _NO_PLAN), (noisy, _NO_PLAN), (unbuilt, None)):
-        assert _chain_plan(model) is plan, model.name
+    dense = torch_layers.dense
+    taken = []
+    monkeypatch.setattr(torch_layers, "dense", lambda layer, x: taken.append(layer) or dense(layer, x))
+    pair = [x, keras.ops.convert_to_tensor([0, 5, 2], "int32")]
+    for model, inputs, plan in ((branching, pair, "graph"), (noisy, x, _NO_PLAN), (unbuilt, x, None)):
+        assert _chain_plan(model) is (_NO_PLAN if plan == "graph" else plan), model.name
+        if plan == "graph":
+            assert _graph_plan(model) is not _NO_PLAN
         np.testing.assert_array_equal(
-            keras.ops.convert_to_numpy(seam.forward(model, x, training=False)),
-            keras.ops.convert_to_numpy(model(x, training=False)),
+            keras.ops.convert_to_numpy(seam.forward(model, inputs, training=False)),
+            keras.ops.convert_to_numpy(model(inputs, training=False)),
         )
+    assert taken == [layer for layer in branching.layers if isinstance(layer, keras.layers.Dense)]
 
 
 def _seam_and_keras(model, x):

@@ -6,12 +6,14 @@ seam exports plain-Keras functions (`forward`, `move_average`, `add_to_means`,
 the backend's fast version in their place while `enabled()`:
 
 - torch (`torch_forward`, `torch_layers`, `torch_adam`, `torch_hooks`): a chain
-  network's layers called directly, Keras's Conv2D, Conv2DTranspose,
+  network's layers called directly (in any other functional network, the same
+  layers among its nodes), Keras's Conv2D, Conv2DTranspose,
   BatchNormalization, Dropout, Dense, Reshape, Flatten, LeakyReLU and tanh as
   torch ops without `keras.ops` around them; fused metric, average and
   cross-entropy updates; Keras's Adam arithmetic without its host work;
-- JAX on a CPU (`jax_forward`, `jax_layers`): a chain network's strided
-  convolutions by phases, where XLA:CPU's dilated convolutions are slow;
+- JAX on a CPU (`jax_forward`, `jax_layers`): a functional or Sequential
+  network's strided convolutions by phases, where XLA:CPU's dilated
+  convolutions are slow;
 - TensorFlow: nothing (Keras's ops compile into one graph).
 
 The fast path reaches into `keras.src` internals, so it is tested against one

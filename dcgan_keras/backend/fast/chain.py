@@ -1,4 +1,4 @@
-"""A model that is a plain chain of layers, as the forward plans (torch_forward, jax_forward) see it."""
+"""A model as the forward plans (torch_forward, jax_forward) see it: a plain chain of layers, or a graph of nodes."""
 
 import keras
 from keras.src.dtype_policies.dtype_policy_map import DTypePolicyMap
@@ -34,26 +34,45 @@ def chain_layers(model):
         node, layer = nodes[0], nodes[0].operation
         if node.is_input:
             continue
-        arguments = node.arguments
-        if (
-            # A keras.ops call in a functional model is an Operation, not a Layer.
-            not isinstance(layer, keras.layers.Layer)
-            or _extra_kwargs(arguments.kwargs)
-            or len(arguments.args) != 1
-            or arguments.args[0] is not previous
-            or len(node.outputs) != 1
-            or layer.activity_regularizer is not None
-            or getattr(layer, "_remat_mode", None)
-            or getattr(layer, "quantization_mode", None) is not None
-            # A policy map can change in place, out of a plan's sight.
-            or isinstance(layer._dtype_policy, DTypePolicyMap)
-        ):
+        if not plain_node(node) or node.arguments.args[0] is not previous:
             return NOT_A_CHAIN
         layers.append(layer)
         previous = node.outputs[0]
     if previous is not model.outputs[0] or not layers:
         return NOT_A_CHAIN
     return model, layers
+
+
+def plain_node(node):
+    """Whether a graph node is a Keras layer called on one tensor, whose `__call__` adds nothing
+    to its `call` but what the forward plans keep (the input cast, the autocast scope)."""
+    layer, arguments = node.operation, node.arguments
+    return not (
+        # A keras.ops call in a functional model is an Operation, not a Layer.
+        not isinstance(layer, keras.layers.Layer)
+        or _extra_kwargs(arguments.kwargs)
+        or len(arguments.args) != 1
+        or not isinstance(arguments.args[0], keras.KerasTensor)
+        or len(node.outputs) != 1
+        or layer.activity_regularizer is not None
+        or getattr(layer, "_remat_mode", None)
+        or getattr(layer, "quantization_mode", None) is not None
+        # A policy map can change in place, out of a plan's sight.
+        or isinstance(layer._dtype_policy, DTypePolicyMap)
+    )
+
+
+def graph_nodes(model):
+    """The nodes of a functional model that is not a chain, in the order `Functional` runs them
+    (input nodes left out); None for any other model."""
+    if type(model).call is not Functional.call:
+        return None
+    return [
+        node
+        for depth in sorted(model._nodes_by_depth, reverse=True)
+        for node in model._nodes_by_depth[depth]
+        if node.operation is not None and not node.is_input
+    ]
 
 
 def still_current(model, graph, policies):

@@ -1,7 +1,9 @@
 """JAX on a CPU: a chain network's strided convolutions by phases, inside the training step.
 
 `forward(model, inputs, training)` runs a chain model (functional or
-Sequential, `chain.chain_layers`) layer by layer through each layer's own
+Sequential, `chain.chain_layers`), or any other functional model node by node
+(`chain.graph_nodes`: the conditional networks, the U-Net, the ResNet
+generator), layer by layer through each layer's own
 `__call__` (so BatchNorm's statistics, seeds and everything else go through
 Keras, into the train step's StatelessScope), except Keras's strided Conv2D and
 Conv2DTranspose where `jax_layers` computes them by phases: XLA:CPU's dilated
@@ -14,7 +16,9 @@ value. Anything else, or any device but a CPU, is `model(inputs, training=...)`.
 import weakref
 
 import jax
+import keras
 from keras import ops
+from keras.src.models import functional
 
 from dcgan_keras.backend.fast import chain, jax_layers
 
@@ -28,22 +32,30 @@ def _fast_ops():
 
 
 def plan(model):
-    """[(layer, fast op or None)] of a chain model; None where it runs as Keras runs it."""
+    """[(layer, fast op or None)] of a chain model, or of a functional model's nodes in the
+    order `Functional` runs them (several inputs, skip connections, branches); None where
+    the model runs as Keras runs it."""
     cached = _plans.get(model)
     if cached is not None and chain.still_current(model, cached[0], cached[1]):
         return cached[2]
     found = chain.chain_layers(model)
     if found is None:
         return None  # a Sequential without its graph yet: not cached, the call builds it
-    steps = None
+    fast_ops, nodes = _fast_ops(), None
     if found is not chain.NOT_A_CHAIN:
-        fast_ops = _fast_ops()
-        steps = [(layer, fast_ops.get(chain.keras_class(layer))) for layer in found[1]]
-        if not any(op for _, op in steps):
-            steps = None
-    graph = found[0] if found is not chain.NOT_A_CHAIN else getattr(model, "_functional", model)
-    layers = found[1] if found is not chain.NOT_A_CHAIN else []
-    _plans[model] = (graph, tuple((layer, layer._dtype_policy) for layer in layers), steps)
+        graph, layers = found
+        steps = [(layer, fast_ops.get(chain.keras_class(layer))) for layer in layers]
+    else:
+        graph, nodes = getattr(model, "_functional", model), chain.graph_nodes(model) or []
+        steps = [
+            (node.operation, fast_ops.get(chain.keras_class(node.operation)) if chain.plain_node(node) else None)
+            for node in nodes
+        ]
+    if not any(op for _, op in steps):
+        steps = nodes = None
+    # A chain's every layer (a quantized one ends the chain), a graph's planned convolutions.
+    policies = tuple((layer, layer._dtype_policy) for layer, op in steps or () if op or nodes is None)
+    _plans[model] = (graph, policies, steps, nodes)
     return steps
 
 
@@ -52,13 +64,36 @@ def forward(model, inputs, training):
     steps = plan(model) if jax.default_backend() == "cpu" else None
     if steps is None:
         return model(inputs, training=training)
-    x = ops.convert_to_tensor(inputs, dtype=_plans[model][0].inputs[0].dtype)
+    graph, _, _, nodes = _plans[model]
+    if nodes is not None:
+        return _run_graph(model, nodes, steps, inputs, training)
+    x = ops.convert_to_tensor(inputs, dtype=graph.inputs[0].dtype)
     for layer, fast_op in steps:
-        outputs = None
-        # Mixed precision (a compute dtype other than the weights'): Keras's call casts.
-        if fast_op is not None and layer.compute_dtype == layer.variable_dtype == x.dtype:
-            outputs = fast_op(layer, x)
-            if outputs is not None and layer.activation is not None:
-                outputs = layer.activation(outputs)
-        x = layer(x, training=training) if outputs is None else outputs
+        x = _call(layer, fast_op, x, training)
     return x
+
+
+def _call(layer, fast_op, x, training):
+    outputs = None
+    # Mixed precision (a compute dtype other than the weights'): Keras's call casts.
+    if fast_op is not None and layer.compute_dtype == layer.variable_dtype == x.dtype:
+        outputs = fast_op(layer, x)
+        if outputs is not None and layer.activation is not None:
+            outputs = layer.activation(outputs)
+    return layer(x, training=training) if outputs is None else outputs
+
+
+def _run_graph(model, nodes, steps, inputs, training):
+    """`Functional.call`'s walk of the graph, the planned convolutions by phases."""
+    tensors = {id(x): y for x, y in zip(model.inputs, model._standardize_inputs(inputs))}
+    for node, (layer, fast_op) in zip(nodes, steps):
+        if any(id(x) not in tensors for x in node.input_tensors):
+            continue  # not computable from these inputs, as `Functional` skips it
+        args, kwargs = node.arguments.fill_in(tensors)
+        if fast_op is None:
+            outputs = functional.operation_fn(layer, training=training)(*args, **kwargs)
+        else:
+            outputs = _call(layer, fast_op, args[0], training)
+        for x, y in zip(node.outputs, keras.tree.flatten(outputs)):
+            tensors[id(x)] = y
+    return keras.tree.pack_sequence_as(model._outputs_struct, [tensors[id(x)] for x in model.outputs])

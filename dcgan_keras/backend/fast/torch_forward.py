@@ -15,8 +15,12 @@ in order, keeping the two parts of `__call__` that change
 results: inputs cast to the layer's compute dtype, and the autocast scope of
 mixed precision. Keras's own Dense, Reshape and Flatten go one step further:
 their torch ops run without `keras.ops` around them (`torch_layers.dense`,
-`reshape`, `flatten`; attempt 15). Any other model, or any layer outside
-`_direct_types()`, goes through `model(x, training=...)` as usual.
+`reshape`, `flatten`; attempt 15). A functional model that is not a chain
+(several inputs, skip connections, branches) is walked node by node as
+`Functional.call` walks it, each node of a plain `_direct_types()` layer
+called as in a chain, any other through its layer's `__call__`. Any other
+model (a Sequential with a layer outside `_direct_types()`, a subclassed
+model) goes through `model(x, training=...)` as usual.
 
 Keras's Conv2D, Conv2DTranspose, BatchNormalization (in training) and seeded
 Dropout (in training) run torch_layers' kernels (fewer copies, fused
@@ -31,6 +35,7 @@ import keras
 import torch
 from keras.src.backend.common.variables import AutocastScope, get_autocast_scope
 from keras.src.backend.torch.core import convert_to_tensor, to_torch_dtype
+from keras.src.models import functional
 
 from dcgan_keras.backend.fast import chain, torch_layers
 
@@ -47,6 +52,8 @@ def forward(model, inputs, training):
     plan = _plans.get(model)
     if plan is None or (plan is not _NO_PLAN and not _still_current(model, plan)):
         plan = _chain_plan(model)
+        if plan is _NO_PLAN:
+            plan = _graph_plan(model)
         if plan is None:  # a Sequential without its graph yet: the call builds it
             return model(inputs, training=training)
         _plans[model] = plan
@@ -54,23 +61,45 @@ def forward(model, inputs, training):
     # layer) would change each layer's scope: Keras's own path handles it.
     if plan is _NO_PLAN or get_autocast_scope() is not None:
         return model(inputs, training=training)
-    _, _, input_dtype, steps, no_autocast = plan
-    # As `Functional` does: onto Keras's device, in the Input's dtype.
-    x = convert_to_tensor(inputs, dtype=input_dtype)
+    _, _, input_dtype, steps, no_autocast = plan[:5]
     # With no layer in an autocast scope, weights read as stored all through.
     previous = torch_layers.read_stored(no_autocast and torch_layers.values_are_stored())
     try:
-        for call, takes_training, cast_to, scope_dtype in steps:
-            if cast_to is not None and x.dtype != cast_to and x.is_floating_point():
-                x = x.to(cast_to)
-            if scope_dtype is None:
-                x = call(x, training=training) if takes_training else call(x)
-            else:
-                with AutocastScope(scope_dtype):
-                    x = call(x, training=training) if takes_training else call(x)
+        if len(plan) == 6:
+            return _run_graph(model, plan[5], steps, inputs, training)
+        # As `Functional` does: onto Keras's device, in the Input's dtype.
+        x = convert_to_tensor(inputs, dtype=input_dtype)
+        for step in steps:
+            x = _run_step(step, x, training)
     finally:
         torch_layers.read_stored(previous)
     return x
+
+
+def _run_step(step, x, training):
+    call, takes_training, cast_to, scope_dtype = step
+    if cast_to is not None and x.dtype != cast_to and x.is_floating_point():
+        x = x.to(cast_to)
+    if scope_dtype is None:
+        return call(x, training=training) if takes_training else call(x)
+    with AutocastScope(scope_dtype):
+        return call(x, training=training) if takes_training else call(x)
+
+
+def _run_graph(model, nodes, steps, inputs, training):
+    """`Functional.call`'s walk of the graph: each planned node by its step, any other by its layer's `__call__`."""
+    tensors = {id(x): y for x, y in zip(model.inputs, model._standardize_inputs(inputs))}
+    for node, step in zip(nodes, steps):
+        if any(id(x) not in tensors for x in node.input_tensors):
+            continue  # not computable from these inputs, as `Functional` skips it
+        args, kwargs = node.arguments.fill_in(tensors)
+        if step is None:
+            outputs = functional.operation_fn(node.operation, training=training)(*args, **kwargs)
+        else:
+            outputs = _run_step(step, args[0], training)
+        for x, y in zip(node.outputs, keras.tree.flatten(outputs)):
+            tensors[id(x)] = y
+    return keras.tree.pack_sequence_as(model._outputs_struct, [tensors[id(x)] for x in model.outputs])
 
 
 def _still_current(model, plan):
@@ -155,24 +184,46 @@ def _chain_plan(model):
         return found if found is None else _NO_PLAN
     model, layers = found
     direct, fast_calls = _direct_types(), _fast_calls()
-    steps, policies = [], []
-    for layer in layers:
-        cls = chain.keras_class(layer)
-        if cls not in direct:
-            return _NO_PLAN
-        autocast = layer._convert_input_args and layer.autocast
-        fast = fast_calls.get(cls)
-        if cls in _KERNEL_LAYERS and layer.compute_dtype != layer.variable_dtype:
-            # Under mixed precision the kernels round differently from Keras's
-            # ops (float16 sums in another order, amplified by BatchNorm):
-            # there the layer's own call, and Keras's numbers bit for bit.
-            fast = None
-        takes_training = layer._call_has_training_arg
-        steps.append((
-            functools.partial(_call_fast, fast, layer, takes_training) if fast else layer.call,
-            takes_training or bool(fast),
-            to_torch_dtype(layer.input_dtype) if autocast else None,
-            layer.compute_dtype if layer.compute_dtype != layer.variable_dtype else None,
-        ))
-        policies.append((layer, layer._dtype_policy))
-    return model, tuple(policies), model.inputs[0].dtype, steps, all(step[3] is None for step in steps)
+    steps = [_step(layer, direct, fast_calls) for layer in layers]
+    if None in steps:
+        return _NO_PLAN
+    policies = tuple((layer, layer._dtype_policy) for layer in layers)
+    return model, policies, model.inputs[0].dtype, steps, all(step[3] is None for step in steps)
+
+
+def _graph_plan(model):
+    """A functional model that is not a chain (several inputs, skip connections, branches:
+    the conditional networks, the U-Net, the ResNet generator): the chain plan's first five
+    entries, the steps one per node (None: the layer's own `__call__`), then the nodes.
+    _NO_PLAN where no node has a fast kernel."""
+    nodes = chain.graph_nodes(model)
+    if not nodes:
+        return _NO_PLAN
+    direct, fast_calls = _direct_types(), _fast_calls()
+    steps = [_step(node.operation, direct, fast_calls) if chain.plain_node(node) else None for node in nodes]
+    if not any(step is not None and isinstance(step[0], functools.partial) for step in steps):
+        return _NO_PLAN
+    policies = tuple((node.operation, node.operation._dtype_policy) for node, step in zip(nodes, steps) if step)
+    no_autocast = all(step[3] is None for step in steps if step)
+    return model, policies, None, steps, no_autocast, nodes
+
+
+def _step(layer, direct, fast_calls):
+    """(call, takes training, cast to, autocast dtype) of one layer; None outside `direct`."""
+    cls = chain.keras_class(layer)
+    if cls not in direct:
+        return None
+    autocast = layer._convert_input_args and layer.autocast
+    fast = fast_calls.get(cls)
+    if cls in _KERNEL_LAYERS and layer.compute_dtype != layer.variable_dtype:
+        # Under mixed precision the kernels round differently from Keras's
+        # ops (float16 sums in another order, amplified by BatchNorm):
+        # there the layer's own call, and Keras's numbers bit for bit.
+        fast = None
+    takes_training = layer._call_has_training_arg
+    return (
+        functools.partial(_call_fast, fast, layer, takes_training) if fast else layer.call,
+        takes_training or bool(fast),
+        to_torch_dtype(layer.input_dtype) if autocast else None,
+        layer.compute_dtype if layer.compute_dtype != layer.variable_dtype else None,
+    )
