@@ -26,6 +26,11 @@ For each backend, in its own subprocess (KERAS_BACKEND is fixed per process):
 against keras.io's WGAN-GP train_step written by hand, tf_kerasio / tf_kerasio_xla
 (TensorFlow) and torch_kerasio (torch); algorithm "wgan" (no FLOP count).
 
+--presets=conditional,conditional_projection (issue 26): the mnist_conditional preset's
+step (the tf_tutorial networks given 10 classes by concatenation or by projection), keras
+(the fast path walking the two-input networks' graph) against keras_off (plain Keras); no
+hand-written reference.
+
 The algorithms (see bench/flops.py): simul computes G(z) once and updates both
 nets from one forward pass (the TF tutorial); seq1 computes G(z) once, updates
 D, then G through the updated D (pytorch/examples, and DCGAN.gan_step); seq2
@@ -56,6 +61,7 @@ Usage:
   python bench/throughput.py --data_parallel         # adds keras_dp: fit over all visible devices
   python bench/throughput.py --torch_compile --compile_timeout=300
   python bench/throughput.py --presets=wgan_gp --backends=tensorflow,torch   # issue 29's WGAN-GP step
+  python bench/throughput.py --presets=conditional --backends=jax,torch   # the conditional step, fast path on/off
 
 On a GPU, each backend takes the first GPU (TensorFlow, JAX and torch all
 see it); the device is printed with the results, and the GFLOP/s column can
@@ -82,6 +88,10 @@ PRESETS = {
     "dcgan64": dict(batch=64, shape=(64, 64, 3)),
     # Not run by default: the tf_tutorial networks trained with loss_fn="wgan_gp" (5 critic steps).
     "wgan_gp": dict(batch=64, shape=(28, 28, 1), networks="tf_tutorial", loss="wgan_gp"),
+    # Not run by default: the mnist_conditional preset's step (the tf_tutorial networks, 10 classes),
+    # with the fast path on and off; the networks take two inputs, so the plan walks their graph.
+    "conditional": dict(batch=256, shape=(28, 28, 1), networks="tf_tutorial", conditioning="concat"),
+    "conditional_projection": dict(batch=256, shape=(28, 28, 1), networks="tf_tutorial", conditioning="projection"),
 }
 DEFAULT_PRESETS = ("tf_tutorial", "dcgan64")
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -128,7 +138,7 @@ class KerasVariant:
 
     def __init__(self, preset, batch, jit_compile="auto", mixed_precision="", steps_per_execution=1,
                  update="sequential", data_parallel=False, run_callbacks=None, stock_layers=False,
-                 keras_calls=False, fast_path=True, user_networks=False, loss=None):
+                 keras_calls=False, fast_path=True, user_networks=False, loss=None, conditioning=None):
         import contextlib
 
         import keras
@@ -142,7 +152,9 @@ class KerasVariant:
         # Over all visible devices, as train.py --distribute=data_parallel runs it.
         self._scope = data_parallel_scope if data_parallel else contextlib.nullcontext
         with self._scope():
-            d, g = build_discriminator(preset=preset, seed=0), build_generator(preset=preset)
+            # With a conditioning: ConditionalDCGAN of the preset's networks, 10 classes.
+            classes = {"num_classes": 10, "conditioning": conditioning} if conditioning else {}
+            d, g = build_discriminator(preset=preset, seed=0, **classes), build_generator(preset=preset, **classes)
             if user_networks:
                 g, d = _tutorial_user_networks()
             if stock_layers:
@@ -152,13 +164,18 @@ class KerasVariant:
 
                 for model in (d, g):
                     torch_forward.call_through_keras(model)
-            gan = DCGAN(d, g, seed=0, update=update)
+            if conditioning:
+                from dcgan_keras import ConditionalDCGAN
+
+                gan = ConditionalDCGAN(d, g, seed=0)
+            else:
+                gan = DCGAN(d, g, seed=0, update=update)
             opts = {}
             if mixed_precision == "float16":
                 opts = {k: keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(2e-4, beta_1=0.5))
                         for k in ("d_optimizer", "g_optimizer")}
             gan.compile(jit_compile=jit_compile, steps_per_execution=steps_per_execution, loss_fn=loss, **opts)
-        self.gan = gan
+        self.gan, self.conditioning = gan, conditioning
         self.jit_compile = gan.jit_compile
         self._arrays = {}
 
@@ -182,8 +199,10 @@ class KerasVariant:
         # that would drop every variant's compiled step; the step keeps the switch it was traced with).
         switched, fast._user_enabled = fast._user_enabled, self.fast_path
         t = time.perf_counter()
+        images = self._arrays[steps]
+        labels = (np.arange(len(images)) % 10).astype("int32") if self.conditioning else None
         with self._scope():
-            self.gan.fit(self._arrays[steps], batch_size=self.batch, epochs=1, shuffle=False, verbose=0,
+            self.gan.fit(images, labels, batch_size=self.batch, epochs=1, shuffle=False, verbose=0,
                          callbacks=[timer] + self.run_callbacks())
         self.last_call_s = time.perf_counter() - t
         fast._user_enabled = switched
@@ -292,6 +311,13 @@ def make_variants(backend, preset, batch, args):
     out = {}
     if PRESETS[preset].get("loss") == "wgan_gp":
         return _kept(wgan_gp_variants(backend, batch), args)
+    conditioning = PRESETS[preset].get("conditioning")
+    if conditioning:  # no hand-written reference: the fast path against plain Keras
+        networks = PRESETS[preset]["networks"]
+        return _kept({
+            "keras": lambda: KerasVariant(networks, batch, "auto", conditioning=conditioning),
+            "keras_off": lambda: KerasVariant(networks, batch, "auto", conditioning=conditioning, fast_path=False),
+        }, args)
     keras_kw = dict(mixed_precision=mp, steps_per_execution=args.steps_per_execution)
     out["keras"] = lambda: KerasVariant(preset, batch, "auto", **keras_kw)
     out["keras_simul"] = lambda: KerasVariant(preset, batch, "auto", update="simultaneous", **keras_kw)
