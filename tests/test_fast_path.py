@@ -241,9 +241,16 @@ def test_the_conditional_networks_take_the_fast_kernels_and_a_step_gives_the_sam
     assert not kernels["label_one_hot"]
 
 
+def _forward_module():
+    from dcgan_keras.backend.fast import jax_forward, torch_forward
+
+    return torch_forward if BACKEND == "torch" else jax_forward
+
+
 def _assert_planned_and_the_same_step(make_gan, data, convolutions=None):
-    """Every convolution of `make_gan()`'s networks is a fast kernel in the plan, and one step
-    on `data` gives the same numbers on and off; returns {layer name: planned as a kernel}."""
+    """Every convolution of `make_gan()`'s networks is a fast kernel in the plan, the "on" step
+    walks the graph of every network that is not a chain, and one step on `data` gives the same numbers on and off;
+    returns {layer name: planned as a kernel}."""
     networks = make_gan().networks.values()
     kernels = {}
     for network in networks:
@@ -251,7 +258,18 @@ def _assert_planned_and_the_same_step(make_gan, data, convolutions=None):
     names = _convolutions(*networks)
     assert names and all(kernels[name] for name in names), kernels
     assert convolutions is None or len(names) == convolutions, names
-    _assert_same_step(_one_fit(make_gan, data, True), _one_fit(make_gan, data, False))
+    module, walked = _forward_module(), []
+    run_graph = module._run_graph
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(module, "_run_graph", lambda model, *a: walked.append(model.name) or run_graph(model, *a))
+        on = _one_fit(make_gan, data, True)
+    # Every network that is not a chain (a chain may be walked too: torch's, with a layer it
+    # cannot call directly, such as GroupNormalization).
+    from dcgan_keras.backend.fast import chain
+
+    graphs = {network.name for network in on[2].networks.values() if chain.chain_layers(network) is chain.NOT_A_CHAIN}
+    assert graphs and graphs <= set(walked), walked
+    _assert_same_step(on, _one_fit(make_gan, data, False))
     return kernels
 
 
@@ -287,6 +305,33 @@ def test_cyclegans_resnet_generators_and_patchgans_take_the_fast_kernels_and_a_s
     rng = np.random.default_rng(0)
     data = tuple(rng.uniform(-1, 1, (8, 32, 32, 1)).astype("float32") for _ in "ab")
     _assert_planned_and_the_same_step(make_gan, data)
+
+
+@needs_fast_path
+def test_a_walked_graph_returns_what_keras_returns_keeps_a_shared_layers_losses_and_is_not_kept_alive():
+    import gc
+    import weakref
+
+    images, labels = keras.Input((8, 8, 16)), keras.Input((), dtype="int32")
+    convolution = keras.layers.Conv2D(16, 3, strides=2, padding="same")  # JAX plans strided convolutions
+    shared = keras.layers.Dense(4, activity_regularizer="l2")  # called twice: two losses
+    code = keras.layers.CategoryEncoding(4, output_mode="one_hot")(labels)
+    features = keras.layers.Flatten()(convolution(images))
+    scores = keras.layers.Add()([shared(features), shared(keras.layers.Dense(256)(code) + features)])
+    model = keras.Model([images, labels], [scores])  # a one-item list: Keras returns the tensor
+    inputs = [keras.random.normal((2, 8, 8, 16), seed=0), keras.ops.convert_to_tensor([1, 3], "int32")]
+    walked = seam.forward(model, inputs, training=True)
+    walked_losses = [keras.ops.convert_to_numpy(loss) for loss in model.losses]
+    assert _forward_module()._plans[model][-1] is not None  # the graph plan, not the Keras call
+    expected = model(inputs, training=True)
+    assert keras.ops.is_tensor(walked) and keras.ops.is_tensor(expected)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(walked), keras.ops.convert_to_numpy(expected), atol=1e-5)
+    assert len(walked_losses) == len(model.losses) == 2
+    np.testing.assert_allclose(walked_losses, [keras.ops.convert_to_numpy(loss) for loss in model.losses], rtol=1e-5)
+    gone = weakref.ref(model)
+    del model
+    gc.collect()
+    assert gone() is None, "the cached plan keeps the model alive"
 
 
 @needs_fast_path

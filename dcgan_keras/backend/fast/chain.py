@@ -1,5 +1,8 @@
 """A model as the forward plans (torch_forward, jax_forward) see it: a plain chain of layers, or a graph of nodes."""
 
+import contextlib
+import weakref
+
 import keras
 from keras.src.dtype_policies.dtype_policy_map import DTypePolicyMap
 from keras.src.models.functional import Functional
@@ -63,8 +66,8 @@ def plain_node(node):
 
 
 def graph_nodes(model):
-    """The nodes of a functional model that is not a chain, in the order `Functional` runs them
-    (input nodes left out); None for any other model."""
+    """The nodes of a functional model, in the order `Functional` runs them (input nodes left
+    out), for the plans of models that are not a chain they can take; None for any other model."""
     if type(model).call is not Functional.call:
         return None
     return [
@@ -75,15 +78,37 @@ def graph_nodes(model):
     ]
 
 
+def graph_of(model):
+    """A weak reference to the graph a plan is made of (a functional model is its own): a plan
+    cached under the model (in a WeakKeyDictionary) must not keep it alive."""
+    return weakref.ref(getattr(model, "_functional", model))
+
+
 def still_current(model, graph, policies):
-    """Whether a plan made of `graph` and [(layer, dtype policy)] still describes `model`.
+    """Whether a plan made of `graph` (`graph_of`) and [(layer, dtype policy)] still describes `model`.
 
     `quantize()` or a new policy after the first step swaps the policy object,
     and with it what `call` must do; `Sequential.add` makes a new graph.
     """
-    return getattr(model, "_functional", model) is graph and all(
+    return getattr(model, "_functional", model) is graph() and all(
         layer._dtype_policy is policy for layer, policy in policies
     )
+
+
+@contextlib.contextmanager
+def call_context(model, training):
+    """The call context `model.__call__` would open around a walk of its graph: one for the
+    whole call, so that the layers called through their own `__call__` inherit `training` and
+    a layer called twice keeps the losses of both calls (each `__call__` at the top would clear
+    them)."""
+    context = model._get_call_context()
+    if training is None:
+        training = context.get_value("training")
+    context.set_value("training", training)
+    try:
+        yield
+    finally:
+        model._maybe_reset_call_context()
 
 
 def _extra_kwargs(kwargs):

@@ -1,4 +1,4 @@
-"""JAX on a CPU: a chain network's strided convolutions by phases, inside the training step.
+"""JAX on a CPU: a network's strided convolutions by phases, inside the training step.
 
 `forward(model, inputs, training)` runs a chain model (functional or
 Sequential, `chain.chain_layers`), or any other functional model node by node
@@ -55,7 +55,7 @@ def plan(model):
         steps = nodes = None
     # A chain's every layer (a quantized one ends the chain), a graph's planned convolutions.
     policies = tuple((layer, layer._dtype_policy) for layer, op in steps or () if op or nodes is None)
-    _plans[model] = (graph, policies, steps, nodes)
+    _plans[model] = (weakref.ref(graph), policies, steps, nodes)
     return steps
 
 
@@ -67,7 +67,7 @@ def forward(model, inputs, training):
     graph, _, _, nodes = _plans[model]
     if nodes is not None:
         return _run_graph(model, nodes, steps, inputs, training)
-    x = ops.convert_to_tensor(inputs, dtype=graph.inputs[0].dtype)
+    x = ops.convert_to_tensor(inputs, dtype=graph().inputs[0].dtype)
     for layer, fast_op in steps:
         x = _call(layer, fast_op, x, training)
     return x
@@ -86,14 +86,16 @@ def _call(layer, fast_op, x, training):
 def _run_graph(model, nodes, steps, inputs, training):
     """`Functional.call`'s walk of the graph, the planned convolutions by phases."""
     tensors = {id(x): y for x, y in zip(model.inputs, model._standardize_inputs(inputs))}
-    for node, (layer, fast_op) in zip(nodes, steps):
-        if any(id(x) not in tensors for x in node.input_tensors):
-            continue  # not computable from these inputs, as `Functional` skips it
-        args, kwargs = node.arguments.fill_in(tensors)
-        if fast_op is None:
-            outputs = functional.operation_fn(layer, training=training)(*args, **kwargs)
-        else:
-            outputs = _call(layer, fast_op, args[0], training)
-        for x, y in zip(node.outputs, keras.tree.flatten(outputs)):
-            tensors[id(x)] = y
-    return keras.tree.pack_sequence_as(model._outputs_struct, [tensors[id(x)] for x in model.outputs])
+    with chain.call_context(model, training):
+        for node, (layer, fast_op) in zip(nodes, steps):
+            if any(id(x) not in tensors for x in node.input_tensors):
+                continue  # not computable from these inputs, as `Functional` skips it
+            args, kwargs = node.arguments.fill_in(tensors)
+            if fast_op is None:
+                outputs = functional.operation_fn(layer, training=training)(*args, **kwargs)
+            else:
+                outputs = _call(layer, fast_op, args[0], training)
+            for x, y in zip(node.outputs, keras.tree.flatten(outputs)):
+                tensors[id(x)] = y
+    outputs = keras.tree.pack_sequence_as(model._outputs_struct, [tensors[id(x)] for x in model.outputs])
+    return functional.unpack_singleton(outputs)

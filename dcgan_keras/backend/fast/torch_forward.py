@@ -1,4 +1,4 @@
-"""torch: a chain model's forward pass, each layer's `call` run in turn.
+"""torch: a functional or Sequential model's forward pass, each direct layer's `call` run in turn.
 
 Keras's torch backend runs eagerly, so everything `Layer.__call__` does
 around a layer's `call` (argument conversion, the call-spec and input-spec
@@ -20,7 +20,8 @@ their torch ops run without `keras.ops` around them (`torch_layers.dense`,
 `Functional.call` walks it, each node of a plain `_direct_types()` layer
 called as in a chain, any other through its layer's `__call__`. Any other
 model (a Sequential with a layer outside `_direct_types()`, a subclassed
-model) goes through `model(x, training=...)` as usual.
+model, a graph with no direct layer) goes through `model(x, training=...)`
+as usual.
 
 Keras's Conv2D, Conv2DTranspose, BatchNormalization (in training) and seeded
 Dropout (in training) run torch_layers' kernels (fewer copies, fused
@@ -89,17 +90,19 @@ def _run_step(step, x, training):
 def _run_graph(model, nodes, steps, inputs, training):
     """`Functional.call`'s walk of the graph: each planned node by its step, any other by its layer's `__call__`."""
     tensors = {id(x): y for x, y in zip(model.inputs, model._standardize_inputs(inputs))}
-    for node, step in zip(nodes, steps):
-        if any(id(x) not in tensors for x in node.input_tensors):
-            continue  # not computable from these inputs, as `Functional` skips it
-        args, kwargs = node.arguments.fill_in(tensors)
-        if step is None:
-            outputs = functional.operation_fn(node.operation, training=training)(*args, **kwargs)
-        else:
-            outputs = _run_step(step, args[0], training)
-        for x, y in zip(node.outputs, keras.tree.flatten(outputs)):
-            tensors[id(x)] = y
-    return keras.tree.pack_sequence_as(model._outputs_struct, [tensors[id(x)] for x in model.outputs])
+    with chain.call_context(model, training):
+        for node, step in zip(nodes, steps):
+            if any(id(x) not in tensors for x in node.input_tensors):
+                continue  # not computable from these inputs, as `Functional` skips it
+            args, kwargs = node.arguments.fill_in(tensors)
+            if step is None:
+                outputs = functional.operation_fn(node.operation, training=training)(*args, **kwargs)
+            else:
+                outputs = _run_step(step, args[0], training)
+            for x, y in zip(node.outputs, keras.tree.flatten(outputs)):
+                tensors[id(x)] = y
+    outputs = keras.tree.pack_sequence_as(model._outputs_struct, [tensors[id(x)] for x in model.outputs])
+    return functional.unpack_singleton(outputs)
 
 
 def _still_current(model, plan):
@@ -188,24 +191,24 @@ def _chain_plan(model):
     if None in steps:
         return _NO_PLAN
     policies = tuple((layer, layer._dtype_policy) for layer in layers)
-    return model, policies, model.inputs[0].dtype, steps, all(step[3] is None for step in steps)
+    return chain.graph_of(model), policies, model.inputs[0].dtype, steps, all(step[3] is None for step in steps)
 
 
 def _graph_plan(model):
     """A functional model that is not a chain (several inputs, skip connections, branches:
-    the conditional networks, the U-Net, the ResNet generator): the chain plan's first five
-    entries, the steps one per node (None: the layer's own `__call__`), then the nodes.
-    _NO_PLAN where no node has a fast kernel."""
+    the conditional networks, the U-Net, the ResNet generator; or a chain with a layer outside
+    `_direct_types()`): the chain plan's first five entries, the steps one per node (None: the
+    layer's own `__call__`), then the nodes. _NO_PLAN where no node can be called directly."""
     nodes = chain.graph_nodes(model)
     if not nodes:
         return _NO_PLAN
     direct, fast_calls = _direct_types(), _fast_calls()
     steps = [_step(node.operation, direct, fast_calls) if chain.plain_node(node) else None for node in nodes]
-    if not any(step is not None and isinstance(step[0], functools.partial) for step in steps):
+    if not any(steps):
         return _NO_PLAN
     policies = tuple((node.operation, node.operation._dtype_policy) for node, step in zip(nodes, steps) if step)
     no_autocast = all(step[3] is None for step in steps if step)
-    return model, policies, None, steps, no_autocast, nodes
+    return chain.graph_of(model), policies, None, steps, no_autocast, nodes
 
 
 def _step(layer, direct, fast_calls):
