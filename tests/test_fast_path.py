@@ -273,6 +273,12 @@ def _assert_planned_and_the_same_step(make_gan, data, convolutions=None):
     return kernels
 
 
+def _two_image_batches():
+    """Pix2Pix's (inputs, targets) or CycleGAN's (a, b): two batches of 8 32x32x1 images."""
+    rng = np.random.default_rng(0)
+    return tuple(rng.uniform(-1, 1, (8, 32, 32, 1)).astype("float32") for _ in range(2))
+
+
 @needs_fast_path
 def test_pix2pixs_unet_and_pair_patchgan_take_the_fast_kernels_and_a_step_gives_the_same_numbers():
     # The U-Net's skip connections (Concatenate) and the PatchGAN's two inputs, with BatchNorm
@@ -284,9 +290,7 @@ def test_pix2pixs_unet_and_pair_patchgan_take_the_fast_kernels_and_a_step_gives_
         gan.compile(**{f"{n}_optimizer": keras.optimizers.Adam(**ADAM) for n in "dg"}, **NO_XLA)
         return gan
 
-    rng = np.random.default_rng(0)
-    data = tuple(rng.uniform(-1, 1, (8, 32, 32, 1)).astype("float32") for _ in "xy")
-    _assert_planned_and_the_same_step(make_gan, data)
+    _assert_planned_and_the_same_step(make_gan, _two_image_batches())
 
 
 @needs_fast_path
@@ -302,9 +306,7 @@ def test_cyclegans_resnet_generators_and_patchgans_take_the_fast_kernels_and_a_s
         gan.compile(optimizers={name: keras.optimizers.Adam(**ADAM) for name in gan.optimizer_names}, **NO_XLA)
         return gan
 
-    rng = np.random.default_rng(0)
-    data = tuple(rng.uniform(-1, 1, (8, 32, 32, 1)).astype("float32") for _ in "ab")
-    _assert_planned_and_the_same_step(make_gan, data)
+    _assert_planned_and_the_same_step(make_gan, _two_image_batches())
 
 
 @needs_fast_path
