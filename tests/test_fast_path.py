@@ -258,15 +258,14 @@ def _assert_planned_and_the_same_step(make_gan, data, convolutions=None):
     names = _convolutions(*networks)
     assert names and all(kernels[name] for name in names), kernels
     assert convolutions is None or len(names) == convolutions, names
-    module, walked = _forward_module(), []
-    run_graph = module._run_graph
+    from dcgan_keras.backend.fast import chain
+
+    walked, run_graph = [], chain.run_graph
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(module, "_run_graph", lambda model, *a: walked.append(model.name) or run_graph(model, *a))
+        patch.setattr(chain, "run_graph", lambda model, *a: walked.append(model.name) or run_graph(model, *a))
         on = _one_fit(make_gan, data, True)
     # Every network that is not a chain (a chain may be walked too: torch's, with a layer it
     # cannot call directly, such as GroupNormalization).
-    from dcgan_keras.backend.fast import chain
-
     graphs = {network.name for network in on[2].networks.values() if chain.chain_layers(network) is chain.NOT_A_CHAIN}
     assert graphs and graphs <= set(walked), walked
     _assert_same_step(on, _one_fit(make_gan, data, False))

@@ -5,6 +5,7 @@ import weakref
 
 import keras
 from keras.src.dtype_policies.dtype_policy_map import DTypePolicyMap
+from keras.src.models import functional
 from keras.src.models.functional import Functional
 from keras.src.models.sequential import Sequential
 
@@ -95,8 +96,28 @@ def still_current(model, graph, policies):
     )
 
 
+def run_graph(model, nodes, steps, run_step, inputs, training):
+    """`Functional.call`'s walk of `model`'s graph: node i by `run_step(steps[i], x, training)` on
+    its one input where `steps[i]` is not None, any other node through its layer's `__call__`.
+    Returns what `model(inputs, training=training)` returns."""
+    tensors = {id(x): y for x, y in zip(model.inputs, model._standardize_inputs(inputs))}
+    with _call_context(model, training):
+        for node, step in zip(nodes, steps):
+            if any(id(x) not in tensors for x in node.input_tensors):
+                continue  # not computable from these inputs, as `Functional` skips it
+            args, kwargs = node.arguments.fill_in(tensors)
+            if step is None:
+                outputs = functional.operation_fn(node.operation, training=training)(*args, **kwargs)
+            else:
+                outputs = run_step(step, args[0], training)
+            for x, y in zip(node.outputs, keras.tree.flatten(outputs)):
+                tensors[id(x)] = y
+    outputs = keras.tree.pack_sequence_as(model._outputs_struct, [tensors[id(x)] for x in model.outputs])
+    return functional.unpack_singleton(outputs)
+
+
 @contextlib.contextmanager
-def call_context(model, training):
+def _call_context(model, training):
     """The call context `model.__call__` would open around a walk of its graph: one for the
     whole call, so that the layers called through their own `__call__` inherit `training` and
     a layer called twice keeps the losses of both calls (each `__call__` at the top would clear

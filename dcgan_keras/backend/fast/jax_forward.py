@@ -16,9 +16,7 @@ value. Anything else, or any device but a CPU, is `model(inputs, training=...)`.
 import weakref
 
 import jax
-import keras
 from keras import ops
-from keras.src.models import functional
 
 from dcgan_keras.backend.fast import chain, jax_layers
 
@@ -66,7 +64,9 @@ def forward(model, inputs, training):
         return model(inputs, training=training)
     graph, _, _, nodes = _plans[model]
     if nodes is not None:
-        return _run_graph(model, nodes, steps, inputs, training)
+        # The planned convolutions by phases, every other node through its layer's `__call__`.
+        planned = [step if step[1] else None for step in steps]
+        return chain.run_graph(model, nodes, planned, lambda step, x, t: _call(*step, x, t), inputs, training)
     x = ops.convert_to_tensor(inputs, dtype=graph().inputs[0].dtype)
     for layer, fast_op in steps:
         x = _call(layer, fast_op, x, training)
@@ -81,21 +81,3 @@ def _call(layer, fast_op, x, training):
         if outputs is not None and layer.activation is not None:
             outputs = layer.activation(outputs)
     return layer(x, training=training) if outputs is None else outputs
-
-
-def _run_graph(model, nodes, steps, inputs, training):
-    """`Functional.call`'s walk of the graph, the planned convolutions by phases."""
-    tensors = {id(x): y for x, y in zip(model.inputs, model._standardize_inputs(inputs))}
-    with chain.call_context(model, training):
-        for node, (layer, fast_op) in zip(nodes, steps):
-            if any(id(x) not in tensors for x in node.input_tensors):
-                continue  # not computable from these inputs, as `Functional` skips it
-            args, kwargs = node.arguments.fill_in(tensors)
-            if fast_op is None:
-                outputs = functional.operation_fn(layer, training=training)(*args, **kwargs)
-            else:
-                outputs = _call(layer, fast_op, args[0], training)
-            for x, y in zip(node.outputs, keras.tree.flatten(outputs)):
-                tensors[id(x)] = y
-    outputs = keras.tree.pack_sequence_as(model._outputs_struct, [tensors[id(x)] for x in model.outputs])
-    return functional.unpack_singleton(outputs)

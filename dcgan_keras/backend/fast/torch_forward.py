@@ -36,7 +36,6 @@ import keras
 import torch
 from keras.src.backend.common.variables import AutocastScope, get_autocast_scope
 from keras.src.backend.torch.core import convert_to_tensor, to_torch_dtype
-from keras.src.models import functional
 
 from dcgan_keras.backend.fast import chain, torch_layers
 
@@ -67,7 +66,7 @@ def forward(model, inputs, training):
     previous = torch_layers.read_stored(no_autocast and torch_layers.values_are_stored())
     try:
         if len(plan) == 6:
-            return _run_graph(model, plan[5], steps, inputs, training)
+            return chain.run_graph(model, plan[5], steps, _run_step, inputs, training)
         # As `Functional` does: onto Keras's device, in the Input's dtype.
         x = convert_to_tensor(inputs, dtype=input_dtype)
         for step in steps:
@@ -85,24 +84,6 @@ def _run_step(step, x, training):
         return call(x, training=training) if takes_training else call(x)
     with AutocastScope(scope_dtype):
         return call(x, training=training) if takes_training else call(x)
-
-
-def _run_graph(model, nodes, steps, inputs, training):
-    """`Functional.call`'s walk of the graph: each planned node by its step, any other by its layer's `__call__`."""
-    tensors = {id(x): y for x, y in zip(model.inputs, model._standardize_inputs(inputs))}
-    with chain.call_context(model, training):
-        for node, step in zip(nodes, steps):
-            if any(id(x) not in tensors for x in node.input_tensors):
-                continue  # not computable from these inputs, as `Functional` skips it
-            args, kwargs = node.arguments.fill_in(tensors)
-            if step is None:
-                outputs = functional.operation_fn(node.operation, training=training)(*args, **kwargs)
-            else:
-                outputs = _run_step(step, args[0], training)
-            for x, y in zip(node.outputs, keras.tree.flatten(outputs)):
-                tensors[id(x)] = y
-    outputs = keras.tree.pack_sequence_as(model._outputs_struct, [tensors[id(x)] for x in model.outputs])
-    return functional.unpack_singleton(outputs)
 
 
 def _still_current(model, plan):
