@@ -9,8 +9,8 @@ in one of two ways:
   over the image as `num_classes` constant maps, stacked onto its channels.
 - "projection" (Miyato and Koyama, 2018): a learned label embedding joined
   to z in G; in D, the inner product of a learned embedding of the label
-  with D's last features, averaged over space, added to its logit:
-  D(x, y) = w . phi(x) + embed(y) . pool(phi(x)). The embeddings are
+  with D's last features, flattened, added to its logit:
+  D(x, y) = w . phi(x) + embed(y) . phi(x). The embeddings are
   one-hot @ W (a bias-free Dense on the one-hot vector; see `_embedding`).
 
 Both are functional models of plain `keras.layers` with named inputs:
@@ -34,9 +34,8 @@ from dcgan_keras.models import (
 )
 
 # The ways of feeding the label, listed in config.py (which imports no Keras: train.py's
-# flags read it first). "concat" is the default: keras.io's recipe, the one users
-# compare against. (Not yet chosen by measurement: bench/quality.py's conditional
-# presets are to decide it.)
+# flags read it first). "concat" is the default, keras.io's recipe, and measured the
+# better: projection's G drew one digit per class (bench/QUALITY.md, "Eleventh check").
 from dcgan_keras.config import CONDITIONINGS  # noqa: E402
 
 
@@ -198,8 +197,11 @@ def build_conditional_discriminator(
         logits = layers.Dense(1, kernel_initializer=init, dtype="float32", name="logits")(flat)
     else:
         unconditional = layers.Dense(1, kernel_initializer=init, dtype="float32", name="unconditional_logit")(flat)
-        pooled = layers.GlobalAveragePooling2D(data_format=CHANNELS)(features)
-        embedded = _embedding(int(features.shape[-1]), init, "label_projection")(one_hot)
-        projection = layers.Dot(axes=1, dtype="float32", name="projection")([embedded, pooled])
+        # phi(x) is the flattened features, not their spatial average as in the paper's deep
+        # ResNets: averaging the 7x7 map of a two-block D keeps which strokes are there but
+        # not where, too little to tell the digits apart, and G collapsed onto the wrong
+        # digits (bench/QUALITY.md, "Eleventh check").
+        embedded = _embedding(int(flat.shape[-1]), init, "label_projection")(one_hot)
+        projection = layers.Dot(axes=1, dtype="float32", name="projection")([embedded, flat])
         logits = layers.Add(dtype="float32", name="logits")([unconditional, projection])
     return keras.Model([images, labels], logits, name=name)
