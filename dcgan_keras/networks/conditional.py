@@ -142,7 +142,7 @@ def build_conditional_discriminator(
 
     The DCGAN discriminator of `dcgan_keras.build_discriminator`, reading
     the label by "concat" (one-hot maps stacked onto the image's channels)
-    or "projection" (embed(y) . pooled features added to the logit).
+    or "projection" (embed(y) . flattened features added to the logit).
 
     Args:
         image_size: 28, 32, 64 or 128 (default 28).
@@ -191,8 +191,7 @@ def build_conditional_discriminator(
         x = layers.LeakyReLU(negative_slope=0.2)(x)
         if dropout:
             x = seeded_dropout(dropout, None if seed is None else seed + i)(x)
-    features = x
-    flat = layers.Flatten(data_format=CHANNELS)(features)
+    flat = layers.Flatten(data_format=CHANNELS)(x)
     if conditioning == "concat":
         logits = layers.Dense(1, kernel_initializer=init, dtype="float32", name="logits")(flat)
     else:

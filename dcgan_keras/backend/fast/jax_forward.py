@@ -53,7 +53,10 @@ def plan(model):
         steps = nodes = None
     # A chain's every layer (a quantized one ends the chain), a graph's planned convolutions.
     policies = tuple((layer, layer._dtype_policy) for layer, op in steps or () if op or nodes is None)
-    _plans[model] = (weakref.ref(graph), policies, steps, nodes)
+    # A graph's steps as `chain.run_graph` takes them (None: through the layer's `__call__`),
+    # made once here rather than on every call.
+    walked = None if nodes is None else [step if step[1] else None for step in steps]
+    _plans[model] = (weakref.ref(graph), policies, steps, nodes, walked)
     return steps
 
 
@@ -62,11 +65,9 @@ def forward(model, inputs, training):
     steps = plan(model) if jax.default_backend() == "cpu" else None
     if steps is None:
         return model(inputs, training=training)
-    graph, _, _, nodes = _plans[model]
+    graph, _, _, nodes, walked = _plans[model]
     if nodes is not None:
-        # The planned convolutions by phases, every other node through its layer's `__call__`.
-        planned = [step if step[1] else None for step in steps]
-        return chain.run_graph(model, nodes, planned, lambda step, x, t: _call(*step, x, t), inputs, training)
+        return chain.run_graph(model, nodes, walked, lambda step, x, t: _call(*step, x, t), inputs, training)
     x = ops.convert_to_tensor(inputs, dtype=graph().inputs[0].dtype)
     for layer, fast_op in steps:
         x = _call(layer, fast_op, x, training)
