@@ -1,7 +1,6 @@
 """What train.py and sample.py share about talking to a user on a terminal."""
 
 import contextlib
-import errno
 import os
 import shlex
 import signal
@@ -27,10 +26,6 @@ EXIT_CODES = {
     130: "interrupted by Ctrl-C (the last complete epoch is kept)",
     143: "stopped by SIGTERM (the last complete epoch is kept)",
 }
-# What the file system refused (space, quota, permissions): a user's to fix, not a bug.
-_FILE_SYSTEM_REFUSALS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EROFS, errno.EACCES, errno.EPERM}
-
-
 def fail(message, code=2, mid_line=False):
     """Prints one `error: ...` line on stderr and exits with `code`.
 
@@ -41,37 +36,6 @@ def fail(message, code=2, mid_line=False):
         print(flush=True)
     print(f"error: {message}", file=sys.stderr, flush=True)
     sys.exit(code)
-
-
-def training_exit(err, workdir, backend):
-    """(exit code, message, mid_line) for an error that ended training in `workdir`; (None, ...) to re-raise.
-
-    The one mapping of errors to train.py's exit codes (EXIT_CODES); what is
-    not the user's to fix (a bug) is re-raised, with its traceback.
-
-    Example:
-        >>> training_exit(KeyboardInterrupt(), "/no/such/run", "jax")[:2]
-        (130, 'interrupted; the run had not started, so there is nothing to resume: run the command again.')
-    """
-    from dcgan_keras import training
-    from dcgan_keras.export import ExportError
-
-    if isinstance(err, KeyboardInterrupt):
-        return stopped_exit_code(), f"{stop_reason()}; {what_was_kept(workdir, backend)}", True
-    if isinstance(err, training.USER_ERRORS):
-        return 2, str(err), False
-    if isinstance(err, training.TrainingDiverged):
-        return 3, str(err), False
-    if isinstance(err, ExportError):
-        return 1, f"training finished and its checkpoints are in {workdir}, but the export failed: {err}", False
-    if isinstance(err, OSError) and err.errno in _FILE_SYSTEM_REFUSALS:
-        return 2, (f"{err.strerror} ({err.filename or workdir}): free space or fix the permissions; "
-                   f"{what_was_kept(workdir, backend)}"), True
-    if isinstance(err, Exception) and out_of_memory(err):
-        kept = f"; the checkpoints so far are in {workdir}" if os.path.isdir(workdir) else ""
-        return 2, (f"out of memory ({type(err).__name__}: {first_line(err)[:200]}). Lower --batch_size or "
-                   f"--latent_dim, or train a smaller preset{kept}."), True
-    return None, None, False
 
 
 def define_test_hooks(flag_values=None):

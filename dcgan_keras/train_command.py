@@ -11,6 +11,7 @@ This module imports no Keras: Keras reads KERAS_BACKEND once, when first
 imported, and `main` sets it from the flags first.
 """
 
+import errno
 import json
 import os
 import sys
@@ -23,6 +24,41 @@ from dcgan_keras import cli, config
 BACKENDS = cli.BACKENDS
 MULTI_HOST = ("coordinator_address", "num_processes", "process_id")
 FLAGS = flags.FLAGS
+
+
+# What the file system refused (space, quota, permissions): a user's to fix, not a bug.
+_FILE_SYSTEM_REFUSALS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+def training_exit(err, workdir, backend):
+    """(exit code, message, mid_line) for an error that ended training in `workdir`; (None, ...) to re-raise.
+
+    The one mapping of errors to train.py's exit codes (cli.EXIT_CODES); what is
+    not the user's to fix (a bug) is re-raised, with its traceback.
+
+    Example:
+        >>> training_exit(KeyboardInterrupt(), "/no/such/run", "jax")[:2]
+        (130, 'interrupted; the run had not started, so there is nothing to resume: run the command again.')
+    """
+    from dcgan_keras import training
+    from dcgan_keras.export import ExportError
+
+    if isinstance(err, KeyboardInterrupt):
+        return cli.stopped_exit_code(), f"{cli.stop_reason()}; {cli.what_was_kept(workdir, backend)}", True
+    if isinstance(err, training.USER_ERRORS):
+        return 2, str(err), False
+    if isinstance(err, training.TrainingDiverged):
+        return 3, str(err), False
+    if isinstance(err, ExportError):
+        return 1, f"training finished and its checkpoints are in {workdir}, but the export failed: {err}", False
+    if isinstance(err, OSError) and err.errno in _FILE_SYSTEM_REFUSALS:
+        return 2, (f"{err.strerror} ({err.filename or workdir}): free space or fix the permissions; "
+                   f"{cli.what_was_kept(workdir, backend)}"), True
+    if isinstance(err, Exception) and cli.out_of_memory(err):
+        kept = f"; the checkpoints so far are in {workdir}" if os.path.isdir(workdir) else ""
+        return 2, (f"out of memory ({type(err).__name__}: {cli.first_line(err)[:200]}). Lower --batch_size or "
+                   f"--latent_dim, or train a smaller preset{kept}."), True
+    return None, None, False
 
 
 def define_flags(flag_values=FLAGS):
@@ -231,8 +267,8 @@ def _train(backend):
             workdir, FLAGS.resume, preset=FLAGS.dataset, config_path=FLAGS.config, overrides=overrides
         )
         training.train(run_config, workdir, resume=FLAGS.resume, callbacks=extra)
-    except BaseException as err:  # noqa: B036  (KeyboardInterrupt is a stop signal's; see cli.training_exit)
-        code, message, mid_line = cli.training_exit(err, workdir, backend)
+    except BaseException as err:  # noqa: B036  (KeyboardInterrupt is a stop signal's; see training_exit)
+        code, message, mid_line = training_exit(err, workdir, backend)
         if code is None:
             raise
         cli.fail(message, code=code, mid_line=mid_line)

@@ -33,11 +33,11 @@ def test_each_error_maps_to_its_exit_code_and_says_what_is_kept(run):
         (KeyboardInterrupt(), 130, "interrupted; no epoch had completed, so none is kept"),
     ]
     for err, code, phrase in cases:
-        got_code, message, _ = cli.training_exit(err, run.path, "jax")
+        got_code, message, _ = train_command.training_exit(err, run.path, "jax")
         assert got_code == code and phrase in message, (err, got_code, message)
     # A bug is re-raised, with its traceback.
-    assert cli.training_exit(ValueError("a bug"), run.path, "jax")[0] is None
-    assert cli.training_exit(OSError(errno.ENOENT, "gone"), run.path, "jax")[0] is None
+    assert train_command.training_exit(ValueError("a bug"), run.path, "jax")[0] is None
+    assert train_command.training_exit(OSError(errno.ENOENT, "gone"), run.path, "jax")[0] is None
     assert set(cli.EXIT_CODES) == {0, 1, 2, 3, 130, 143}
 
 
@@ -52,7 +52,7 @@ def test_a_stop_names_the_epoch_kept_and_the_command_that_continues(run, tmp_pat
     with cli.stopping_on_signals():
         with pytest.raises(KeyboardInterrupt):
             signal.raise_signal(signal.SIGTERM)
-        code, message, mid_line = cli.training_exit(KeyboardInterrupt(), run.path, "torch")
+        code, message, mid_line = train_command.training_exit(KeyboardInterrupt(), run.path, "torch")
     assert (code, mid_line) == (143, True) and message.startswith("stopped by SIGTERM; epoch 3 is kept")
 
 

@@ -22,7 +22,7 @@ shape () (a batch of them: (batch,)).
 import keras
 from keras import layers
 
-from dcgan_keras.models import (
+from dcgan_keras.networks.blocks import (
     seeded_dropout,
     generator_arguments,
     generator_trunk,
