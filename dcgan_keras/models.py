@@ -46,8 +46,8 @@ def build_generator(
     name="generator",
     architecture="transposed",
     num_classes=None,
-    conditioning="concat",
-    embedding_dim=50,
+    conditioning="projection",
+    embedding_dim=None,
 ):
     """Builds the DCGAN generator: z -> image in [-1, 1], channels last.
 
@@ -79,8 +79,9 @@ def build_generator(
         num_classes: None (unconditional), or a number of classes: the
             class-conditional generator [z, labels] -> image of
             `dcgan_keras.networks.build_conditional_generator`.
-        conditioning, embedding_dim: how it reads the label ("concat" or
-            "projection"); with `num_classes` only.
+        conditioning, embedding_dim: how it reads the label ("projection",
+            the default, or "concat"; see `build_conditional_generator`);
+            with `num_classes` only.
 
     Returns:
         A functional `keras.Model`.
@@ -125,7 +126,7 @@ def build_discriminator(
     architecture="strided",
     spectral_norm=False,
     num_classes=None,
-    conditioning="concat",
+    conditioning="projection",
 ):
     """Builds the DCGAN discriminator: image in [-1, 1] -> one logit.
 
@@ -158,7 +159,7 @@ def build_discriminator(
         num_classes: None (unconditional), or a number of classes: the
             class-conditional discriminator [images, labels] -> logit of
             `dcgan_keras.networks.build_conditional_discriminator`.
-        conditioning: how it reads the label ("concat" or "projection");
+        conditioning: how it reads the label ("projection", the default, or "concat");
             with `num_classes` only.
 
     Returns:

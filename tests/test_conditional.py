@@ -26,7 +26,7 @@ def tiny_conditional(conditioning="concat", seed=0, dropout=0.3, compile=True, n
     keras.utils.set_random_seed(seed)
     generator = build_generator(
         latent_dim=LATENT, image_size=28, channels=1, filters=(16, 8, 4), num_classes=num_classes,
-        conditioning=conditioning, embedding_dim=4,
+        conditioning=conditioning,
     )
     discriminator = build_discriminator(
         image_size=28, channels=1, filters=(4, 8), dropout=dropout, num_classes=num_classes,
@@ -188,6 +188,9 @@ def test_networks_and_num_classes_must_agree():
         tiny_conditional(compile=False).generate(4, labels=[0, 1])
     with pytest.raises(ValueError, match=r"lie in \[0, 3\)"):
         tiny_conditional(compile=False).generate(2, labels=3)
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match="`embedding_dim` must be None or a positive integer"):
+            build_conditional_generator(LATENT, 3, 28, 1, filters=(8, 4, 4), embedding_dim=bad)
 
 
 # ------------------------------------------------------------------ learning

@@ -71,7 +71,7 @@ def sample_cli(*args, cwd):
 def test_a_run_writes_the_whole_run_directory_with_a_class_per_row(conditional_run):
     run = conditional_run
     record = json.load(open(run.config_json))
-    assert record["config"]["model"] == "conditional" and record["config"]["conditioning"] == "concat"
+    assert record["config"]["model"] == "conditional" and record["config"]["conditioning"] == "projection"
     assert record["data"]["class_names"] == DIGITS
     assert [e for e, _ in run.checkpoints()] == [1, 2] and [e for e, _ in run.samples()] == [1, 2]
     assert np.isfinite(read_metrics(run.metrics_csv)["d_loss"]).all()

@@ -229,7 +229,7 @@ def test_the_conditional_networks_take_the_fast_kernels_and_a_step_gives_the_sam
     # plan walks the graph, each convolution a fast kernel, the label's layers Keras's own calls.
     def make_gan():
         generator = build_generator(
-            latent_dim=8, num_classes=3, conditioning=conditioning, filters=(16, 16, 16), embedding_dim=4)
+            latent_dim=8, num_classes=3, conditioning=conditioning, filters=(16, 16, 16))
         discriminator = build_discriminator(num_classes=3, conditioning=conditioning, filters=(16, 16), seed=0)
         gan = ConditionalDCGAN(discriminator, generator, seed=0, ema_momentum=0.9)
         gan.compile(**{f"{n}_optimizer": keras.optimizers.Adam(**ADAM) for n in "dg"}, **NO_XLA)

@@ -91,6 +91,7 @@ def test_the_conditional_networks_walked_node_by_node_give_keras_call_results(co
     tolerance = (1e-4, 1e-4) if policy == "float32" else None
     with precision(policy):
         classes = dict(num_classes=3, conditioning=conditioning)
+        # embedding_dim: the learned label embedding's Dense, a node of G's graph besides the one-hot.
         generator = build_generator(
             latent_dim=8, image_size=28, channels=1, filters=(8, 8, 4), embedding_dim=4, **classes)
         discriminator = build_discriminator(image_size=28, channels=1, filters=(4, 8), seed=3, **classes)
