@@ -42,8 +42,8 @@ left out of the report by name, since FIDs on different judges do not compare.
     python bench/quality.py --backends=tensorflow --recipes=keras --tag=lr1e-4 \\
         --overrides='{"lr": 1e-4}'            # a candidate change of the preset
     python bench/quality.py --backends=jax --recipes=conditional,kerasio_cgan --seeds=0,1,2 --epochs=5
-    python bench/quality.py --backends=jax --recipes=conditional --tag=projection \
-        --overrides='{"conditioning": "projection"}' --seeds=0 --epochs=5
+    python bench/quality.py --backends=jax --recipes=conditional --tag=concat \
+        --overrides='{"conditioning": "concat"}' --seeds=0 --epochs=5
 """
 
 import argparse
