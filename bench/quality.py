@@ -65,8 +65,10 @@ BACKENDS = ("tensorflow", "jax", "torch")
 RECIPES = ("keras", "tf_tutorial", "conditional", "kerasio_cgan")
 # The recipes of the conditional benchmark (issue 26), reported in their own section.
 CONDITIONAL_RECIPES = ("conditional", "kerasio_cgan")
-# The recipes that train a preset through dcgan_keras.training.train (--overrides/--tag apply).
+# The recipes that train a preset through dcgan_keras.training.train (--overrides/--tag apply),
+# and the preset each trains (quality_worker.py reads it from here).
 PRESET_RECIPES = ("keras", "conditional")
+PRESET_OF = {"keras": "mnist", "conditional": "mnist_conditional"}
 COVERAGE_GOAL = 0.98
 LABEL_ACCURACY_GOAL = 0.98
 BEGIN = "<!-- quality.py: generated, begin -->"
@@ -147,6 +149,35 @@ def job_name(backend, recipe, seed, args):
     return f"{backend}_{label}_{settings_key(args.epochs, args.limit, args.num_samples)}_s{seed}"
 
 
+def stale_config(result):
+    """{key: (then, now)} for each recorded config value of a preset recipe's result that its preset,
+    with the result's own overrides, no longer gives; {} for a current result or another recipe.
+
+    A result is filed under its recipe's name. After a preset changes (a new default loss, say), a
+    result made before would pass for the new recipe, cached or in the report; this finds it.
+
+    Example:
+        >>> stale_config({"job": "conditional", "overrides": None, "config": {"model": "conditional", "conditioning": "concat"}})
+        {'conditioning': ('concat', 'projection')}
+    """
+    if result.get("job") not in PRESET_RECIPES or "config" not in result:
+        return {}
+    if REPO not in sys.path:
+        sys.path.insert(0, REPO)
+    from dcgan_keras.config import recorded_values, resolve_config  # no Keras: config.py imports none
+
+    now = json.loads(json.dumps(  # as recorded: tuples become lists
+        resolve_config(PRESET_OF[result["job"]], overrides=result.get("overrides") or {}).to_dict()))
+    read = recorded_values({"model": now["model"], **result["config"]})  # keys its model ignores: left out
+    return {key: (value, now.get(key)) for key, value in result["config"].items()
+            if key in read and now.get(key) != value}
+
+
+def describe_stale(name, changed):
+    said = ", ".join(f"{key}={then!r} where the preset now gives {now!r}" for key, (then, now) in changed.items())
+    return f"{name} was made with {said}"
+
+
 # -------------------------------------------------------------------- jobs
 
 
@@ -207,7 +238,14 @@ def run_jobs(args, paths, classifier):
         name = job_name(backend, recipe, seed, args)
         out = os.path.join(paths.results, name + ".json")
         if os.path.isfile(out) and not args.rerun:
-            say(f"[{i + 1}/{len(jobs)}] {name}: cached")
+            with open(out) as f:
+                changed = stale_config(json.load(f))
+            if changed:
+                say(f"[{i + 1}/{len(jobs)}] {describe_stale(name, changed)}: not run, and left as it is. File it "
+                    f"under a --tag whose --overrides give its config (bench/QUALITY.md renames them so), or "
+                    f"pass --rerun to replace it.")
+            else:
+                say(f"[{i + 1}/{len(jobs)}] {name}: cached")
             continue
         log = os.path.join(paths.logs, name + ".log")
         extra = ["--mnist_dir", args.mnist_dir, "--classifier", paths.classifier,
@@ -249,6 +287,10 @@ def load_results(paths, args, classifier):
     for path in sorted(glob.glob(os.path.join(paths.results, f"*_{key}_s*.json"))):
         with open(path) as f:
             r = json.load(f)
+        changed = stale_config(r)
+        if changed:
+            say(f"left out: {describe_stale(r['name'], changed)}")
+            continue
         (results if judge is None or r.get("judge") == judge else other).append(r)
     if other:
         say(f"left out, scored by another classifier than {judge[:12]}: "

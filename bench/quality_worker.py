@@ -166,7 +166,7 @@ def job_classifier(args):
     }
 
 
-PRESETS = {"keras": "mnist", "conditional": "mnist_conditional"}
+from quality import PRESET_OF  # noqa: E402  (bench/, this script's folder, is on sys.path)
 
 
 def job_keras(args):
@@ -177,7 +177,7 @@ def job_keras(args):
 
     overrides = dict(data_dir=args.mnist_dir, epochs=args.epochs, seed=args.seed, limit=args.limit)
     overrides.update(json.loads(args.overrides or "{}"))
-    config = resolve_config(PRESETS[args.job], overrides=overrides)
+    config = resolve_config(PRESET_OF[args.job], overrides=overrides)
     conditional = args.job == "conditional"
     from dcgan_keras.callbacks import read_metrics
     from dcgan_keras.rundir import RunDir

@@ -612,6 +612,28 @@ _MODEL_KEYS = {
 }
 
 
+def recorded_values(values):
+    """A run's recorded config (its config.json's "config") without the keys its model does not read.
+
+    A run records every key, the ones its model ignores at the defaults of
+    their day. Dropped, they take today's, so a default changed since (the
+    conditioning became "projection") neither makes an older run's record
+    invalid nor counts as a change on --resume.
+
+    Args:
+        values: {key: value} as recorded, with its "model" (default "dcgan").
+
+    Returns:
+        A new dict: `values` less the keys only other models read.
+
+    Example:
+        >>> recorded_values({"model": "dcgan", "lr": 1e-3, "conditioning": "concat"})
+        {'model': 'dcgan', 'lr': 0.001}
+    """
+    model = values.get("model", "dcgan")
+    return {key: value for key, value in values.items() if key not in _MODEL_KEYS or model in _MODEL_KEYS[key]}
+
+
 def _model_key_problems(values):
     """What `values` sets that its model does not read, and the image sizes and losses it cannot train."""
     model = values.get("model", "dcgan")

@@ -43,6 +43,7 @@ from dcgan_keras.config import (
     ConfigError,
     config_differences,
     make_config,
+    recorded_values,
     resolve_config,
 )
 from dcgan_keras.data import DataError
@@ -95,7 +96,7 @@ def resolve_run_config(workdir=None, resume=False, preset=None, config_path=None
                 "file with --config=PATH."
             )
         run, record = rundir.check_resumable(workdir)
-        return resolve_config(base=record["config"], overrides=overrides, base_name=run.config_json)
+        return resolve_config(base=recorded_values(record["config"]), overrides=overrides, base_name=run.config_json)
     return resolve_config(preset, config_path, overrides)
 
 
@@ -206,7 +207,7 @@ def _open_run_dir(config, workdir, resume):
         return rundir.check_new_run(workdir), None, None
     run, record = rundir.check_resumable(workdir)
     try:
-        recorded = make_config(record["config"], where=run.config_json)
+        recorded = make_config(recorded_values(record["config"]), where=run.config_json)
     except ConfigError as err:
         raise RunDirError(f"--resume: the config recorded in {run.config_json} is unusable: {err}") from err
     differing = config_differences(recorded, config, ignore=RESUMABLE_CHANGES)

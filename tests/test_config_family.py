@@ -99,3 +99,30 @@ def test_keys_of_another_model_and_sizes_it_cannot_train_are_refused(overrides, 
 
     with pytest.raises(ConfigError, match=message):
         make_config(overrides)
+
+
+def test_a_run_recorded_before_a_default_changed_still_resumes(tmp_path):
+    # config.json records every key, those its model ignores at the defaults of their day: a
+    # DCGAN run from before conditioning's default became "projection" recorded "concat".
+    import json
+
+    from dcgan_keras import training
+    from dcgan_keras.config import config_differences, make_config
+    from dcgan_keras.rundir import RunDir
+
+    old = dict(resolve_config("mnist").to_dict(), conditioning="concat")
+    with pytest.raises(ConfigError, match="conditioning is read by model 'conditional' only"):
+        make_config(old)  # given by a user, the key would be ignored: refused
+    run = RunDir(tmp_path / "run")
+    run.create()
+    run.release()
+    with open(run.config_json, "w") as f:
+        json.dump({"config": old}, f)
+    resumed = training.resolve_run_config(run.path, resume=True)  # --resume --workdir=run
+    assert resumed.conditioning == "projection" and resumed.lr == old["lr"]
+    training._open_run_dir(resolve_config("mnist"), run.path, resume=True)  # --resume --dataset=mnist: no change
+    # A conditional run keeps the conditioning it trained with; today's preset differs in it.
+    old_conditional = dict(resolve_config("mnist_conditional").to_dict(), conditioning="concat")
+    recorded = make_config(config_module.recorded_values(old_conditional))
+    assert recorded.conditioning == "concat"
+    assert config_differences(recorded, resolve_config("mnist_conditional")) == ["conditioning"]
