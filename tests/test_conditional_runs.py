@@ -182,7 +182,7 @@ def test_bad_conditional_runs_exit_2_before_writing(mnist_dir, tmp_path, capfd):
         "a": (["--dataset=synthetic", "--model=conditional"], ("has no labels", "model='dcgan'")),
         "b": (["--dataset=mnist_conditional", f"--data_dir={mnist_dir}", "--num_classes=5"],
               ("num_classes=5", "run up to 9")),
-        "c": (["--dataset=mnist", f"--data_dir={mnist_dir}", "--conditioning=projection"],
+        "c": (["--dataset=mnist", f"--data_dir={mnist_dir}", "--conditioning=concat"],  # not the default
               ("conditioning is read by model 'conditional' only, but model is 'dcgan'",)),
     }
     for name, (flags, phrases) in cases.items():

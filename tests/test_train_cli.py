@@ -473,7 +473,7 @@ def test_every_config_flag_reaches_the_config(tmp_path, capfd, monkeypatch):
     }
     # The keys of one model each, checked in a run of that model (the others refuse them).
     by_model = {
-        "conditional": {"num_classes": 12, "conditioning": "projection", "image_size": 32, "channels": 3},
+        "conditional": {"num_classes": 12, "conditioning": "concat", "image_size": 32, "channels": 3},
         "pix2pix": {"filters": 8, "jitter": True, "lr_decay": True, "l1_weight": 10.0, "direction": "BtoA",
                     "in_channels": 1, "image_size": 64, "num_samples": 4},
         "cyclegan": {"cycle_weight": 5.0, "identity_weight": 0.0, "pool_size": 3, "residual_blocks": 2},
