@@ -61,6 +61,8 @@ import time
 BENCH = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH)
 WORKER = os.path.join(BENCH, "quality_worker.py")
+if REPO not in sys.path:  # dcgan_keras.config, for stale_config
+    sys.path.insert(0, REPO)
 BACKENDS = ("tensorflow", "jax", "torch")
 RECIPES = ("keras", "tf_tutorial", "conditional", "kerasio_cgan")
 # The recipes of the conditional benchmark (issue 26), reported in their own section.
@@ -162,8 +164,6 @@ def stale_config(result):
     """
     if result.get("job") not in PRESET_RECIPES or "config" not in result:
         return {}
-    if REPO not in sys.path:
-        sys.path.insert(0, REPO)
     from dcgan_keras.config import recorded_values, resolve_config  # no Keras: config.py imports none
 
     now = json.loads(json.dumps(  # as recorded: tuples become lists

@@ -29,14 +29,15 @@ import keras
 from keras import layers
 
 from dcgan_keras.networks.blocks import (
-    seeded_dropout,
-    generator_arguments,
-    generator_trunk,
-    _DISCRIMINATOR_DEFAULTS,
     CHANNELS,
+    _DISCRIMINATOR_DEFAULTS,
+    _batch_norm,
     _check_choice,
     _kernel_init,
     _resolve,
+    generator_arguments,
+    generator_trunk,
+    seeded_dropout,
 )
 
 # The ways of feeding the label, listed in config.py (which imports no Keras: train.py's
@@ -65,12 +66,6 @@ def _embedding(size, initializer, name):
     # Keras's Adam applied differently there than on JAX and torch (the rows moved by up to 3e-4
     # more after one step): the backends' steps no longer matched.
     return layers.Dense(size, use_bias=False, kernel_initializer=initializer, name=name)
-
-
-def _batch_norm(momentum, stddev):
-    return layers.BatchNormalization(
-        momentum=momentum, gamma_initializer=keras.initializers.RandomNormal(mean=1.0, stddev=stddev)
-    )
 
 
 def build_conditional_generator(
