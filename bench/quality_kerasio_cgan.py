@@ -41,6 +41,7 @@ from keras import layers, ops
 
 from dcgan_keras import ConditionalDCGAN
 from dcgan_keras import backend as seam
+from dcgan_keras.gans.dcgan import discriminator_metrics
 
 IMAGE_SIZE = 28
 NUM_CLASSES = 10
@@ -143,11 +144,10 @@ class KerasIOConditionalGAN(ConditionalDCGAN):
         g_loss, _ = seam.minimize(g_loss_fn, self.generator.trainable_variables, self.g_optimizer)
         # keras.io's D says 1 for fake: negated, its logits read as the project's "real" scores.
         fake_out, real_out = -logits[:batch_size], -logits[batch_size:]
-        from dcgan_keras.gans.dcgan import discriminator_metrics
-
         return discriminator_metrics(d_loss, g_loss, real_out, fake_out, True)
 
-    def train(self, images_uint8, labels, epochs, print_fn=print, weights_dir=None):
+    # Not `train`: on torch a Keras model is a torch Module, whose train() Keras's fit calls.
+    def train_epochs(self, images_uint8, labels, epochs, print_fn=print, weights_dir=None):
         """keras.io's fit: [0, 1] images, one-hot labels, batches of 64; returns each epoch's wall seconds.
 
         With `weights_dir`, the generator's weights are saved there after each epoch

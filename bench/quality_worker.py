@@ -237,7 +237,7 @@ def job_kerasio_cgan(args):
     y = read_labels(args.mnist_dir, "train")[:len(x)]
     gan = KerasIOConditionalGAN.recipe(seed=args.seed)
     start = time.perf_counter()
-    epoch_seconds = gan.train(x, y, args.epochs, print_fn=lambda s: print(s, flush=True), weights_dir=args.workdir)
+    epoch_seconds = gan.train_epochs(x, y, args.epochs, print_fn=lambda s: print(s, flush=True), weights_dir=args.workdir)
     train_seconds = time.perf_counter() - start
     labels = eval_labels(args.num_samples)
     images = gan.generate_scored(latent_noise(args.num_samples, gan.latent_dim, seed=EVAL_SEED + args.seed), labels)
