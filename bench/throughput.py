@@ -26,8 +26,9 @@ For each backend, in its own subprocess (KERAS_BACKEND is fixed per process):
 against keras.io's WGAN-GP train_step written by hand, tf_kerasio / tf_kerasio_xla
 (TensorFlow) and torch_kerasio (torch); algorithm "wgan" (no FLOP count).
 
---presets=conditional,conditional_projection (issue 26): the mnist_conditional preset's
-step (the tf_tutorial networks given 10 classes by concatenation or by projection), keras
+--presets=conditional,conditional_concat (issue 26): the mnist_conditional preset's
+step (the tf_tutorial networks given 10 classes by projection, the preset's default, or
+by concatenation), keras
 (the fast path walking the two-input networks' graph) against keras_off (plain Keras); no
 hand-written reference.
 
@@ -90,8 +91,8 @@ PRESETS = {
     "wgan_gp": dict(batch=64, shape=(28, 28, 1), networks="tf_tutorial", loss="wgan_gp"),
     # Not run by default: the mnist_conditional preset's step (the tf_tutorial networks, 10 classes),
     # with the fast path on and off; the networks take two inputs, so the plan walks their graph.
-    "conditional": dict(batch=256, shape=(28, 28, 1), networks="tf_tutorial", conditioning="concat"),
-    "conditional_projection": dict(batch=256, shape=(28, 28, 1), networks="tf_tutorial", conditioning="projection"),
+    "conditional": dict(batch=256, shape=(28, 28, 1), networks="tf_tutorial", conditioning="projection"),
+    "conditional_concat": dict(batch=256, shape=(28, 28, 1), networks="tf_tutorial", conditioning="concat"),
 }
 DEFAULT_PRESETS = ("tf_tutorial", "dcgan64")
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -544,7 +545,7 @@ def best_reference(variants, algorithm=None):
 
 def print_table(results):
     print()
-    print(f"{'backend':<11}{'preset':<12}{'variant':<20}{'alg':<6}{'img/s':>8}{'min-max':>16}{'GFLOP/s':>9}"
+    print(f"{'backend':<11}{'preset':<20}{'variant':<20}{'alg':<6}{'img/s':>8}{'min-max':>16}{'GFLOP/s':>9}"
           f"{'vs best ref':>12}  {'vs best same-alg ref'}")
     for r in results:
         for preset, p in r["presets"].items():
@@ -553,14 +554,14 @@ def print_table(results):
             best_ips = variants[best]["images_per_s"] if best else None
             for name, v in variants.items():
                 if "images_per_s" not in v:
-                    print(f"{r['backend']:<11}{preset:<12}{name:<20}{v.get('error', '')}")
+                    print(f"{r['backend']:<11}{preset:<20}{name:<20}{v.get('error', '')}")
                     continue
                 same = best_reference(variants, v["algorithm"])
                 ratio = f"{v['images_per_s'] / best_ips:.2f}" if best_ips else "-"
                 same_ratio = f"{v['images_per_s'] / variants[same]['images_per_s']:.2f} ({same})" if same else "-"
                 lo, hi = v["spread"]
                 gflops = "-" if v["gflops_per_s"] is None else f"{v['gflops_per_s']:.1f}"
-                print(f"{r['backend']:<11}{preset:<12}{name:<20}{v['algorithm']:<6}{v['images_per_s']:>8.1f}"
+                print(f"{r['backend']:<11}{preset:<20}{name:<20}{v['algorithm']:<6}{v['images_per_s']:>8.1f}"
                       f"{f'{lo:.0f}-{hi:.0f}':>16}{gflops:>9}{ratio:>12}  {same_ratio}")
         print(f"  device: {r['device']}; versions: {r['versions']}")
 
