@@ -361,6 +361,8 @@ def _torch_loop(model, args):
     nets = build_networks(model, args)
     # The trainable weights' torch Parameters (BatchNorm's moving statistics are parameters too, without grad).
     params = {name: [v.value for v in net.trainable_variables] for name, net in nets.items()}
+    # torch adds eps to sqrt(v / (1 - beta_2^t)), Keras to sqrt(v): the first step's losses differ in the
+    # fourth decimal (Pix2Pix g_gan_loss 0.8007 against ours 0.8005; bench/RESULTS.md, twenty-eighth session).
     opts = {name: torch.optim.Adam(params[name], lr=2e-4, betas=(0.5, 0.999), eps=1e-7) for name in nets}
 
     def bce(label, logits):
