@@ -107,8 +107,7 @@ family)
   b=${2:?usage: bash bench/gpu_run.sh family jax|torch}
   say "translators $b, 64x64"; timeout 150 $PY bench/translator_throughput.py --backends=$b --reps=5 --out=$OUT/tr64_$b.json 2>&1 | grep -v "^[WI]0000" | tail -4
   say "translators $b, 256x256 batch 1"; timeout 240 $PY bench/translator_throughput.py --backends=$b --size=256 --batch=1 --filters=64 --residual_blocks=9 --reps=3 --out=$OUT/tr256_$b.json 2>&1 | grep -v "^[WI]0000" | tail -4
-  say "wgan_gp $b"; timeout 150 $PY bench/throughput.py --backends=$b --presets=wgan_gp --reps=5 --turn_seconds=1.0 --max_steps=500 --out=$OUT/tp_wgan_$b.json 2>&1 | grep -v "^[WI]0000" | tail -6; pkill -f "throughput.py --worker"
-  say "conditional $b"; timeout 150 $PY bench/throughput.py --backends=$b --presets=conditional --reps=5 --turn_seconds=1.0 --max_steps=500 --out=$OUT/tp_cond_$b.json 2>&1 | grep -v "^[WI]0000" | tail -6; pkill -f "throughput.py --worker"
+  say "wgan_gp and conditional $b"; timeout 300 $PY bench/throughput.py --backends=$b --presets=wgan_gp,conditional --reps=5 --turn_seconds=1.0 --max_steps=500 --out=$OUT/tp_family_$b.json 2>&1 | grep -v "^[WI]0000" | tail -12; pkill -f "throughput.py --worker"
   ;;
 *) echo "usage: bash bench/gpu_run.sh throughput|quality|round2|callbacks|cli|torch_layers|family"; exit 2 ;;
 esac
