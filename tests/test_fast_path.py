@@ -354,6 +354,31 @@ def test_a_users_plain_keras_sequential_networks_take_the_fast_kernels_and_give_
     _assert_same_step(on, off)
 
 
+def _nested_tutorial_networks():
+    """The tutorial's pair, each Sequential wrapped in a functional model, as keras.io's Conditional GAN nests its cores."""
+    cores = _tutorial_networks()
+    inputs = [keras.Input((8,)), keras.Input((28, 28, 1))]
+    return tuple(keras.Model(x, core(x), name=f"wrapped_{core.name}") for x, core in zip(inputs, cores))
+
+
+@needs_fast_path
+def test_a_network_nested_in_a_users_model_takes_the_fast_kernels_and_gives_the_same_numbers():
+    # A model whose only node is another model: JAX plans the inner model's convolutions; without
+    # that, XLA:CPU's dilated convolutions ran keras.io's generator 15x slower (bench/RESULTS.md).
+    generator, discriminator = _nested_tutorial_networks()
+    if BACKEND == "jax":
+        from dcgan_keras.backend.fast import jax_forward
+
+        for wrapper in (generator, discriminator):
+            steps = jax_forward.plan(wrapper)
+            assert steps, f"{wrapper.name}: no plan, so Keras's call runs the nested model's convolutions"
+            (core, op), = steps  # one step: the Sequential inside
+            assert op is jax_forward._nested, core.name
+            assert any(_fast_kernels_in_plan(core).values()), core.name
+    on = _one_step(_nested_tutorial_networks, (28, 28, 1), True)
+    _assert_same_step(on, _one_step(_nested_tutorial_networks, (28, 28, 1), False))
+
+
 @needs_fast_path
 def test_the_kernels_run_in_the_training_step(monkeypatch):
     # Not only planned: the step calls them (JAX: while tracing the step).

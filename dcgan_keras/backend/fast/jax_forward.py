@@ -3,7 +3,8 @@
 `forward(model, inputs, training)` runs a chain model (functional or
 Sequential, `chain.chain_layers`), or any other functional model node by node
 (`chain.graph_nodes`: the conditional networks, the U-Net, the ResNet
-generator), layer by layer through each layer's own
+generator), a model nested in it by its own plan in turn (keras.io's
+Sequential cores inside functional wrappers), layer by layer through each layer's own
 `__call__` (so BatchNorm's statistics, seeds and everything else go through
 Keras, into the train step's StatelessScope), except Keras's strided Conv2D and
 Conv2DTranspose where `jax_layers` computes them by phases: XLA:CPU's dilated
@@ -29,6 +30,22 @@ def _fast_ops():
     return {keras.layers.Conv2D: jax_layers.conv2d, keras.layers.Conv2DTranspose: jax_layers.conv2d_transpose}
 
 
+def _nested(model, x, training):
+    """A model inside a model (keras.io's Sequential core in a functional wrapper), run by its own plan."""
+    return forward(model, x, training)
+
+
+def _step_op(layer, fast_ops):
+    """The fast op of one layer of a plan: its kernel, `_nested` for a model with strided
+    convolutions of its own to plan, or None (the layer's own call)."""
+    import keras
+
+    op = fast_ops.get(chain.keras_class(layer))
+    if op is None and isinstance(layer, keras.Model) and plan(layer):
+        op = _nested
+    return op
+
+
 def plan(model):
     """[(layer, fast op or None)] of a chain model, or of a functional model's nodes in the
     order `Functional` runs them (several inputs, skip connections, branches); None where
@@ -42,11 +59,11 @@ def plan(model):
     fast_ops, nodes = _fast_ops(), None
     if found is not chain.NOT_A_CHAIN:
         graph, layers = found
-        steps = [(layer, fast_ops.get(chain.keras_class(layer))) for layer in layers]
+        steps = [(layer, _step_op(layer, fast_ops)) for layer in layers]
     else:
         graph, nodes = getattr(model, "_functional", model), chain.graph_nodes(model) or []
         steps = [
-            (node.operation, fast_ops.get(chain.keras_class(node.operation)) if chain.plain_node(node) else None)
+            (node.operation, _step_op(node.operation, fast_ops) if chain.plain_node(node) else None)
             for node in nodes
         ]
     if not any(op for _, op in steps):
@@ -75,6 +92,8 @@ def forward(model, inputs, training):
 
 
 def _call(layer, fast_op, x, training):
+    if fast_op is _nested:
+        return _nested(layer, x, training)
     outputs = None
     # Mixed precision (a compute dtype other than the weights'): Keras's call casts.
     if fast_op is not None and layer.compute_dtype == layer.variable_dtype == x.dtype:
