@@ -195,18 +195,20 @@ def time_steps(steps=8, reps=2):
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 1, (BATCH_SIZE * steps, IMAGE_SIZE, IMAGE_SIZE, 1)).astype("float32")
     y = keras.utils.to_categorical(np.arange(len(x)) % NUM_CLASSES, NUM_CLASSES).astype("float32")
-    out = {}
-    for enabled in (True, False):
-        fast.set_enabled(enabled)
-        gan = KerasIOConditionalGAN.recipe(seed=0)
-        gan.fit(x[:BATCH_SIZE], y[:BATCH_SIZE], batch_size=BATCH_SIZE, verbose=0)  # compiles
-        runs = []
-        for _ in range(reps):
-            start = time.perf_counter()
-            gan.fit(x, y, batch_size=BATCH_SIZE, verbose=0, shuffle=False)
-            runs.append(len(x) / (time.perf_counter() - start))
-        out["on" if enabled else "off"] = max(runs)
-    fast.set_enabled(True)
+    out, previous = {}, fast._user_enabled
+    try:
+        for enabled in (True, False):
+            fast.set_enabled(enabled)
+            gan = KerasIOConditionalGAN.recipe(seed=0)
+            gan.fit(x[:BATCH_SIZE], y[:BATCH_SIZE], batch_size=BATCH_SIZE, verbose=0)  # compiles
+            runs = []
+            for _ in range(reps):
+                start = time.perf_counter()
+                gan.fit(x, y, batch_size=BATCH_SIZE, verbose=0, shuffle=False)
+                runs.append(len(x) / (time.perf_counter() - start))
+            out["on" if enabled else "off"] = max(runs)
+    finally:
+        fast.set_enabled(previous)
     return out
 
 

@@ -355,28 +355,58 @@ def test_a_users_plain_keras_sequential_networks_take_the_fast_kernels_and_give_
 
 
 def _nested_tutorial_networks():
-    """The tutorial's pair, each Sequential wrapped in a functional model, as keras.io's Conditional GAN nests its cores."""
+    """The tutorial's pair, each Sequential the only node of a functional wrapper (a chain)."""
     cores = _tutorial_networks()
     inputs = [keras.Input((8,)), keras.Input((28, 28, 1))]
     return tuple(keras.Model(x, core(x), name=f"wrapped_{core.name}") for x, core in zip(inputs, cores))
 
 
-@needs_fast_path
-def test_a_network_nested_in_a_users_model_takes_the_fast_kernels_and_gives_the_same_numbers():
-    # A model whose only node is another model: JAX plans the inner model's convolutions; without
-    # that, XLA:CPU's dilated convolutions ran keras.io's generator 15x slower (bench/RESULTS.md).
-    generator, discriminator = _nested_tutorial_networks()
-    if BACKEND == "jax":
-        from dcgan_keras.backend.fast import jax_forward
+def _nested_conditional_gan():
+    """keras.io's Conditional GAN layout: the Sequential cores inside wrappers that take labels (a graph)."""
+    g_core, d_core = _tutorial_networks()  # G's core takes 8 values: z (5) and a one-hot label (3)
+    z, g_labels = keras.Input((5,)), keras.Input((), dtype="int32")
+    code = keras.layers.CategoryEncoding(3, output_mode="one_hot")(g_labels)
+    generator = keras.Model([z, g_labels], g_core(keras.layers.Concatenate()([z, code])), name="wrapped_g")
+    images, d_labels = keras.Input((28, 28, 1)), keras.Input((), dtype="int32")
+    label_score = keras.layers.Dense(1)(keras.layers.CategoryEncoding(3, output_mode="one_hot")(d_labels))
+    discriminator = keras.Model([images, d_labels], keras.layers.Add()([d_core(images), label_score]), name="wrapped_d")
+    gan = ConditionalDCGAN(discriminator, generator, latent_dim=5, num_classes=3, seed=0, ema_momentum=0.9)
+    gan.compile(**{f"{n}_optimizer": keras.optimizers.Adam(**ADAM) for n in "dg"}, **NO_XLA)
+    return gan
 
-        for wrapper in (generator, discriminator):
-            steps = jax_forward.plan(wrapper)
-            assert steps, f"{wrapper.name}: no plan, so Keras's call runs the nested model's convolutions"
-            (core, op), = steps  # one step: the Sequential inside
-            assert op is jax_forward._nested, core.name
-            assert any(_fast_kernels_in_plan(core).values()), core.name
-    on = _one_step(_nested_tutorial_networks, (28, 28, 1), True)
-    _assert_same_step(on, _one_step(_nested_tutorial_networks, (28, 28, 1), False))
+
+@needs_fast_path
+@pytest.mark.parametrize("layout", ["chain", "graph"])
+def test_a_network_nested_in_a_users_model_takes_the_fast_kernels_and_gives_the_same_numbers(layout, monkeypatch):
+    # A model inside a model: JAX plans the inner model's convolutions and runs them as kernels;
+    # without that, XLA:CPU's dilated convolutions ran keras.io's generator 15x slower
+    # (bench/RESULTS.md). torch's plans run a nested model through its own call: there, only
+    # the same numbers on and off are checked.
+    if layout == "chain":
+        step = functools.partial(_one_step, _nested_tutorial_networks, (28, 28, 1))
+        networks = _nested_tutorial_networks()
+    else:
+        rng = np.random.default_rng(0)
+        data = (rng.uniform(-1, 1, (8, 28, 28, 1)).astype("float32"), np.arange(8, dtype="int32") % 3)
+        step = functools.partial(_one_fit, _nested_conditional_gan, data)
+        networks = tuple(_nested_conditional_gan().networks.values())
+    taken = []
+    if BACKEND == "jax":
+        from dcgan_keras.backend.fast import jax_forward, jax_layers
+
+        for network in networks:
+            steps = jax_forward.plan(network)
+            assert steps, f"{network.name}: no plan, so Keras's call runs the nested model's convolutions"
+            nested = [layer for layer, op in steps if op is jax_forward._nested]
+            assert len(nested) == 1 and any(_fast_kernels_in_plan(nested[0]).values()), (network.name, steps)
+        kernels = {keras.layers.Conv2D: jax_layers.conv2d, keras.layers.Conv2DTranspose: jax_layers.conv2d_transpose}
+        monkeypatch.setattr(jax_forward, "_fast_ops", lambda: {
+            cls: (lambda layer, x, _k=kernel, _n=cls.__name__: taken.append(_n) or _k(layer, x))
+            for cls, kernel in kernels.items()})
+    on = step(True)
+    if BACKEND == "jax":
+        assert set(taken) == {"Conv2D", "Conv2DTranspose"}, taken  # run in the step, not only planned
+    _assert_same_step(on, step(False))
 
 
 @needs_fast_path
