@@ -1,5 +1,6 @@
 """Fashion-MNIST, 28x28x1: MNIST's shape, so MNIST's network and optimizer (the
-moving average of G that the mnist preset keeps is measured on digits only).
+least squares loss and moving average of G that the mnist preset adds are
+measured on digits only).
 
     python train.py --backend=jax --dataset=fashion_mnist
 """

@@ -1,4 +1,4 @@
-"""MNIST digits, 28x28x1: the default recipe, least squares, sampled from a moving average of G.
+"""MNIST digits, 28x28x1: the recommended recipe, least squares, sampled from a moving average of G.
 
 The defaults (config.py) are the TensorFlow DCGAN tutorial's 28x28 network
 with the DCGAN paper's Adam(2e-4, beta_1=0.5); this preset trains it with the
