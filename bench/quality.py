@@ -373,16 +373,16 @@ def verdicts(rows):
             # "Beats" means every seed below every seed of the preset's; with fewer than three of
             # those, the preset's spread is unknown (non_saturating's seeds spread by 6 FID).
             clear = row["fid_max"] < default["fid_min"]
+            judged = len(default["seeds"]) >= PRESET_SEEDS_TO_JUDGE
+            if not judged:
+                said = "lower" if beats else "not lower"
+            else:
+                said = "beats it" if clear else "below its median, inside its spread" if beats else "does NOT beat it"
             text = (f"median FID {row['fid']:.1f} vs the preset's {default['fid']:.1f} "
                     f"({default['fid_min']:.1f}-{default['fid_max']:.1f}, {len(default['seeds'])} seed(s)): "
-                    f"{'beats it' if clear else 'below its median, inside its spread' if beats else 'does NOT beat it'}; "
-                    + coverage)
-            if len(default["seeds"]) < PRESET_SEEDS_TO_JUDGE:
-                text = text.replace(": beats it;", ": lower;").replace(": does NOT beat it;", ": not lower;")
-                text += f"; too few preset seeds to call (fewer than {PRESET_SEEDS_TO_JUDGE})"
-                out.append((row, None, text))
-            else:
-                out.append((row, clear and covered, text))
+                    f"{said}; " + coverage
+                    + ("" if judged else f"; too few preset seeds to call (fewer than {PRESET_SEEDS_TO_JUDGE})"))
+            out.append((row, clear and covered if judged else None, text))
             continue
         if tutorial is None:
             out.append((row, None, "no tf_tutorial result to compare with"))

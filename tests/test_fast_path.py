@@ -390,28 +390,23 @@ def test_a_network_nested_in_a_users_model_takes_the_fast_kernels_and_gives_the_
         data = (rng.uniform(-1, 1, (8, 28, 28, 1)).astype("float32"), np.arange(8, dtype="int32") % 3)
         step = functools.partial(_one_fit, _nested_conditional_gan, data)
         networks = tuple(_nested_conditional_gan().networks.values())
-    taken = []
     if BACKEND == "jax":
-        from dcgan_keras.backend.fast import jax_forward, jax_layers
+        from dcgan_keras.backend.fast import jax_forward
 
         for network in networks:
             steps = jax_forward.plan(network)
             assert steps, f"{network.name}: no plan, so Keras's call runs the nested model's convolutions"
             nested = [layer for layer, op in steps if op is jax_forward._nested]
             assert len(nested) == 1 and any(_fast_kernels_in_plan(nested[0]).values()), (network.name, steps)
-        kernels = {keras.layers.Conv2D: jax_layers.conv2d, keras.layers.Conv2DTranspose: jax_layers.conv2d_transpose}
-        monkeypatch.setattr(jax_forward, "_fast_ops", lambda: {
-            cls: (lambda layer, x, _k=kernel, _n=cls.__name__: taken.append(_n) or _k(layer, x))
-            for cls, kernel in kernels.items()})
+        names, taken = _record_kernel_calls(monkeypatch)
     on = step(True)
     if BACKEND == "jax":
-        assert set(taken) == {"Conv2D", "Conv2DTranspose"}, taken  # run in the step, not only planned
+        assert set(taken) == set(names), taken  # Conv2D's and Conv2DTranspose's, run in the step
     _assert_same_step(on, step(False))
 
 
-@needs_fast_path
-def test_the_kernels_run_in_the_training_step(monkeypatch):
-    # Not only planned: the step calls them (JAX: while tracing the step).
+def _record_kernel_calls(monkeypatch):
+    """Patches this backend's fast kernels to note their names as a step calls them; returns (names, notes)."""
     if BACKEND == "torch":
         from dcgan_keras.backend.fast import torch_layers as kernels
 
@@ -431,6 +426,13 @@ def test_the_kernels_run_in_the_training_step(monkeypatch):
 
         monkeypatch.setattr(jax_forward, "_fast_ops", lambda: {
             keras.layers.Conv2D: kernels.conv2d, keras.layers.Conv2DTranspose: kernels.conv2d_transpose})
+    return names, taken
+
+
+@needs_fast_path
+def test_the_kernels_run_in_the_training_step(monkeypatch):
+    # Not only planned: the step calls them (JAX: while tracing the step).
+    names, taken = _record_kernel_calls(monkeypatch)
     _one_step(_tutorial_networks, (28, 28, 1), True)
     assert set(taken) == set(names), taken
 
