@@ -566,11 +566,12 @@ def test_a_signal_mid_epoch_stops_within_two_steps_saying_what_was_kept(tmp_path
     # Ctrl-C in the first epoch keeps nothing; SIGTERM (what schedulers, `timeout` and `docker stop`
     # send) in the second keeps the first. Each step's batch-end hook sleeps 0.3 s on fit's thread
     # pool, as a slow device would: on JAX the loop ran ~30 steps ahead of it, and all of them ran
-    # after a Ctrl-C.
-    run = RunDir(tmp_path / "run")
+    # after a Ctrl-C. The signal goes at step 5 of 24: CI once saw step 5 only when 12 steps had run
+    # (its runner starved this loop), and the Ctrl-C fell after epoch 1 was kept.
+    run, steps_per_epoch = RunDir(tmp_path / "run"), 24
     proc = subprocess.Popen(
         [sys.executable, TRAIN, f"--backend={BACKEND}", "--dataset=synthetic", f"--epochs={epoch}",
-         "--steps_per_epoch=12", "--debug_step_sleep=0.3", "--workdir=run"],
+         f"--steps_per_epoch={steps_per_epoch}", "--debug_step_sleep=0.3", "--workdir=run"],
         cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
 
@@ -601,8 +602,10 @@ def test_a_signal_mid_epoch_stops_within_two_steps_saying_what_was_kept(tmp_path
             proc.kill()
             proc.wait()
     last = max(steps_of_the_epoch(out))
+    assert at_signal < steps_per_epoch - 2, f"this loop saw step 5 of epoch {epoch} only at step {at_signal}: too late to judge"
     assert last - at_signal <= 2, f"signalled after step {at_signal} of epoch {epoch}, the bar went on to {last}"
     assert seconds < 10, f"{seconds:.1f} s from the signal to the exit"
+    assert "Traceback" not in stderr, stderr[-3000:]  # one line says what happened, and nothing above it
     if signum == signal.SIGINT:
         assert proc.returncode == 130, stderr[-3000:]
         assert "error: interrupted; no epoch had completed, so none is kept" in stderr, stderr[-3000:]
