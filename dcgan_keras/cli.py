@@ -182,10 +182,13 @@ def stopping_on_signals():
     the process at once: no message, temporaries left, an export's
     subprocess running on. As a KeyboardInterrupt it runs the same clean-up
     as Ctrl-C. And a KeyboardInterrupt raised while Python runs a garbage
-    collector callback (JAX has one) is printed and dropped: the signal is
+    collector callback (JAX has one) is dropped by Python: the signal is
     remembered, and `raise_if_stopped` raises it again where the program
-    can stop. The previous handlers come back on the way out (a no-op off
-    the main thread, where Python allows no handlers).
+    can stop. Python would also print it, a traceback above the one-line
+    message the user gets; inside, `sys.unraisablehook` leaves that one
+    out and passes on anything else. The previous handlers and hook come
+    back on the way out (a no-op off the main thread, where Python allows
+    no handlers).
 
     Example:
         >>> with stopping_on_signals():  # doctest: +SKIP
@@ -196,14 +199,20 @@ def stopping_on_signals():
         _stop_signals.append(signal.Signals(signum))
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
+    def unraisable(info):
+        if not (isinstance(info.exc_value, KeyboardInterrupt) and _stop_signals):
+            previous_hook(info)
+
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     _stop_signals.clear()
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous_hook, sys.unraisablehook = sys.unraisablehook, unraisable
     try:
         yield
     finally:
+        sys.unraisablehook = previous_hook
         for sig, old in previous.items():
             signal.signal(sig, old)
         _stop_signals.clear()  # a later StopOnSignal outside it must not stop on this one
