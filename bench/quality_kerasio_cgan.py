@@ -43,7 +43,7 @@ import numpy as np
 from keras import layers, ops
 
 from dcgan_keras import ConditionalDCGAN
-from dcgan_keras import backend as seam
+from dcgan_keras import backend as seam, losses
 from dcgan_keras.gans.dcgan import discriminator_metrics
 
 IMAGE_SIZE = 28
@@ -150,7 +150,7 @@ class KerasIOConditionalGAN(ConditionalDCGAN):
         g_loss, _ = seam.minimize(g_loss_fn, self.generator.trainable_variables, self.g_optimizer)
         # keras.io's D says 1 for fake: negated, its logits read as the project's "real" scores.
         fake_out, real_out = -logits[:batch_size], -logits[batch_size:]
-        return discriminator_metrics(d_loss, g_loss, real_out, fake_out, True)
+        return discriminator_metrics(d_loss, g_loss, real_out, fake_out, losses.LOSSES["non_saturating"])
 
     # Not `train`: on torch a Keras model is a torch Module, whose train() Keras's fit calls.
     def train_epochs(self, images_uint8, labels, epochs, print_fn=print, weights_dir=None):

@@ -9,12 +9,17 @@ the keras.io examples, there on a discriminator that ends in a sigmoid) into a
 
 import dataclasses
 import inspect
-from typing import Callable, Optional
+from typing import Callable, Optional, Union
 
 import keras
 from keras import ops
 
 from dcgan_keras import backend as seam
+
+
+# The parts of the built-in losses, saved by name where a GANLoss of the user's
+# own is made of them (keras.saving finds only registered functions).
+_serializable = keras.saving.register_keras_serializable(package="dcgan_keras")
 
 
 def bce_with_logits(labels, logits):
@@ -25,6 +30,7 @@ def bce_with_logits(labels, logits):
     return seam.bce_with_logits(labels, ops.cast(logits, "float32"))
 
 
+@_serializable
 def discriminator_loss(real_logits, fake_logits, label_smoothing=0.0):
     """BCE of real images against 1 - label_smoothing and of fakes against 0, summed.
 
@@ -58,17 +64,20 @@ def smoothed_ones(shape, label_smoothing):
     return ops.ones(shape) * (1.0 - label_smoothing)
 
 
+@_serializable
 def non_saturating_generator_loss(fake_logits):
     """-log D(G(z)): strong gradients while D still rejects the fakes (Goodfellow et al.)."""
     return bce_with_logits(ops.ones(ops.shape(fake_logits)), fake_logits)
 
 
+@_serializable
 def minimax_generator_loss(fake_logits):
     """log(1 - D(G(z))), the original minimax objective; it saturates early in training."""
     # log(1 - sigmoid(x)) = -softplus(x), written stably.
     return -bce_with_logits(ops.zeros(ops.shape(fake_logits)), fake_logits)
 
 
+@_serializable
 def least_squares_discriminator_loss(real_out, fake_out, label_smoothing=0.0):
     """LSGAN's D loss: 1/2 mean((D(x) - b)^2) + 1/2 mean(D(G(z))^2), b = 1 - label_smoothing.
 
@@ -80,11 +89,13 @@ def least_squares_discriminator_loss(real_out, fake_out, label_smoothing=0.0):
     return 0.5 * ops.mean(ops.square(real_out - real_target)) + 0.5 * ops.mean(ops.square(fake_out))
 
 
+@_serializable
 def least_squares_generator_loss(fake_out):
     """LSGAN's G loss: 1/2 mean((D(G(z)) - 1)^2) (Mao et al., 2017, eq. 2, c = 1)."""
     return 0.5 * ops.mean(ops.square(ops.cast(fake_out, "float32") - 1.0))
 
 
+@_serializable
 def hinge_discriminator_loss(real_out, fake_out, label_smoothing=0.0):
     """mean(relu(1 - D(x))) + mean(relu(1 + D(G(z)))): the hinge loss of SNGAN and BigGAN.
 
@@ -96,6 +107,7 @@ def hinge_discriminator_loss(real_out, fake_out, label_smoothing=0.0):
     return ops.mean(ops.relu(1.0 - real_out)) + ops.mean(ops.relu(1.0 + fake_out))
 
 
+@_serializable
 def hinge_generator_loss(fake_out):
     """-mean(D(G(z))): the generator's side of the hinge game (Miyato et al., 2018; BigGAN)."""
     return -ops.mean(ops.cast(fake_out, "float32"))
@@ -120,17 +132,20 @@ def focal_with_logits(labels, logits, gamma=FOCAL_GAMMA):
     return ops.mean(ops.power(1.0 - p_t, gamma) * bce)
 
 
+@_serializable
 def focal_discriminator_loss(real_out, fake_out, label_smoothing=0.0):
     """Focal BCE of real images against 1 - label_smoothing and of fakes against 0, summed."""
     real_target = smoothed_ones(ops.shape(real_out), label_smoothing)
     return focal_with_logits(real_target, real_out) + focal_with_logits(ops.zeros(ops.shape(fake_out)), fake_out)
 
 
+@_serializable
 def focal_generator_loss(fake_out):
     """Focal BCE of the fakes against 1: the non-saturating loss, focal."""
     return focal_with_logits(ops.ones(ops.shape(fake_out)), fake_out)
 
 
+@_serializable
 def wasserstein_critic_loss(real_out, fake_out, label_smoothing=0.0):
     """mean(D(G(z))) - mean(D(x)): the critic's Wasserstein loss (Arjovsky et al., 2017; Gulrajani et al., 2017, Alg. 1).
 
@@ -141,6 +156,7 @@ def wasserstein_critic_loss(real_out, fake_out, label_smoothing=0.0):
     return ops.mean(ops.cast(fake_out, "float32")) - ops.mean(ops.cast(real_out, "float32"))
 
 
+@_serializable
 def wasserstein_generator_loss(fake_out):
     """-mean(D(G(z))) (Gulrajani et al., 2017, Algorithm 1)."""
     return -ops.mean(ops.cast(fake_out, "float32"))
@@ -153,6 +169,7 @@ GP_WEIGHT = 10.0
 GP_EPSILON = 1e-12
 
 
+@_serializable
 def gradient_penalty(critic, real, fake, seed_generator, weight=GP_WEIGHT, eps=None):
     """weight * mean((||grad_x D(x_hat)||_2 - 1)^2) on x_hat = eps real + (1 - eps) fake.
 
@@ -223,6 +240,7 @@ def check_critic(critic, role="discriminator", loss_fn="wgan_gp"):
         )
 
 
+@_serializable
 def wgan_gp_optimizer():
     """Adam(1e-4, beta_1=0, beta_2=0.9): Gulrajani et al.'s (2017) Algorithm 1 defaults."""
     return keras.optimizers.Adam(learning_rate=1e-4, beta_1=0.0, beta_2=0.9)
@@ -256,6 +274,15 @@ class GANLoss:
             paper uses, which `compile` gives every optimizer not passed
             (WGAN-GP: Adam(1e-4, beta_1=0, beta_2=0.9)); None: the GAN's own
             default, Adam(2e-4, beta_1=0.5).
+        score_boundary: None (the default) when D's outputs are logits or
+            probabilities (`outputs_are_logits`): `fit`'s `d_real` and
+            `d_fake` show them as probabilities of "real", and `d_acc`
+            splits them at 0.5. A number when the loss makes them scores
+            instead, pushed above it for real images and below it for
+            fakes (least squares: 0.5, halfway between its targets 0 and 1;
+            hinge: 0): the metrics show the scores and split them there.
+            "midpoint" for a critic's scores, which have no fixed zero
+            (Wasserstein): split halfway between the batch's two means.
 
     Example:
         >>> @keras.saving.register_keras_serializable(package="my_losses")
@@ -264,7 +291,7 @@ class GANLoss:
         >>> @keras.saving.register_keras_serializable(package="my_losses")
         ... def hinge_g(fake_out):
         ...     return -ops.mean(fake_out)
-        >>> gan.compile(loss_fn=GANLoss("hinge", hinge_d, hinge_g))  # doctest: +SKIP
+        >>> gan.compile(loss_fn=GANLoss("hinge", hinge_d, hinge_g, score_boundary=0.0))  # doctest: +SKIP
     """
 
     name: object
@@ -274,17 +301,60 @@ class GANLoss:
     penalty: Optional[Callable] = None
     d_steps: int = 1
     optimizer: Optional[Callable] = None
+    score_boundary: Union[None, float, str] = None
+
+    def __post_init__(self):
+        if not (self.score_boundary is None or self.score_boundary == "midpoint"
+                or isinstance(self.score_boundary, (int, float)) and not isinstance(self.score_boundary, bool)):
+            raise ValueError(
+                f"GANLoss's score_boundary is None (D returns logits or probabilities), a number or "
+                f"'midpoint'; received {self.score_boundary!r}."
+            )
+
+
+def read_outputs(gan_loss, real_out, fake_out):
+    """D's outputs on a real and a fake batch as `fit`'s metrics show them.
+
+    Args:
+        gan_loss: the `GANLoss` that says how they read (`score_boundary`,
+            `outputs_are_logits`).
+        real_out, fake_out: D(x) and D(G(z)).
+
+    Returns:
+        (mean D(x), mean D(G(z)), D's accuracy over both batches), float32:
+        probabilities of "real" split at 0.5, or the loss's scores split at
+        its boundary. Least squares once showed its scores' sigmoid, ~0.62
+        for both at balance, and called fakes scored 0.3 real.
+
+    Example:
+        >>> real, fake, accuracy = read_outputs(LOSSES["least_squares"], ops.array([0.9, 0.4]), ops.array([0.1]))
+        >>> round(float(real), 2), round(float(fake), 2), float(accuracy)
+        (0.65, 0.1, 0.75)
+    """
+    real_out, fake_out = ops.cast(real_out, "float32"), ops.cast(fake_out, "float32")
+    boundary = gan_loss.score_boundary
+    if boundary is None:
+        if gan_loss.outputs_are_logits:
+            real_out, fake_out = ops.sigmoid(real_out), ops.sigmoid(fake_out)
+        boundary = 0.5
+    elif boundary == "midpoint":
+        boundary = 0.5 * (ops.mean(real_out) + ops.mean(fake_out))
+    accuracy = 0.5 * (ops.mean(ops.cast(real_out > boundary, "float32"))
+                      + ops.mean(ops.cast(fake_out < boundary, "float32")))
+    return ops.mean(real_out), ops.mean(fake_out), accuracy
 
 
 LOSSES = {
     "non_saturating": GANLoss("non_saturating", discriminator_loss, non_saturating_generator_loss),
     "minimax": GANLoss("minimax", discriminator_loss, minimax_generator_loss),
-    "least_squares": GANLoss("least_squares", least_squares_discriminator_loss, least_squares_generator_loss),
-    "hinge": GANLoss("hinge", hinge_discriminator_loss, hinge_generator_loss),
+    "least_squares": GANLoss(
+        "least_squares", least_squares_discriminator_loss, least_squares_generator_loss, score_boundary=0.5
+    ),
+    "hinge": GANLoss("hinge", hinge_discriminator_loss, hinge_generator_loss, score_boundary=0.0),
     "focal": GANLoss("focal", focal_discriminator_loss, focal_generator_loss),
     "wgan_gp": GANLoss(
         "wgan_gp", wasserstein_critic_loss, wasserstein_generator_loss, penalty=gradient_penalty, d_steps=5,
-        optimizer=wgan_gp_optimizer,
+        optimizer=wgan_gp_optimizer, score_boundary="midpoint",
     ),
 }
 # What people call the default loss.
@@ -383,16 +453,21 @@ def serialize(loss_fn):
     if isinstance(loss_fn, GANLoss):
         if isinstance(loss_fn.name, str) and LOSSES.get(loss_fn.name) is loss_fn:
             return loss_fn.name
-        # A GANLoss of the user's own: its two functions by Keras's rules
+        # A GANLoss of the user's own: its functions by Keras's rules
         # (registered with keras.saving.register_keras_serializable, or
         # passed to load_model as custom_objects), not a name that loading
         # would not know or, worse, would silently read as another loss.
+        # All its fields: a penalty lost on loading trained on without it.
         return {
             _GAN_LOSS_KEY: {
                 "name": loss_fn.name if isinstance(loss_fn.name, str) else None,
                 "discriminator": keras.saving.serialize_keras_object(loss_fn.discriminator),
                 "generator": keras.saving.serialize_keras_object(loss_fn.generator),
                 "outputs_are_logits": loss_fn.outputs_are_logits,
+                "penalty": keras.saving.serialize_keras_object(loss_fn.penalty),
+                "d_steps": loss_fn.d_steps,
+                "optimizer": keras.saving.serialize_keras_object(loss_fn.optimizer),
+                "score_boundary": loss_fn.score_boundary,
             }
         }
     return keras.saving.serialize_keras_object(loss_fn)
@@ -412,10 +487,15 @@ def deserialize(config):
         return config
     if isinstance(config, dict) and _GAN_LOSS_KEY in config:
         parts = config[_GAN_LOSS_KEY]
+        # .get: models saved before the last four fields were recorded.
         return GANLoss(
             parts["name"],
             keras.saving.deserialize_keras_object(parts["discriminator"]),
             keras.saving.deserialize_keras_object(parts["generator"]),
             parts["outputs_are_logits"],
+            penalty=keras.saving.deserialize_keras_object(parts.get("penalty")),
+            d_steps=parts.get("d_steps", 1),
+            optimizer=keras.saving.deserialize_keras_object(parts.get("optimizer")),
+            score_boundary=parts.get("score_boundary"),
         )
     return keras.saving.deserialize_keras_object(config)

@@ -9,7 +9,9 @@ script can check the picture against metrics.csv without reading pixels.
 
 Panels: the two losses; D(x) and D(G(z)) (`d_real`, `d_fake`: the
 discriminator's mean probability of "real" on real and on generated
-images); FID, where the run computed it (`--fid_every`).
+images, or its mean score under a loss that scores them, such as least
+squares; `losses.read_outputs`); FID, where the run computed it
+(`--fid_every`).
 
 Example:
     >>> plot_metrics("runs/x/metrics.csv", "runs/x/metrics.png")  # doctest: +SKIP

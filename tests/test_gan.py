@@ -509,12 +509,14 @@ def test_the_reported_metrics_mean_what_the_readme_says():
         assert logs[name][-1] == pytest.approx(value, abs=1e-4), name
 
 
-def _fixed_gan(real_logits, loss_fn=None, label_smoothing=0.0, sigmoid=False):
+def _fixed_gan(real_logits, loss_fn=None, label_smoothing=0.0, sigmoid=False, fake_logit=7.84 * np.tanh(-0.5)):
     # The fixed setup above, with a chosen logit per real image: D scores an
-    # image by 0.01 * sum(pixels), G makes images of tanh(-0.5), Adam(0) keeps both still.
+    # image by 0.01 * sum(pixels), G makes images that score fake_logit (pixels
+    # of tanh(-0.5) by default), Adam(0) keeps both still.
     latent = 4
     z = keras.Input((latent,))
-    dim = keras.layers.Dense(784, kernel_initializer="zeros", bias_initializer=keras.initializers.Constant(-0.5))(z)
+    dim = keras.layers.Dense(784, kernel_initializer="zeros",
+                             bias_initializer=keras.initializers.Constant(np.arctanh(fake_logit / 7.84)))(z)
     generator = keras.Model(z, keras.layers.Activation("tanh")(keras.layers.Reshape((28, 28, 1))(dim)))
     x = keras.Input((28, 28, 1))
     score = keras.layers.Dense(1, kernel_initializer=keras.initializers.Constant(0.01),
@@ -550,6 +552,21 @@ def test_losses_are_the_documented_bce_for_the_default_and_a_keras_loss(label_sm
         assert logs["d_loss"][-1] == pytest.approx(d_loss, abs=2e-4), name
         assert logs["g_loss"][-1] == pytest.approx(g_loss, abs=2e-4), name
         assert logs["d_loss"][-1] == pytest.approx(runs["default"]["d_loss"][-1], abs=2e-4), name
+
+
+@pytest.mark.parametrize("loss_fn", ["least_squares", "hinge", "wgan_gp"])
+def test_a_loss_that_scores_reports_the_scores_and_splits_them_at_its_boundary(loss_fn):
+    # The metrics once read every output as a logit: least squares showed its
+    # scores' sigmoid (0.62 for both at balance) and called a fake it scored 0.3,
+    # nearer its fake target 0 than its real 1, real.
+    real_logits, fake_logit = np.array([-0.2, 0.2, 0.45, 0.6, 0.9, 1.3]), 0.3
+    logs = _fixed_gan(real_logits, loss_fn, fake_logit=fake_logit)
+    boundary = {"least_squares": 0.5, "hinge": 0.0,
+                "wgan_gp": (real_logits.mean() + fake_logit) / 2}[loss_fn]  # a critic's scores have no fixed zero
+    accuracy = (np.mean(real_logits > boundary) + float(fake_logit < boundary)) / 2
+    assert logs["d_real"][-1] == pytest.approx(real_logits.mean(), abs=1e-4)
+    assert logs["d_fake"][-1] == pytest.approx(fake_logit, abs=1e-4)
+    assert logs["d_acc"][-1] == pytest.approx(accuracy, abs=1e-6)
 
 
 def test_fit_refuses_float_pixels_outside_the_generators_range_before_training():

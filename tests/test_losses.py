@@ -355,6 +355,20 @@ def test_unknown_architectures_are_refused():
         build_generator(architecture="upsample", filters=(8, 8, 8))
 
 
+def test_a_gan_loss_of_ones_own_made_of_the_built_in_parts_saves_and_loads_whole(tmp_path):
+    # Only its two functions and outputs_are_logits were saved: a penalty,
+    # d_steps and the rest were gone after loading, and resuming trained another game.
+    mine = GANLoss("mine", losses.wasserstein_critic_loss, losses.wasserstein_generator_loss,
+                   penalty=losses.gradient_penalty, d_steps=3, optimizer=losses.wgan_gp_optimizer,
+                   score_boundary="midpoint")
+    gan = small_gan(mine)
+    gan.save(tmp_path / "mine.keras")
+    loaded = keras.saving.load_model(tmp_path / "mine.keras")
+    assert loaded.gan_loss == mine and loaded.d_steps == 3
+    with pytest.raises(ValueError, match=r"score_boundary is None.*a number or 'midpoint'; received 'zero'"):
+        GANLoss("mine", losses.hinge_discriminator_loss, losses.hinge_generator_loss, score_boundary="zero")
+
+
 def test_a_gan_loss_of_ones_own_with_a_penalty_is_guarded_too():
     mine = GANLoss("mine", losses.wasserstein_critic_loss, losses.wasserstein_generator_loss,
                    penalty=losses.gradient_penalty)

@@ -197,7 +197,7 @@ class ConditionalDCGAN(GAN):
                 self.d_optimizer,
             )
         g_loss, _ = generator_pass.minimize(lambda fake: self._generator_loss(fake, fake_labels), self.g_optimizer)
-        return discriminator_metrics(d_loss, g_loss, real_out, fake_out, self.gan_loss.outputs_are_logits)
+        return discriminator_metrics(d_loss, g_loss, real_out, fake_out, self.gan_loss)
 
     def _discriminator_loss(self, real, real_labels, fake, fake_labels):
         fake = ops.stop_gradient(fake)

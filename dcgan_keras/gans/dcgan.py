@@ -12,7 +12,7 @@ import numpy as np
 import keras
 from keras import ops
 
-from dcgan_keras import backend as seam
+from dcgan_keras import backend as seam, losses
 # The lists of choices live in config.py, which imports no Keras (train.py's flags read them first).
 from dcgan_keras.config import LATENT_DISTRIBUTIONS, UPDATES  # noqa: F401 (UPDATES: importable from here)
 from dcgan_keras.gans.base import GAN, check_network, user_stacklevel
@@ -61,8 +61,10 @@ class DCGAN(GAN):
     on real against G(z) `d_steps` times (on the same real batch, fresh z each
     time, as keras.io's WGAN-GP does), then updates G through the updated D on
     the last of those G(z), so G runs forward once per D update. `fit`
-    reports `d_loss`, `g_loss`, `d_real` (mean D(x) as a probability),
-    `d_fake` (mean D(G(z))) and `d_acc` (D's accuracy over real and fake).
+    reports `d_loss`, `g_loss`, `d_real` (mean D(x) as a probability of
+    "real", or as a score where the loss scores: least squares, hinge,
+    Wasserstein), `d_fake` (mean D(G(z))) and `d_acc` (D's accuracy over
+    real and fake, at the loss's boundary: `losses.read_outputs`).
 
     `update="simultaneous"` is the TensorFlow tutorial's step instead: one
     forward pass G(z), D(real), D(G(z)), and both networks updated from it, G
@@ -281,7 +283,7 @@ class DCGAN(GAN):
         """One step on real images (batch, H, W, C) in [-1, 1]: D, then G; returns the five metrics."""
         step = self._simultaneous_step if self.update == "simultaneous" else self._sequential_step
         d_loss, g_loss, real_out, fake_out = step(real, ops.shape(real)[0])
-        return discriminator_metrics(d_loss, g_loss, real_out, fake_out, self.gan_loss.outputs_are_logits)
+        return discriminator_metrics(d_loss, g_loss, real_out, fake_out, self.gan_loss)
 
     def _sequential_step(self, real, batch_size):
         generator_variables = self.generator.trainable_variables
@@ -447,27 +449,21 @@ def run_optimizers(config):
     return {"d_optimizer": adam(config.d_learning_rate), "g_optimizer": adam(config.g_learning_rate)}
 
 
-def discriminator_metrics(d_loss, g_loss, real_out, fake_out, outputs_are_logits):
+def discriminator_metrics(d_loss, g_loss, real_out, fake_out, gan_loss):
     """The five DCGAN metrics from the losses and D's outputs on a real and a fake batch.
 
     Args:
         d_loss, g_loss: the step's losses.
-        real_out, fake_out: D(x) and D(G(z)), logits or probabilities.
-        outputs_are_logits: how to read them.
+        real_out, fake_out: D(x) and D(G(z)).
+        gan_loss: the `GANLoss` that says how they read (`losses.read_outputs`).
 
     Returns:
-        {"d_loss", "g_loss", "d_real", "d_fake", "d_acc"}: D's mean
-        probabilities of "real" and its accuracy over both batches.
+        {"d_loss", "g_loss", "d_real", "d_fake", "d_acc"}: D's mean outputs
+        (probabilities of "real", or the loss's scores) and its accuracy
+        over both batches.
     """
-    if outputs_are_logits:
-        real_p, fake_p = ops.sigmoid(real_out), ops.sigmoid(fake_out)
-    else:
-        real_p, fake_p = real_out, fake_out
-    real_p = ops.cast(real_p, "float32")
-    fake_p = ops.cast(fake_p, "float32")
-    accuracy = 0.5 * (ops.mean(ops.cast(real_p > 0.5, "float32")) + ops.mean(ops.cast(fake_p < 0.5, "float32")))
-    return {"d_loss": d_loss, "g_loss": g_loss, "d_real": ops.mean(real_p), "d_fake": ops.mean(fake_p),
-            "d_acc": accuracy}
+    real, fake, accuracy = losses.read_outputs(gan_loss, real_out, fake_out)
+    return {"d_loss": d_loss, "g_loss": g_loss, "d_real": real, "d_fake": fake, "d_acc": accuracy}
 
 
 def checked_images(data, expected, owner="DCGAN"):

@@ -25,7 +25,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from dcgan_keras import backend as seam
+from dcgan_keras import backend as seam, losses
 from dcgan_keras.gans.base import GAN, check_network, unwrap
 from dcgan_keras.gans.dcgan import checked_images
 from dcgan_keras.models import in_sample_range
@@ -42,7 +42,8 @@ class Pix2Pix(GAN):
     [-1, 1]. `fit` reports `d_loss` (D's loss, halved as in the paper),
     `g_gan_loss` (G's adversarial loss), `g_l1_loss` (mean |target - G(input)|,
     before weighting), `d_real` and `d_fake` (D's mean probability of "real"
-    over the patches of real and of generated pairs).
+    over the patches of real and of generated pairs, or its mean score under
+    a loss that scores them: `losses.read_outputs`).
 
     Compile with `compile(d_optimizer=, g_optimizer=, loss_fn=)`; each
     optimizer defaults to Adam(2e-4, beta_1=0.5), as in the paper.
@@ -140,12 +141,8 @@ class Pix2Pix(GAN):
         _, (gan_loss, l1_loss) = generator_pass.minimize(
             lambda fake: self._generator_loss(source, target, fake), self.g_optimizer
         )
-        if self.gan_loss.outputs_are_logits:
-            real_out, fake_out = ops.sigmoid(real_out), ops.sigmoid(fake_out)
-        return {
-            "d_loss": d_loss, "g_gan_loss": gan_loss, "g_l1_loss": l1_loss,
-            "d_real": ops.mean(ops.cast(real_out, "float32")), "d_fake": ops.mean(ops.cast(fake_out, "float32")),
-        }
+        d_real, d_fake, _ = losses.read_outputs(self.gan_loss, real_out, fake_out)
+        return {"d_loss": d_loss, "g_gan_loss": gan_loss, "g_l1_loss": l1_loss, "d_real": d_real, "d_fake": d_fake}
 
     def judge(self, source, target, training=True):
         """D's logits for (input, target) pairs, whichever way D takes its two inputs."""
