@@ -15,6 +15,10 @@ Timed, in interleaved turns (median of --turns, each --steps steps):
 - keras_calls: the same, with G and D run through Keras's `Model.__call__`
   (as before bench/RESULTS.md's attempt 12) instead of `seam.forward`'s
   direct layer calls;
+- keras_nested: the same, each network the one node of a functional wrapper,
+  as keras.io's Conditional GAN nests its Sequential cores (the plans run a
+  nested model by its own plan, since the thirtieth session; before, through
+  its `__call__`);
 - keras_fit: `DCGAN.fit` on the same batch, steps_per_epoch=--steps, so `fit`'s
   own per-step work (data adapter, callbacks, logs) is in;
 - torch_seq1_nograd: bench/refs_torch.py's step.
@@ -50,15 +54,17 @@ from dcgan_keras import DCGAN, build_discriminator, build_generator  # noqa: E40
 LATENT, BATCH = 8, 2
 
 
-def keras_gan(width, direct=True):
+def keras_gan(width, direct=True, nested=False):
     from dcgan_keras.backend.fast import torch_forward
 
-    gan = DCGAN(
-        build_discriminator(image_size=28, channels=1, filters=(width, width), seed=0),
-        build_generator(latent_dim=LATENT, image_size=28, channels=1, filters=(width, width, width)),
-        latent_dim=LATENT,
-        seed=0,
-    )
+    discriminator = build_discriminator(image_size=28, channels=1, filters=(width, width), seed=0)
+    generator = build_generator(latent_dim=LATENT, image_size=28, channels=1, filters=(width, width, width))
+    if nested:
+        discriminator, generator = (
+            keras.Model(core.inputs[0], core(core.inputs[0]), name=f"wrapped_{core.name}")
+            for core in (discriminator, generator)
+        )
+    gan = DCGAN(discriminator, generator, latent_dim=LATENT, seed=0)
     gan.compile()
     if not direct:
         for model in (gan.generator, gan.discriminator):
@@ -95,6 +101,7 @@ def main(argv=None):
     x = np.random.default_rng(0).uniform(-1, 1, (BATCH, 28, 28, 1)).astype("float32")
     gan = keras_gan(args.width)
     gan_call = keras_gan(args.width, direct=False)
+    gan_nested = keras_gan(args.width, nested=True)
     ready = keras.ops.convert_to_tensor(x)  # on Keras's device
     ref = reference(args.width)
     (real,) = ref.prepare([x])
@@ -105,6 +112,7 @@ def main(argv=None):
     steps = {
         "keras": lambda: [gan.train_step(ready) for _ in range(args.steps)],
         "keras_calls": lambda: [gan_call.train_step(ready) for _ in range(args.steps)],
+        "keras_nested": lambda: [gan_nested.train_step(ready) for _ in range(args.steps)],
         "keras_fit": fit_steps,
         "torch_seq1_nograd": lambda: [ref.step(real) for _ in range(args.steps)],
     }

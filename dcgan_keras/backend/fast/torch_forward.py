@@ -18,7 +18,9 @@ their torch ops run without `keras.ops` around them (`torch_layers.dense`,
 `reshape`, `flatten`; attempt 15). A functional model that is not a chain
 (several inputs, skip connections, branches) is walked node by node as
 `Functional.call` walks it, each node of a plain `_direct_types()` layer
-called as in a chain, any other through its layer's `__call__`. Any other
+called as in a chain, a model nested in it (keras.io's Sequential cores
+inside functional wrappers) by its own plan in turn, any other through its
+layer's `__call__`. Any other
 model (a Sequential with a layer outside `_direct_types()`, a subclassed
 model, a graph with no direct layer) goes through `model(x, training=...)`
 as usual.
@@ -49,14 +51,9 @@ def forward(model, inputs, training):
         # Compiled steps pay no per-call host work, and inductor (torch 2.13)
         # failed on this loop's graph with dynamic shapes, not on Keras's call.
         return model(inputs, training=training)
-    plan = _plans.get(model)
-    if plan is None or (plan is not _NO_PLAN and not _still_current(model, plan)):
-        plan = _chain_plan(model)
-        if plan is _NO_PLAN:
-            plan = _graph_plan(model)
-        if plan is None:  # a Sequential without its graph yet: the call builds it
-            return model(inputs, training=training)
-        _plans[model] = plan
+    plan = _plan(model)
+    if plan is None:  # a Sequential without its graph yet: the call builds it
+        return model(inputs, training=training)
     # An enclosing autocast scope (the model called from inside another
     # layer) would change each layer's scope: Keras's own path handles it.
     if plan is _NO_PLAN or get_autocast_scope() is not None:
@@ -65,8 +62,8 @@ def forward(model, inputs, training):
     # With no layer in an autocast scope, weights read as stored all through.
     previous = torch_layers.read_stored(no_autocast and torch_layers.values_are_stored())
     try:
-        if len(plan) == 6:
-            return chain.run_graph(model, plan[5], steps, _run_step, inputs, training)
+        if len(plan) == 6:  # walked on the graph: a Sequential's is its `_functional`
+            return chain.run_graph(plan[0](), plan[5], steps, _run_step, inputs, training)
         # As `Functional` does: onto Keras's device, in the Input's dtype.
         x = convert_to_tensor(inputs, dtype=input_dtype)
         for step in steps:
@@ -74,6 +71,23 @@ def forward(model, inputs, training):
     finally:
         torch_layers.read_stored(previous)
     return x
+
+
+def _plan(model):
+    """The model's plan (made once, remade when its layers change), _NO_PLAN, or None (no graph yet)."""
+    plan = _plans.get(model)
+    if plan is None or (plan is not _NO_PLAN and not _still_current(model, plan)):
+        plan = _chain_plan(model)
+        if plan is _NO_PLAN:
+            plan = _graph_plan(model)
+        if plan is not None:
+            _plans[model] = plan
+    return plan
+
+
+def _nested(model, x, training=None):
+    """A model inside a model (keras.io's Sequential core in a functional wrapper), run by its own plan."""
+    return forward(model, x, training)
 
 
 def _run_step(step, x, training):
@@ -179,8 +193,10 @@ def _graph_plan(model):
     """A functional model that is not a chain (several inputs, skip connections, branches:
     the conditional networks, the U-Net, the ResNet generator; or a chain with a layer outside
     `_direct_types()`): the chain plan's first five entries, the steps one per node (None: the
-    layer's own `__call__`), then the nodes. _NO_PLAN where no node can be called directly."""
-    nodes = chain.graph_nodes(model)
+    layer's own `__call__`), then the nodes. _NO_PLAN where no node can be called directly.
+    A Sequential is walked on its graph: keras.io's discriminator core, whose
+    GlobalMaxPooling2D is not a direct layer, ran through Keras's call."""
+    nodes = chain.graph_nodes(chain.graph_of(model)())
     if not nodes:
         return _NO_PLAN
     direct, fast_calls = _direct_types(), _fast_calls()
@@ -193,8 +209,15 @@ def _graph_plan(model):
 
 
 def _step(layer, direct, fast_calls):
-    """(call, takes training, cast to, autocast dtype) of one layer; None outside `direct`."""
+    """(call, takes training, cast to, autocast dtype) of one layer; None outside `direct`.
+
+    A model with a plan of its own is a step too: `forward` casts its inputs
+    and keeps its layers' autocast scopes itself. Keras's call of a nested
+    Sequential ran each of its layers' whole `__call__`.
+    """
     cls = chain.keras_class(layer)
+    if isinstance(layer, keras.Model) and _plan(layer) not in (None, _NO_PLAN):
+        return functools.partial(_nested, layer), True, None, None
     if cls not in direct:
         return None
     autocast = layer._convert_input_args and layer.autocast
