@@ -55,8 +55,12 @@ def _preset_networks(preset):
     return generator, build_discriminator(preset=preset, seed=0, **d_kwargs)
 
 
-def _tutorial_networks(width=16):
-    """The TensorFlow tutorial's (and keras.io's) 28x28 pair as a user writes it: Sequential, keras.layers."""
+def _tutorial_networks(width=16, pool=False):
+    """The TensorFlow tutorial's (and keras.io's) 28x28 pair as a user writes it: Sequential, keras.layers.
+
+    pool: D pools its features (GlobalMaxPooling2D) where the tutorial flattens them, as
+    keras.io's Conditional GAN does: a layer torch's plans call through Keras's `__call__`.
+    """
     layers = keras.layers
     generator = keras.Sequential([
         keras.Input((8,)),
@@ -80,7 +84,7 @@ def _tutorial_networks(width=16):
         layers.Conv2D(width, 5, strides=2, padding="same"),
         layers.LeakyReLU(),
         layers.Dropout(0.3, seed=2),
-        layers.Flatten(),
+        layers.GlobalMaxPooling2D() if pool else layers.Flatten(),
         layers.Dense(1),
     ])
     return generator, discriminator
@@ -125,6 +129,13 @@ def _one_fit(make_gan, data, enabled):
             for v in optimizer._trainable_variables:
                 m = optimizer._momentums[optimizer._get_variable_index(v)]
                 trained[id(v)] = (start[id(v)], keras.ops.convert_to_numpy(m) / (1 - optimizer.beta_1))
+        # After one step the moving average is the trained weight itself (its momentum warms
+        # up from 0), steep ones included (1.1e-5 apart on an AVX-512 CPU): checked as they are.
+        averaged = gan.averaged_network()
+        if averaged is not None:
+            for copy, v in zip(averaged.weights, getattr(gan, gan.ema_of).weights):
+                if id(v) in trained:
+                    trained[id(copy)] = trained[id(v)]
         weights = [(keras.ops.convert_to_numpy(w), trained.get(id(w))) for w in gan.weights]
         return history, weights, gan
     finally:
@@ -205,7 +216,7 @@ def _fast_kernels_in_plan(model):
         # A chain's plan lists its layers; a graph's, its nodes after the steps.
         layers = [node.operation for node in plan[5]] if len(plan) == 6 else [layer for layer, _ in plan[1]]
         return {
-            layer.name: step is not None and isinstance(step[0], functools.partial)
+            layer.name: step is not None and getattr(step[0], "func", None) is torch_forward._call_fast
             for layer, step in zip(layers, plan[3])
         }
     from dcgan_keras.backend.fast import jax_forward
@@ -363,7 +374,7 @@ def _nested_tutorial_networks():
 
 def _nested_conditional_gan():
     """keras.io's Conditional GAN layout: the Sequential cores inside wrappers that take labels (a graph)."""
-    g_core, d_core = _tutorial_networks()  # G's core takes 8 values: z (5) and a one-hot label (3)
+    g_core, d_core = _tutorial_networks(pool=True)  # G's core takes 8 values: z (5) and a one-hot label (3)
     z, g_labels = keras.Input((5,)), keras.Input((), dtype="int32")
     code = keras.layers.CategoryEncoding(3, output_mode="one_hot")(g_labels)
     generator = keras.Model([z, g_labels], g_core(keras.layers.Concatenate()([z, code])), name="wrapped_g")
@@ -378,10 +389,9 @@ def _nested_conditional_gan():
 @needs_fast_path
 @pytest.mark.parametrize("layout", ["chain", "graph"])
 def test_a_network_nested_in_a_users_model_takes_the_fast_kernels_and_gives_the_same_numbers(layout, monkeypatch):
-    # A model inside a model: JAX plans the inner model's convolutions and runs them as kernels;
-    # without that, XLA:CPU's dilated convolutions ran keras.io's generator 15x slower
-    # (bench/RESULTS.md). torch's plans run a nested model through its own call: there, only
-    # the same numbers on and off are checked.
+    # A model inside a model: the plans run the inner model by its own plan, its convolutions
+    # as kernels. Without that, XLA:CPU's dilated convolutions ran keras.io's generator 15x
+    # slower on JAX, and torch ran every inner layer's whole `__call__` (bench/RESULTS.md).
     if layout == "chain":
         step = functools.partial(_one_step, _nested_tutorial_networks, (28, 28, 1))
         networks = _nested_tutorial_networks()
@@ -390,19 +400,28 @@ def test_a_network_nested_in_a_users_model_takes_the_fast_kernels_and_gives_the_
         data = (rng.uniform(-1, 1, (8, 28, 28, 1)).astype("float32"), np.arange(8, dtype="int32") % 3)
         step = functools.partial(_one_fit, _nested_conditional_gan, data)
         networks = tuple(_nested_conditional_gan().networks.values())
-    if BACKEND == "jax":
-        from dcgan_keras.backend.fast import jax_forward
-
-        for network in networks:
-            steps = jax_forward.plan(network)
-            assert steps, f"{network.name}: no plan, so Keras's call runs the nested model's convolutions"
-            nested = [layer for layer, op in steps if op is jax_forward._nested]
-            assert len(nested) == 1 and any(_fast_kernels_in_plan(nested[0]).values()), (network.name, steps)
-        names, taken = _record_kernel_calls(monkeypatch)
+    for network in networks:
+        nested = _nested_in_plan(network)
+        assert len(nested) == 1 and any(_fast_kernels_in_plan(nested[0]).values()), (network.name, nested)
+    names, taken = _record_kernel_calls(monkeypatch)
     on = step(True)
-    if BACKEND == "jax":
-        assert set(taken) == set(names), taken  # Conv2D's and Conv2DTranspose's, run in the step
+    assert set(taken) == set(names), taken  # every kernel (on JAX, the convolutions'), run in the step
     _assert_same_step(on, step(False))
+
+
+def _nested_in_plan(network):
+    """The models nested in `network` that its forward plan runs by their own plans."""
+    if BACKEND == "torch":
+        from dcgan_keras.backend.fast import torch_forward
+
+        plan = torch_forward._plan(network)
+        assert plan not in (None, torch_forward._NO_PLAN), f"{network.name}: no plan"
+        return [step[0].args[0] for step in plan[3] if step and getattr(step[0], "func", None) is torch_forward._nested]
+    from dcgan_keras.backend.fast import jax_forward
+
+    steps = jax_forward.plan(network)
+    assert steps, f"{network.name}: no plan, so Keras's call runs the nested model's convolutions"
+    return [layer for layer, op in steps if op is jax_forward._nested]
 
 
 def _record_kernel_calls(monkeypatch):
