@@ -181,22 +181,31 @@ def test_other_networks_walk_their_graph_or_fall_back_to_keras_and_give_its_resu
     code = keras.layers.CategoryEncoding(6, output_mode="one_hot")(labels)
     # Two inputs and a branch: the Dense direct, CategoryEncoding and Add through their `__call__`.
     branching = keras.Model([inputs, labels], keras.layers.Add()([keras.layers.Add()([inputs, hidden]), code]))
+    # Not a chain of direct layers: walked on its graph (keras.io's pooled D core is such a Sequential).
     noisy = keras.Sequential([keras.Input((6,)), keras.layers.Dense(6), keras.layers.GaussianNoise(0.1, seed=0)])
     unbuilt = keras.Sequential([keras.layers.Dense(6)])  # no input shape yet: no graph to read
+
+    class Doubled(keras.Sequential):  # a `call` of its own: its graph is not what it computes
+        def call(self, inputs, training=None, mask=None):
+            return 2.0 * super().call(inputs, training=training, mask=mask)
+
+    doubled = Doubled([keras.Input((6,)), keras.layers.Dense(6), keras.layers.GaussianNoise(0.1, seed=0)])
     x = keras.random.normal((3, 6), seed=0)
     dense = torch_layers.dense
     taken = []
     monkeypatch.setattr(torch_layers, "dense", lambda layer, x: taken.append(layer) or dense(layer, x))
     pair = [x, keras.ops.convert_to_tensor([0, 5, 2], "int32")]
-    for model, inputs, plan in ((branching, pair, "graph"), (noisy, x, _NO_PLAN), (unbuilt, x, None)):
+    cases = ((branching, pair, "graph"), (noisy, x, "graph"), (doubled, x, _NO_PLAN), (unbuilt, x, None))
+    for model, inputs, plan in cases:
         assert _chain_plan(model) is (_NO_PLAN if plan == "graph" else plan), model.name
-        if plan == "graph":
-            assert _graph_plan(model) is not _NO_PLAN
+        if plan is not None:
+            assert (_graph_plan(model) is not _NO_PLAN) == (plan == "graph"), model.name
         np.testing.assert_array_equal(
             keras.ops.convert_to_numpy(seam.forward(model, inputs, training=False)),
             keras.ops.convert_to_numpy(model(inputs, training=False)),
         )
-    assert taken == [layer for layer in branching.layers if isinstance(layer, keras.layers.Dense)]
+    assert taken == [layer for model in (branching, noisy) for layer in model.layers
+                     if isinstance(layer, keras.layers.Dense)]
 
 
 def _seam_and_keras(model, x):

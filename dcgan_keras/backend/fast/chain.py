@@ -69,7 +69,7 @@ def plain_node(node):
 def graph_nodes(model):
     """The nodes of a functional model, in the order `Functional` runs them (input nodes left
     out), for the plans of models that are not a chain they can take; None for any other model."""
-    if type(model).call is not Functional.call:
+    if model is None or type(model).call is not Functional.call:
         return None
     return [
         node
@@ -77,6 +77,13 @@ def graph_nodes(model):
         for node in model._nodes_by_depth[depth]
         if node.operation is not None and not node.is_input
     ]
+
+
+def walked_graph(model):
+    """The functional graph a plan walks for `model`: a Sequential's own (its `_functional`,
+    None until it is built), else the model itself. A Sequential subclass with a `call` of its
+    own is itself, which `graph_nodes` turns down: its graph is not what it computes."""
+    return model._functional if type(model).call is Sequential.call else model
 
 
 def graph_of(model):

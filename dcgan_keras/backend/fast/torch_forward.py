@@ -20,10 +20,10 @@ their torch ops run without `keras.ops` around them (`torch_layers.dense`,
 `Functional.call` walks it, each node of a plain `_direct_types()` layer
 called as in a chain, a model nested in it (keras.io's Sequential cores
 inside functional wrappers) by its own plan in turn, any other through its
-layer's `__call__`. Any other
-model (a Sequential with a layer outside `_direct_types()`, a subclassed
-model, a graph with no direct layer) goes through `model(x, training=...)`
-as usual.
+layer's `__call__`; so is a Sequential with a layer outside
+`_direct_types()`, on its graph. Any other model (a subclassed one, a
+Sequential subclass with a `call` of its own, a graph with no direct layer)
+goes through `model(x, training=...)` as usual.
 
 Keras's Conv2D, Conv2DTranspose, BatchNormalization (in training) and seeded
 Dropout (in training) run torch_layers' kernels (fewer copies, fused
@@ -196,7 +196,7 @@ def _graph_plan(model):
     layer's own `__call__`), then the nodes. _NO_PLAN where no node can be called directly.
     A Sequential is walked on its graph: keras.io's discriminator core, whose
     GlobalMaxPooling2D is not a direct layer, ran through Keras's call."""
-    nodes = chain.graph_nodes(chain.graph_of(model)())
+    nodes = chain.graph_nodes(chain.walked_graph(model))
     if not nodes:
         return _NO_PLAN
     direct, fast_calls = _direct_types(), _fast_calls()
