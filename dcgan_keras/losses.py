@@ -8,7 +8,9 @@ the keras.io examples, there on a discriminator that ends in a sigmoid) into a
 """
 
 import dataclasses
+import functools
 import inspect
+import numbers
 from typing import Callable, Optional, Union
 
 import keras
@@ -250,10 +252,12 @@ def wgan_gp_optimizer():
 class GANLoss:
     """The two halves of a GAN objective, and how to read D's outputs.
 
-    A model compiled with a `GANLoss` of your own saves its two functions,
-    not just `name`, so loading it must find them: register both with
+    A model compiled with a `GANLoss` of your own saves its functions
+    (`discriminator`, `generator`, and `penalty` and `optimizer` where given),
+    not just `name`, so loading it must find them: register each with
     `keras.saving.register_keras_serializable`, or pass them to `load_model`
-    as `custom_objects`.
+    as `custom_objects`. A `functools.partial` or a lambda cannot be saved
+    that way: write a named function (the built-in parts are registered).
 
     Args:
         name: a label for the loss, kept by `get_compile_config` when it
@@ -305,7 +309,7 @@ class GANLoss:
 
     def __post_init__(self):
         if not (self.score_boundary is None or self.score_boundary == "midpoint"
-                or isinstance(self.score_boundary, (int, float)) and not isinstance(self.score_boundary, bool)):
+                or isinstance(self.score_boundary, numbers.Real) and not isinstance(self.score_boundary, bool)):
             raise ValueError(
                 f"GANLoss's score_boundary is None (D returns logits or probabilities), a number or "
                 f"'midpoint'; received {self.score_boundary!r}."
@@ -399,7 +403,25 @@ def _from_keras_loss(loss_fn):
     def g_loss(fake_out):
         return ops.mean(loss_fn(ops.ones(ops.shape(fake_out)), fake_out))
 
-    return GANLoss(loss_fn, d_loss, g_loss, outputs_are_logits=from_logits)
+    return GANLoss(loss_fn, d_loss, g_loss, outputs_are_logits=from_logits,
+                   score_boundary=_keras_loss_boundary(loss_fn))
+
+
+# Keras's own losses that score D's outputs against the 1 (real) and 0 (fake)
+# targets rather than read them as logits: least squares the Keras way
+# (MeanSquaredError) splits them halfway, Hinge (which maps 0 to -1) at 0.
+_KERAS_SCORING_LOSSES = {
+    "mean_squared_error": 0.5, "mean_absolute_error": 0.5, "huber": 0.5, "log_cosh": 0.5,
+    "hinge": 0.0, "squared_hinge": 0.0,
+}
+
+
+def _keras_loss_boundary(loss_fn):
+    """The score boundary of one of Keras's own scoring losses (a Loss or its function), else None."""
+    fn = getattr(loss_fn, "fn", loss_fn)
+    if not getattr(fn, "__module__", "").startswith("keras."):
+        return None
+    return _KERAS_SCORING_LOSSES.get(getattr(fn, "__name__", None))
 
 
 def get(loss_fn):
@@ -461,16 +483,28 @@ def serialize(loss_fn):
         return {
             _GAN_LOSS_KEY: {
                 "name": loss_fn.name if isinstance(loss_fn.name, str) else None,
-                "discriminator": keras.saving.serialize_keras_object(loss_fn.discriminator),
-                "generator": keras.saving.serialize_keras_object(loss_fn.generator),
+                "discriminator": _saved_function(loss_fn, "discriminator"),
+                "generator": _saved_function(loss_fn, "generator"),
                 "outputs_are_logits": loss_fn.outputs_are_logits,
-                "penalty": keras.saving.serialize_keras_object(loss_fn.penalty),
+                "penalty": _saved_function(loss_fn, "penalty"),
                 "d_steps": loss_fn.d_steps,
-                "optimizer": keras.saving.serialize_keras_object(loss_fn.optimizer),
+                "optimizer": _saved_function(loss_fn, "optimizer"),
                 "score_boundary": loss_fn.score_boundary,
             }
         }
     return keras.saving.serialize_keras_object(loss_fn)
+
+
+def _saved_function(loss_fn, field):
+    """One function of a user's GANLoss as keras.saving records it, or a ValueError saying how to make it savable."""
+    function = getattr(loss_fn, field)
+    if isinstance(function, functools.partial):  # keras.saving's TypeError names no field
+        raise ValueError(
+            f"GANLoss {loss_fn.name!r}'s {field} is a functools.partial ({function!r}), which a model file "
+            "cannot hold. Write it as a named function that calls the partial's function with its "
+            "arguments, and register it with keras.saving.register_keras_serializable."
+        )
+    return keras.saving.serialize_keras_object(function)
 
 
 def deserialize(config):

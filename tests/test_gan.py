@@ -554,14 +554,15 @@ def test_losses_are_the_documented_bce_for_the_default_and_a_keras_loss(label_sm
         assert logs["d_loss"][-1] == pytest.approx(runs["default"]["d_loss"][-1], abs=2e-4), name
 
 
-@pytest.mark.parametrize("loss_fn", ["least_squares", "hinge", "wgan_gp"])
+@pytest.mark.parametrize("loss_fn", ["least_squares", "hinge", "wgan_gp", "keras_mse"])
 def test_a_loss_that_scores_reports_the_scores_and_splits_them_at_its_boundary(loss_fn):
     # The metrics once read every output as a logit: least squares showed its
     # scores' sigmoid (0.62 for both at balance) and called a fake it scored 0.3,
-    # nearer its fake target 0 than its real 1, real.
+    # nearer its fake target 0 than its real 1, real. keras_mse: least squares the Keras way.
     real_logits, fake_logit = np.array([-0.2, 0.2, 0.45, 0.6, 0.9, 1.3]), 0.3
-    logs = _fixed_gan(real_logits, loss_fn, fake_logit=fake_logit)
-    boundary = {"least_squares": 0.5, "hinge": 0.0,
+    logs = _fixed_gan(real_logits, keras.losses.MeanSquaredError() if loss_fn == "keras_mse" else loss_fn,
+                      fake_logit=fake_logit)
+    boundary = {"least_squares": 0.5, "keras_mse": 0.5, "hinge": 0.0,
                 "wgan_gp": (real_logits.mean() + fake_logit) / 2}[loss_fn]  # a critic's scores have no fixed zero
     accuracy = (np.mean(real_logits > boundary) + float(fake_logit < boundary)) / 2
     assert logs["d_real"][-1] == pytest.approx(real_logits.mean(), abs=1e-4)

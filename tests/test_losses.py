@@ -4,6 +4,8 @@ On whichever backend KERAS_BACKEND selects; the penalty's cross-backend
 parity is test_cross_backend.py's.
 """
 
+import dataclasses
+import functools
 import os
 
 import keras
@@ -365,6 +367,10 @@ def test_a_gan_loss_of_ones_own_made_of_the_built_in_parts_saves_and_loads_whole
     gan.save(tmp_path / "mine.keras")
     loaded = keras.saving.load_model(tmp_path / "mine.keras")
     assert loaded.gan_loss == mine and loaded.d_steps == 3
+    # A partial (the natural way to change the penalty's weight) cannot be saved: said so, by field.
+    lighter = dataclasses.replace(mine, penalty=functools.partial(losses.gradient_penalty, weight=5.0))
+    with pytest.raises(ValueError, match=r"GANLoss 'mine''s penalty is a functools.partial.*named function"):
+        small_gan(lighter).save(tmp_path / "lighter.keras")
     with pytest.raises(ValueError, match=r"score_boundary is None.*a number or 'midpoint'; received 'zero'"):
         GANLoss("mine", losses.hinge_discriminator_loss, losses.hinge_generator_loss, score_boundary="zero")
 
