@@ -337,15 +337,16 @@ def read_outputs(gan_loss, real_out, fake_out):
     """
     real_out, fake_out = ops.cast(real_out, "float32"), ops.cast(fake_out, "float32")
     boundary = gan_loss.score_boundary
+    if boundary is None and gan_loss.outputs_are_logits:
+        real_out, fake_out = ops.sigmoid(real_out), ops.sigmoid(fake_out)
+    real, fake = ops.mean(real_out), ops.mean(fake_out)
     if boundary is None:
-        if gan_loss.outputs_are_logits:
-            real_out, fake_out = ops.sigmoid(real_out), ops.sigmoid(fake_out)
         boundary = 0.5
     elif boundary == "midpoint":
-        boundary = 0.5 * (ops.mean(real_out) + ops.mean(fake_out))
+        boundary = 0.5 * (real + fake)
     accuracy = 0.5 * (ops.mean(ops.cast(real_out > boundary, "float32"))
                       + ops.mean(ops.cast(fake_out < boundary, "float32")))
-    return ops.mean(real_out), ops.mean(fake_out), accuracy
+    return real, fake, accuracy
 
 
 LOSSES = {
