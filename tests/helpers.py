@@ -90,6 +90,13 @@ def run_backend(backend, script, *args, timeout=300):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def assert_same_pixels(actual, expected):
+    """uint8 images equal up to one level: two runtimes (or backends) round an x.5 boundary differently."""
+    actual, expected = np.asarray(actual, "int16"), np.asarray(expected, "int16")
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    assert np.abs(actual - expected).max() <= 1
+
+
 def snapshot(directory):
     """{path: (bytes, mtime_ns)} of every file under `directory`: proof that nothing was touched."""
     found = {}

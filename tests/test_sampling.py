@@ -32,7 +32,7 @@ from dcgan_keras.sampling import (
     sample_images,
     write_output,
 )
-from helpers import LATENT, TF_LOG_LINE, sigterm_while_writing
+from helpers import LATENT, TF_LOG_LINE, assert_same_pixels, sigterm_while_writing
 from sample_artifacts import run_sample, sample_in_process
 
 BACKEND = keras.backend.backend()
@@ -45,13 +45,6 @@ def artifacts(tmp_path_factory):
 
 def sources(a):
     return {"dcgan": a.gan_file, "generator": a.generator_file, "run_dir": a.run_dir, "saved_model": a.saved_model}
-
-
-def assert_same_pixels(actual, expected):
-    """uint8 images equal up to one level: backends round x.5 boundaries differently."""
-    actual, expected = np.asarray(actual, "int16"), np.asarray(expected, "int16")
-    assert actual.shape == expected.shape
-    assert np.abs(actual - expected).max() <= 1
 
 
 def read_png(path):

@@ -21,7 +21,7 @@ from PIL import Image
 
 from dcgan_keras.callbacks import read_metrics
 from dcgan_keras.rundir import RunDir
-from helpers import REPO, sigterm_while_writing
+from helpers import REPO, assert_same_pixels, sigterm_while_writing
 from sample_artifacts import sample_in_process
 from test_train_cli import WITHOUT_EXPORT, assert_ok, assert_refused, signal_in_epoch_2, train_in_process
 
@@ -266,11 +266,6 @@ def test_data_that_cannot_train_is_refused_before_anything_is_written(tmp_path, 
 def read_png(path):
     image = np.asarray(Image.open(path))
     return image[..., None] if image.ndim == 2 else image
-
-
-def assert_same_pixels(actual, expected):
-    # 8-bit rounding of the same floats computed by two runtimes.
-    assert actual.shape == expected.shape and np.abs(actual.astype(int) - expected.astype(int)).max() <= 1
 
 
 def test_sample_py_translates_with_a_pix2pix_from_each_artifact(runs, tmp_path):
