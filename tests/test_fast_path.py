@@ -449,6 +449,34 @@ def _record_kernel_calls(monkeypatch):
 
 
 @needs_fast_path
+@pytest.mark.parametrize("nested", [False, True], ids=["alone", "nested"])
+def test_a_sequential_under_mixed_precision_gets_its_inputs_cast_as_keras_casts_them(nested):
+    # Where a Sequential's compute dtype (bfloat16) and its Input's (float32, its first layer's)
+    # differ, Sequential.__call__ casts float inputs to the Input's (Sequential.input_dtype), as
+    # the plans do; were it the compute dtype's first (as any other layer's `__call__`), Keras's
+    # numbers would carry bfloat16's rounding and the plans' would not.
+    from dcgan_keras.distribute import precision
+
+    with precision("mixed_bfloat16"):
+        model = core = keras.Sequential([
+            keras.Input((8, 8, 16)),
+            keras.layers.Conv2D(16, 3, strides=2, padding="same", dtype="float32"),
+            keras.layers.Flatten(dtype="float32"),
+        ])
+        if nested:
+            inputs = keras.Input((8, 8, 16))
+            model = keras.Model(inputs, core(inputs))
+        assert core.compute_dtype == "bfloat16" and core.inputs[0].dtype == "float32"
+        x = np.random.default_rng(0).normal(size=(2, 8, 8, 16)).astype("float32")
+        expected = keras.ops.convert_to_numpy(model(x, training=False))
+        got = keras.ops.convert_to_numpy(seam.forward(model, x, training=False))
+    assert any(_fast_kernels_in_plan(core).values()) and (not nested or _nested_in_plan(model) == [core])
+    # The kernels sum in another order (1e-6); bfloat16's rounding of the inputs would move the
+    # outputs by about 1e-3 of their scale.
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
+
+
+@needs_fast_path
 def test_the_kernels_run_in_the_training_step(monkeypatch):
     # Not only planned: the step calls them (JAX: while tracing the step).
     names, taken = _record_kernel_calls(monkeypatch)
