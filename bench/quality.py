@@ -102,7 +102,10 @@ def parse_args(argv=None):
     p.add_argument("--no_md", action="store_true", help="print the table only")
     p.add_argument("--rerun", action="store_true", help="redo jobs whose result is cached")
     p.add_argument("--report_only", action="store_true", help="run nothing, report cached results")
-    p.add_argument("--job_timeout", type=int, default=3600, help="seconds per job")
+    # Six hours: on a 2-core CPU the upsample generator's 5 epochs took over an hour beside a
+    # test suite, and the old one-hour limit killed them (2026-12-08); wgan_gp's take longer still.
+    p.add_argument("--job_timeout", type=int, default=6 * 3600,
+                   help="seconds per job; a keras job killed at it resumes from its last epoch when run again")
     args = p.parse_args(argv)
     args.backends = [b for b in args.backends.split(",") if b]
     if args.recipes is None:
@@ -193,7 +196,7 @@ def run_worker(job, backend, out, log, extra, timeout):
             ok = proc.returncode == 0
         except subprocess.TimeoutExpired:
             ok = False
-            f.write(f"\nquality.py: killed after {timeout}s\n")
+            f.write(f"\nquality.py: killed after {timeout}s (--job_timeout); run it again to go on from its last epoch\n")
     return ok, time.time() - start
 
 
